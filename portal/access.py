@@ -1,0 +1,207 @@
+"""Who may see and do what: the one place that decides.
+
+Every view, API endpoint, export and job asks this module. A person acts in
+a lender's workspace either as a member of the lender, or as a member of a
+partner organisation with an *active* engagement; partners then see only
+cases placed (agency admin) or assigned (collector) to them, only while the
+placement is in force. Nothing else decides access ad hoc.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.utils import timezone
+
+from tenants.models import (
+    PARTNER_KINDS,
+    ROLES_REQUIRING_2FA,
+    Engagement,
+    EngagementStatus,
+    Lender,
+    LicenceKind,
+    LicenceStatus,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Role,
+)
+
+LENDER_ROLES = frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.LEGAL_MANAGER, Role.FINANCE, Role.LAWYER, Role.PARALEGAL})
+ALL_TENANT_ROLES = LENDER_ROLES | {Role.AGENCY_ADMIN, Role.COLLECTOR}
+
+# action -> roles that may perform it. Object-level visibility is separate
+# (visible_cases); this table is function-level (ASVS 8.2.1).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "case.list": ALL_TENANT_ROLES,
+    "case.view": ALL_TENANT_ROLES,
+    # The full ID number is needed to manage the portfolio and to file suits;
+    # partners' collectors verify identity against the last four digits.
+    "case.reveal_id": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.LEGAL_MANAGER, Role.LAWYER}),
+    "audit.view": frozenset({Role.LENDER_ADMIN}),
+    "audit.export": frozenset({Role.LENDER_ADMIN}),
+    "team.manage": frozenset({Role.LENDER_ADMIN}),
+    "engagement.manage": frozenset({Role.LENDER_ADMIN}),
+    "job.view": ALL_TENANT_ROLES,
+    "platform.manage": frozenset({Role.PLATFORM_STAFF}),
+    "partner.worklist": frozenset({Role.AGENCY_ADMIN, Role.COLLECTOR, Role.LAWYER, Role.PARALEGAL}),
+    "partner.team": frozenset({Role.AGENCY_ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A person acting for one organisation in one place (a lender's workspace, or the public site)."""
+
+    user: object
+    organisation: Organisation
+    roles: frozenset = field(default_factory=frozenset)
+    lender: Lender | None = None
+
+    @property
+    def kind(self):
+        return self.organisation.kind
+
+    @property
+    def is_partner(self):
+        return self.organisation.kind in PARTNER_KINDS
+
+    @property
+    def is_lender_staff(self):
+        return self.organisation.kind == OrganisationKind.LENDER
+
+    def has_role(self, *roles):
+        return bool(self.roles.intersection(roles))
+
+
+def can(principal: Principal | None, action: str) -> bool:
+    if principal is None:
+        return False
+    try:
+        allowed = PERMISSIONS[action]
+    except KeyError:  # an unknown action is a bug; fail closed
+        raise ValueError(f"unknown action {action!r}") from None
+    return bool(principal.roles & allowed)
+
+
+def _active_memberships(user):
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, is_active=True).select_related("organisation")
+
+
+def requires_two_factor(user) -> bool:
+    return _active_memberships(user).filter(role__in=ROLES_REQUIRING_2FA).exists()
+
+
+def _roles_by_org(user):
+    grouped: dict = {}
+    for membership in _active_memberships(user):
+        org, roles = grouped.setdefault(membership.organisation_id, (membership.organisation, set()))
+        roles.add(membership.role)
+    return grouped
+
+
+def principal_for(user, lender: Lender) -> Principal | None:
+    """How ``user`` may act inside ``lender``'s workspace, or None if not at all.
+
+    A lender's own staff first; otherwise a partner whose engagement with the
+    lender is active (pending, suspended and ended engagements open nothing).
+    """
+    if lender is None or lender.is_template or lender.schema_name == "public":
+        return None
+    grouped = _roles_by_org(user)
+    if lender.organisation_id in grouped:
+        org, roles = grouped[lender.organisation_id]
+        return Principal(user=user, organisation=org, roles=frozenset(roles), lender=lender)
+    partner_ids = [org_id for org_id, (org, _) in grouped.items() if org.kind in PARTNER_KINDS]
+    if not partner_ids:
+        return None
+    engaged = list(
+        Engagement.objects.filter(lender=lender, partner_id__in=partner_ids, status=EngagementStatus.ACTIVE)
+        .order_by("partner__kind", "partner__name")
+        .values_list("partner_id", flat=True)
+    )
+    if not engaged:
+        return None
+    org, roles = grouped[engaged[0]]
+    return Principal(user=user, organisation=org, roles=frozenset(roles), lender=lender)
+
+
+def public_principal(user) -> Principal | None:
+    """The platform-staff principal on the public site, if the user has that role."""
+    for org, roles in _roles_by_org(user).values():
+        if org.kind == OrganisationKind.PLATFORM:
+            return Principal(user=user, organisation=org, roles=frozenset(roles))
+    return None
+
+
+def partner_principals(user) -> list[Principal]:
+    """One principal per partner organisation the user works for (public site)."""
+    return [
+        Principal(user=user, organisation=org, roles=frozenset(roles))
+        for org, roles in _roles_by_org(user).values()
+        if org.kind in PARTNER_KINDS
+    ]
+
+
+def workspaces_for(user) -> list[tuple[Lender, Principal]]:
+    """Every lender workspace the user may enter, with how they would act there."""
+    grouped = _roles_by_org(user)
+    if not grouped:
+        return []
+    org_ids = list(grouped)
+    lenders = Lender.objects.filter(is_template=False).exclude(schema_name="public").select_related("organisation")
+    candidates = lenders.filter(organisation_id__in=org_ids) | lenders.filter(
+        engagements__partner_id__in=org_ids, engagements__status=EngagementStatus.ACTIVE
+    )
+    result = []
+    for lender in candidates.distinct().order_by("organisation__name"):
+        principal = principal_for(user, lender)
+        if principal is not None:
+            result.append((lender, principal))
+    return result
+
+
+def engaged_lenders(partner: Organisation):
+    return Lender.objects.filter(engagements__partner=partner, engagements__status=EngagementStatus.ACTIVE).select_related("organisation")
+
+
+def may_receive_cases(partner: Organisation, on=None) -> bool:
+    """May this partner be given cases now? A verified licence of its kind, valid today."""
+    if partner.kind not in PARTNER_KINDS:
+        return False
+    on = on or timezone.localdate()
+    kind = LicenceKind.COLLECTION if partner.kind == OrganisationKind.AGENCY else LicenceKind.LAW_FIRM
+    return partner.licences.filter(kind=kind, status=LicenceStatus.VERIFIED, valid_from__lte=on, valid_to__gte=on).exists()
+
+
+# ----------------------------------------------------------------- objects
+def visible_cases(principal: Principal | None):
+    """The cases this principal may see in the current lender's schema."""
+    from outsourcing.models import Placement
+    from portal.models import Case
+
+    if principal is None or not can(principal, "case.list"):
+        return Case.objects.none()
+    if principal.is_lender_staff:
+        return Case.objects.all()
+    if principal.kind == OrganisationKind.AGENCY:
+        placements = Placement.objects.active().filter(case=OuterRef("pk"), partner=principal.organisation)
+        if not principal.has_role(Role.AGENCY_ADMIN):
+            placements = placements.filter(assigned_to=principal.user)
+        return Case.objects.filter(Exists(placements))
+    # Law firms see cases through litigation matters (litigation issue); none yet.
+    return Case.objects.none()
+
+
+def get_visible_case(principal, case_id, *, request=None):
+    """The case, or 404 (never 403: a refusal must not confirm the case exists). Denials are audited."""
+    from portal.audit.log import Action, record
+
+    case = visible_cases(principal).select_related("debtor").filter(pk=case_id).first()
+    if case is None:
+        record(Action.ACCESS_DENIED, request=request, object_type="portal.case", object_id=str(case_id), case_id=str(case_id))
+        raise Http404
+    return case

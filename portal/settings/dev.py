@@ -1,0 +1,8 @@
+"""Developer and demo settings: DEBUG on, dev-only keys. Never used in production."""
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "ZGV2LW9ubHktZmllbGQta2V5LWNhc2Vwb3J0LTAwMDA=")
+os.environ.setdefault("BLIND_INDEX_KEY", "dev-only-blind-index-key")
+
+from .base import *  # noqa: E402,F401,F403

@@ -1,0 +1,47 @@
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from outsourcing.models import Placement
+from portal import access
+from portal.audit.log import Action, record
+from portal.lib.keyset import paginate
+
+
+def _require(request, action):
+    if not access.can(request.principal, action):
+        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id=action)
+        raise PermissionDenied
+
+
+def case_list(request):
+    _require(request, "case.list")
+    cases = access.visible_cases(request.principal).select_related("debtor")
+    query = request.GET.get("q", "").strip()[:64]
+    if query:
+        cases = cases.filter(Q(contract_no__istartswith=query) | Q(debtor__name__icontains=query))
+    page = paginate(cases, time_field="created_at", cursor=request.GET.get("cursor"))
+    template = "portal/partials/case_rows.html" if request.htmx else "portal/case_list.html"
+    return render(request, template, {"page": page, "q": query})
+
+
+def case_detail(request, case_id):
+    _require(request, "case.view")
+    case = access.get_visible_case(request.principal, case_id, request=request)
+    record(Action.VIEW_PERSONAL_DATA, request=request, obj=case, case_id=case.pk)
+    placements = Placement.objects.filter(case=case).select_related("partner", "assigned_to")
+    if request.principal.is_partner:
+        placements = placements.filter(partner=request.principal.organisation)
+    return render(request, "portal/case_detail.html", {
+        "case": case, "placements": placements, "can_reveal": access.can(request.principal, "case.reveal_id"),
+    })
+
+
+@require_POST
+def reveal_id_number(request, case_id):
+    """Show the full ID number once, to a role that needs it, and audit it (ASVS 14.2.6)."""
+    _require(request, "case.reveal_id")
+    case = access.get_visible_case(request.principal, case_id, request=request)
+    record(Action.REVEAL, request=request, obj=case.debtor, case_id=case.pk, field="id_number")
+    return render(request, "portal/partials/revealed_id.html", {"value": case.debtor.id_number})

@@ -1,0 +1,36 @@
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+
+from portal import access
+from portal.audit.log import Action, record
+from portal.jobs.models import Job, JobStatus
+
+
+def _visible_job(request, job_id):
+    """A job is visible to people of the organisation that started it."""
+    principal = request.principal
+    if not access.can(principal, "job.view"):
+        raise Http404
+    job = Job.objects.filter(pk=job_id, organisation_id=principal.organisation.pk).first()
+    if job is None:
+        record(Action.ACCESS_DENIED, request=request, object_type="jobs.job", object_id=str(job_id))
+        raise Http404
+    return job
+
+
+def job_detail(request, job_id):
+    return render(request, "portal/job_detail.html", {"job": _visible_job(request, job_id)})
+
+
+def job_progress(request, job_id):
+    return render(request, "portal/partials/job_progress.html", {"job": _visible_job(request, job_id)})
+
+
+def job_download(request, job_id):
+    job = _visible_job(request, job_id)
+    if job.status != JobStatus.DONE or not job.result:
+        raise Http404
+    record(Action.DOWNLOAD, request=request, obj=job)
+    response = FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name or "result")
+    response["Content-Security-Policy"] = "sandbox"
+    return response

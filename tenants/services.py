@@ -1,0 +1,246 @@
+"""Writes to the public schema: provisioning, organisations, licences, engagements, people.
+
+Keyword-only functions that own their transactions (HackSoft style); views,
+management commands and tests all call these.
+"""
+import re
+import time
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import schema_exists
+
+from .models import (
+    ROLES_BY_KIND,
+    Domain,
+    Engagement,
+    EngagementStatus,
+    Lender,
+    Licence,
+    LicenceStatus,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    User,
+    UserSession,
+    WorkspaceTicket,
+)
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+TEMPLATE_SCHEMA = settings.TENANT_BASE_SCHEMA
+
+
+def schema_name_for(slug: str) -> str:
+    # Generated, never chosen by a user (django-tenant-users#709).
+    return "l_" + slug.replace("-", "_")
+
+
+def validate_slug(slug: str) -> str:
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug):
+        raise ValidationError(_("Use 3–32 lowercase letters, digits or hyphens, starting with a letter."))
+    if Organisation.objects.filter(slug=slug).exists():
+        raise ValidationError(_("This short name is already taken."))
+    return slug
+
+
+def ensure_public_tenant() -> Lender:
+    """The public schema's own tenant row and the bare base domain (idempotent)."""
+    org, _created = Organisation.objects.get_or_create(
+        slug="platform", defaults={"name": "Caseport", "kind": OrganisationKind.PLATFORM}
+    )
+    lender = Lender.objects.filter(schema_name="public").first()
+    if lender is None:
+        lender = Lender(schema_name="public", organisation=org)
+        lender.auto_create_schema = False
+        lender.save()
+    Domain.objects.get_or_create(domain=settings.BASE_DOMAIN, defaults={"tenant": lender, "is_primary": True})
+    return lender
+
+
+def ensure_template() -> Lender:
+    """The migrated template schema new lenders are cloned from (idempotent).
+
+    It is a hidden Lender row so that ``migrate_schemas`` keeps it current.
+    """
+    template = Lender.objects.filter(is_template=True).first()
+    if template is not None and schema_exists(template.schema_name):
+        return template
+    org, _created = Organisation.objects.get_or_create(
+        slug="_template", defaults={"name": "(template)", "kind": OrganisationKind.LENDER}
+    )
+    if template is None:
+        template = Lender(schema_name=TEMPLATE_SCHEMA, organisation=org, is_template=True)
+    template.auto_create_schema = False
+    template.save()
+    template.create_schema(check_if_exists=True, verbosity=0)  # replays migrations, once
+    return template
+
+
+@transaction.atomic
+def create_lender(*, slug: str, name: str, domain: str | None = None, clone: bool = True) -> Lender:
+    """Provision a lender: organisation, schema, domain. One transaction: all or nothing.
+
+    ``clone=True`` copies the migrated template schema (fast); ``clone=False``
+    replays every migration (the slow path, kept for the benchmark).
+    """
+    slug = validate_slug(slug)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("A name is required."))
+    domain = (domain or f"{slug}.{settings.BASE_DOMAIN}").strip().lower()
+    if Domain.objects.filter(domain=domain).exists():
+        raise ValidationError(_("This domain is already in use."))
+    org = Organisation.objects.create(slug=slug, name=name, kind=OrganisationKind.LENDER)
+    lender = Lender(schema_name=schema_name_for(slug), organisation=org)
+    lender.auto_create_schema = False
+    lender.save()
+    if clone:
+        template = ensure_template()
+        CloneSchema().clone_schema(template.schema_name, lender.schema_name, clone_mode="DATA", set_connection=False)
+    else:
+        lender.create_schema(check_if_exists=False, verbosity=0)
+    connection.set_schema_to_public()
+    Domain.objects.create(domain=domain, tenant=lender, is_primary=True)
+    return lender
+
+
+@transaction.atomic
+def create_organisation(*, slug: str, name: str, kind: str, credit_code: str = "") -> Organisation:
+    if kind not in (OrganisationKind.AGENCY, OrganisationKind.LAW_FIRM):
+        raise ValidationError(_("Only collection agencies and law firms are created here; lenders are provisioned."))
+    return Organisation.objects.create(slug=validate_slug(slug), name=name.strip(), kind=kind, unified_social_credit_code=credit_code)
+
+
+def add_licence(*, organisation: Organisation, **fields) -> Licence:
+    if not organisation.is_partner:
+        raise ValidationError(_("Only partners hold licences here."))
+    licence = Licence(organisation=organisation, **fields)
+    licence.full_clean()
+    licence.save()
+    return licence
+
+
+@transaction.atomic
+def verify_licence(*, licence: Licence, by: User, approve: bool = True) -> Licence:
+    licence = Licence.objects.select_for_update().get(pk=licence.pk)
+    licence.status = LicenceStatus.VERIFIED if approve else LicenceStatus.REJECTED
+    licence.verified_by = by
+    licence.verified_at = timezone.now()
+    licence.save(update_fields=["status", "verified_by", "verified_at"])
+    return licence
+
+
+ENGAGEMENT_TRANSITIONS = {
+    EngagementStatus.PENDING: {EngagementStatus.ACTIVE, EngagementStatus.ENDED},
+    EngagementStatus.ACTIVE: {EngagementStatus.SUSPENDED, EngagementStatus.ENDED},
+    EngagementStatus.SUSPENDED: {EngagementStatus.ACTIVE, EngagementStatus.ENDED},
+    EngagementStatus.ENDED: set(),
+}
+
+
+@transaction.atomic
+def engage_partner(*, lender: Lender, partner: Organisation, note: str = "") -> Engagement:
+    if not partner.is_partner:
+        raise ValidationError(_("Only collection agencies and law firms can be engaged."))
+    engagement, created = Engagement.objects.get_or_create(lender=lender, partner=partner, defaults={"note": note})
+    if not created and engagement.status == EngagementStatus.ENDED:
+        raise ValidationError(_("This engagement has ended; ended engagements are not reopened."))
+    return engagement
+
+
+@transaction.atomic
+def set_engagement_status(*, engagement: Engagement, status: str) -> Engagement:
+    engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    if status not in ENGAGEMENT_TRANSITIONS[engagement.status]:
+        raise ValidationError(_("An engagement cannot go from %(old)s to %(new)s.") % {
+            "old": engagement.get_status_display(), "new": EngagementStatus(status).label})
+    engagement.status = status
+    today = timezone.localdate()
+    if status == EngagementStatus.ACTIVE and engagement.started_on is None:
+        engagement.started_on = today
+    if status == EngagementStatus.ENDED:
+        engagement.ended_on = today
+    engagement.save()
+    return engagement
+
+
+@transaction.atomic
+def add_member(*, organisation: Organisation, email: str, full_name: str, role: str, password: str | None = None) -> Membership:
+    """Give a person a role in an organisation, creating their account if needed."""
+    if role not in ROLES_BY_KIND[organisation.kind]:
+        raise ValidationError(_("This role does not exist in this kind of organisation."))
+    email = email.strip().lower()
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
+    membership, _created = Membership.objects.get_or_create(user=user, organisation=organisation, role=role)
+    if not membership.is_active:
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+    return membership
+
+
+def end_sessions(user: User) -> int:
+    """Delete every session of the user, on every host (ASVS 7.4.2)."""
+    keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+    deleted, _ = Session.objects.filter(session_key__in=keys).delete()
+    UserSession.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def disable_user(*, user: User) -> User:
+    user.is_active = False
+    user.save(update_fields=["is_active"])  # the post_save signal ends the sessions
+    return user
+
+
+@transaction.atomic
+def deactivate_membership(*, membership: Membership) -> Membership:
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    return membership
+
+
+# ----------------------------------------------------------- workspace hand-off
+def issue_ticket(*, user: User, lender: Lender, otp_device=None, next_path: str = "/") -> WorkspaceTicket:
+    if not next_path.startswith("/") or next_path.startswith("//"):
+        next_path = "/"
+    return WorkspaceTicket.objects.create(
+        user=user, lender=lender, next_path=next_path[:300],
+        otp_device_id=otp_device.persistent_id if otp_device is not None else "",
+    )
+
+
+def claim_ticket(*, ticket_id, lender: Lender) -> WorkspaceTicket | None:
+    """Claim a ticket exactly once, for this lender, within its lifetime (compare-and-swap)."""
+    now = timezone.now()
+    fresh_after = now - timezone.timedelta(seconds=settings.WORKSPACE_TICKET_SECONDS)
+    claimed = WorkspaceTicket.objects.filter(
+        pk=ticket_id, lender=lender, used_at__isnull=True, created_at__gte=fresh_after
+    ).update(used_at=now)
+    if claimed != 1:
+        return None
+    return WorkspaceTicket.objects.select_related("user").get(pk=ticket_id)
+
+
+def lender_url(lender: Lender, path: str = "/") -> str:
+    port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+    return f"{settings.PUBLIC_SCHEME}://{lender.get_primary_domain().domain}{port}{path}"
+
+
+def public_url(path: str = "/") -> str:
+    port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+    return f"{settings.PUBLIC_SCHEME}://{settings.BASE_DOMAIN}{port}{path}"
+
+
+def timed(func, *args, **kwargs):
+    start = time.perf_counter()
+    result = func(*args, **kwargs)
+    return result, time.perf_counter() - start

@@ -1,0 +1,154 @@
+"""Platform staff screens on the public site: lenders, partners, licences."""
+import time
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from portal import access
+from portal.audit.log import Action, record
+from portal.forms import MemberForm
+from portal.lib.uploads import check_document
+
+from . import services
+from .models import PARTNER_KINDS, Lender, Licence, LicenceKind, Membership, Organisation, OrganisationKind
+
+
+def _require_staff(request):
+    if not access.can(request.principal, "platform.manage"):
+        raise PermissionDenied
+
+
+class LenderForm(forms.Form):
+    slug = forms.CharField(label=gettext_lazy("Short name"), max_length=32, help_text=gettext_lazy("Becomes the web address: <short name>.caseport"))
+    name = forms.CharField(label=gettext_lazy("Lender name"), max_length=200)
+    domain = forms.CharField(label=gettext_lazy("Domain (optional)"), max_length=253, required=False)
+
+
+class OrganisationForm(forms.Form):
+    slug = forms.CharField(label=gettext_lazy("Short name"), max_length=32)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=[(k.value, k.label) for k in PARTNER_KINDS])
+    credit_code = forms.CharField(label=gettext_lazy("Unified social credit code"), max_length=18, required=False)
+
+
+class LicenceForm(forms.ModelForm):
+    class Meta:
+        model = Licence
+        fields = ["kind", "number", "issuing_authority", "scope", "regions", "valid_from", "valid_to", "document"]
+        widgets = {"valid_from": forms.DateInput(attrs={"type": "date"}), "valid_to": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_document(self):
+        document = self.cleaned_data.get("document")
+        if document:
+            check_document(document)
+        return document
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("valid_from") and cleaned.get("valid_to") and cleaned["valid_to"] < cleaned["valid_from"]:
+            self.add_error("valid_to", _("The end date is before the start date."))
+        return cleaned
+
+
+def lenders(request):
+    _require_staff(request)
+    form = LenderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        started = time.perf_counter()
+        try:
+            lender = services.create_lender(**form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            record(Action.CREATE, request=request, obj=lender, seconds=round(time.perf_counter() - started, 3))
+            messages.success(request, _("Lender %(name)s is ready at %(domain)s (%(seconds).2f s).") % {
+                "name": lender.name, "domain": lender.get_primary_domain().domain, "seconds": time.perf_counter() - started})
+            return redirect("platform-lenders")
+    rows = Lender.objects.filter(is_template=False).exclude(schema_name="public").select_related("organisation").prefetch_related("domains", "engagements")
+    return render(request, "tenants/lenders.html", {"lenders": rows, "form": form})
+
+
+def organisations(request):
+    _require_staff(request)
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            org = services.create_organisation(**form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            record(Action.CREATE, request=request, obj=org)
+            return redirect("platform-organisation", org_id=org.pk)
+    partners = Organisation.objects.filter(kind__in=PARTNER_KINDS).prefetch_related("licences")
+    rows = [{"org": org, "licensed": access.may_receive_cases(org)} for org in partners]
+    return render(request, "tenants/organisations.html", {"rows": rows, "form": form})
+
+
+def organisation_detail(request, org_id):
+    _require_staff(request)
+    org = get_object_or_404(Organisation, pk=org_id, kind__in=PARTNER_KINDS)
+    licence_form = LicenceForm(prefix="licence", initial={"kind": LicenceKind.COLLECTION if org.kind == OrganisationKind.AGENCY else LicenceKind.LAW_FIRM})
+    member_form = MemberForm(prefix="member", kind=org.kind)
+    if request.method == "POST" and "licence-number" in request.POST:
+        licence_form = LicenceForm(request.POST, request.FILES, prefix="licence")
+        if licence_form.is_valid():
+            fields = dict(licence_form.cleaned_data)
+            document = fields.get("document")
+            fields["document"] = document or ""
+            fields["document_name"] = document.name[:200] if document else ""
+            try:
+                services.add_licence(organisation=org, **fields)
+            except ValidationError as error:
+                licence_form.add_error(None, error)
+            else:
+                messages.success(request, _("Licence added; verify it against the original before cases can be placed."))
+                return redirect(request.path)
+    elif request.method == "POST":
+        member_form = MemberForm(request.POST, prefix="member", kind=org.kind)
+        if member_form.is_valid():
+            services.add_member(organisation=org, **member_form.cleaned_data)
+            messages.success(request, _("%(email)s was added.") % {"email": member_form.cleaned_data["email"]})
+            return redirect(request.path)
+    return render(request, "tenants/organisation_detail.html", {
+        "org": org, "licences": org.licences.all(), "licensed": access.may_receive_cases(org),
+        "members": Membership.objects.filter(organisation=org).select_related("user"),
+        "engagements": org.engagements.select_related("lender__organisation"),
+        "licence_form": licence_form, "member_form": member_form,
+    })
+
+
+@require_POST
+def licence_verify(request, licence_id):
+    _require_staff(request)
+    licence = get_object_or_404(Licence, pk=licence_id)
+    licence = services.verify_licence(licence=licence, by=request.user, approve=request.POST.get("decision") == "approve")
+    record(Action.CHANGE, request=request, obj=licence, status=licence.status)
+    return redirect("platform-organisation", org_id=licence.organisation_id)
+
+
+def licence_document(request, licence_id):
+    _require_staff(request)
+    licence = get_object_or_404(Licence, pk=licence_id)
+    if not licence.document:
+        raise Http404
+    record(Action.DOWNLOAD, request=request, obj=licence)
+    response = FileResponse(licence.document.open("rb"), as_attachment=True, filename=licence.document_name or "licence")
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+@require_POST
+def enter_workspace(request, slug):
+    """Hand the signed-in person over to a lender's host with a one-use ticket."""
+    for lender, _principal in access.workspaces_for(request.user):
+        if lender.organisation.slug == slug:
+            device = getattr(request.user, "otp_device", None)
+            ticket = services.issue_ticket(user=request.user, lender=lender, otp_device=device, next_path=request.POST.get("next", "/"))
+            return redirect(services.lender_url(lender, f"/auth/handoff/{ticket.pk}/"))
+    raise Http404

@@ -1,0 +1,46 @@
+# Caseport: `make demo` serves the portal with demo data; `make test` runs the whole suite.
+# With no DATABASE_URL an embedded PostgreSQL is started under var/ (bin/services.py).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+
+.PHONY: install system-deps demo test test-embedded bench messages check clean
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+system-deps:
+	bin/system-deps.sh
+
+install: $(STAMP) system-deps
+
+demo: install
+	$(BIN)/python bin/services.py demo
+
+test: install
+	$(BIN)/python bin/services.py run -- $(BIN)/pytest $(PYTEST_ARGS)
+
+# The embedded path alone (no DATABASE_URL, no broker): smoke tests and a real worker.
+test-embedded: install
+	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL $(BIN)/python bin/services.py run -- $(BIN)/pytest -m embedded $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*'
+	$(BIN)/python manage.py compilemessages --ignore='.venv/*'
+
+check: install
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-only-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz DJANGO_ALLOWED_HOSTS=caseport.example \
+	FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') BLIND_INDEX_KEY=x \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=portal.settings.base
+
+clean:
+	rm -rf var/celery var/test-media test-artifacts

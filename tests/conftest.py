@@ -1,0 +1,61 @@
+"""Test scaffolding: the real PostgreSQL, one committed cast of personas, and clients for them.
+
+pytest-django creates the test database and migrates the public schema;
+here we create the lender template and the World once per session, committed
+(outside any test transaction), so that every test — including those that
+use a live server or a real Celery worker in another process — sees it.
+Ordinary tests then run inside a transaction that is rolled back.
+"""
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from tests.world import build_world
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("bootstrap_platform", verbosity=0)
+    yield
+
+
+@pytest.fixture(scope="session")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        built = build_world()
+        connection.set_schema_to_public()
+    return built
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_each_test():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def client_for(world, db):
+    """client_for("x_admin", host="acme") -> a signed-in Client on that host (2FA verified where due)."""
+
+    def make(persona_key, host=None):
+        persona = world.people[persona_key]
+        client = Client(HTTP_HOST=world.host(host) if host else "localhost")
+        client.force_login(persona.user, backend="django.contrib.auth.backends.ModelBackend")
+        if persona.device is not None:
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = persona.device.persistent_id
+            session.save()
+        return client
+
+    return make
+
+
+@pytest.fixture
+def anon_client():
+    def make(host=None):
+        return Client(HTTP_HOST=f"{host}.localhost" if host else "localhost")
+
+    return make

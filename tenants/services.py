@@ -32,6 +32,8 @@ from .models import (
 )
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+# Host names that must never become a lender's address.
+RESERVED_SLUGS = {"www", "api", "admin", "static", "media", "mail", "platform", "public", "template", "status"}
 TEMPLATE_SCHEMA = settings.TENANT_BASE_SCHEMA
 
 
@@ -44,7 +46,7 @@ def validate_slug(slug: str) -> str:
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug):
         raise ValidationError(_("Use 3–32 lowercase letters, digits or hyphens, starting with a letter."))
-    if Organisation.objects.filter(slug=slug).exists():
+    if slug in RESERVED_SLUGS or Organisation.objects.filter(slug=slug).exists():
         raise ValidationError(_("This short name is already taken."))
     return slug
 

@@ -16,10 +16,18 @@ from tests.world import build_world
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_test_environment, django_db_blocker):
+    """Always create the test database (pytest-django skips it when no collected test is marked
+    django_db, e.g. a run of only the worker tests), then the platform and lender template."""
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set())
         call_command("bootstrap_platform", verbosity=0)
     yield
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        teardown_databases(config, verbosity=0)
 
 
 @pytest.fixture(scope="session")

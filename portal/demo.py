@@ -1,0 +1,763 @@
+"""Demo data (演示数据): two lenders, their partners, a login for every role, realistic cases.
+
+Two halves. Generation is pure: ``generate_cases`` turns a seed into Chinese
+consumer-loan cases (names, GB 11643 ID numbers, mobiles, addresses, balances,
+placement plans) and touches no database, so the same seed always yields the
+same portfolio. Writing is idempotent: ``seed_demo`` looks everything up by
+its natural key (organisation slug, e-mail, licence number, contract number,
+the debtor's blind index) and creates only what is missing, so it can run on
+every ``make demo``. ``describe_demo`` reads back what a person or a test
+harness needs to sign in.
+
+The demo's passwords and TOTP keys are public by design: never seed a
+production database (the command refuses unless DEBUG is on or it is forced).
+"""
+from __future__ import annotations
+
+import calendar
+import datetime
+import hashlib
+import random
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.crypto import RANDOM_STRING_CHARS
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tenants.utils import tenant_context
+
+# The demo spans every app (people, cases, placements), so it reaches into
+# outsourcing although portal sits below it; it is a seeding tool, not a layer.
+from outsourcing.models import Placement, PlacementStatus
+from portal import access
+from portal.lib import crypto, idnumber
+from portal.lib.money import to_fen
+from portal.models import Case, CaseStatus, Debtor, bucket_for
+from tenants import services
+from tenants.models import (
+    ROLES_REQUIRING_2FA,
+    Engagement,
+    EngagementStatus,
+    Lender,
+    LicenceKind,
+    LicenceStatus,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
+
+# One shared password for every demo login; passes AUTH_PASSWORD_VALIDATORS.
+DEMO_PASSWORD = "Caseport-demo-2026"
+DEMO_DEVICE_NAME = "demo"
+EMAIL_DOMAIN = "demo"
+DEFAULT_CASES_PER_LENDER = 200
+PLACED_SHARE = 0.35  # share of a lender's cases handed to agencies (委外)
+RECALLED_SHARE = 0.08  # of those, recalled (撤案) before the term ended
+
+
+# ------------------------------------------------------------------ the cast
+@dataclass(frozen=True)
+class PersonSpec:
+    mailbox: str  # the part before @
+    role: str
+
+
+@dataclass(frozen=True)
+class LenderSpec:
+    slug: str
+    name: str
+    contract_prefix: str  # 合同编号前缀
+    seed: str  # fixed per lender, so reruns generate the same portfolio
+    people: tuple[PersonSpec, ...]
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    slug: str
+    name: str
+    kind: str
+    credit_code: str  # 统一社会信用代码
+    licence_number: str
+    issuing_authority: str
+    licence_scope: str
+    licence_regions: str
+    engaged_with: tuple[str, ...]  # lender slugs
+    people: tuple[PersonSpec, ...]
+
+
+@dataclass(frozen=True)
+class Cast:
+    platform_mailbox_domain: str
+    platform_people: tuple[PersonSpec, ...]
+    lenders: tuple[LenderSpec, ...]
+    partners: tuple[PartnerSpec, ...]
+    password: str = DEMO_PASSWORD
+
+    def email(self, *, mailbox: str, org_slug: str) -> str:
+        return f"{mailbox}@{org_slug}.{EMAIL_DOMAIN}"
+
+    def platform_email(self, *, mailbox: str) -> str:
+        return f"{mailbox}@{self.platform_mailbox_domain}.{EMAIL_DOMAIN}"
+
+    def agencies_for(self, *, lender_slug: str) -> list[PartnerSpec]:
+        return [p for p in self.partners if p.kind == OrganisationKind.AGENCY and lender_slug in p.engaged_with]
+
+
+def credit_code(*, head: str, body: str) -> str:
+    """A unified social credit code (统一社会信用代码, GB 32100-2015) with valid check characters.
+
+    ``head`` is the registration authority, type and 6-digit region (8 chars);
+    ``body`` the first 8 digits of the organisation code (GB 11714 adds its check digit).
+    """
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    check = 11 - sum(int(c, 36) * w for c, w in zip(body, weights)) % 11  # A–Z count 10–35
+    org_code = body + {10: "X", 11: "0"}.get(check, str(check))
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    first17 = head + org_code
+    total = sum(alphabet.index(c) * pow(3, i, 31) for i, c in enumerate(first17)) % 31
+    return first17 + alphabet[(31 - total) % 31]
+
+
+def demo_cast(*, prefix: str = "") -> Cast:
+    """The demo's organisations and people. ``prefix`` renames every slug (tests use it
+    so they never collide with the acme/beta of the test world)."""
+    acme, beta = f"{prefix}acme", f"{prefix}beta"
+    law_firm_code = credit_code(head="31310000", body="42598763")  # 31: 司法行政机关登记的律师事务所
+    lender_people = (
+        PersonSpec("admin", Role.LENDER_ADMIN),
+        PersonSpec("manager", Role.COLLECTIONS_MANAGER),
+        PersonSpec("legal", Role.LEGAL_MANAGER),
+        PersonSpec("finance", Role.FINANCE),
+    )
+    agency_people = (
+        PersonSpec("admin", Role.AGENCY_ADMIN),
+        PersonSpec("collector1", Role.COLLECTOR),
+        PersonSpec("collector2", Role.COLLECTOR),
+    )
+    return Cast(
+        platform_mailbox_domain=f"{prefix}caseport",
+        platform_people=(PersonSpec("staff", Role.PLATFORM_STAFF),),
+        lenders=(
+            LenderSpec(slug=acme, name="安信消费金融", contract_prefix="AX", seed="caseport-demo:acme", people=lender_people),
+            LenderSpec(slug=beta, name="百信小额贷款", contract_prefix="BX", seed="caseport-demo:beta", people=lender_people),
+        ),
+        partners=(
+            PartnerSpec(
+                slug=f"{prefix}xunda", name="上海迅达商务咨询有限公司", kind=OrganisationKind.AGENCY,
+                credit_code=credit_code(head="91310115", body="MA1FL3K7"),
+                licence_number="沪金催备〔2025〕0117号", issuing_authority="上海市地方金融管理局",
+                licence_scope="委外催收服务（电话催收、信函催收）", licence_regions="上海市,江苏省,浙江省,广东省",
+                engaged_with=(acme, beta), people=agency_people,
+            ),
+            PartnerSpec(
+                slug=f"{prefix}yuanhang", name="深圳远航信息咨询有限公司", kind=OrganisationKind.AGENCY,
+                credit_code=credit_code(head="91440300", body="MA5G2Q8N"),
+                licence_number="深金催备〔2025〕0342号", issuing_authority="深圳市地方金融管理局",
+                licence_scope="委外催收服务（电话催收）", licence_regions="广东省,湖南省,四川省,福建省",
+                engaged_with=(acme,), people=agency_people,
+            ),
+            PartnerSpec(
+                slug=f"{prefix}lvzheng", name="上海律正律师事务所", kind=OrganisationKind.LAW_FIRM,
+                credit_code=law_firm_code,
+                licence_number=law_firm_code, issuing_authority="上海市司法局",  # 执业许可证号 = 统一社会信用代码
+                licence_scope="诉讼及非诉讼法律事务", licence_regions="上海市",
+                engaged_with=(acme,),
+                people=(PersonSpec("lawyer", Role.LAWYER), PersonSpec("paralegal", Role.PARALEGAL)),
+            ),
+        ),
+    )
+
+
+# ------------------------------------------------------- reference data (pure)
+@dataclass(frozen=True)
+class Region:
+    province: str
+    city: str  # empty for the municipalities (直辖市), whose province is the city
+    district: str
+    code: str  # 行政区划代码, the first six digits of a resident's ID number
+    streets: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return self.province + self.city
+
+    @property
+    def prefix(self) -> str:
+        return self.province + self.city + self.district
+
+
+REGIONS = (
+    Region("上海市", "", "浦东新区", "310115", ("世纪大道", "张杨路", "浦东南路", "锦绣路")),
+    Region("上海市", "", "徐汇区", "310104", ("漕溪北路", "肇嘉浜路", "虹桥路", "天钥桥路")),
+    Region("北京市", "", "朝阳区", "110105", ("建国路", "朝阳北路", "望京街", "东三环中路")),
+    Region("北京市", "", "海淀区", "110108", ("中关村大街", "学院路", "知春路", "西三环北路")),
+    Region("天津市", "", "南开区", "120104", ("鞍山西道", "卫津路", "南门外大街")),
+    Region("重庆市", "", "渝北区", "500112", ("金开大道", "红锦大道", "龙山大道")),
+    Region("广东省", "广州市", "天河区", "440106", ("天河路", "体育西路", "黄埔大道西", "中山大道西")),
+    Region("广东省", "深圳市", "南山区", "440305", ("深南大道", "南海大道", "科苑路", "桃园路")),
+    Region("广东省", "深圳市", "福田区", "440304", ("福华路", "益田路", "彩田路", "红荔路")),
+    Region("浙江省", "杭州市", "西湖区", "330106", ("文三路", "天目山路", "教工路", "古墩路")),
+    Region("江苏省", "南京市", "鼓楼区", "320106", ("中山北路", "湖南路", "北京西路")),
+    Region("江苏省", "苏州市", "姑苏区", "320508", ("人民路", "干将西路", "十全街")),
+    Region("四川省", "成都市", "武侯区", "510107", ("人民南路四段", "科华北路", "武侯祠大街")),
+    Region("湖北省", "武汉市", "洪山区", "420111", ("珞喻路", "鲁磨路", "雄楚大道")),
+    Region("湖南省", "长沙市", "岳麓区", "430104", ("麓山南路", "枫林三路", "桐梓坡路")),
+    Region("河南省", "郑州市", "金水区", "410105", ("花园路", "文化路", "经三路")),
+    Region("山东省", "济南市", "历下区", "370102", ("泉城路", "经十路", "解放路")),
+    Region("陕西省", "西安市", "雁塔区", "610113", ("小寨东路", "长安南路", "雁塔路")),
+    Region("福建省", "厦门市", "思明区", "350203", ("中山路", "厦禾路", "湖滨南路")),
+    Region("安徽省", "合肥市", "蜀山区", "340104", ("长江西路", "黄山路", "望江西路")),
+)
+# Home towns (籍贯) of people who moved to the cities above: an ID number keeps
+# the address code of where it was first issued.
+HOMETOWN_CODES = ("411602", "341202", "511302", "430502", "360702", "450103", "370102", "420111")
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛段雷龙黎史陶贺毛郝顾龚邵万武钱戴严孔向常汤康易乔赖文"
+)
+GIVEN_MALE = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆旭宁龙林阳建国志文海峰亮成东博晨轩然振"
+GIVEN_FEMALE = "芳娜敏静丽艳娟霞秀玲英萍红燕婷雪琳慧颖倩洁佳欣悦怡梅莉丹蓉晶琪薇月璐瑶婧"
+MOBILE_PREFIXES = (
+    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155", "156",
+    "157", "158", "159", "166", "173", "177", "180", "181", "182", "183", "185", "186", "187", "188", "189", "191", "198", "199",
+)
+COMPOUNDS = ("阳光花园", "锦绣家园", "金色家园", "翠苑小区", "幸福里", "华府世家", "绿城桂花园", "万科城", "碧桂园", "保利花园")
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    code: str
+    min_amount: int  # yuan, multiples of 100
+    max_amount: int
+    terms: tuple[int, ...]  # months (期数)
+    rate_bp: tuple[int, int]  # annual rate range in basis points
+    late_fee: Decimal  # 逾期管理费 per overdue instalment
+
+
+PRODUCTS = (
+    Product("随心贷", "SXD", 3_000, 50_000, (6, 12, 24), (1500, 2400), Decimal("30.00")),
+    Product("薪享贷", "XXD", 10_000, 100_000, (12, 24, 36), (1000, 1800), Decimal("50.00")),
+    Product("消费分期", "XFFQ", 3_000, 30_000, (3, 6, 12), (1200, 2400), Decimal("20.00")),
+    Product("车主贷", "CZD", 30_000, 200_000, (12, 24, 36), (800, 1500), Decimal("0.00")),
+)
+PRODUCT_WEIGHTS = (40, 25, 25, 10)
+# Days past due by bucket (账龄), weighted as a lender's outsourced book looks:
+# many early, a long M6+ tail.
+BUCKET_DPD = (("M1", 1, 30), ("M2", 31, 60), ("M3", 61, 90), ("M4", 91, 120), ("M5", 121, 150), ("M6+", 151, 400))
+BUCKET_WEIGHTS = (22, 18, 15, 12, 10, 23)
+LATE_FEE_CAP_INSTALMENTS = 10
+
+
+# ------------------------------------------------------------ generation (pure)
+@dataclass(frozen=True)
+class PlacementPlan:
+    """Where a case goes (委案计划): which agency, which collector, whether it was recalled."""
+
+    agency_slug: str
+    collector_index: int | None  # into the agency's collectors; None: not yet assigned
+    recalled: bool
+    started_days_ago: int
+    term_days: int  # active: ends this many days from now; recalled: the term it had
+    ended_days_after_start: int = 0
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    contract_no: str
+    debtor_name: str
+    id_number: str
+    mobile: str
+    address: str
+    product: str
+    region: str
+    loan_amount: Decimal
+    principal_due: Decimal
+    interest_due: Decimal
+    penalty_due: Decimal
+    fees_due: Decimal
+    disbursed_on: datetime.date
+    overdue_since: datetime.date
+    dpd: int
+    placement: PlacementPlan | None
+
+    @property
+    def bucket(self) -> str:
+        return bucket_for(self.dpd)
+
+
+@dataclass(frozen=True)
+class _Person:
+    name: str
+    id_number: str
+    mobile: str
+    address: str
+    region: Region
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def person_name(*, rng: random.Random, male: bool) -> str:
+    chars = GIVEN_MALE if male else GIVEN_FEMALE
+    given = rng.choice(chars) if rng.random() < 0.3 else rng.choice(chars) + rng.choice(chars)
+    return rng.choice(SURNAMES) + given
+
+
+def id_number(*, rng: random.Random, region_code: str, male: bool) -> str:
+    """A resident ID number (GB 11643): region, birth date 1965–2002, sequence (odd for men), check."""
+    born = datetime.date(1965, 1, 1) + datetime.timedelta(days=rng.randrange((datetime.date(2002, 12, 31) - datetime.date(1965, 1, 1)).days + 1))
+    sequence = rng.randrange(0, 500) * 2 + (1 if male else 0)
+    sequence = sequence if sequence else 2
+    first17 = f"{region_code}{born:%Y%m%d}{sequence:03d}"
+    return first17 + idnumber.check_char(first17)
+
+
+def mobile_number(*, rng: random.Random) -> str:
+    return rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10 ** 8):08d}"
+
+
+def street_address(*, rng: random.Random, region: Region) -> str:
+    floor = rng.randint(1, 32)
+    return (
+        f"{region.prefix}{rng.choice(region.streets)}{rng.randint(1, 2000)}号"
+        f"{rng.choice(COMPOUNDS)}{rng.randint(1, 30)}栋{rng.randint(1, 4)}单元{floor}{rng.randint(1, 6):02d}室"
+    )
+
+
+def _new_person(*, rng: random.Random, taken_ids: set[str]) -> _Person:
+    male = rng.random() < 0.58
+    region = rng.choice(REGIONS)
+    while True:
+        code = region.code if rng.random() < 0.7 else rng.choice(HOMETOWN_CODES)
+        number = id_number(rng=rng, region_code=code, male=male)
+        if number not in taken_ids:
+            taken_ids.add(number)
+            break
+    return _Person(person_name(rng=rng, male=male), number, mobile_number(rng=rng), street_address(rng=rng, region=region), region)
+
+
+def _balances(*, rng: random.Random, product: Product, dpd: int) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, int]:
+    """Loan amount and what is owed: remaining principal (accelerated, 提前到期), contractual
+    interest on the overdue instalments, penalty interest (罚息) at 1.5× the contract rate on
+    the overdue principal per day, and the product's late fee per overdue instalment."""
+    loan_amount = to_fen(rng.randrange(product.min_amount // 100, product.max_amount // 100 + 1) * 100)
+    term = rng.choice(product.terms)
+    paid = rng.randrange(term)  # 已还期数; 0 means the first instalment was never paid (首逾)
+    remaining = term - paid
+    overdue_instalments = min(remaining, (dpd - 1) // 30 + 1)
+    rate = Decimal(rng.randint(*product.rate_bp)) / Decimal(10_000)
+    principal_due = to_fen(loan_amount * remaining / term)
+    overdue_principal = loan_amount * overdue_instalments / term
+    interest_due = to_fen(principal_due * rate / 12 * overdue_instalments)
+    penalty_due = to_fen(overdue_principal * rate * Decimal("1.5") / 360 * dpd)
+    fees_due = to_fen(product.late_fee * min(overdue_instalments, LATE_FEE_CAP_INSTALMENTS))
+    return loan_amount, principal_due, interest_due, penalty_due, fees_due, paid
+
+
+def _placement_plan(*, rng: random.Random, agency_slugs: tuple[str, ...], active_counts: dict[str, int]) -> PlacementPlan | None:
+    """Place about a third of the cases; every other active placement of an agency goes to one
+    of its collectors in turn (分案到人), the rest wait in the agency's unassigned pool."""
+    if not agency_slugs or rng.random() >= PLACED_SHARE:
+        return None
+    agency = rng.choice(agency_slugs)
+    if rng.random() < RECALLED_SHARE:
+        started = rng.randint(40, 80)
+        return PlacementPlan(agency, None, True, started, rng.randint(60, 90), ended_days_after_start=rng.randint(5, 30))
+    nth = active_counts[agency] = active_counts.get(agency, 0) + 1
+    collector = (nth // 2) % 2 if nth % 2 else None
+    return PlacementPlan(agency, collector, False, rng.randint(1, 7), rng.randint(30, 90))
+
+
+def generate_cases(*, seed: str, contract_prefix: str, count: int, today: datetime.date, agency_slugs: tuple[str, ...]) -> list[DemoCase]:
+    """``count`` cases for one lender, the same for the same seed (case *i* does not depend on ``count``)."""
+    rng = random.Random(seed)
+    people: list[_Person] = []
+    taken_ids: set[str] = set()
+    active_counts: dict[str, int] = {}
+    cases = []
+    for index in range(count):
+        # About one borrower in twenty holds a second product with the same lender.
+        if people and rng.random() < 0.05:
+            person = rng.choice(people)
+        else:
+            person = _new_person(rng=rng, taken_ids=taken_ids)
+            people.append(person)
+        product = rng.choices(PRODUCTS, weights=PRODUCT_WEIGHTS)[0]
+        # The first six cases cover every bucket, so even a tiny demo shows M1…M6+.
+        bucket = BUCKET_DPD[index] if index < len(BUCKET_DPD) else rng.choices(BUCKET_DPD, weights=BUCKET_WEIGHTS)[0]
+        dpd = rng.randint(bucket[1], bucket[2])
+        overdue_since = today - datetime.timedelta(days=dpd)
+        loan_amount, principal_due, interest_due, penalty_due, fees_due, paid = _balances(rng=rng, product=product, dpd=dpd)
+        cases.append(DemoCase(
+            contract_no=f"{contract_prefix}-{product.code}-{index + 1:06d}",
+            debtor_name=person.name, id_number=person.id_number, mobile=person.mobile, address=person.address,
+            product=product.name, region=person.region.label,
+            loan_amount=loan_amount, principal_due=principal_due, interest_due=interest_due,
+            penalty_due=penalty_due, fees_due=fees_due,
+            disbursed_on=add_months(overdue_since, -(paid + 1)), overdue_since=overdue_since, dpd=dpd,
+            placement=_placement_plan(rng=rng, agency_slugs=agency_slugs, active_counts=active_counts),
+        ))
+    return cases
+
+
+def totp_key_for(*, email: str) -> str:
+    """A fixed TOTP key (40 hex characters) derived from the e-mail: the demo is reproducible."""
+    return hashlib.sha1(email.lower().encode()).hexdigest()[:40]
+
+
+# ------------------------------------------------------------------- writing
+@dataclass
+class LenderReport:
+    slug: str
+    cases: int = 0
+    cases_created: int = 0
+    placements: int = 0
+    placements_created: int = 0
+
+
+@dataclass
+class SeedReport:
+    lenders: list[LenderReport] = field(default_factory=list)
+    users_created: int = 0
+
+
+def demo_password_hash(*, password: str) -> str:
+    """The demo password hashed once, with a salt derived from it (hashing is the slow part).
+
+    A fixed salt is harmless here, the password being public; it makes the
+    hash stable, so a rerun sees the accounts already have it and writes nothing.
+    """
+    digest = hashlib.sha256(f"caseport-demo:{password}".encode()).digest()
+    salt = "".join(RANDOM_STRING_CHARS[byte % len(RANDOM_STRING_CHARS)] for byte in digest[:22])
+    return make_password(password, salt=salt)
+
+
+def _ensure_person(*, organisation: Organisation, email: str, role: str, password_hash: str, report: SeedReport) -> User:
+    """The member with that role; an existing demo account gets the demo password back."""
+    existing = User.objects.filter(email=email).first()
+    membership = services.add_member(
+        organisation=organisation, email=email, role=role, password=None,
+        full_name=person_name(rng=random.Random(email), male=random.Random(email + ":m").random() < 0.5),
+    )
+    user = membership.user
+    report.users_created += existing is None
+    if user.password != password_hash:
+        user.password = password_hash
+        user.save(update_fields=["password"])
+    if role in ROLES_REQUIRING_2FA:
+        _ensure_demo_device(user=user)
+    return user
+
+
+def _ensure_demo_device(*, user: User) -> TOTPDevice:
+    key = totp_key_for(email=user.email)
+    device = TOTPDevice.objects.filter(user=user, name=DEMO_DEVICE_NAME).first()
+    if device is None:
+        return TOTPDevice.objects.create(user=user, name=DEMO_DEVICE_NAME, key=key, confirmed=True)
+    if device.key != key or not device.confirmed or device.throttling_failure_count:
+        device.key, device.confirmed = key, True
+        device.throttle_reset(commit=False)
+        device.save()
+    return device
+
+
+def _ensure_lender(*, spec: LenderSpec) -> Lender:
+    org = Organisation.objects.filter(slug=spec.slug).first()
+    if org is None:
+        return services.create_lender(slug=spec.slug, name=spec.name)
+    lender = Lender.objects.filter(organisation=org, is_template=False).first()
+    if lender is None:
+        raise ValidationError(f"the slug {spec.slug!r} belongs to an organisation that is not a lender")
+    return lender
+
+
+def _ensure_partner(*, spec: PartnerSpec) -> Organisation:
+    org = Organisation.objects.filter(slug=spec.slug).first()
+    if org is None:
+        return services.create_organisation(slug=spec.slug, name=spec.name, kind=spec.kind, credit_code=spec.credit_code)
+    if org.kind != spec.kind:
+        raise ValidationError(f"the slug {spec.slug!r} belongs to an organisation of another kind")
+    return org
+
+
+def _ensure_licence(*, org: Organisation, spec: PartnerSpec, today: datetime.date, verifier: User) -> None:
+    """A verified licence valid today (资质审核): reuse one, else verify ours, else add ours."""
+    kind = LicenceKind.COLLECTION if spec.kind == OrganisationKind.AGENCY else LicenceKind.LAW_FIRM
+    in_force = org.licences.filter(kind=kind, valid_from__lte=today, valid_to__gte=today)
+    if in_force.filter(status=LicenceStatus.VERIFIED).exists():
+        return
+    licence = in_force.filter(number=spec.licence_number).first()
+    if licence is None:
+        number = spec.licence_number
+        if org.licences.filter(kind=kind, number=number).exists():  # ours, but lapsed
+            number = f"{number}-{today:%Y%m%d}"
+        licence = services.add_licence(
+            organisation=org, kind=kind, number=number, issuing_authority=spec.issuing_authority,
+            scope=spec.licence_scope, regions=spec.licence_regions,
+            valid_from=today - datetime.timedelta(days=400), valid_to=add_months(today, 36),
+        )
+    services.verify_licence(licence=licence, by=verifier)
+
+
+def _ensure_engagement(*, lender: Lender, partner: Organisation) -> None:
+    engagement = Engagement.objects.filter(lender=lender, partner=partner).first()
+    if engagement is None:
+        engagement = services.engage_partner(lender=lender, partner=partner, note="演示数据")
+    if engagement.status in (EngagementStatus.PENDING, EngagementStatus.SUSPENDED):
+        services.set_engagement_status(engagement=engagement, status=EngagementStatus.ACTIVE)
+    # An ended engagement stays ended (they are never reopened); its cases stay in-house.
+
+
+def _base_status(record: DemoCase) -> str:
+    return CaseStatus.NEW if record.dpd <= 30 and record.placement is None else CaseStatus.INTERNAL
+
+
+def _write_cases(*, lender: Lender, records: list[DemoCase], report: LenderReport) -> dict[str, Case]:
+    """Debtors and cases missing from the lender's schema (by contract number and blind index)."""
+    by_contract = {c.contract_no: c for c in Case.objects.filter(contract_no__in=[r.contract_no for r in records])}
+    missing = [r for r in records if r.contract_no not in by_contract]
+    if missing:
+        indexes = {r.id_number: crypto.blind_index(r.id_number) for r in missing}
+        debtors = {d.id_number_index: d for d in Debtor.objects.filter(id_number_index__in=set(indexes.values()))}
+        new_debtors = []
+        for record in missing:
+            if indexes[record.id_number] not in debtors:
+                debtor = Debtor(name=record.debtor_name, mobile=record.mobile, address=record.address)
+                debtor.set_id_number(record.id_number)
+                debtors[debtor.id_number_index] = debtor
+                new_debtors.append(debtor)
+        Debtor.objects.bulk_create(new_debtors)
+        new_cases = [
+            Case(
+                debtor=debtors[indexes[r.id_number]], contract_no=r.contract_no, product=r.product, region=r.region,
+                loan_amount=r.loan_amount, principal_due=r.principal_due, interest_due=r.interest_due,
+                penalty_due=r.penalty_due, fees_due=r.fees_due, disbursed_on=r.disbursed_on,
+                overdue_since=r.overdue_since, status=_base_status(r),
+            )
+            for r in missing
+        ]
+        Case.objects.bulk_create(new_cases)
+        by_contract.update({c.contract_no: c for c in new_cases})
+        report.cases_created = len(new_cases)
+    return by_contract
+
+
+def _write_placements(*, records: list[DemoCase], cases: dict[str, Case], agencies: dict[str, Organisation],
+                      collectors: dict[str, list[User]], placed_by: User | None, now: datetime.datetime,
+                      report: LenderReport) -> None:
+    """Placements (委案) for planned cases that have never been placed, with eligible agencies only."""
+    planned = [r for r in records if r.placement is not None and r.placement.agency_slug in agencies]
+    already = set(Placement.objects.filter(case__contract_no__in=[r.contract_no for r in planned]).values_list("case__contract_no", flat=True))
+    placements, active_ids, recalled_ids = [], [], []
+    for record in planned:
+        if record.contract_no in already:
+            continue
+        plan, case = record.placement, cases[record.contract_no]
+        starts_at = now - datetime.timedelta(days=plan.started_days_ago)
+        if plan.recalled:
+            placements.append(Placement(
+                case=case, partner=agencies[plan.agency_slug], status=PlacementStatus.RECALLED, placed_by=placed_by,
+                starts_at=starts_at, ends_at=starts_at + datetime.timedelta(days=plan.term_days),
+                ended_at=starts_at + datetime.timedelta(days=plan.ended_days_after_start),
+            ))
+            recalled_ids.append(case.pk)
+            continue
+        team = collectors.get(plan.agency_slug) or []
+        assignee = team[plan.collector_index % len(team)] if team and plan.collector_index is not None else None
+        placements.append(Placement(
+            case=case, partner=agencies[plan.agency_slug], assigned_to=assignee, placed_by=placed_by,
+            starts_at=starts_at, ends_at=now + datetime.timedelta(days=plan.term_days),
+        ))
+        active_ids.append(case.pk)
+    Placement.objects.bulk_create(placements)
+    Case.objects.filter(pk__in=active_ids).exclude(status=CaseStatus.PLACED).update(status=CaseStatus.PLACED)
+    # Back from the agency: worked in-house again (内催).
+    Case.objects.filter(pk__in=recalled_ids, status__in=[CaseStatus.NEW, CaseStatus.PLACED]).update(status=CaseStatus.INTERNAL)
+    report.placements_created = len(placements)
+    report.placements = Placement.objects.count()
+    report.cases = Case.objects.count()
+
+
+@transaction.atomic
+def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, now: datetime.datetime | None = None) -> SeedReport:
+    """Create whatever of the demo is missing; running it again changes nothing."""
+    if cases_per_lender < 0:
+        raise ValueError("cases_per_lender must not be negative")
+    password_validation.validate_password(cast.password)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    report = SeedReport()
+    platform = services.ensure_public_tenant().organisation
+    password_hash = demo_password_hash(password=cast.password)
+    services.ensure_template()
+    staff = [
+        _ensure_person(organisation=platform, email=cast.platform_email(mailbox=p.mailbox), role=p.role, password_hash=password_hash, report=report)
+        for p in cast.platform_people
+    ]
+    verifier = staff[0]
+    lenders = {spec.slug: _ensure_lender(spec=spec) for spec in cast.lenders}
+    managers: dict[str, User] = {}
+    for spec in cast.lenders:
+        for person in spec.people:
+            user = _ensure_person(organisation=lenders[spec.slug].organisation, email=cast.email(mailbox=person.mailbox, org_slug=spec.slug),
+                                  role=person.role, password_hash=password_hash, report=report)
+            if person.role == Role.COLLECTIONS_MANAGER:
+                managers.setdefault(spec.slug, user)
+    partners: dict[str, Organisation] = {}
+    collectors: dict[str, list[User]] = {}
+    for spec in cast.partners:
+        org = partners[spec.slug] = _ensure_partner(spec=spec)
+        _ensure_licence(org=org, spec=spec, today=today, verifier=verifier)
+        for person in spec.people:
+            user = _ensure_person(organisation=org, email=cast.email(mailbox=person.mailbox, org_slug=spec.slug),
+                                  role=person.role, password_hash=password_hash, report=report)
+            if person.role == Role.COLLECTOR:
+                collectors.setdefault(spec.slug, []).append(user)
+        for lender_slug in spec.engaged_with:
+            _ensure_engagement(lender=lenders[lender_slug], partner=org)
+
+    for spec in cast.lenders:
+        lender = lenders[spec.slug]
+        agency_slugs = tuple(p.slug for p in cast.agencies_for(lender_slug=spec.slug))
+        # Only an active engagement with a licensed agency may receive cases (access.may_receive_cases).
+        eligible = {
+            slug: partners[slug] for slug in agency_slugs
+            if access.may_receive_cases(partners[slug], on=today)
+            and Engagement.objects.filter(lender=lender, partner=partners[slug], status=EngagementStatus.ACTIVE).exists()
+        }
+        records = generate_cases(seed=spec.seed, contract_prefix=spec.contract_prefix, count=cases_per_lender, today=today, agency_slugs=agency_slugs)
+        lender_report = LenderReport(slug=spec.slug)
+        with tenant_context(lender):
+            cases = _write_cases(lender=lender, records=records, report=lender_report)
+            _write_placements(records=records, cases=cases, agencies=eligible, collectors=collectors,
+                              placed_by=managers.get(spec.slug), now=now, report=lender_report)
+        report.lenders.append(lender_report)
+    return report
+
+
+# ------------------------------------------------------------------- reading
+def _login(*, email: str, password: str, role: str) -> dict:
+    return {"email": email, "password": password, "role": str(role)}
+
+
+def _canary(*, case: Case, placement: Placement | None) -> dict:
+    return {
+        "name": case.debtor.name,
+        "contract_no": case.contract_no,
+        "id_number": case.debtor.id_number,  # unmasked: this summary is for test harnesses
+        "placed_with": placement.partner.slug if placement is not None else None,
+        "assigned_to": placement.assigned_to.email if placement is not None and placement.assigned_to_id else None,
+    }
+
+
+def _canaries(*, agencies: list[Organisation], now: datetime.datetime) -> list[dict]:
+    """A few known cases per lender: per engaged agency one assigned and (first agency) one
+    unassigned active placement, one never-placed case and one recalled case."""
+    active = Placement.objects.active(at=now).select_related("case__debtor", "partner", "assigned_to").order_by("case__contract_no")
+    picked: list[dict] = []
+    for position, agency in enumerate(agencies):
+        assigned = active.filter(partner=agency, assigned_to__isnull=False).first()
+        if assigned is not None:
+            picked.append(_canary(case=assigned.case, placement=assigned))
+        unassigned = active.filter(partner=agency, assigned_to__isnull=True).first() if position == 0 else None
+        if unassigned is not None:
+            picked.append(_canary(case=unassigned.case, placement=unassigned))
+    cases = Case.objects.select_related("debtor").order_by("contract_no")
+    never_placed = cases.filter(~Exists(Placement.objects.filter(case=OuterRef("pk")))).first()
+    if never_placed is not None:
+        picked.append(_canary(case=never_placed, placement=None))
+    recalled = cases.filter(
+        Exists(Placement.objects.filter(case=OuterRef("pk"), status=PlacementStatus.RECALLED)),
+        ~Exists(Placement.objects.active(at=now).filter(case=OuterRef("pk"))),
+    ).first()
+    if recalled is not None:
+        picked.append(_canary(case=recalled, placement=None))
+    return picked[:5]
+
+
+def describe_demo(*, cast: Cast, now: datetime.datetime | None = None) -> dict:
+    """Who can sign in where, and which cases to look for: the ``--json`` summary."""
+    now = now or timezone.now()
+    partners = {o.slug: o for o in Organisation.objects.filter(slug__in=[p.slug for p in cast.partners])}
+    tenants = []
+    for spec in cast.lenders:
+        lender = Lender.objects.select_related("organisation").get(organisation__slug=spec.slug)
+        agencies = [partners[p.slug] for p in cast.agencies_for(lender_slug=spec.slug) if p.slug in partners]
+        with tenant_context(lender):
+            canaries = _canaries(agencies=agencies, now=now)
+        tenants.append({
+            "slug": spec.slug,
+            "name": lender.name,
+            "domain": lender.get_primary_domain().domain,
+            "users": [_login(email=cast.email(mailbox=p.mailbox, org_slug=spec.slug), password=cast.password, role=p.role) for p in spec.people],
+            "canaries": canaries,
+            "matters": [],  # litigation matters arrive with the litigation issue
+        })
+    partner_entries = []
+    for spec in cast.partners:
+        org = partners[spec.slug]
+        engaged = Engagement.objects.filter(partner=org, status=EngagementStatus.ACTIVE).order_by("lender__organisation__slug")
+        partner_entries.append({
+            "slug": org.slug,
+            "name": org.name,
+            "kind": org.kind,
+            "users": [_login(email=cast.email(mailbox=p.mailbox, org_slug=spec.slug), password=cast.password, role=p.role) for p in spec.people],
+            "engaged_with": list(engaged.values_list("lender__organisation__slug", flat=True)),
+        })
+    return {
+        "platform": {"users": [_login(email=cast.platform_email(mailbox=p.mailbox), password=cast.password, role=p.role) for p in cast.platform_people]},
+        "tenants": tenants,
+        "partners": partner_entries,
+    }
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def format_logins(*, summary: dict, url: str) -> str:
+    """The login table a person reads after ``seed_demo``."""
+    rows = [(u["email"], u["password"], u["role"], "Caseport (platform)") for u in summary["platform"]["users"]]
+    for tenant in summary["tenants"]:
+        rows += [(u["email"], u["password"], u["role"], f"{tenant['name']} ({tenant['domain']})") for u in tenant["users"]]
+    for partner in summary["partners"]:
+        rows += [(u["email"], u["password"], u["role"], partner["name"]) for u in partner["users"]]
+    rows = [(email, password, role + (" [2FA]" if role in ROLES_REQUIRING_2FA else ""), org) for email, password, role, org in rows]
+    header = ("email", "password", "role", "organisation")
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(3)]
+    lines = [f"Open {url} and sign in as any of:", ""]
+    for row in [header, *rows]:
+        lines.append("  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    lines += ["", "[2FA] users: get the current code with `python manage.py demo_totp EMAIL`."]
+    return "\n".join(lines)
+
+
+def current_totp(*, email: str, at: float | None = None) -> tuple[str, int]:
+    """The current code of the user's demo TOTP device and the seconds it stays valid.
+
+    Only devices the demo created (name ``demo``): this is no way around a real person's 2FA.
+    """
+    device = TOTPDevice.objects.filter(user__email=email.strip().lower(), name=DEMO_DEVICE_NAME, confirmed=True).first()
+    if device is None:
+        raise LookupError(f"{email} has no demo two-factor device (seed_demo gives one to platform staff and lender admins)")
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at  # one instant for the code and its lifetime
+    seconds_left = device.step - (int(totp.time) - device.t0) % device.step
+    return f"{totp.token():0{device.digits}d}", seconds_left

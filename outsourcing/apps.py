@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class OutsourcingConfig(AppConfig):
     name = "outsourcing"
     verbose_name = _("Outsourced collection")
+
+    def ready(self):
+        from . import access
+
+        access.register()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.utils import timezone
 
@@ -178,22 +177,33 @@ def may_receive_cases(partner: Organisation, on=None) -> bool:
 
 
 # ----------------------------------------------------------------- objects
+# How a partner comes to see a case is defined by the app that hands cases
+# over (outsourcing: placements; litigation: matters). Each registers a scope
+# here at start-up, so this module stays the one place that answers while the
+# core never imports the apps built on it (tenants <- portal <- outsourcing <- litigation).
+PARTNER_CASE_SCOPES: dict[str, list] = {}
+
+
+def register_partner_case_scope(kind: str, scope):
+    """``scope(principal)`` returns a Q/expression selecting the cases that partner may see now."""
+    PARTNER_CASE_SCOPES.setdefault(kind, []).append(scope)
+
+
 def visible_cases(principal: Principal | None):
     """The cases this principal may see in the current lender's schema."""
-    from outsourcing.models import Placement
     from portal.models import Case
 
     if principal is None or not can(principal, "case.list"):
         return Case.objects.none()
     if principal.is_lender_staff:
         return Case.objects.all()
-    if principal.kind == OrganisationKind.AGENCY:
-        placements = Placement.objects.active().filter(case=OuterRef("pk"), partner=principal.organisation)
-        if not principal.has_role(Role.AGENCY_ADMIN):
-            placements = placements.filter(assigned_to=principal.user)
-        return Case.objects.filter(Exists(placements))
-    # Law firms see cases through litigation matters (litigation issue); none yet.
-    return Case.objects.none()
+    scopes = PARTNER_CASE_SCOPES.get(principal.kind, [])
+    if not scopes:
+        return Case.objects.none()
+    condition = scopes[0](principal)
+    for scope in scopes[1:]:
+        condition |= scope(principal)
+    return Case.objects.filter(condition)
 
 
 def get_visible_case(principal, case_id, *, request=None):

@@ -304,7 +304,7 @@ class _Person:
     region: Region
 
 
-def add_months(day: datetime.date, months: int) -> datetime.date:
+def add_months(*, day: datetime.date, months: int) -> datetime.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
@@ -407,7 +407,7 @@ def generate_cases(*, seed: str, contract_prefix: str, count: int, today: dateti
             product=product.name, region=person.region.label,
             loan_amount=loan_amount, principal_due=principal_due, interest_due=interest_due,
             penalty_due=penalty_due, fees_due=fees_due,
-            disbursed_on=add_months(overdue_since, -(paid + 1)), overdue_since=overdue_since, dpd=dpd,
+            disbursed_on=add_months(day=overdue_since, months=-(paid + 1)), overdue_since=overdue_since, dpd=dpd,
             placement=_placement_plan(rng=rng, agency_slugs=agency_slugs, active_counts=active_counts),
         ))
     return cases
@@ -448,12 +448,14 @@ def demo_password_hash(*, password: str) -> str:
 def _ensure_person(*, organisation: Organisation, email: str, role: str, password_hash: str, report: SeedReport) -> User:
     """The member with that role; an existing demo account gets the demo password back."""
     existing = User.objects.filter(email=email).first()
+    rng = random.Random(email)  # the same name for the same login, run after run
+    # No password here: the demo hash is set below, saving a slow hash per person.
     membership = services.add_member(
-        organisation=organisation, email=email, role=role, password=None,
-        full_name=person_name(rng=random.Random(email), male=random.Random(email + ":m").random() < 0.5),
+        organisation=organisation, email=email, role=role, password=None, full_name=person_name(rng=rng, male=rng.random() < 0.5),
     )
     user = membership.user
-    report.users_created += existing is None
+    if existing is None:
+        report.users_created += 1
     if user.password != password_hash:
         user.password = password_hash
         user.save(update_fields=["password"])
@@ -507,7 +509,7 @@ def _ensure_licence(*, org: Organisation, spec: PartnerSpec, today: datetime.dat
         licence = services.add_licence(
             organisation=org, kind=kind, number=number, issuing_authority=spec.issuing_authority,
             scope=spec.licence_scope, regions=spec.licence_regions,
-            valid_from=today - datetime.timedelta(days=400), valid_to=add_months(today, 36),
+            valid_from=today - datetime.timedelta(days=400), valid_to=add_months(day=today, months=36),
         )
     services.verify_licence(licence=licence, by=verifier)
 
@@ -525,7 +527,7 @@ def _base_status(record: DemoCase) -> str:
     return CaseStatus.NEW if record.dpd <= 30 and record.placement is None else CaseStatus.INTERNAL
 
 
-def _write_cases(*, lender: Lender, records: list[DemoCase], report: LenderReport) -> dict[str, Case]:
+def _write_cases(*, records: list[DemoCase], report: LenderReport) -> dict[str, Case]:
     """Debtors and cases missing from the lender's schema (by contract number and blind index)."""
     by_contract = {c.contract_no: c for c in Case.objects.filter(contract_no__in=[r.contract_no for r in records])}
     missing = [r for r in records if r.contract_no not in by_contract]
@@ -587,8 +589,6 @@ def _write_placements(*, records: list[DemoCase], cases: dict[str, Case], agenci
     # Back from the agency: worked in-house again (内催).
     Case.objects.filter(pk__in=recalled_ids, status__in=[CaseStatus.NEW, CaseStatus.PLACED]).update(status=CaseStatus.INTERNAL)
     report.placements_created = len(placements)
-    report.placements = Placement.objects.count()
-    report.cases = Case.objects.count()
 
 
 @transaction.atomic
@@ -641,9 +641,10 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
         records = generate_cases(seed=spec.seed, contract_prefix=spec.contract_prefix, count=cases_per_lender, today=today, agency_slugs=agency_slugs)
         lender_report = LenderReport(slug=spec.slug)
         with tenant_context(lender):
-            cases = _write_cases(lender=lender, records=records, report=lender_report)
+            cases = _write_cases(records=records, report=lender_report)
             _write_placements(records=records, cases=cases, agencies=eligible, collectors=collectors,
                               placed_by=managers.get(spec.slug), now=now, report=lender_report)
+            lender_report.cases, lender_report.placements = Case.objects.count(), Placement.objects.count()
         report.lenders.append(lender_report)
     return report
 

@@ -3,7 +3,7 @@ from django.urls import path
 
 from portal.urls_common import urlpatterns as common
 from portal.views import shell, team
-from tenants import views as platform
+from portal.views import platform
 
 urlpatterns = common + [
     path("", shell.home, name="home"),

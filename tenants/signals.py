@@ -13,8 +13,8 @@ def index_session(sender, request, user, **kwargs):
 
 
 @receiver(post_save, sender=User)
-def end_sessions_of_disabled_user(sender, instance, **kwargs):
-    if not instance.is_active:
+def end_sessions_of_disabled_user(sender, instance, update_fields=None, **kwargs):
+    if not instance.is_active and (update_fields is None or "is_active" in update_fields):
         from .services import end_sessions
 
         end_sessions(instance)

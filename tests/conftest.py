@@ -51,7 +51,8 @@ def client_for(world, db):
     def make(persona_key, host=None):
         persona = world.people[persona_key]
         client = Client(HTTP_HOST=world.host(host) if host else "localhost")
-        client.force_login(persona.user, backend="django.contrib.auth.backends.ModelBackend")
+        user = type(persona.user).objects.get(pk=persona.user.pk)  # fresh: tests must not share mutated objects
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         if persona.device is not None:
             session = client.session
             session[DEVICE_ID_SESSION_KEY] = persona.device.persistent_id

@@ -15,8 +15,8 @@ from portal.audit.log import Action, record
 from portal.forms import MemberForm
 from portal.lib.uploads import check_document
 
-from . import services
-from .models import PARTNER_KINDS, Lender, Licence, LicenceKind, Membership, Organisation, OrganisationKind
+from tenants import services
+from tenants.models import PARTNER_KINDS, Lender, Licence, LicenceKind, Membership, Organisation, OrganisationKind
 
 
 def _require_staff(request):

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.clone import CloneSchema
+from django_tenants.clone import CLONE_SCHEMA_FUNCTION
 from django_tenants.utils import schema_exists
 
 from .models import (
@@ -81,7 +81,32 @@ def ensure_template() -> Lender:
     template.auto_create_schema = False
     template.save()
     template.create_schema(check_if_exists=True, verbosity=0)  # replays migrations, once
+    ensure_clone_function()
     return template
+
+
+def ensure_clone_function(*, refresh: bool = False):
+    """Install django-tenants' clone_schema() PL/pgSQL function once (idempotent).
+
+    Installed through the raw driver cursor: the function body is full of '%'
+    signs, which a parameterised execute (e.g. one wrapped by pghistory's
+    context injection inside a request) would read as placeholders.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.proname = 'clone_schema'")
+        if cursor.fetchone() and not refresh:
+            return
+    db_user = settings.DATABASES["default"].get("USER") or "postgres"
+    connection.ensure_connection()
+    with connection.connection.cursor() as raw:
+        raw.execute(CLONE_SCHEMA_FUNCTION.format(db_user=db_user))
+
+
+def clone_schema(source: str, target: str):
+    """Copy the template schema (tables, constraints, triggers, django_migrations rows) to a new one."""
+    ensure_clone_function()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clone_schema(%s, %s, %s)", [source, target, "DATA"])
 
 
 @transaction.atomic
@@ -104,7 +129,7 @@ def create_lender(*, slug: str, name: str, domain: str | None = None, clone: boo
     lender.save()
     if clone:
         template = ensure_template()
-        CloneSchema().clone_schema(template.schema_name, lender.schema_name, clone_mode="DATA", set_connection=False)
+        clone_schema(template.schema_name, lender.schema_name)
     else:
         lender.create_schema(check_if_exists=False, verbosity=0)
     connection.set_schema_to_public()

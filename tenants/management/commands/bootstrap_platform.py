@@ -9,4 +9,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         services.ensure_public_tenant()
         template = services.ensure_template()
+        services.ensure_clone_function(refresh=True)  # pick up a newer django-tenants' clone_schema()
         self.stdout.write(f"platform ready; template schema {template.schema_name}")

@@ -1,0 +1,128 @@
+"""Benchmark 1: provisioning a lender with every app installed.
+
+The production path, ``services.create_lender(clone=True)``, copies the
+migrated template schema; the baseline replays every tenant migration into
+an empty schema. Runs alternate (clone, replay, replay, clone, ...) so that
+drift on a noisy machine hits both sides alike; medians are reported.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from bench.timing import Result, Row, clock, fmt_s, say, summary
+
+TARGET_SECONDS = 1.0
+
+
+@contextlib.contextmanager
+def counting_clones():
+    """Count calls of CloneSchema.clone_schema, to prove which path really ran."""
+    from django_tenants.clone import CloneSchema
+
+    calls = []
+    original = CloneSchema.clone_schema
+
+    def wrapper(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    CloneSchema.clone_schema = wrapper
+    try:
+        yield calls
+    finally:
+        CloneSchema.clone_schema = original
+
+
+def provision(kind: str, slug: str) -> float:
+    """Create one lender the given way; return wall-clock seconds."""
+    from django.db import connection
+    from django.test import override_settings
+
+    from tenants import services
+
+    connection.set_schema_to_public()
+    if kind == "clone":
+        with counting_clones() as calls:
+            start = clock()
+            services.create_lender(slug=slug, name=f"Bench {slug}", clone=True)
+            elapsed = clock() - start
+        if len(calls) != 1:
+            raise RuntimeError(f"clone path cloned {len(calls)} times")
+    else:
+        # services.create_lender(clone=False) calls Lender.create_schema(), which
+        # itself clones TENANT_BASE_SCHEMA (then fakes the migrations) whenever
+        # TENANT_CREATION_FAKES_MIGRATIONS is on -- as it is in portal.settings.
+        # Switch it off for the baseline so that migrations really are replayed.
+        with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False), counting_clones() as calls:
+            start = clock()
+            services.create_lender(slug=slug, name=f"Bench {slug}", clone=False)
+            elapsed = clock() - start
+        if calls:
+            raise RuntimeError("the replay baseline cloned a schema; it would not measure a migration replay")
+    connection.set_schema_to_public()
+    return elapsed
+
+
+def schema_shape(schema_name: str) -> dict:
+    """Tables, indexes, triggers and recorded migrations in a schema (sanity check: clone == replay)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT
+              (SELECT count(*) FROM pg_tables WHERE schemaname = %(s)s),
+              (SELECT count(*) FROM pg_indexes WHERE schemaname = %(s)s),
+              (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(s)s AND NOT t.tgisinternal)
+            """,
+            {"s": schema_name},
+        )
+        tables, indexes, triggers = cursor.fetchone()
+        cursor.execute(f'SELECT count(*) FROM "{schema_name}".django_migrations')
+        migrations = cursor.fetchone()[0]
+    return {"tables": tables, "indexes": indexes, "triggers": triggers, "migrations": migrations}
+
+
+def run(opts) -> Result:
+    from tenants.services import schema_name_for
+
+    repeats = opts.provision_repeats
+    say(f"\n== 1. Lender provisioning: clone template (production) vs replay migrations; {repeats} of each, alternating")
+    # One unmeasured run of each first: the first clone installs the clone_schema()
+    # SQL function and the first replay imports every migration module; a
+    # long-running web process has done both long before it provisions a lender.
+    cold = {"clone": provision("clone", "bench-warm-clone"), "replay": provision("replay", "bench-warm-replay")}
+    say(f"   warm-up (not counted): clone {fmt_s(cold['clone'])}, replay {fmt_s(cold['replay'])}")
+
+    times = {"clone": [], "replay": []}
+    for i in range(repeats):
+        order = ("clone", "replay") if i % 2 == 0 else ("replay", "clone")
+        for kind in order:
+            elapsed = provision(kind, f"bench-{kind}-{i:02d}")
+            times[kind].append(elapsed)
+            say(f"   run {i + 1}/{repeats} {kind:<6} {fmt_s(elapsed)}")
+
+    shapes = {kind: schema_shape(schema_name_for(f"bench-{kind}-00")) for kind in ("clone", "replay")}
+    same_shape = shapes["clone"] == shapes["replay"]
+    clone, replay = summary(times["clone"]), summary(times["replay"])
+    ratio = clone["median"] / replay["median"]
+    verdict = "PASS" if clone["median"] < TARGET_SECONDS else "FAIL"
+    say(f"   clone  median {fmt_s(clone['median'])}  (min {fmt_s(clone['min'])}, max {fmt_s(clone['max'])})")
+    say(f"   replay median {fmt_s(replay['median'])}  (min {fmt_s(replay['min'])}, max {fmt_s(replay['max'])})")
+    say(f"   ratio clone/replay = {ratio:.2f}x  ({1 / ratio:.1f}x faster)")
+    say(f"   target: provisioning under {TARGET_SECONDS:.0f} s -> {verdict} (clone median {fmt_s(clone['median'])})")
+    say(f"   schema check: clone {shapes['clone']} / replay {shapes['replay']} -> {'identical' if same_shape else 'DIFFERENT'}")
+
+    result = Result(name="provisioning", title="Lender provisioning (create_lender)")
+    result.rows.append(Row(
+        bench="1 provisioning", metric="create_lender clone (median)", value=clone["median"],
+        baseline_metric="replay migrations (median)", baseline=replay["median"],
+        target=f"clone < {TARGET_SECONDS:.0f} s", verdict=verdict,
+    ))
+    result.details = {
+        "repeats": repeats, "target_seconds": TARGET_SECONDS, "clone": clone, "replay": replay,
+        "clone_samples": times["clone"], "replay_samples": times["replay"], "ratio_clone_over_replay": ratio,
+        "warmup": cold, "schema_shapes": shapes, "schemas_identical": same_shape, "verdict": verdict,
+    }
+    return result

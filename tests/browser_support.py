@@ -1,0 +1,154 @@
+"""A live Caseport server and a headless Chromium for the browser tests.
+
+pytest-django's ``live_server`` needs ``transactional_db``, whose teardown
+flushes every table — it would wipe the committed session-wide ``world``. So
+this module runs its own server: Django's LiveServerThread (the same
+ThreadedWSGIServer + StaticFilesHandler), started after the world is built,
+with database access unblocked for as long as it serves. Each request thread
+opens (and on closing the socket, closes) its own connection to the test
+database; nothing is shared with the main thread's connection, so what the
+browser changes is committed.
+
+Lender hosts are ``<slug>.localhost:<port>``; Chromium resolves ``*.localhost``
+to the loopback address by itself. ``PUBLIC_SCHEME``/``PUBLIC_PORT`` are
+overridden while the server runs so the enter-workspace redirect points at it.
+"""
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import connections
+from django.test.testcases import LiveServerThread
+from django.test.utils import override_settings
+from django_otp.oath import TOTP
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+class _JoiningServer(ThreadedWSGIServer):
+    """Join the request threads on close, so each has closed its database connection
+    before the test database is dropped at the end of the session."""
+
+    daemon_threads = False
+    block_on_close = True
+
+
+class _ServerThread(LiveServerThread):
+    server_class = _JoiningServer
+
+
+@dataclass
+class LiveApp:
+    port: int
+
+    def url(self, path="/", host=None):
+        """url("/cases/", host="acme") -> http://acme.localhost:<port>/cases/"""
+        name = f"{host}.localhost" if host else "localhost"
+        return f"http://{name}:{self.port}{path}"
+
+
+@pytest.fixture(scope="module")
+def live_app(world, django_db_blocker):
+    """Serve the app over HTTP on a free port for the tests of one module."""
+    with django_db_blocker.unblock():
+        thread = _ServerThread("127.0.0.1", StaticFilesHandler, connections_override=None, port=0)
+        thread.daemon = True
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error:
+            raise thread.error
+        try:
+            with override_settings(PUBLIC_SCHEME="http", PUBLIC_PORT=str(thread.port)):
+                yield LiveApp(port=thread.port)
+        finally:
+            thread.terminate()
+            # The server thread closes its own connections; the main thread's stays as it was.
+            connections["default"].set_schema_to_public()
+
+
+@pytest.fixture(scope="module")
+def chromium(live_app):
+    """One headless Debian Chromium per module (closed before the server stops)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def new_page(chromium):
+    """new_page(locale="en-US", viewport=None) -> a page in a fresh context (its own cookies)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+    contexts = []
+
+    def make(locale="en-US", viewport=None, **options):
+        if viewport is not None:
+            options["viewport"] = viewport
+        context = chromium.new_context(locale=locale, **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name):
+    """A full-page screenshot into test-artifacts/browser/<name>.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def current_code(device):
+    """A code the device accepts right now, as an authenticator app would show it.
+
+    Read fresh from the database: django-otp refuses a time step at or before the
+    last one used (``last_t``), so if this device was already used in the current
+    step, take the next step (within the device's tolerance).
+    """
+    fresh = off_the_event_loop(lambda: type(device).objects.get(pk=device.pk))
+    totp = TOTP(fresh.bin_key, fresh.step, fresh.t0, fresh.digits, fresh.drift)
+    totp.time = time.time()
+    if totp.t() <= fresh.last_t:
+        totp.time += (fresh.last_t + 1 - totp.t()) * fresh.step
+        assert totp.t() - (time.time() - fresh.t0) // fresh.step <= fresh.tolerance, "device used too recently"
+    return f"{totp.token():06d}"
+
+
+def off_the_event_loop(func):
+    """Run a database query from a test body.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread, and
+    Django refuses synchronous database calls there; so query from a short-lived
+    thread with its own connection, closed afterwards.
+    """
+    def run():
+        try:
+            return func()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def no_horizontal_overflow(page):
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def scroll_widths(page):
+    return page.evaluate("() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})")

@@ -70,6 +70,10 @@ class Principal:
     def is_lender_staff(self):
         return self.organisation.kind == OrganisationKind.LENDER
 
+    @property
+    def role_labels(self):
+        return sorted(str(Role(role).label) for role in self.roles)
+
     def has_role(self, *roles):
         return bool(self.roles.intersection(roles))
 

@@ -15,6 +15,8 @@ urlpatterns = common + [
     path("platform/organisations/<uuid:org_id>/", platform.organisation_detail, name="platform-organisation"),
     path("platform/licences/<uuid:licence_id>/verify/", platform.licence_verify, name="platform-licence-verify"),
     path("platform/licences/<uuid:licence_id>/document/", platform.licence_document, name="platform-licence-document"),
+    path("platform/certificates/<uuid:certificate_id>/verify/", platform.certificate_verify, name="platform-certificate-verify"),
+    path("platform/users/<int:user_id>/disable/", platform.user_disable, name="platform-user-disable"),
 ]
 
 handler403 = "portal.views.system.forbidden"

@@ -141,6 +141,8 @@ ROLES_BY_KIND = {
     OrganisationKind.AGENCY: {Role.AGENCY_ADMIN, Role.COLLECTOR},
     OrganisationKind.LAW_FIRM: {Role.LAWYER, Role.PARALEGAL},
 }
+# People whose individual qualification is recorded (the seed asks for qualified collectors).
+PRACTITIONER_ROLES = {Role.COLLECTOR, Role.LAWYER, Role.PARALEGAL}
 # Two-factor authentication is required for these roles (issue #2 item 5).
 ROLES_REQUIRING_2FA = {Role.PLATFORM_STAFF, Role.LENDER_ADMIN}
 
@@ -226,6 +228,12 @@ class PractitionerCertificate(models.Model):
 
     class Meta:
         ordering = ["-valid_to"]
+
+    def __str__(self):
+        return f"{self.number} ({self.membership.user})"
+
+    def is_valid_on(self, day):
+        return self.status == LicenceStatus.VERIFIED and day <= self.valid_to
 
 
 class EngagementStatus(models.TextChoices):

@@ -163,6 +163,18 @@ def verify_licence(*, licence: Licence, by: User, approve: bool = True) -> Licen
     return licence
 
 
+@transaction.atomic
+def verify_certificate(*, certificate, by: User, approve: bool = True):
+    from .models import PractitionerCertificate
+
+    certificate = PractitionerCertificate.objects.select_for_update().get(pk=certificate.pk)
+    certificate.status = LicenceStatus.VERIFIED if approve else LicenceStatus.REJECTED
+    certificate.verified_by = by
+    certificate.verified_at = timezone.now()
+    certificate.save(update_fields=["status", "verified_by", "verified_at"])
+    return certificate
+
+
 ENGAGEMENT_TRANSITIONS = {
     EngagementStatus.PENDING: {EngagementStatus.ACTIVE, EngagementStatus.ENDED},
     EngagementStatus.ACTIVE: {EngagementStatus.SUSPENDED, EngagementStatus.ENDED},

@@ -146,6 +146,25 @@ def off_the_event_loop(func):
         return pool.submit(run).result()
 
 
+@pytest.fixture
+def restore_totp(world):
+    """restore_totp("acme_admin"): after the test, put that persona's device back as it was.
+
+    A code accepted through the browser is committed (django-otp stores the time step
+    as ``last_t`` and refuses it again); without this, a later test computing a code in
+    the same 30 seconds would be refused.
+    """
+    saved = {}
+
+    def remember(persona_key):
+        device = world.people[persona_key].device
+        saved[device.pk] = (type(device), off_the_event_loop(lambda: type(device).objects.values_list("last_t", "drift").get(pk=device.pk)))
+
+    yield remember
+    for pk, (model, (last_t, drift)) in saved.items():
+        off_the_event_loop(lambda: model.objects.filter(pk=pk).update(last_t=last_t, drift=drift))
+
+
 def no_horizontal_overflow(page):
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
 

@@ -39,6 +39,12 @@ def world(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _english_pages(settings):
+    """Assertions read English text; the zh-hans default is covered by test_i18n and the browser tests."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
 def _public_schema_after_each_test():
     yield
     connection.set_schema_to_public()

@@ -53,6 +53,8 @@ def owner_kwargs(world):
         "ticket_id": uuid.uuid4(),
         "org_id": world.orgs["xagency"].pk,
         "licence_id": world.orgs["xagency_licence"].pk,
+        "certificate_id": world.certificate.pk,
+        "user_id": world.people["x_collector"].user.pk,
     }
 
 

@@ -160,3 +160,35 @@ def test_case_list_pages_with_a_cursor_not_an_offset(world, client_for, django_a
     second = client.get(f"/cases/?cursor={cursor}", HTTP_HX_REQUEST="true").content.decode()
     assert "BETA-PAGE" in second or "BETA-CANARY" in second
     assert "<html" not in second  # HTMX gets rows only
+
+
+@pytest.mark.django_db
+def test_staff_record_and_verify_a_practitioner_certificate(world, client_for):
+    from tenants.models import PractitionerCertificate
+
+    client = client_for("platform")
+    org = world.orgs["xagency"]
+    membership = Membership.objects.get(user=world.people["x_collector2"].user)
+    page = client.get(f"/platform/organisations/{org.pk}/").content.decode()
+    assert "CERT-X-001" in page
+    client.post(f"/platform/organisations/{org.pk}/", {"cert-membership": membership.pk, "cert-number": "CERT-X-002",
+                                                       "cert-issuing_authority": "中国银行业协会", "cert-valid_to": "2027-12-31"})
+    certificate = PractitionerCertificate.objects.get(number="CERT-X-002")
+    client.post(f"/platform/certificates/{certificate.pk}/verify/", {"decision": "approve"})
+    certificate.refresh_from_db()
+    assert certificate.status == LicenceStatus.VERIFIED and certificate.verified_by == world.people["platform"].user
+
+
+@pytest.mark.django_db
+def test_staff_disable_an_account_and_it_is_signed_out_everywhere(world, client_for):
+    from django.test import Client
+
+    from tests.world import PASSWORD
+
+    victim = world.people["y_collector"]
+    session = Client(HTTP_HOST="acme.localhost")
+    session.post("/accounts/login/", {"username": victim.email, "password": PASSWORD})
+    assert session.get("/cases/").status_code == 200
+    client_for("platform").post(f"/platform/users/{victim.user.pk}/disable/")
+    assert "/accounts/login/" in session.get("/cases/")["Location"]
+    assert session.post("/accounts/login/", {"username": victim.email, "password": PASSWORD}).status_code == 200  # cannot sign in again

@@ -42,6 +42,7 @@ class World:
     cases: dict = field(default_factory=dict)
     canaries: dict = field(default_factory=dict)  # lender slug -> list of marker strings
     jobs: dict = field(default_factory=dict)
+    certificate: object = None
 
     def host(self, lender_slug):
         return f"{lender_slug}.localhost"
@@ -103,6 +104,11 @@ def build_world() -> World:
         if role in (Role.PLATFORM_STAFF, Role.LENDER_ADMIN):
             persona.device = TOTPDevice.objects.create(user=membership.user, name="test", confirmed=True)
         world.people[key] = persona
+    from tenants.models import Membership, PractitionerCertificate
+
+    world.certificate = PractitionerCertificate.objects.create(
+        membership=Membership.objects.get(user=world.people["x_collector"].user), number="CERT-X-001",
+        issuing_authority="中国银行业协会", valid_to=today + datetime.timedelta(days=365))
     for slug in ("xagency", "yagency", "zagency", "lfirm"):
         services.verify_licence(licence=world.orgs[slug + "_licence"], by=world.people["platform"].user)
     for lender_slug, partner_slug in [("acme", "xagency"), ("beta", "xagency"), ("acme", "yagency"), ("acme", "lfirm")]:

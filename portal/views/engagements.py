@@ -12,6 +12,9 @@ from tenants import services
 from tenants.models import PARTNER_KINDS, Engagement, EngagementStatus, Organisation
 
 
+ORDER = [EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED, EngagementStatus.ENDED, EngagementStatus.PENDING]
+
+
 class EngageForm(forms.Form):
     partner = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=gettext_lazy("Partner"))
     note = forms.CharField(required=False, max_length=300, label=gettext_lazy("Note"))
@@ -35,7 +38,7 @@ def engagements(request):
         messages.success(request, _("Engagement created. Activate it to open your workspace to the partner."))
         return redirect("engagements")
     rows = [
-        {"engagement": e, "licensed": access.may_receive_cases(e.partner), "next": services.ENGAGEMENT_TRANSITIONS[e.status]}
+        {"engagement": e, "licensed": access.may_receive_cases(e.partner), "next": sorted(services.ENGAGEMENT_TRANSITIONS[e.status], key=ORDER.index)}
         for e in Engagement.objects.filter(lender=request.tenant).select_related("partner")
     ]
     return render(request, "portal/engagements.html", {"rows": rows, "form": form, "statuses": EngagementStatus})

@@ -16,7 +16,18 @@ from portal.forms import MemberForm
 from portal.lib.uploads import check_document
 
 from tenants import services
-from tenants.models import PARTNER_KINDS, Lender, Licence, LicenceKind, Membership, Organisation, OrganisationKind
+from tenants.models import (
+    PARTNER_KINDS,
+    PRACTITIONER_ROLES,
+    Lender,
+    Licence,
+    LicenceKind,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    PractitionerCertificate,
+    User,
+)
 
 
 def _require_staff(request):
@@ -54,6 +65,20 @@ class LicenceForm(forms.ModelForm):
         if cleaned.get("valid_from") and cleaned.get("valid_to") and cleaned["valid_to"] < cleaned["valid_from"]:
             self.add_error("valid_to", _("The end date is before the start date."))
         return cleaned
+
+
+class CertificateForm(forms.ModelForm):
+    """A collector's or lawyer's practitioner certificate (从业资格证 / 律师执业证)."""
+
+    class Meta:
+        model = PractitionerCertificate
+        fields = ["membership", "number", "issuing_authority", "valid_to"]
+        widgets = {"valid_to": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].queryset = Membership.objects.filter(organisation=organisation, role__in=PRACTITIONER_ROLES).select_related("user")
+        self.fields["membership"].label = _("Person")
 
 
 def lenders(request):
@@ -95,7 +120,15 @@ def organisation_detail(request, org_id):
     org = get_object_or_404(Organisation, pk=org_id, kind__in=PARTNER_KINDS)
     licence_form = LicenceForm(prefix="licence", initial={"kind": LicenceKind.COLLECTION if org.kind == OrganisationKind.AGENCY else LicenceKind.LAW_FIRM})
     member_form = MemberForm(prefix="member", kind=org.kind)
-    if request.method == "POST" and "licence-number" in request.POST:
+    certificate_form = CertificateForm(prefix="cert", organisation=org)
+    if request.method == "POST" and "cert-number" in request.POST:
+        certificate_form = CertificateForm(request.POST, prefix="cert", organisation=org)
+        if certificate_form.is_valid():
+            certificate = certificate_form.save()
+            record(Action.CREATE, request=request, obj=certificate)
+            messages.success(request, _("Certificate added; verify it before the person works cases."))
+            return redirect(request.path)
+    elif request.method == "POST" and "licence-number" in request.POST:
         licence_form = LicenceForm(request.POST, request.FILES, prefix="licence")
         if licence_form.is_valid():
             fields = dict(licence_form.cleaned_data)
@@ -119,8 +152,33 @@ def organisation_detail(request, org_id):
         "org": org, "licences": org.licences.all(), "licensed": access.may_receive_cases(org),
         "members": Membership.objects.filter(organisation=org).select_related("user"),
         "engagements": org.engagements.select_related("lender__organisation"),
-        "licence_form": licence_form, "member_form": member_form,
+        "licence_form": licence_form, "member_form": member_form, "certificate_form": certificate_form,
+        "certificates": PractitionerCertificate.objects.filter(membership__organisation=org).select_related("membership__user"),
     })
+
+
+@require_POST
+def certificate_verify(request, certificate_id):
+    _require_staff(request)
+    certificate = get_object_or_404(PractitionerCertificate, pk=certificate_id)
+    certificate = services.verify_certificate(certificate=certificate, by=request.user, approve=request.POST.get("decision") == "approve")
+    record(Action.CHANGE, request=request, obj=certificate, status=certificate.status)
+    return redirect("platform-organisation", org_id=certificate.membership.organisation_id)
+
+
+@require_POST
+def user_disable(request, user_id):
+    """Disable a person's account everywhere; every session they have ends at once."""
+    _require_staff(request)
+    user = get_object_or_404(User, pk=user_id)
+    if user == request.user:
+        messages.error(request, _("You cannot disable your own account."))
+    else:
+        services.disable_user(user=user)
+        record(Action.CHANGE, request=request, obj=user, is_active=False)
+        messages.success(request, _("%(email)s can no longer sign in; their sessions have ended.") % {"email": user.email})
+    membership = user.memberships.filter(organisation__kind__in=PARTNER_KINDS).first()
+    return redirect("platform-organisation", org_id=membership.organisation_id) if membership else redirect("platform-organisations")
 
 
 @require_POST

@@ -55,7 +55,6 @@ class Lender(TenantMixin):
     organisation = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="lender")
     is_template = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
-    # Contact window and cap default per 互联网金融贷后催收业务指引; see domain/.
     auto_create_schema = True
     auto_drop_schema = False
 

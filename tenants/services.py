@@ -4,7 +4,6 @@ Keyword-only functions that own their transactions (HackSoft style); views,
 management commands and tests all call these.
 """
 import re
-import time
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
@@ -277,9 +276,3 @@ def lender_url(lender: Lender, path: str = "/") -> str:
 def public_url(path: str = "/") -> str:
     port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
     return f"{settings.PUBLIC_SCHEME}://{settings.BASE_DOMAIN}{port}{path}"
-
-
-def timed(func, *args, **kwargs):
-    start = time.perf_counter()
-    result = func(*args, **kwargs)
-    return result, time.perf_counter() - start

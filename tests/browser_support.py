@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connections
 from django.test.testcases import LiveServerThread
@@ -43,6 +44,12 @@ class _ServerThread(LiveServerThread):
     server_class = _JoiningServer
 
 
+def _static_only(media_handler):
+    """LiveServerThread would also serve MEDIA_URL straight from disk; Caseport serves
+    uploads only through authorising views, so serve the app and /static/ only."""
+    return StaticFilesHandler(WSGIHandler())
+
+
 @dataclass
 class LiveApp:
     port: int
@@ -57,7 +64,7 @@ class LiveApp:
 def live_app(world, django_db_blocker):
     """Serve the app over HTTP on a free port for the tests of one module."""
     with django_db_blocker.unblock():
-        thread = _ServerThread("127.0.0.1", StaticFilesHandler, connections_override=None, port=0)
+        thread = _ServerThread("127.0.0.1", _static_only, connections_override=None, port=0)
         thread.daemon = True
         thread.start()
         thread.is_ready.wait()
@@ -68,8 +75,6 @@ def live_app(world, django_db_blocker):
                 yield LiveApp(port=thread.port)
         finally:
             thread.terminate()
-            # The server thread closes its own connections; the main thread's stays as it was.
-            connections["default"].set_schema_to_public()
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +105,26 @@ def new_page(chromium):
         context = chromium.new_context(locale=locale, **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", lambda message: message.type == "error" and not _favicon(message.location.get("url", ""))
+                and problems.append(f"{page.url}: console: {message.text} ({message.location.get('url')})"))
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: script error: {error}"))
+        page.on("response", lambda response: response.status >= 400 and not _favicon(response.url)
+                and problems.append(f"{response.status} {response.url}"))
+        return page
 
+    problems = []
     yield make
     for context in contexts:
         context.close()
+    # A blocked script or stylesheet (CSP), a broken static URL or a script error is a bug
+    # a person would notice only as a page that quietly does not work.
+    assert not problems, problems
+
+
+def _favicon(url):
+    # Caseport has no favicon; Chromium asks for one on every host (a harmless 404).
+    return url.split("?")[0].endswith("/favicon.ico")
 
 
 def shot(page, name):

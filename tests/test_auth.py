@@ -138,6 +138,11 @@ def test_entering_a_workspace_hands_the_session_over_once(world, client_for):
     assert landing.get("/cases/").status_code == 200
     replay = Client(HTTP_HOST="acme.localhost").get(path)  # a ticket works once
     assert "/accounts/login/" in replay["Location"]
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(world.lenders["acme"]):
+        events = AuditEvent.objects.filter(actor_id=world.people["x_admin"].user.pk, action__in=[Action.LOGIN, Action.ENTER_WORKSPACE])
+        assert [(e.action, e.organisation_name) for e in events] == [(Action.ENTER_WORKSPACE, world.orgs["xagency"].name)]
 
 
 @pytest.mark.django_db

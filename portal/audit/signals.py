@@ -8,7 +8,7 @@ from .log import Action, record
 
 @receiver(user_logged_in)
 def audit_login(sender, request, user, **kwargs):
-    record(Action.LOGIN, request=request, actor=user)
+    record(getattr(request, "audit_login_as", Action.LOGIN), request=request, actor=user)
 
 
 @receiver(user_logged_out)

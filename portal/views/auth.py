@@ -15,6 +15,7 @@ from django_otp import match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal import access
 from portal.audit.log import Action, record
 from portal.forms import LoginForm, TokenForm
 from tenants import services
@@ -85,10 +86,12 @@ def handoff(request, ticket_id):
     if ticket is None or not ticket.user.is_active:
         messages.error(request, _("That link has expired. Sign in to continue."))
         return redirect("/accounts/login/")
+    # One audit event for the hand-off, naming the organisation the person acts for here.
+    request.principal = access.principal_for(ticket.user, request.tenant)
+    request.audit_login_as = Action.ENTER_WORKSPACE
     login(request, ticket.user, backend="django.contrib.auth.backends.ModelBackend")
     if ticket.otp_device_id:
         device = Device.from_persistent_id(ticket.otp_device_id)
         if device is not None and device.user_id == ticket.user_id:
             otp_login(request, device)
-    record(Action.ENTER_WORKSPACE, request=request, actor=ticket.user)
     return redirect(ticket.next_path)

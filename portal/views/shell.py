@@ -1,6 +1,6 @@
 """Home pages: the lender workspace dashboard, the public workspace picker and work list."""
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -25,11 +25,12 @@ def workspace_dashboard(request):
     cases = access.visible_cases(principal)
     today = timezone.localdate()
     by_bucket = {b: {"count": 0, "balance": 0} for b in BUCKETS}
-    for row in cases.values("overdue_since").annotate(n=Count("pk"), principal=Sum("principal_due")):
+    outstanding = Sum(F("principal_due") + F("interest_due") + F("penalty_due") + F("fees_due"))
+    for row in cases.values("overdue_since").annotate(n=Count("pk"), balance=outstanding):
         bucket = bucket_for((today - row["overdue_since"]).days)
         if bucket in by_bucket:
             by_bucket[bucket]["count"] += row["n"]
-            by_bucket[bucket]["balance"] += row["principal"] or 0
+            by_bucket[bucket]["balance"] += row["balance"] or 0
     total = sum(b["count"] for b in by_bucket.values())
     context = {
         "case_count": total,

@@ -49,4 +49,4 @@ def deactivate_member(request, membership_id, slug=None):
     else:
         services.deactivate_membership(membership=membership)
         messages.success(request, _("The role was removed."))
-    return redirect(request.path.rsplit("/", 3)[0] + "/")
+    return redirect("partner-team", slug=slug) if slug else redirect("team")

@@ -34,7 +34,7 @@ bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*'
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='test-artifacts/*'
 	$(BIN)/python manage.py compilemessages --ignore='.venv/*'
 
 check: install

@@ -47,8 +47,8 @@ def ensure_tenants(count: int) -> dict:
         start = clock()
         services.create_lender(slug=f"bench-fleet-{i:04d}", name=f"Fleet {i}", clone=True)
         times.append(clock() - start)
-        if (i + 1) % 50 == 0:
-            say(f"     {i + 1}/{missing} (median so far {fmt_s(summary(times)['median'])})")
+        if (i + 1) % 25 == 0:
+            say(f"     {i + 1}/{missing}: median of the last 25 {fmt_s(summary(times[-25:])['median'])}")
     connection.set_schema_to_public()
     total = Lender.objects.exclude(schema_name="public").count()
     return {"tenant_schemas": total, "created": missing, "clone": summary(times) if times else None}

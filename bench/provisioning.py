@@ -15,22 +15,26 @@ TARGET_SECONDS = 1.0
 
 
 @contextlib.contextmanager
-def counting_clones():
-    """Count calls of CloneSchema.clone_schema, to prove which path really ran."""
-    from django_tenants.clone import CloneSchema
+def watching_sql():
+    """Record which provisioning path really ran, from the SQL it sent.
 
-    calls = []
-    original = CloneSchema.clone_schema
+    Uses Django's connection.execute_wrapper, so it does not depend on how
+    tenants.services or django-tenants call clone_schema().
+    """
+    from django.db import connection
 
-    def wrapper(self, *args, **kwargs):
-        calls.append(args)
-        return original(self, *args, **kwargs)
+    seen = {"clone_schema": 0, "create_schema": 0}
 
-    CloneSchema.clone_schema = wrapper
-    try:
-        yield calls
-    finally:
-        CloneSchema.clone_schema = original
+    def wrapper(execute, sql, params, many, context):
+        text = sql.lstrip().upper() if isinstance(sql, str) else ""
+        if "CLONE_SCHEMA(" in text and text.startswith("SELECT"):
+            seen["clone_schema"] += 1
+        elif text.startswith("CREATE SCHEMA"):
+            seen["create_schema"] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield seen
 
 
 def provision(kind: str, slug: str) -> float:
@@ -42,23 +46,23 @@ def provision(kind: str, slug: str) -> float:
 
     connection.set_schema_to_public()
     if kind == "clone":
-        with counting_clones() as calls:
+        with watching_sql() as seen:
             start = clock()
             services.create_lender(slug=slug, name=f"Bench {slug}", clone=True)
             elapsed = clock() - start
-        if len(calls) != 1:
-            raise RuntimeError(f"clone path cloned {len(calls)} times")
+        if seen["clone_schema"] != 1:
+            raise RuntimeError(f"the clone path called clone_schema() {seen['clone_schema']} times, not once")
     else:
         # services.create_lender(clone=False) calls Lender.create_schema(), which
         # itself clones TENANT_BASE_SCHEMA (then fakes the migrations) whenever
         # TENANT_CREATION_FAKES_MIGRATIONS is on -- as it is in portal.settings.
         # Switch it off for the baseline so that migrations really are replayed.
-        with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False), counting_clones() as calls:
+        with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False), watching_sql() as seen:
             start = clock()
             services.create_lender(slug=slug, name=f"Bench {slug}", clone=False)
             elapsed = clock() - start
-        if calls:
-            raise RuntimeError("the replay baseline cloned a schema; it would not measure a migration replay")
+        if seen["clone_schema"] or not seen["create_schema"]:
+            raise RuntimeError(f"the replay baseline did not replay migrations into a new schema ({seen})")
     connection.set_schema_to_public()
     return elapsed
 

@@ -51,7 +51,14 @@ def ensure_tenants(count: int) -> dict:
             say(f"     {i + 1}/{missing}: median of the last 25 {fmt_s(summary(times[-25:])['median'])}")
     connection.set_schema_to_public()
     total = Lender.objects.exclude(schema_name="public").count()
-    return {"tenant_schemas": total, "created": missing, "clone": summary(times) if times else None}
+    fleet = {"tenant_schemas": total, "created": missing, "clone": summary(times) if times else None,
+             "clone_samples": times, "first_schemas": existing}
+    k = min(25, len(times) // 4)
+    if k >= 2:  # does provisioning slow down as schemas accumulate?
+        fleet["window"] = k
+        fleet["clone_first"] = summary(times[:k])
+        fleet["clone_last"] = summary(times[-k:])
+    return fleet
 
 
 def check_noop(output: str, label: str) -> int:
@@ -69,6 +76,17 @@ def run(opts) -> Result:
         say(f"   cloned {fleet['created']} lenders, median {fmt_s(fleet['clone']['median'])} each "
             f"(min {fmt_s(fleet['clone']['min'])}, max {fmt_s(fleet['clone']['max'])})")
     tenants = fleet["tenant_schemas"]
+    result = Result(name="migrate_schemas", title=f"migrate_schemas no-op over {tenants} tenants")
+    if "window" in fleet:
+        k, first, last = fleet["window"], fleet["clone_first"]["median"], fleet["clone_last"]["median"]
+        verdict = "PASS" if last < 1.0 else "FAIL"
+        say(f"   provisioning at scale: median of the first {k} clones (from {fleet['first_schemas']} schemas) {fmt_s(first)}, "
+            f"of the last {k} (up to {tenants} schemas) {fmt_s(last)} -> {last / first:.2f}x; under 1 s: {verdict}")
+        result.rows.append(Row(
+            bench="2 migrate_schemas", metric=f"create_lender clone, last {k} (~{tenants} schemas)", value=last,
+            baseline_metric=f"first {k} clones (~{fleet['first_schemas']} schemas)", baseline=first,
+            target="< 1 s", verdict=verdict,
+        ))
 
     public_samples = []
     for _ in range(opts.public_repeats):
@@ -82,14 +100,14 @@ def run(opts) -> Result:
     from django.conf import settings
 
     processes = getattr(settings, "TENANT_MULTIPROCESSING_MAX_PROCESSES", 2)  # django-tenants' default is 2
-    result = Result(name="migrate_schemas", title=f"migrate_schemas no-op over {tenants} tenants")
     runs = {}
     executors = ["standard"] + (["multiprocessing"] if opts.multiprocessing else [])
     for executor in executors:
         elapsed, output = manage("migrate_schemas", f"--executor={executor}")
         visited = check_noop(output, executor)
         per_tenant = (elapsed - public["median"]) / tenants
-        runs[executor] = {"seconds": elapsed, "processes": processes if executor == "multiprocessing" else 1, "schemas_visited": visited, "per_tenant_seconds": per_tenant,
+        runs[executor] = {"seconds": elapsed, "processes": processes if executor == "multiprocessing" else 1,
+                          "schemas_visited": visited, "per_tenant_seconds": per_tenant,
                           "ratio_per_tenant_over_public": per_tenant / public["median"],
                           "ratio_total_over_public": elapsed / public["median"]}
         note = f" (TENANT_MULTIPROCESSING_MAX_PROCESSES={processes})" if executor == "multiprocessing" else ""

@@ -97,7 +97,7 @@ def test_lender_admin_passes_two_factor_and_sees_the_sign_in_in_the_audit_log(wo
     expect(page.locator("h1")).to_have_text("Enter your code")
     shot(page, "05-lender-admin-two-factor")
     page.locator('input[name="token"]').fill(current_code(admin.device))
-    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("button", name="Confirm code").click()
 
     expect(page).to_have_url(live_app.url("/", host="acme"))
     expect(page.locator("h1")).to_contain_text("overview")

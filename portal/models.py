@@ -6,6 +6,7 @@ outsourcing issue extends cases with contacts, balances history, activity.
 import uuid
 
 import pghistory
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -23,8 +24,13 @@ class Debtor(models.Model):
     id_number_ciphertext = models.TextField()
     id_number_index = models.CharField(max_length=64, db_index=True)  # blind index for lookups
     id_number_masked = models.CharField(_("ID number"), max_length=18)
+    # Phones by type, dialled in this order: mobile → home → work → contacts (seed §1).
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    home_phone = models.CharField(_("home phone"), max_length=20, blank=True)
+    work_phone = models.CharField(_("work phone"), max_length=20, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
+    work_address = models.CharField(_("work address"), max_length=300, blank=True)
+    employer = models.CharField(_("employer"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -52,6 +58,37 @@ class Debtor(models.Model):
         return self.mobile[:3] + "****" + self.mobile[-4:] if len(self.mobile) >= 11 else self.mobile
 
 
+class ContactRelation(models.TextChoices):
+    SPOUSE = "spouse", _("Spouse")
+    PARENT = "parent", _("Parent")
+    CHILD = "child", _("Child")
+    SIBLING = "sibling", _("Sibling")
+    RELATIVE = "relative", _("Other relative")
+    COLLEAGUE = "colleague", _("Colleague")
+    FRIEND = "friend", _("Friend")
+    REFERENCE = "reference", _("Reference")
+    OTHER = "other", _("Other")
+
+
+@pghistory.track()
+class Contact(models.Model):
+    """A relative or reference (联系人) the debtor named. Never told about the debt (NIFA convention)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=100)
+    relation = models.CharField(_("relation"), max_length=16, choices=ContactRelation.choices)
+    phone = models.CharField(_("phone"), max_length=20)
+    position = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["debtor", "position"], name="contact_position_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_relation_display()})"
+
+
 class CaseStatus(models.TextChoices):
     NEW = "new", _("New")
     INTERNAL = "internal", _("Internal collection")
@@ -60,6 +97,21 @@ class CaseStatus(models.TextChoices):
     SETTLED = "settled", _("Settled")
     WRITTEN_OFF = "written_off", _("Written off")
     CLOSED = "closed", _("Closed")
+
+
+class RepaymentMethod(models.TextChoices):
+    EQUAL_INSTALMENTS = "equal_instalments", _("Equal instalments")  # 等额本息
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal")  # 等额本金
+    INTEREST_ONLY = "interest_only", _("Interest first, principal at maturity")  # 先息后本
+    BULLET = "bullet", _("Principal and interest at maturity")  # 到期一次还本付息
+
+
+class RiskFlag(models.TextChoices):
+    FRAUD = "fraud", _("Suspected fraud")
+    DECEASED = "deceased", _("Deceased")
+    ARRESTED = "arrested", _("Arrested")
+    DISPUTE = "dispute", _("Disputes the debt")
+    COMPLAINT = "complaint", _("Complaint")
 
 
 def bucket_for(dpd: int) -> str:
@@ -85,9 +137,18 @@ class Case(models.Model):
     penalty_due = models.DecimalField(_("penalty due"), max_digits=14, decimal_places=2, default=0)
     fees_due = models.DecimalField(_("fees due"), max_digits=14, decimal_places=2, default=0)
     disbursed_on = models.DateField(_("disbursed on"), null=True, blank=True)
+    annual_rate = models.DecimalField(_("annual rate (%)"), max_digits=7, decimal_places=4, null=True, blank=True)
+    day_count_basis = models.PositiveSmallIntegerField(_("day-count basis"), choices=[(360, "360"), (365, "365")], default=365)
+    term_months = models.PositiveSmallIntegerField(_("term (months)"), null=True, blank=True)
+    repayment_method = models.CharField(_("repayment method"), max_length=24, choices=RepaymentMethod.choices, blank=True)
     overdue_since = models.DateField(_("overdue since"))
+    last_payment_on = models.DateField(_("last payment"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    risk_flags = ArrayField(models.CharField(max_length=16, choices=RiskFlag.choices), default=list, blank=True)
+    # 诉讼时效: recomputed from LimitationEvent rows by portal.limitation (民法典 arts. 188, 195).
+    limitation_expires_on = models.DateField(_("limitation expires"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -96,7 +157,9 @@ class Case(models.Model):
                 condition=Q(loan_amount__gte=0) & Q(principal_due__gte=0) & Q(interest_due__gte=0) & Q(penalty_due__gte=0) & Q(fees_due__gte=0),
                 name="case_amounts_not_negative",
             ),
+            models.CheckConstraint(condition=Q(annual_rate__isnull=True) | Q(annual_rate__gte=0), name="case_rate_not_negative"),
         ]
+        indexes = [models.Index(fields=["overdue_since"], name="case_overdue_since"), models.Index(fields=["status"], name="case_status")]
 
     def __str__(self):
         return self.contract_no
@@ -112,3 +175,48 @@ class Case(models.Model):
     @property
     def bucket(self):
         return bucket_for(self.dpd())
+
+
+class LimitationEventKind(models.TextChoices):
+    """What starts or restarts the three-year limitation period (民法典 arts. 188, 195)."""
+
+    DUE = "due", _("Debt fell due")
+    DEMAND = "demand", _("Demand for payment reached the debtor")  # art. 195(一)
+    ACKNOWLEDGMENT = "acknowledgment", _("Debtor agreed to pay")  # art. 195(二), e.g. a promise to pay
+    PARTIAL_PAYMENT = "partial_payment", _("Partial payment")  # 部分履行 counts as agreement to perform
+    LEGAL_ACTION = "legal_action", _("Suit, payment order or preservation filed")  # art. 195(三)(四)
+
+
+class LimitationEvent(models.Model):
+    """Evidence behind a case's limitation date: each row names what happened, when, and where it is recorded."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="limitation_events")
+    kind = models.CharField(_("event"), max_length=20, choices=LimitationEventKind.choices)
+    occurred_on = models.DateField(_("date"))
+    evidence = models.CharField(_("evidence"), max_length=300, blank=True)
+    source_type = models.CharField(max_length=64, blank=True)  # e.g. outsourcing.contactattempt, portal.payment
+    source_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_on", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["case", "kind", "occurred_on", "source_type", "source_id"], name="limitation_event_once")]
+
+
+class BalanceSnapshot(models.Model):
+    """The balances a case had as of a date, from an import or a posting: the history behind the figures."""
+
+    id = models.BigAutoField(primary_key=True)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="balance_history")
+    as_of = models.DateField()
+    principal_due = models.DecimalField(max_digits=14, decimal_places=2)
+    interest_due = models.DecimalField(max_digits=14, decimal_places=2)
+    penalty_due = models.DecimalField(max_digits=14, decimal_places=2)
+    fees_due = models.DecimalField(max_digits=14, decimal_places=2)
+    source = models.CharField(max_length=32)  # "import:<batch id>", "payment:<id>", "adjustment"
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-as_of", "-id"]
+        indexes = [models.Index(fields=["case", "-as_of"], name="balance_case_asof")]

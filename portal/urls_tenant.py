@@ -1,5 +1,5 @@
 """A lender's host (<slug>.<base domain>): the workspace."""
-from django.urls import path
+from django.urls import include, path
 
 from portal.urls_common import urlpatterns as common
 from portal.views import audit, auth, cases, engagements, jobs, shell, team
@@ -19,6 +19,8 @@ urlpatterns = common + [
     path("team/<int:membership_id>/deactivate/", team.deactivate_member, name="team-deactivate"),
     path("engagements/", engagements.engagements, name="engagements"),
     path("engagements/<uuid:engagement_id>/status/", engagements.engagement_status, name="engagement-status"),
+    path("intake/", include("portal.intake.urls")),
+    path("outsourcing/", include("outsourcing.urls")),
 ]
 
 handler403 = "portal.views.system.forbidden"

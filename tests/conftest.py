@@ -32,8 +32,14 @@ def django_db_setup(django_test_environment, django_db_blocker):
 
 @pytest.fixture(scope="session")
 def world(django_db_setup, django_db_blocker):
+    from tests.test_isolation_matrix import matrix_modules
+
     with django_db_blocker.unblock():
         built = build_world()
+        for module in matrix_modules():  # areas add the objects their URLs need
+            if hasattr(module, "extend_world"):
+                module.extend_world(built)
+                connection.set_schema_to_public()
         connection.set_schema_to_public()
     return built
 

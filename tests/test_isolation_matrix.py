@@ -15,6 +15,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from tests.world import CAST
 
 DENIED = {403, 404, 405}
+
+
+def matrix_modules():
+    """tests/matrix_<area>.py modules: each may define extend_world(world) and owner_kwargs(world)."""
+    import importlib
+    import pathlib
+
+    return [importlib.import_module(f"tests.{path.stem}") for path in sorted(pathlib.Path(__file__).parent.glob("matrix_*.py"))]
 LOGIN_PATHS = ("/accounts/login/", "/accounts/2fa/")
 
 
@@ -44,8 +52,14 @@ OPEN_URLS = {
 
 
 def owner_kwargs(world):
-    """How to build each URL's arguments from the owner's (lender acme's, partner X's) objects."""
-    return {
+    """How to build each URL's arguments from the owner's (lender acme's, partner X's) objects.
+
+    Areas add their own in tests/matrix_<area>.py (``owner_kwargs(world) -> dict``).
+    """
+    extra = {}
+    for module in matrix_modules():
+        extra.update(module.owner_kwargs(world))
+    return extra | {
         "case_id": world.cases["acme_placed"].pk,
         "job_id": world.jobs["acme"].pk,
         "membership_id": world.people["acme_manager"].user.memberships.get().pk,

@@ -1,0 +1,57 @@
+"""The limitation period (诉讼时效) of a case, and the evidence behind it.
+
+民法典 art. 188: three years from when the creditor knew or should have known
+of the harm (for an overdue loan, the date it fell due). Art. 195: the period
+restarts on a demand reaching the debtor, the debtor's agreement to perform
+(including a partial payment or a promise to pay, SPC 法释〔2008〕11号), or a
+suit, payment order or preservation application. So the expiry is three years
+after the latest of those dates. Art. 189 (instalments: from the last
+instalment's due date) is the importer's job when it sets the due date.
+"""
+import datetime
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from .models import Case, LimitationEvent, LimitationEventKind
+
+LIMITATION_YEARS = 3
+
+
+def add_years(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February → 28 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def expiry_from(events: Iterable[tuple[str, datetime.date]]) -> tuple[datetime.date | None, tuple[str, datetime.date] | None]:
+    """(expiry date, the event that set it) from (kind, date) pairs; (None, None) without events."""
+    latest = None
+    for kind, day in events:
+        if kind not in LimitationEventKind.values:
+            raise ValueError(f"unknown limitation event {kind!r}")
+        if latest is None or day > latest[1]:
+            latest = (kind, day)
+    if latest is None:
+        return None, None
+    return add_years(latest[1], LIMITATION_YEARS), latest
+
+
+def recompute(case: Case) -> datetime.date | None:
+    """Store the case's expiry from its recorded events; returns it."""
+    expiry, _ = expiry_from(case.limitation_events.values_list("kind", "occurred_on"))
+    Case.objects.filter(pk=case.pk).update(limitation_expires_on=expiry)
+    case.limitation_expires_on = expiry
+    return expiry
+
+
+@transaction.atomic
+def record_event(*, case: Case, kind: str, occurred_on: datetime.date, evidence: str = "", source_type: str = "", source_id: str = "") -> LimitationEvent:
+    """Record an event (idempotent for the same source) and restart the period if it is the latest."""
+    event, _ = LimitationEvent.objects.get_or_create(
+        case=case, kind=kind, occurred_on=occurred_on, source_type=source_type, source_id=str(source_id),
+        defaults={"evidence": evidence[:300]},
+    )
+    recompute(case)
+    return event

@@ -70,7 +70,8 @@ def demo(env):
         code = run(manage + step, env)
         if code:
             return code
-    worker = subprocess.Popen([PYTHON, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-l", "INFO"], env=env, cwd=ROOT)
+    # One worker with an embedded beat (periodic tasks such as placement expiry).
+    worker = subprocess.Popen([PYTHON, "-m", "celery", "-A", "portal", "worker", "-B", "-s", str(VAR / "celerybeat-schedule"), "-P", "solo", "-l", "INFO"], env=env, cwd=ROOT)
     web = subprocess.Popen(manage + ["runserver", "0.0.0.0:8000", "--noreload"], env=env, cwd=ROOT)
     print("\nCaseport is at http://localhost:8000/ (lenders at http://acme.localhost:8000/, http://beta.localhost:8000/). Ctrl-C stops it.\n", flush=True)
     try:

@@ -46,6 +46,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "platform.manage": frozenset({Role.PLATFORM_STAFF}),
     "partner.worklist": frozenset({Role.AGENCY_ADMIN, Role.COLLECTOR, Role.LAWYER, Role.PARALEGAL}),
     "partner.team": frozenset({Role.AGENCY_ADMIN}),
+    # Outsourcing (委外催收)
+    "case.import": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER}),
+    "api.integrate": frozenset({Role.LENDER_ADMIN}),  # issue and revoke integration tokens
+    "agreement.manage": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER}),
+    "placement.manage": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER}),  # place, recall, decide holds
+    "placement.view": LENDER_ROLES | {Role.AGENCY_ADMIN},
+    "placement.request_hold": frozenset({Role.AGENCY_ADMIN}),  # 留案
+    "workbench.assign": frozenset({Role.AGENCY_ADMIN}),
+    "workbench.work": frozenset({Role.AGENCY_ADMIN, Role.COLLECTOR}),  # log attempts, promises, recordings
+    "fieldvisit.request": frozenset({Role.AGENCY_ADMIN, Role.COLLECTOR}),
+    "fieldvisit.decide": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER}),
+    "payment.record": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),
+    "payment.report": frozenset({Role.AGENCY_ADMIN, Role.COLLECTOR}),
+    "statement.manage": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),
+    "scorecard.view": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.FINANCE, Role.AGENCY_ADMIN}),
 }
 
 

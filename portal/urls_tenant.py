@@ -21,6 +21,7 @@ urlpatterns = common + [
     path("engagements/<uuid:engagement_id>/status/", engagements.engagement_status, name="engagement-status"),
     path("intake/", include("portal.intake.urls")),
     path("outsourcing/", include("outsourcing.urls")),
+    path("workbench/", include("outsourcing.workbench.urls")),
 ]
 
 handler403 = "portal.views.system.forbidden"

@@ -71,6 +71,8 @@ SHARED_APPS = [
     "pghistory",
     "portal.audit",
     "portal.jobs",
+    "rest_framework",
+    "drf_spectacular",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -79,7 +81,9 @@ TENANT_APPS = [
     "portal.audit",
     "portal.jobs",
     "portal",
+    "portal.intake",
     "outsourcing",
+    "outsourcing.workbench",
     "litigation",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -264,6 +268,26 @@ CELERY_TASK_SOFT_TIME_LIMIT = 3300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "default")
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
+# Periodic work runs per tenant through a dispatcher task that enqueues one
+# task per lender schema (beat itself knows no tenants; tenant-schemas-celery#27).
+CELERY_BEAT_SCHEDULE = {
+    "expire-placements": {"task": "outsourcing.tasks.expire_placements_everywhere", "schedule": 300.0},
+}
+
+# ---------------------------------------------------------------- API
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_RATES": {"integration": "600/minute"},
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Caseport lender integration API",
+    "DESCRIPTION": "Push cases and payments, pull outcomes. One token per lender integration.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 # ---------------------------------------------------------------- security
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")  # Fernet keys, newest first

@@ -41,7 +41,7 @@ STOCK_DJANGO_MIDDLEWARE = [  # what `django-admin startproject` generates (Djang
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 TENANCY_MIDDLEWARE = {
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "portal.middleware.CachedTenantMiddleware",
     "portal.middleware.ResetSchemaMiddleware",
     "portal.middleware.TenantAccessMiddleware",
 }

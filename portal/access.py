@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.cache import caches
+from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
@@ -109,8 +111,52 @@ def _active_memberships(user):
     return Membership.objects.filter(user=user, is_active=True).select_related("organisation")
 
 
+# ------------------------------------------------------------- decision cache
+# Who may act where is read on every request; the answer is cached per user
+# and schema under a generation number that portal.signals bumps after any
+# committed change to memberships, engagements, organisations, lenders or
+# domains. Inside a transaction nothing is cached (it might roll back). The
+# user's own is_active flag is always read fresh from the request's user.
+def _platform_cache():
+    return caches["platform"]
+
+
+def access_generation() -> int:
+    cache = _platform_cache()
+    generation = cache.get("access-generation")
+    if generation is None:
+        cache.add("access-generation", 1, timeout=None)
+        generation = cache.get("access-generation", 1)
+    return generation
+
+
+def bump_access_generation():
+    cache = _platform_cache()
+    try:
+        cache.incr("access-generation")
+    except ValueError:
+        cache.set("access-generation", 2, timeout=None)
+
+
+def _cached(key_parts, compute):
+    if connection.in_atomic_block:
+        return compute()
+    key = ":".join(str(part) for part in key_parts) + f":g{access_generation()}"
+    cache = _platform_cache()
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value)
+    return value
+
+
+_MISSING = object()
+
+
 def requires_two_factor(user) -> bool:
-    return _active_memberships(user).filter(role__in=ROLES_REQUIRING_2FA).exists()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return _cached(("2fa", user.pk), lambda: _active_memberships(user).filter(role__in=ROLES_REQUIRING_2FA).exists())
 
 
 def _roles_by_org(user):
@@ -129,10 +175,21 @@ def principal_for(user, lender: Lender) -> Principal | None:
     """
     if lender is None or lender.is_template or lender.schema_name == "public":
         return None
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    standing = _cached(("principal", user.pk, lender.schema_name), lambda: _standing_in(user, lender))
+    if standing is None:
+        return None
+    organisation, roles = standing
+    return Principal(user=user, organisation=organisation, roles=roles, lender=lender)
+
+
+def _standing_in(user, lender):
+    """(organisation, roles) the user acts with inside the lender, or None (uncached)."""
     grouped = _roles_by_org(user)
     if lender.organisation_id in grouped:
         org, roles = grouped[lender.organisation_id]
-        return Principal(user=user, organisation=org, roles=frozenset(roles), lender=lender)
+        return org, frozenset(roles)
     partner_ids = [org_id for org_id, (org, _) in grouped.items() if org.kind in PARTNER_KINDS]
     if not partner_ids:
         return None
@@ -144,7 +201,7 @@ def principal_for(user, lender: Lender) -> Principal | None:
     if not engaged:
         return None
     org, roles = grouped[engaged[0]]
-    return Principal(user=user, organisation=org, roles=frozenset(roles), lender=lender)
+    return org, frozenset(roles)
 
 
 def public_principal(user) -> Principal | None:

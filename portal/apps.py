@@ -7,4 +7,4 @@ class PortalConfig(AppConfig):
     verbose_name = _("Lender core")
 
     def ready(self):
-        from . import checks  # noqa: F401
+        from . import checks, signals  # noqa: F401

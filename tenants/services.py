@@ -101,11 +101,87 @@ def ensure_clone_function(*, refresh: bool = False):
         raw.execute(CLONE_SCHEMA_FUNCTION.format(db_user=db_user))
 
 
+def replay_migrations(schema_name: str):
+    """Create an empty schema and run every tenant migration in it (the slow path)."""
+    from django.core.management import call_command
+    from django_tenants.postgresql_backend.base import _check_schema_name
+
+    _check_schema_name(schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA %s" % connection.ops.quote_name(schema_name))
+    call_command("migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=0)
+
+
 def clone_schema(source: str, target: str):
     """Copy the template schema (tables, constraints, triggers, django_migrations rows) to a new one."""
     ensure_clone_function()
     with connection.cursor() as cursor:
         cursor.execute("SELECT clone_schema(%s, %s, %s)", [source, target, "DATA"])
+    complete_clone(source, target)
+
+
+CONSTRAINTS_SQL = """
+    SELECT c.relname, con.conname, pg_get_constraintdef(con.oid)
+    FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = con.connamespace
+    WHERE n.nspname = %s ORDER BY con.contype = 'f', con.conname
+"""
+INDEXES_SQL = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s"
+
+
+def complete_clone(source: str, target: str) -> list[str]:
+    """Make the copy carry the template's every constraint and index, under the template's names.
+
+    django-tenants' clone function renames some unique constraints (e.g.
+    ``*_key`` for Django's ``*_uniq``) and skips others that Django adds with
+    ALTER TABLE (multi-column UniqueConstraint). Names matter (a later
+    migration drops or alters a constraint by name) and so does enforcement,
+    so each difference is repaired from the template's own definitions: a
+    same-definition object under another name is renamed, a missing one is
+    created. Returns the statements it ran; tests check the result is exact.
+    """
+    quote = connection.ops.quote_name
+    ran = []
+
+    def run(cursor, statement):
+        cursor.execute(statement)
+        ran.append(statement)
+
+    with connection.cursor() as cursor:
+        cursor.execute(CONSTRAINTS_SQL, [target])
+        have = {name: (table, definition) for table, name, definition in cursor.fetchall()}
+        by_definition = {(table, definition.replace(target + ".", "<schema>.")): name for name, (table, definition) in have.items()}
+        cursor.execute(CONSTRAINTS_SQL, [source])
+        wanted = cursor.fetchall()
+        wanted_names = {name for _table, name, _definition in wanted}
+        for table, name, definition in wanted:
+            if name in have:
+                continue
+            twin = by_definition.pop((table, definition.replace(source + ".", "<schema>.")), None)
+            if twin is not None and twin not in wanted_names:  # the clone's own name for the same constraint
+                run(cursor, f"ALTER TABLE {quote(target)}.{quote(table)} RENAME CONSTRAINT {quote(twin)} TO {quote(name)}")
+            else:
+                run(cursor, f"ALTER TABLE {quote(target)}.{quote(table)} ADD CONSTRAINT {quote(name)} "
+                            f"{definition.replace(source + '.', quote(target) + '.')}")
+
+        def normalise(definition, schema):
+            head, _, rest = definition.partition(" ON ")
+            return head.split(" INDEX ")[0] + " INDEX ON " + rest.replace(f"{schema}.", "<schema>.", 1)
+
+        cursor.execute(INDEXES_SQL, [target])
+        have = dict(cursor.fetchall())
+        by_definition = {normalise(definition, target): name for name, definition in have.items()}
+        cursor.execute(INDEXES_SQL, [source])
+        wanted = cursor.fetchall()
+        wanted_names = {name for name, _definition in wanted}
+        for name, definition in wanted:
+            if name in have:
+                continue
+            twin = by_definition.pop(normalise(definition, source), None)
+            if twin is not None and twin not in wanted_names:
+                run(cursor, f"ALTER INDEX {quote(target)}.{quote(twin)} RENAME TO {quote(name)}")
+            else:
+                run(cursor, definition.replace(f" ON {source}.", f" ON {quote(target)}.", 1))
+    return ran
 
 
 @transaction.atomic
@@ -130,7 +206,7 @@ def create_lender(*, slug: str, name: str, domain: str | None = None, clone: boo
         template = ensure_template()
         clone_schema(template.schema_name, lender.schema_name)
     else:
-        lender.create_schema(check_if_exists=False, verbosity=0)
+        replay_migrations(lender.schema_name)
     connection.set_schema_to_public()
     Domain.objects.create(domain=domain, tenant=lender, is_primary=True)
     return lender

@@ -97,9 +97,11 @@ ROOT_URLCONF = "portal.urls_tenant"
 # keeps the template current because it is a (hidden) Lender row too.
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_BASE_SCHEMA = "tenant_template"
-# Kept off on purpose: with it on, a savepoint rollback can leave a stale
-# search_path (django-tenants#1262); see research/reliability-and-security.md §2.1.
-TENANT_LIMIT_SET_CALLS = False
+# One `SET search_path` per schema switch instead of one per cursor (halves the
+# statements of a request). Safe with django-tenants 4.0.1: its rollback() and
+# savepoint_rollback() forget the cached search_path (the django-tenants#1262
+# bug); tests/test_tenancy.py checks exactly that scenario.
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 
@@ -123,7 +125,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------- apps
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "portal.middleware.CachedTenantMiddleware",
     "portal.middleware.ResetSchemaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -240,8 +242,18 @@ CACHES = {
         # Tenant-aware keys: <schema>:<prefix>:<version>:<key> (django-tenants#1052).
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    # Platform-level facts (which tenant a host is, who may act where) keyed
+    # explicitly by user and schema; invalidated by portal.signals on change.
+    "platform": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache" if REDIS_URL else "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": REDIS_URL or "caseport-platform",
+        "KEY_PREFIX": "platform",
+        "TIMEOUT": 60,
+    },
 }
+# Model history context is attached to writes only; GETs do not write.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # ---------------------------------------------------------------- celery
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
@@ -251,6 +263,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 else:

@@ -266,6 +266,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
+    for _folder in ("queue", "processed", "control"):  # the transport expects them to exist
+        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # Longer than the longest task (time limit below) so a running task is
     # never handed to a second worker (celery#7918).

@@ -31,7 +31,7 @@ test-embedded: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL $(BIN)/python bin/services.py run -- $(BIN)/pytest -m embedded $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bin/services.py run -- $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='test-artifacts/*'

@@ -40,6 +40,7 @@ messages: install
 check: install
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-only-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz DJANGO_ALLOWED_HOSTS=caseport.example \
 	FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') BLIND_INDEX_KEY=x \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/1} \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=portal.settings.base
 
 clean:

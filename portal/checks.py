@@ -13,3 +13,12 @@ def personal_data_keys(app_configs, **kwargs):
     if settings.BLIND_INDEX_KEY and settings.BLIND_INDEX_KEY == settings.SECRET_KEY:
         errors.append(Error("BLIND_INDEX_KEY must differ from DJANGO_SECRET_KEY.", id="caseport.E003"))
     return errors
+
+
+@register(Tags.caches, deploy=True)
+def shared_cache(app_configs, **kwargs):
+    """Access decisions are cached; every process must see the same invalidations."""
+    backend = settings.CACHES["platform"]["BACKEND"]
+    if "locmem" in backend.lower():
+        return [Error("REDIS_URL is not set: cached access decisions would not be invalidated across processes.", id="caseport.E004")]
+    return []

@@ -21,6 +21,7 @@ def production_env(**overrides):
     env.update(
         DJANGO_DEBUG="0", DJANGO_SECRET_KEY="prod-check-" + "k" * 60, DJANGO_ALLOWED_HOSTS="caseport.example,.caseport.example",
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(), BLIND_INDEX_KEY="blind-index-key-for-check", DJANGO_SETTINGS_MODULE="portal.settings.base",
+        REDIS_URL="redis://127.0.0.1:6379/1",
     )
     env.update(overrides)
     return env
@@ -38,6 +39,13 @@ def test_production_settings_pass_the_deploy_check():
 def test_deploy_check_fails_without_the_encryption_keys():
     result = run_deploy_check(production_env(FIELD_ENCRYPTION_KEYS="", BLIND_INDEX_KEY=""))
     assert result.returncode != 0 and "caseport.E001" in result.stderr + result.stdout
+
+
+def test_deploy_check_fails_without_a_shared_cache():
+    env = production_env()
+    del env["REDIS_URL"]
+    result = run_deploy_check(env)
+    assert result.returncode != 0 and "caseport.E004" in result.stderr + result.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():

@@ -154,9 +154,23 @@ _MISSING = object()
 
 
 def requires_two_factor(user) -> bool:
+    """Required for platform staff and lender admins; and for anyone who chose to enrol a device."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return _cached(("2fa", user.pk), lambda: _active_memberships(user).filter(role__in=ROLES_REQUIRING_2FA).exists())
+
+    def compute():
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        return (_active_memberships(user).filter(role__in=ROLES_REQUIRING_2FA).exists()
+                or TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+
+    return _cached(("2fa", user.pk), compute)
+
+
+def has_two_factor_device(user) -> bool:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 def _roles_by_org(user):

@@ -3,6 +3,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from portal.access import bump_access_generation
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from tenants.models import Domain, Engagement, Lender, Membership, Organisation, User
 
 
@@ -14,6 +16,6 @@ def _bump_after_commit(sender, update_fields=None, **kwargs):
     transaction.on_commit(bump_access_generation)
 
 
-for model in (Membership, Engagement, Organisation, Lender, Domain, User):
+for model in (Membership, Engagement, Organisation, Lender, Domain, User, TOTPDevice):
     post_save.connect(_bump_after_commit, sender=model, dispatch_uid=f"access-generation-save-{model.__name__}")
     post_delete.connect(_bump_after_commit, sender=model, dispatch_uid=f"access-generation-delete-{model.__name__}")

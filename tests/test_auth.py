@@ -176,3 +176,19 @@ def test_production_hashes_passwords_with_argon2():
 
     base = importlib.import_module("portal.settings.base")
     assert base.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+@pytest.mark.django_db
+def test_anyone_may_turn_on_two_factor_and_is_then_asked_for_it(world):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = world.people["x_collector2"].user
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    assert "/accounts/2fa/setup/" in client.get("/").content.decode()  # offered, not forced
+    client.get("/accounts/2fa/setup/")
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    client.post("/accounts/2fa/setup/", {"token": current_code(device)})
+    fresh = Client(HTTP_HOST="localhost")
+    fresh.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    assert fresh.get("/")["Location"].startswith("/accounts/2fa/")  # from now on, required at sign-in

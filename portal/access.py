@@ -187,7 +187,7 @@ def principal_for(user, lender: Lender) -> Principal | None:
     A lender's own staff first; otherwise a partner whose engagement with the
     lender is active (pending, suspended and ended engagements open nothing).
     """
-    if lender is None or lender.is_template or lender.schema_name == "public":
+    if lender is None or lender.is_template or lender.is_spare or lender.schema_name == "public":
         return None
     if user is None or not user.is_authenticated or not user.is_active:
         return None
@@ -241,7 +241,7 @@ def workspaces_for(user) -> list[tuple[Lender, Principal]]:
     if not grouped:
         return []
     org_ids = list(grouped)
-    lenders = Lender.objects.filter(is_template=False).exclude(schema_name="public").select_related("organisation")
+    lenders = Lender.objects.serving().select_related("organisation")
     candidates = lenders.filter(organisation_id__in=org_ids) | lenders.filter(
         engagements__partner_id__in=org_ids, engagements__status=EngagementStatus.ACTIVE
     )

@@ -49,11 +49,25 @@ class Organisation(models.Model):
         return self.kind in PARTNER_KINDS
 
 
+class LenderQuerySet(models.QuerySet):
+    def serving(self):
+        """Real lenders: not the public schema's row, the template, or a spare schema."""
+        return self.filter(is_template=False, is_spare=False).exclude(schema_name="public")
+
+
 class Lender(TenantMixin):
-    """A lender is a tenant: one PostgreSQL schema holds all of its cases."""
+    """A lender is a tenant: one PostgreSQL schema holds all of its cases.
+
+    Two kinds of hidden rows exist so that ``migrate_schemas`` keeps their
+    schemas current: the template new schemas are cloned from, and spare
+    schemas cloned ahead of time, which provisioning claims by renaming.
+    """
 
     organisation = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="lender")
     is_template = models.BooleanField(default=False, editable=False)
+    is_spare = models.BooleanField(default=False, editable=False)
+
+    objects = LenderQuerySet.as_manager()
     created_at = models.DateTimeField(default=timezone.now)
     auto_create_schema = True
     auto_drop_schema = False

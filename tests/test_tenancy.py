@@ -138,3 +138,23 @@ def test_lender_slugs_are_validated(world):
     for bad in ["A", "acme", "1abc", "has space", "x" * 40, "public"]:
         with pytest.raises(ValidationError):
             services.create_lender(slug=bad, name="Bad")
+
+
+@pytest.mark.django_db
+def test_provisioning_claims_a_spare_schema_by_renaming_it(world):
+    from tenants.models import Organisation
+
+    assert services.ensure_spare_schemas(count=1) == 1
+    spare = Lender.objects.get(is_spare=True)
+    assert spare not in Lender.objects.serving()
+    lender = services.create_lender(slug="fromspare", name="From a spare")
+    assert not Lender.objects.filter(is_spare=True).exists()
+    assert not Organisation.objects.filter(pk=spare.organisation_id).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname IN (%s, %s)", [spare.schema_name, lender.schema_name])
+        assert [row[0] for row in cursor.fetchall()] == ["l_fromspare"]
+    with schema_context("l_fromspare"):
+        from portal.models import Case
+
+        assert Case.objects.count() == 0
+    assert services.ensure_spare_schemas(count=1) == 1  # refilled

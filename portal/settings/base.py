@@ -97,6 +97,8 @@ ROOT_URLCONF = "portal.urls_tenant"
 # keeps the template current because it is a (hidden) Lender row too.
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_BASE_SCHEMA = "tenant_template"
+# Spare schemas cloned ahead of time (refilled by a periodic task); provisioning renames one.
+TENANT_SPARE_SCHEMAS = int(os.environ.get("TENANT_SPARE_SCHEMAS", "2"))
 # One `SET search_path` per schema switch instead of one per cursor (halves the
 # statements of a request). Safe with django-tenants 4.0.1: its rollback() and
 # savepoint_rollback() forget the cached search_path (the django-tenants#1262
@@ -286,6 +288,7 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 30
 # Periodic work runs per tenant through a dispatcher task that enqueues one
 # task per lender schema (beat itself knows no tenants; tenant-schemas-celery#27).
 CELERY_BEAT_SCHEDULE = {
+    "refill-spare-schemas": {"task": "tenants.tasks.refill_spare_schemas", "schedule": 60.0},
     "expire-placements": {"task": "outsourcing.tasks.expire_placements_everywhere", "schedule": 300.0},
 }
 

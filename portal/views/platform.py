@@ -95,7 +95,7 @@ def lenders(request):
             messages.success(request, _("Lender %(name)s is ready at %(domain)s (%(seconds).2f s).") % {
                 "name": lender.name, "domain": lender.get_primary_domain().domain, "seconds": time.perf_counter() - started})
             return redirect("platform-lenders")
-    rows = Lender.objects.filter(is_template=False).exclude(schema_name="public").select_related("organisation").prefetch_related("domains", "engagements")
+    rows = Lender.objects.serving().select_related("organisation").prefetch_related("domains", "engagements")
     return render(request, "tenants/lenders.html", {"lenders": rows, "form": form})
 
 

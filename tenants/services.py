@@ -209,25 +209,29 @@ def ensure_spare_schemas(*, count: int) -> int:
     return added
 
 
-def claim_spare_schema(schema_name: str) -> bool:
-    """Rename a spare schema to ``schema_name`` (inside the caller's transaction); False if none is ready."""
+def claim_spare_schema(*, schema_name: str, slug: str, name: str) -> Lender | None:
+    """Turn a spare into the new lender (inside the caller's transaction): rename its schema, and
+    reuse its row and placeholder organisation. None when no spare is ready."""
     spare = Lender.objects.select_for_update(skip_locked=True).filter(is_spare=True).order_by("created_at").first()
     if spare is None:
-        return False
+        return None
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER SCHEMA {connection.ops.quote_name(spare.schema_name)} RENAME TO {connection.ops.quote_name(schema_name)}")
-    placeholder = spare.organisation
-    Lender.objects.filter(pk=spare.pk).delete()
-    placeholder.delete()
-    return True
+    now = timezone.now()
+    organisation = spare.organisation
+    organisation.slug, organisation.name, organisation.created_at = slug, name, now
+    organisation.save()
+    Lender.objects.filter(pk=spare.pk).update(schema_name=schema_name, is_spare=False, created_at=now)
+    return Lender.objects.select_related("organisation").get(pk=spare.pk)
 
 
 @transaction.atomic
 def create_lender(*, slug: str, name: str, domain: str | None = None, clone: bool = True) -> Lender:
     """Provision a lender: organisation, schema, domain. One transaction: all or nothing.
 
-    ``clone=True`` copies the migrated template schema (fast); ``clone=False``
-    replays every migration (the slow path, kept for the benchmark).
+    ``clone=True`` takes a spare schema if one is ready (a rename), else copies
+    the migrated template schema; ``clone=False`` replays every migration (the
+    slow path, kept for the benchmark and the schema-equality test).
     """
     slug = validate_slug(slug)
     name = (name or "").strip()
@@ -236,16 +240,16 @@ def create_lender(*, slug: str, name: str, domain: str | None = None, clone: boo
     domain = (domain or f"{slug}.{settings.BASE_DOMAIN}").strip().lower()
     if Domain.objects.filter(domain=domain).exists():
         raise ValidationError(_("This domain is already in use."))
-    org = Organisation.objects.create(slug=slug, name=name, kind=OrganisationKind.LENDER)
-    lender = Lender(schema_name=schema_name_for(slug), organisation=org)
-    lender.auto_create_schema = False
-    lender.save()
-    if clone:
-        if not claim_spare_schema(lender.schema_name):
-            template = ensure_template()
-            clone_schema(template.schema_name, lender.schema_name)
-    else:
-        replay_migrations(lender.schema_name)
+    lender = claim_spare_schema(schema_name=schema_name_for(slug), slug=slug, name=name) if clone else None
+    if lender is None:
+        org = Organisation.objects.create(slug=slug, name=name, kind=OrganisationKind.LENDER)
+        lender = Lender(schema_name=schema_name_for(slug), organisation=org)
+        lender.auto_create_schema = False
+        lender.save()
+        if clone:
+            clone_schema(ensure_template().schema_name, lender.schema_name)
+        else:
+            replay_migrations(lender.schema_name)
     connection.set_schema_to_public()
     Domain.objects.create(domain=domain, tenant=lender, is_primary=True)
     return lender

@@ -149,7 +149,8 @@ def test_provisioning_claims_a_spare_schema_by_renaming_it(world):
     assert spare not in Lender.objects.serving()
     lender = services.create_lender(slug="fromspare", name="From a spare")
     assert not Lender.objects.filter(is_spare=True).exists()
-    assert not Organisation.objects.filter(pk=spare.organisation_id).exists()
+    assert lender.pk == spare.pk and Organisation.objects.get(pk=spare.organisation_id).slug == "fromspare"
+    assert Domain.objects.get(tenant=lender).domain == "fromspare.localhost"
     with connection.cursor() as cursor:
         cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname IN (%s, %s)", [spare.schema_name, lender.schema_name])
         assert [row[0] for row in cursor.fetchall()] == ["l_fromspare"]

@@ -66,7 +66,7 @@ def run(command, env):
 def demo(env):
     manage = [PYTHON, "manage.py"]
     env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
-    for step in (["migrate_schemas", "--shared", "-v", "0"], ["bootstrap_platform"], ["migrate_schemas", "-v", "0"], ["seed_demo"]):
+    for step in (["migrate_schemas", "--shared", "-v", "0"], ["bootstrap_platform", "--spares", "2"], ["migrate_schemas", "-v", "0"], ["seed_demo"]):
         code = run(manage + step, env)
         if code:
             return code

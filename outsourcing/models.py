@@ -1,16 +1,29 @@
-"""Placements (委案): a case handed to a partner agency for a term.
+"""Outsourcing (委外催收): agreements, placements, allocation batches and holds.
 
-The foundation defines the placement because access depends on it: a
-partner sees a case only while an active placement with it exists.
+The foundation defined the placement because access depends on it: a
+partner sees a case only while an active placement with it exists, and
+``PlacementQuerySet.active()`` is the one definition of "in force". An
+approved hold (留案) moves the placement's ``ends_at``, so that definition
+needs no exception for holds; ``term_ends_at`` keeps the end the agreement
+gave.
 """
 import uuid
 
 import pghistory
+import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# The buckets and rounds a commission schedule is defined for (PRODUCT.md glossary;
+# landscape.md §3.2: PRC rules vary the rate by overdue bucket and by the number of
+# prior outsourcings, 手别). Round 3 stands for "third and later".
+BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6+")
+ROUNDS = (1, 2, 3)
+LAST_ROUND = ROUNDS[-1]
 
 
 class PlacementStatus(models.TextChoices):
@@ -27,28 +40,242 @@ class PlacementQuerySet(models.QuerySet):
         return self.filter(status=PlacementStatus.ACTIVE, starts_at__lte=at, ends_at__gt=at)
 
 
+class CollectionAction(models.TextChoices):
+    """What an agreement allows the agency to do (the workbench enforces it)."""
+
+    PHONE = "phone", _("Phone calls")
+    SMS = "sms", _("SMS")
+    LETTER = "letter", _("Letters")
+    FIELD_VISIT = "field_visit", _("Field visits")  # 外访
+
+
 @pghistory.track()
+class Agreement(models.Model):
+    """The outsourcing agreement (委外协议) with one engaged agency; its terms live in versions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.OneToOneField("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(_("contract reference"), max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["partner__name"]
+
+    def __str__(self):
+        return f"{self.partner} ({self.reference or self.pk})"
+
+    @property
+    def current_version(self):
+        """The version in force: the newest. Cached per instance."""
+        if not hasattr(self, "_current_version"):
+            self._current_version = self.versions.order_by("-number").first()
+        return self._current_version
+
+
+class AgreementVersion(models.Model):
+    """One set of terms. Never changed once written: a change is a new version, which applies to
+    new placements only; each placement points to the version in force when it was placed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    term_days = models.PositiveSmallIntegerField(_("term (days)"))
+    capacity = models.PositiveIntegerField(_("capacity (active cases)"))
+    allowed_actions = ArrayField(models.CharField(max_length=16, choices=CollectionAction.choices), default=list, blank=True,
+                                 verbose_name=_("allowed actions"))
+    max_hold_days = models.PositiveSmallIntegerField(_("longest hold (days)"), default=30)
+    note = models.CharField(_("what changed"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["agreement", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "number"], name="agreement_version_unique_number"),
+            models.CheckConstraint(condition=Q(term_days__gte=1) & Q(term_days__lte=366), name="agreement_version_term_range"),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="agreement_version_capacity_positive"),
+            models.CheckConstraint(condition=Q(max_hold_days__lte=180), name="agreement_version_hold_range"),
+        ]
+        triggers = [pgtrigger.Protect(name="agreement_version_immutable", operation=pgtrigger.Update)]
+
+    def __str__(self):
+        return f"{self.agreement.partner} v{self.number}"
+
+    def allowed_action_labels(self):
+        return [CollectionAction(action).label for action in self.allowed_actions if action in CollectionAction.values]
+
+    def rate_for(self, bucket: str, round_number: int):
+        """The commission rate (a fraction, 0.1800 = 18%) for a placement's bucket and round (手别)."""
+        round_number = min(max(int(round_number or 1), 1), LAST_ROUND)
+        rate = self.rates.filter(bucket=bucket, round=round_number).values_list("rate", flat=True).first()
+        return rate
+
+    def schedule(self):
+        """{bucket: {round: rate}} for every cell defined."""
+        grid = {bucket: {} for bucket in BUCKETS}
+        for row in self.rates.all():
+            grid.setdefault(row.bucket, {})[row.round] = row.rate
+        return grid
+
+
+class CommissionRate(models.Model):
+    """One cell of a version's commission schedule: rate by bucket and round. Only recoveries
+    inside the placement's term (including an approved hold) earn it."""
+
+    id = models.BigAutoField(primary_key=True)
+    version = models.ForeignKey(AgreementVersion, on_delete=models.PROTECT, related_name="rates")
+    bucket = models.CharField(max_length=4, choices=[(b, b) for b in BUCKETS])
+    round = models.PositiveSmallIntegerField(choices=[(r, str(r)) for r in ROUNDS])
+    rate = models.DecimalField(max_digits=5, decimal_places=4)
+
+    class Meta:
+        ordering = ["version", "bucket", "round"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "bucket", "round"], name="commission_rate_unique_cell"),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=1), name="commission_rate_between_0_and_1"),
+        ]
+        triggers = [pgtrigger.Protect(name="commission_rate_immutable", operation=pgtrigger.Update)]
+
+
+class Arm(models.TextChoices):
+    """Champion/challenger: which strategy of a batch a placement came from."""
+
+    CHAMPION = "champion", _("Champion")
+    CHALLENGER = "challenger", _("Challenger")
+
+
+class BatchStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("Previewed")
+    COMMITTING = "committing", _("Placing")
+    COMMITTED = "committed", _("Placed")
+    REFUSED = "refused", _("Refused")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class AllocationBatch(models.Model):
+    """A rule-based allocation (分案): the rules, the seed that made it reproducible, the preview
+    the manager approved, and the outcome."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rules = models.JSONField(default=dict)
+    seed = models.BigIntegerField()
+    preview = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.PREVIEWED)
+    error = models.JSONField(default=dict, blank=True)  # a refusal: {"code": ..., "params": {...}}
+    placed_count = models.PositiveIntegerField(default=0)
+    job_id = models.UUIDField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    committed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    committed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"batch {self.pk} ({self.status})"
+
+
+def _unindexed_history_fk(to, *, null=True):
+    """A placement history column that is only ever read with its row (see Placement's indexes)."""
+    return models.ForeignKey(to, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=null, blank=null,
+                             related_name="+", related_query_name="+")
+
+
+@pghistory.track(attrs={
+    "partner": _unindexed_history_fk("tenants.Organisation", null=False),
+    "assigned_to": _unindexed_history_fk(settings.AUTH_USER_MODEL),
+    "placed_by": _unindexed_history_fk(settings.AUTH_USER_MODEL),
+    "ended_by": _unindexed_history_fk(settings.AUTH_USER_MODEL),
+    "agreement_version": _unindexed_history_fk("outsourcing.AgreementVersion"),
+    "batch": _unindexed_history_fk("outsourcing.AllocationBatch"),
+})
 class Placement(models.Model):
+    # Indexes are few on purpose: allocation writes 100,000 rows at a time. The partner column is
+    # covered by the composite index below; who placed or ended a placement and its agreement version
+    # are read through the placement, never searched by. (The case column keeps its index: switching
+    # db_index off there makes Django's migration drop every single-column index on case_id — the
+    # partial unique index "one active placement per case" included.)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="placements")
-    partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
-    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    db_index=False)  # indexed below where set: new placements are unassigned
     status = models.CharField(_("status"), max_length=16, choices=PlacementStatus.choices, default=PlacementStatus.ACTIVE)
     starts_at = models.DateTimeField(_("starts"), default=timezone.now)
+    # When access ends: the term's end, or the date of an approved hold (留案).
     ends_at = models.DateTimeField(_("ends"))
     ended_at = models.DateTimeField(null=True, blank=True)
-    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The terms it was placed under (null for placements made before agreements existed).
+    agreement_version = models.ForeignKey(AgreementVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="placements",
+                                          db_index=False)
+    round = models.PositiveSmallIntegerField(_("round"), default=1)  # 手别: 1 = first outsourcing of this case
+    bucket = models.CharField(_("bucket at placement"), max_length=4, blank=True)
+    balance_at_placement = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    term_ends_at = models.DateTimeField(_("term ends"), null=True, blank=True)  # the agreement's term, before any hold
+    held_until = models.DateTimeField(_("held until"), null=True, blank=True)
+    batch = models.ForeignKey(AllocationBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="placements")
+    arm = models.CharField(max_length=12, choices=Arm.choices, blank=True)
+    recall_reason = models.CharField(_("recall reason"), max_length=300, blank=True)
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     objects = PlacementQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_at"]
-        indexes = [models.Index(fields=["partner", "status", "ends_at"], name="placement_partner_active")]
+        indexes = [
+            models.Index(fields=["partner", "status", "ends_at"], name="placement_partner_active"),
+            models.Index(fields=["ends_at"], condition=Q(status="active"), name="placement_active_ends"),  # expiry
+            models.Index(fields=["assigned_to"], condition=Q(assigned_to__isnull=False), name="placement_assigned"),  # collectors' queues
+        ]
         constraints = [
             # One active placement per case, guarded by the database.
             models.UniqueConstraint(fields=["case"], condition=Q(status="active"), name="placement_one_active_per_case"),
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="placement_term_positive"),
+            models.CheckConstraint(condition=Q(round__gte=1), name="placement_round_positive"),
         ]
 
     def __str__(self):
         return f"{self.case_id} → {self.partner_id} ({self.status})"
+
+    @property
+    def is_held(self):
+        return self.held_until is not None
+
+    def in_force(self, at=None):
+        at = at or timezone.now()
+        return self.status == PlacementStatus.ACTIVE and self.starts_at <= at < self.ends_at
+
+
+class HoldStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting decision")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    LAPSED = "lapsed", _("Lapsed")  # the placement ended before anyone decided
+
+
+@pghistory.track()
+class HoldRequest(models.Model):
+    """An agency's request to keep a case past the term (留案), decided by the lender."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    placement = models.ForeignKey(Placement, on_delete=models.PROTECT, related_name="hold_requests")
+    reason = models.CharField(_("reason"), max_length=500)
+    until = models.DateTimeField(_("hold until"))
+    status = models.CharField(_("status"), max_length=16, choices=HoldStatus.choices, default=HoldStatus.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["placement"], condition=Q(status="pending"), name="hold_one_pending_per_placement"),
+        ]
+
+    def __str__(self):
+        return f"hold {self.placement_id} until {self.until:%Y-%m-%d} ({self.status})"

@@ -8,6 +8,7 @@ NAV = [
     # (label, url name, action required, where)
     (_("Dashboard"), "home", None, "tenant"),
     (_("Cases"), "case-list", "case.list", "tenant"),
+    (_("Import"), "intake-home", "case.import", "tenant"),
     (_("Partners"), "engagements", "engagement.manage", "tenant"),
     (_("Team"), "team", "team.manage", "tenant"),
     (_("Audit log"), "audit-log", "audit.view", "tenant"),

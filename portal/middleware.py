@@ -18,6 +18,8 @@ from portal.audit.log import Action, record
 
 # Paths anyone may reach on any host (sign-in, hand-off, language, health).
 OPEN_PREFIXES = ("/accounts/login/", "/auth/handoff/", "/i18n/", "/static/", "/healthz", "/favicon.ico")
+# Integration API calls authenticate with a token (in the host's schema), not a session.
+TOKEN_API_PREFIXES = ("/intake/api/",)
 # Reachable signed in but before two-factor verification.
 PRE_OTP_PREFIXES = ("/accounts/2fa/", "/accounts/logout/")
 
@@ -99,6 +101,9 @@ class TenantAccessMiddleware:
             return self.get_response(request)
         user = request.user
         if not user.is_authenticated:
+            if (path.startswith(TOKEN_API_PREFIXES) and request.headers.get("Authorization", "").startswith("Token ")
+                    and not is_public_request(request)):
+                return self.get_response(request)  # the API view authenticates the token in this host's schema
             return redirect(f"{settings.LOGIN_URL_PATH}?next={path}")
         if not user.is_verified() and access.requires_two_factor(user):
             if not path.startswith(PRE_OTP_PREFIXES):

@@ -1,0 +1,415 @@
+"""Writing valid rows as cases: all of them in one transaction, or none.
+
+Upsert by contract number (never a second case for the same contract); a
+borrower is one debtor across loans, found by the blind index of the ID
+number. The plan is made in Python from one read of what exists; the
+writes are set-based (COPY for new rows, a temporary table and one UPDATE
+for changed rows): 100,000 rows are a few statements, not 100,000 round trips.
+
+A re-import counts a row as "updated" only when something in it differs
+from what is stored; an identical file updates nothing.
+"""
+import datetime
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import count
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from portal.lib import crypto, idnumber
+from portal.limitation import LIMITATION_YEARS, add_years
+from portal.models import BalanceSnapshot, Case, Contact, ContactRelation, Debtor, LimitationEvent, LimitationEventKind
+
+from .validation import CleanRow
+
+# Canonical columns that are Case fields of the same name.
+CASE_FIELDS = ("product", "region", "loan_amount", "disbursed_on", "annual_rate", "term_months", "principal_due",
+               "interest_due", "penalty_due", "fees_due", "overdue_since", "last_payment_on")
+BALANCE_FIELDS = ("principal_due", "interest_due", "penalty_due", "fees_due")
+# Canonical column -> Debtor field.
+DEBTOR_FIELDS = {"borrower_name": "name", "mobile": "mobile", "home_phone": "home_phone", "work_phone": "work_phone",
+                 "employer": "employer", "address": "address"}
+EVENT_SOURCE = "intake.import"  # LimitationEvent.source_type of evidence taken from an import
+_temp_names = count(1)
+
+
+@dataclass
+class Outcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class _Plan:
+    debtors_new: dict = field(default_factory=dict)  # id -> {field: value}
+    debtors_changed: dict = field(default_factory=dict)  # id -> {field: value}
+    cases_new: list = field(default_factory=list)  # {field: value}
+    cases_changed: list = field(default_factory=list)  # {field: value}, with "id"
+    contacts_new: list = field(default_factory=list)
+    contacts_changed: list = field(default_factory=list)
+    snapshots: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    outcome: Outcome = field(default_factory=Outcome)
+
+
+DUE, PARTIAL_PAYMENT = LimitationEventKind.DUE.value, LimitationEventKind.PARTIAL_PAYMENT.value
+OTHER_RELATION = ContactRelation.OTHER.value
+
+
+def limitation_events(row: CleanRow) -> list:
+    """The limitation evidence a row carries: (kind, date).
+
+    The debt fell due on overdue_since (民法典 art. 188). For a loan in
+    instalments art. 189 runs the period from the last instalment's due date;
+    the first missed date is never later than that, so the tracked expiry can
+    only be early, the safe side for a creditor. A payment on or after that
+    date is partial performance and restarts the period (art. 195(二)); an
+    ordinary instalment paid before the default is not evidence of anything.
+    """
+    events = [(DUE, row.overdue_since)]
+    if row.last_payment_on and row.last_payment_on >= row.overdue_since:
+        events.append((PARTIAL_PAYMENT, row.last_payment_on))
+    return events
+
+
+def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history: dict | None = None,
+                today: datetime.date | None = None) -> Outcome:
+    """Create or update a case for every row, in one transaction; returns how many were created, updated, unchanged.
+
+    ``mapped``: the canonical columns the file has; a column it lacks leaves
+    the stored value alone. ``source`` labels the balance snapshots
+    (≤ 32 characters); ``evidence(row number)`` describes the limitation events;
+    ``history`` is the metadata of the pghistory context the row history is filed under.
+    """
+    today = today or timezone.localdate()
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # One import at a time per lender: two files naming the same new contract must not race.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"caseport.intake.{connection.schema_name}"])
+            cursor.execute(f"SELECT {', '.join('current_setting(%s, true)' for _name in HISTORY_SETTINGS)}", HISTORY_SETTINGS)
+            before = cursor.fetchone()
+            recorder = _begin_history(cursor, history or {})
+        plan = _plan(rows, mapped=mapped, source=source, evidence=evidence, today=today, now=now)
+        _write(plan, mapped=mapped, history=recorder)
+        with connection.cursor() as cursor:
+            # Put the switches back: whatever runs later in an enclosing transaction is recorded as usual.
+            cursor.execute(f"SELECT {', '.join('set_config(%s, %s, true)' for _name in HISTORY_SETTINGS)}",
+                           [value for pair in zip(HISTORY_SETTINGS, before) for value in (pair[0], pair[1] or "")])
+    return plan.outcome
+
+
+# ---------------------------------------------------------------- row history (pghistory)
+# Debtor, Case and Contact keep their history with pghistory's row-level
+# triggers. Fired 100,000 times in one transaction they are the slowest part
+# of an import by far: each call opens a subtransaction to read its context
+# (and to ask pgtrigger whether to skip itself), and either raises and
+# catches an error there, or, with a context set, locks the context row
+# and so takes a transaction id per row, which overflows PostgreSQL's
+# subtransaction cache. So for this transaction those triggers are told to
+# skip themselves (pgtrigger's own switch), and the same history rows are
+# written set-based, one INSERT ... SELECT per table, exactly as the trigger
+# would have written them, under one context naming the import. Triggers
+# of any other kind, or statement-level ones, run as usual.
+
+
+HISTORY_SETTINGS = ["pgtrigger.ignore", "pghistory.context_id", "pghistory.context_metadata"]
+
+
+@dataclass
+class _History:
+    context_id: uuid.UUID
+    skipped: dict  # (model, label) -> event model, for the triggers skipped in this transaction
+
+
+def _row_history_triggers(model) -> dict:
+    """pghistory's row-level triggers on the model that can be replayed set-based: {label: (pgid, event model)}."""
+    import pghistory.trigger
+    import pgtrigger
+
+    found = {}
+    for registered_model, trigger in pgtrigger.registered():
+        if registered_model is not model or not isinstance(trigger, pghistory.trigger.Event) or trigger.level != pgtrigger.Row:
+            continue
+        event_model = trigger.event_model
+        context = event_model._meta.get_field("pgh_context") if hasattr(event_model, "pgh_context") else None
+        if trigger.label not in ("insert", "update") or (context is not None and not isinstance(context, models.ForeignKey)):
+            continue  # a tracker this module does not know how to replay: let it fire
+        found[trigger.label] = (trigger.get_pgid(model), event_model)
+    return found
+
+
+def _begin_history(cursor, metadata: dict) -> _History:
+    from pghistory.models import Context
+
+    history = _History(context_id=uuid.uuid4(), skipped={})
+    Context.objects.create(id=history.context_id, metadata=json.loads(json.dumps(metadata, default=str)))
+    pgids = []
+    for model in (Debtor, Case, Contact):
+        for label, (pgid, event_model) in _row_history_triggers(model).items():
+            history.skipped[(model, label)] = event_model
+            pgids.append(pgid)
+    # Transaction-local, like pghistory.context() and pgtrigger.ignore() themselves; any trigger not skipped
+    # still files its event under the same context.
+    cursor.execute(
+        "SELECT set_config('pgtrigger.ignore', %s, true), set_config('pghistory.context_id', %s, true), "
+        "set_config('pghistory.context_metadata', %s, true)",
+        ["{" + ",".join(pgids) + "}", str(history.context_id), json.dumps(metadata, default=str)],
+    )
+    return history
+
+
+def _record_history(history: _History, model, label: str, ids: list):
+    """What pghistory.trigger.Event.get_func's row trigger inserts, for many rows at once."""
+    event_model = history.skipped.get((model, label))
+    if event_model is None or not ids:
+        return
+    tracked = {model_field.name for model_field in model._meta.fields}
+    columns = [event_field.column for event_field in event_model._meta.fields
+               if not isinstance(event_field, models.AutoField) and event_field.name in tracked and event_field.concrete]
+    quote = connection.ops.quote_name
+    targets, values, params = [quote(column) for column in columns], [f"source.{quote(column)}" for column in columns], []
+    targets += [quote("pgh_created_at"), quote("pgh_label")]
+    values += ["NOW()", "%s"]
+    params.append(label)
+    if hasattr(event_model, "pgh_obj"):
+        targets.append(quote("pgh_obj_id"))
+        values.append(f"source.{quote(model._meta.pk.column)}")
+    if hasattr(event_model, "pgh_context"):
+        targets.append(quote("pgh_context_id"))
+        values.append("%s")
+        params.append(history.context_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(event_model)} ({', '.join(targets)}) SELECT {', '.join(values)} FROM {_table(model)} AS source "
+            f"WHERE source.{quote(model._meta.pk.column)} = ANY(string_to_array(%s, chr(31))::uuid[])",
+            [*params, keys(ids)],
+        )
+
+
+# ---------------------------------------------------------------- planning
+
+
+def _table(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+# A list of keys sent as one text parameter and split by the server: psycopg would otherwise check and
+# quote a 100,000-element array element by element. The separator is the ASCII unit separator, which no
+# key can contain (contract numbers are refused with control characters; the others are hex).
+KEY_SEPARATOR = "\x1f"
+ANY_KEY = "ANY(string_to_array(%s, chr(31)))"
+
+
+def keys(values) -> str:
+    return KEY_SEPARATOR.join(str(value) for value in values)
+
+
+def _existing(contract_nos: list, indexes: list):
+    """What is stored for these contracts and borrowers, read once. Ids come back as text, like the new ones."""
+    quote = connection.ops.quote_name
+    case_columns = ["id", "debtor_id", "contract_no", *CASE_FIELDS, "limitation_expires_on"]
+    selected = ", ".join(f"{quote(column)}::text" if column in ("id", "debtor_id") else quote(column) for column in case_columns)
+    # The borrowers concerned: those of these contracts' cases, and any with these ID numbers.
+    debtors_concerned = (f"SELECT id FROM {_table(Debtor)} WHERE id_number_index = {ANY_KEY} "
+                         f"UNION SELECT debtor_id FROM {_table(Case)} WHERE contract_no = {ANY_KEY}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {selected} FROM {_table(Case)} WHERE contract_no = {ANY_KEY}", [keys(contract_nos)])
+        cases = {values[2]: dict(zip(case_columns, values)) for values in cursor.fetchall()}
+        if not cases and not indexes:
+            return cases, {}, {}, {}, {}
+        debtor_columns = ["id", "id_number_index", *DEBTOR_FIELDS.values()]
+        cursor.execute(f"SELECT id::text, {', '.join(quote(column) for column in debtor_columns[1:])} FROM {_table(Debtor)} "
+                       f"WHERE id IN ({debtors_concerned}) ORDER BY created_at, id", [keys(indexes), keys(contract_nos)])
+        debtors = {values[0]: dict(zip(debtor_columns, values)) for values in cursor.fetchall()}
+        contacts, events = {}, {}
+        if debtors:
+            cursor.execute(f"SELECT id::text, debtor_id::text, name, relation, phone FROM {_table(Contact)} "
+                           f"WHERE position = 1 AND debtor_id IN ({debtors_concerned})", [keys(indexes), keys(contract_nos)])
+            contacts = {values[1]: dict(zip(("id", "debtor_id", "name", "relation", "phone"), values)) for values in cursor.fetchall()}
+        if cases:
+            cursor.execute(f"SELECT event.case_id::text, event.kind, event.occurred_on FROM {_table(LimitationEvent)} AS event "
+                           f"JOIN {_table(Case)} AS c ON c.id = event.case_id WHERE c.contract_no = {ANY_KEY}", [keys(contract_nos)])
+            for case_id, kind, occurred_on in cursor.fetchall():
+                events.setdefault(case_id, []).append((kind, occurred_on))
+    by_index = {}
+    for debtor in debtors.values():  # ordered oldest first: a borrower's first record is the one kept
+        by_index.setdefault(debtor["id_number_index"], debtor["id"])
+    return cases, debtors, by_index, contacts, events
+
+
+def _new_ids():
+    """Fresh random (version 4) UUIDs as text, many at a time: uuid.uuid4() per row is a noticeable share of an import."""
+    while True:
+        raw = bytearray(os.urandom(16 * 4096))
+        raw[6::16] = bytes(byte & 0x0F | 0x40 for byte in raw[6::16])
+        raw[8::16] = bytes(byte & 0x3F | 0x80 for byte in raw[8::16])
+        text = raw.hex()
+        for start in range(0, len(text), 32):
+            yield f"{text[start:start + 8]}-{text[start + 8:start + 12]}-{text[start + 12:start + 16]}-{text[start + 16:start + 20]}-{text[start + 20:start + 32]}"
+
+
+@lru_cache(maxsize=4096)
+def _expiry_after(latest: datetime.date) -> datetime.date:
+    """The limitation date for evidence whose latest event is ``latest`` (portal.limitation's rule and period)."""
+    return add_years(latest, LIMITATION_YEARS)
+
+
+def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
+    plan = _Plan()
+    new_id = _new_ids().__next__
+    indexes = [crypto.blind_index(row.id_number) for row in rows]
+    cases, debtors, by_index, contacts, events = _existing([row.contract_no for row in rows], list(set(indexes)))
+    debtor_columns = [(column, DEBTOR_FIELDS[column]) for column in DEBTOR_FIELDS if column in mapped]
+    case_columns = [column for column in CASE_FIELDS if column in mapped]
+    new_by_index = {}
+    debtor_values, contact_values = {}, {}
+    existing_rows = []  # (case changed?, debtor id) for rows of existing cases
+    for row, index in zip(rows, indexes):
+        case = cases.get(row.contract_no)
+        # Which debtor: the case's own if the ID number is the same, else the borrower's existing record, else a new one.
+        if case is not None and debtors[case["debtor_id"]]["id_number_index"] == index:
+            debtor_id = case["debtor_id"]
+        else:
+            debtor_id = by_index.get(index) or new_by_index.get(index)
+        if debtor_id is None:
+            debtor_id = new_by_index[index] = new_id()
+            # What Debtor.set_id_number does, for a number the cleaner has already validated.
+            plan.debtors_new[debtor_id] = {"id": debtor_id, "id_number_ciphertext": crypto.encrypt(row.id_number),
+                                           "id_number_index": index, "id_number_masked": idnumber.mask(row.id_number), "created_at": now}
+        # A borrower named on several rows: the last row's details win.
+        debtor_values[debtor_id] = {name: getattr(row, column) for column, name in debtor_columns}
+        if row.contact1_name and row.contact1_phone:
+            contact_values[debtor_id] = {"name": row.contact1_name, "relation": row.contact1_relation or OTHER_RELATION, "phone": row.contact1_phone}
+        case_values = {column: getattr(row, column) for column in case_columns}
+        new_events = limitation_events(row)
+        if case is None:
+            case_id = new_id()
+            plan.cases_new.append({"id": case_id, "debtor_id": debtor_id, "contract_no": row.contract_no, **case_values,
+                                   "limitation_expires_on": _expiry_after(max(day for _kind, day in new_events)),
+                                   "created_at": now, "updated_at": now})
+            plan.outcome.created += 1
+            plan.snapshots.append(_snapshot(case_id, {name: getattr(row, name) for name in BALANCE_FIELDS}, today, source, now))
+        else:
+            case_id = case["id"]
+            known = events.get(case_id, [])
+            new_events = [event for event in new_events if event not in known]
+            expiry = _expiry_after(max(day for _kind, day in [*known, *new_events]))
+            case_changed = case["debtor_id"] != debtor_id or any(case[name] != value for name, value in case_values.items())
+            if case_changed or expiry != case["limitation_expires_on"]:
+                plan.cases_changed.append({"id": case_id, "debtor_id": debtor_id, **case_values, "limitation_expires_on": expiry, "updated_at": now})
+            if any(name in case_values and case[name] != case_values[name] for name in BALANCE_FIELDS):
+                plan.snapshots.append(_snapshot(case_id, {name: case_values.get(name, case[name]) for name in BALANCE_FIELDS}, today, source, now))
+            existing_rows.append((case_changed, debtor_id))
+        plan.events.extend({"id": new_id(), "case_id": case_id, "kind": kind, "occurred_on": day, "evidence": evidence(row.row)[:300],
+                            "source_type": EVENT_SOURCE, "source_id": "", "created_at": now} for kind, day in new_events)
+    for debtor_id, values in debtor_values.items():
+        if debtor_id in plan.debtors_new:
+            plan.debtors_new[debtor_id].update(values)
+        elif any(debtors[debtor_id][name] != value for name, value in values.items()):
+            plan.debtors_changed[debtor_id] = {"id": debtor_id, **values}
+    touched = set(plan.debtors_changed)  # debtors whose details or contact this import changes
+    for debtor_id, contact in contact_values.items():
+        stored = None if debtor_id in plan.debtors_new else contacts.get(debtor_id)
+        if stored is None:
+            plan.contacts_new.append({"id": new_id(), "debtor_id": debtor_id, "position": 1, **contact})
+            touched.add(debtor_id)
+        elif any(stored[key] != value for key, value in contact.items()):
+            plan.contacts_changed.append({"id": stored["id"], **contact})
+            touched.add(debtor_id)
+    # An existing case counts as updated when anything stored about it changes: its own fields, or its borrower's.
+    plan.outcome.updated = sum(1 for case_changed, debtor_id in existing_rows if case_changed or debtor_id in touched)
+    plan.outcome.unchanged = len(existing_rows) - plan.outcome.updated
+    return plan
+
+
+def _snapshot(case_id, balances, today, source, now):
+    return {"case_id": case_id, "as_of": today, "source": source, "recorded_at": now, **balances}
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write(plan: _Plan, *, mapped, history: _History):
+    debtor_update = [DEBTOR_FIELDS[column] for column in DEBTOR_FIELDS if column in mapped]
+    case_update = ["debtor_id", *[column for column in CASE_FIELDS if column in mapped], "limitation_expires_on", "updated_at"]
+    for model, inserted, changed, names in (
+        (Debtor, list(plan.debtors_new.values()), list(plan.debtors_changed.values()), debtor_update),
+        (Case, plan.cases_new, plan.cases_changed, case_update),
+        (Contact, plan.contacts_new, plan.contacts_changed, ["name", "relation", "phone"]),
+    ):
+        insert_rows(model, inserted)
+        _record_history(history, model, "insert", [row["id"] for row in inserted])
+        update_rows(model, names, changed)
+        _record_history(history, model, "update", [row["id"] for row in changed])
+    insert_rows(BalanceSnapshot, plan.snapshots)
+    insert_rows(LimitationEvent, plan.events)
+
+
+def _copy(cursor, table: str, columns: list, rows):
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_rows(model, rows: list):
+    """COPY rows (dicts keyed by field name) into the model's table.
+
+    Fields a row does not name get the model's default: once for the whole
+    batch, or once per row for a unique field (a uuid4 primary key); fields
+    with a database default or an auto-increment id are left to the
+    database. So a field another app adds later needs no change here.
+    """
+    if not rows:
+        return
+    given = list(rows[0])
+    shared, per_row = [], []
+    for model_field in model._meta.concrete_fields:
+        if model_field.attname in given or model_field.name in given:
+            continue
+        if isinstance(model_field, models.AutoField | models.BigAutoField | models.SmallAutoField):
+            continue
+        if model_field.db_default is not models.NOT_PROVIDED:
+            continue
+        if callable(model_field.default) and (model_field.primary_key or model_field.unique):
+            per_row.append(model_field)
+        else:
+            shared.append(model_field)
+    defaults = tuple(_as_copy_text(model_field.get_db_prep_save(model_field.get_default(), connection)) for model_field in shared)
+    columns = [model._meta.get_field(name).column for name in given] + [model_field.column for model_field in (*shared, *per_row)]
+    if per_row:
+        values = (tuple(row.values()) + defaults + tuple(field.get_db_prep_save(field.get_default(), connection) for field in per_row) for row in rows)
+    else:
+        values = (tuple(row.values()) + defaults for row in rows)
+    with connection.cursor() as cursor:
+        _copy(cursor, _table(model), [connection.ops.quote_name(column) for column in columns], values)
+
+
+def _as_copy_text(value):
+    """An array or JSON default in its text form, adapted once for the batch instead of once per row."""
+    if not isinstance(value, (list, dict)):
+        return value
+    from psycopg.adapt import PyFormat, Transformer
+
+    dumped = Transformer(connection.connection).get_dumper(value, PyFormat.TEXT).dump(value)
+    return bytes(dumped).decode()
+
+
+def update_rows(model, names: list, rows: list):
+    """Set ``names`` on the rows (dicts with "id"), through a temporary table and one UPDATE."""
+    if not rows or not names:
+        return
+    quote = connection.ops.quote_name
+    columns = [quote(model._meta.get_field(name).column) for name in names]
+    temp = quote(f"_intake_update_{next(_temp_names)}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS SELECT id, {', '.join(columns)} FROM {_table(model)} WITH NO DATA")
+        _copy(cursor, temp, ["id", *columns], ((row["id"], *[row[name] for name in names]) for row in rows))
+        assignments = ", ".join(f"{column} = source.{column}" for column in columns)
+        cursor.execute(f"UPDATE {_table(model)} AS target SET {assignments} FROM {temp} AS source WHERE target.id = source.id")
+        cursor.execute(f"DROP TABLE {temp}")

@@ -30,8 +30,11 @@ test: install
 test-embedded: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL $(BIN)/python bin/services.py run -- $(BIN)/pytest -m embedded $(PYTEST_ARGS)
 
+# Every benchmark, each printing a ratio against a baseline measured in the same run
+# (foundation: provisioning, migrate_schemas, request overhead; outsourcing: import,
+# allocation, collector queue with 1,000,000 cases; the last takes several minutes).
 bench: install
-	$(BIN)/python bin/services.py run -- $(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bin/services.py run -- sh -c '$(BIN)/python bench/run.py $(BENCH_ARGS) && $(BIN)/python bench/bench_import.py && $(BIN)/python bench/bench_allocation.py && $(BIN)/python bench/bench_queue.py'
 
 messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='test-artifacts/*'

@@ -11,7 +11,7 @@ What it does:
   2. bulk-loads N cases into acme in SQL (INSERT … SELECT generate_series; triggers off for the load):
      debtors, cases, placements (70 % with agency X, 10 % with agency Y, the rest unplaced, plus
      recalled earlier placements), 40 collectors of X sharing the work, one collector (x_collector)
-     with --assigned cases, contact attempts on two thirds of the placements, and promises to pay
+     with --assigned cases and another (x_collector2) with 1,000, contact attempts on two thirds of the placements, and promises to pay
      (some due today in the collector's queue);
   3. times pages server-side through Django's test client with DEBUG off, the variants interleaved
      in shuffled order: a bare view (the baseline, same middleware), the collector's queue (first page
@@ -43,6 +43,7 @@ from bench.timing import say  # noqa: E402
 
 TARGET_MS = 150.0
 SLOW_SECONDS = 1.0
+SMALL_QUEUE = 1_000
 HOST = "acme.localhost"
 OTHER_COLLECTORS = 40
 # Indexes this benchmark shows are missing from tables the workbench does not own (see the report):
@@ -124,8 +125,9 @@ def load(world, cases: int, assigned: int) -> dict:
     # Placed with X: g % 10 < 7. The benchmarked collector gets the first `assigned` of them; 5 % stay
     # unassigned; the rest are spread over the other collectors.
     x_rank = "((g / 10) * 7 + (g % 10))"  # 0-based rank of g among X's cases
-    assigned_sql = (f"CASE WHEN {x_rank} < {assigned} THEN {collector.pk} WHEN g % 20 = 1 THEN NULL "
-                    f"ELSE ({other_ids})[1 + g % {OTHER_COLLECTORS}] END")
+    small = world.people["x_collector2"].user  # a second, more typical queue: SMALL_QUEUE cases
+    assigned_sql = (f"CASE WHEN {x_rank} < {assigned} THEN {collector.pk} WHEN {x_rank} < {assigned + SMALL_QUEUE} THEN {small.pk} "
+                    f"WHEN g % 20 = 1 THEN NULL ELSE ({other_ids})[1 + g % {OTHER_COLLECTORS}] END")
     series = f"FROM generate_series(0, {cases - 1}) AS g"
     with tenant_context(world.lenders["acme"]):
         with connection.cursor() as cursor:
@@ -239,7 +241,7 @@ def clients_for(world):
     from django.test import Client
 
     clients = {}
-    for key in ("x_collector", "x_admin", "acme_manager"):
+    for key in ("x_collector", "x_collector2", "x_admin", "acme_manager"):
         client = Client(HTTP_HOST=HOST)
         client.force_login(world.people[key].user, backend="django.contrib.auth.backends.ModelBackend")
         clients[key] = client
@@ -334,8 +336,9 @@ def main(argv=None) -> int:
             list_cursor = deep_case_list_cursor(clients["acme_manager"])
             variants = [
                 ("baseline: bare view, full middleware (collector)", "x_collector", "/bench/bare/", "ok"),
-                ("collector queue, first page", "x_collector", "/workbench/", 'class="badge warn"'),  # a promise due today leads
-                ("collector queue, 40 pages deep (cursor)", "x_collector", f"/workbench/?cursor={queue_cursor}", "/workbench/cases/"),
+                (f"collector queue ({opts.assigned:,} cases), first page", "x_collector", "/workbench/", 'class="badge warn"'),  # a promise due today leads
+                (f"collector queue ({SMALL_QUEUE:,} cases), first page", "x_collector2", "/workbench/", "/workbench/cases/"),
+                (f"collector queue ({opts.assigned:,} cases), 40 pages deep", "x_collector", f"/workbench/?cursor={queue_cursor}", "/workbench/cases/"),
                 ("workbench case page (collector)", "x_collector", f"/workbench/cases/{loaded['sample_case']}/", 'id="call"'),
                 ("agency admin: assign page", "x_admin", "/workbench/assign/", 'name="placement"'),
                 ("case list: collector", "x_collector", "/cases/", "BQ-"),

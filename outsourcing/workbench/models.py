@@ -208,7 +208,7 @@ class PromiseToPay(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="+", db_index=False)
-    placement = models.ForeignKey("outsourcing.Placement", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    placement = models.ForeignKey("outsourcing.Placement", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     attempt = models.OneToOneField(ContactAttempt, on_delete=models.PROTECT, related_name="promise")
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     promised_on = models.DateField(_("promised on"))  # debtor-local date of the call
@@ -221,7 +221,8 @@ class PromiseToPay(models.Model):
     class Meta:
         ordering = ["-due_on", "-created_at"]
         indexes = [
-            models.Index(fields=["placement", "status", "due_on"], name="wb_promise_placement_due"),
+            # The queue's "promises due today": only pending promises, looked up by date.
+            models.Index(fields=["due_on", "placement"], condition=Q(status="pending"), name="wb_promise_pending_due"),
             models.Index(fields=["case", "-due_on"], name="wb_promise_case"),
         ]
         constraints = [

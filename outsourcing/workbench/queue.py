@@ -47,10 +47,10 @@ def _load(cursor, salt):
         return None
 
 
-def _with_cases(ids, *, now):
+def _with_cases(ids, *, now, related=("case", "case__debtor")):
     """The placements for these ids, with case and debtor, in the given order. Filtered again by
     ``active()``, so a recall between the two queries still removes the row."""
-    rows = Placement.objects.active(at=now).filter(pk__in=ids).select_related("case", "case__debtor", "assigned_to").in_bulk()
+    rows = Placement.objects.active(at=now).filter(pk__in=ids).select_related(*related).in_bulk()
     return [rows[pk] for pk in ids if pk in rows]
 
 
@@ -139,4 +139,5 @@ def agency_placements(*, agency, now: datetime.datetime, cursor: str | None = No
         keys = keys[:size]
         last_segment, last_pk, last_ends = keys[-1]
         next_cursor = signing.dumps([last_segment, last_ends.isoformat(), str(last_pk)], salt=_ASSIGN_SALT)
-    return Page(rows=_with_cases([pk for _segment, pk, _ends in keys], now=now), next_cursor=next_cursor)
+    rows = _with_cases([pk for _segment, pk, _ends in keys], now=now, related=("case", "case__debtor", "assigned_to"))
+    return Page(rows=rows, next_cursor=next_cursor)

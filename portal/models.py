@@ -159,7 +159,12 @@ class Case(models.Model):
             ),
             models.CheckConstraint(condition=Q(annual_rate__isnull=True) | Q(annual_rate__gte=0), name="case_rate_not_negative"),
         ]
-        indexes = [models.Index(fields=["overdue_since"], name="case_overdue_since"), models.Index(fields=["status"], name="case_status")]
+        indexes = [
+            models.Index(fields=["overdue_since"], name="case_overdue_since"),
+            models.Index(fields=["status"], name="case_status"),
+            # The case list's keyset order (portal.lib.keyset: created_at DESC, id).
+            models.Index(fields=["-created_at", "id"], name="case_created_keyset"),
+        ]
 
     def __str__(self):
         return self.contract_no

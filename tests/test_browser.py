@@ -66,7 +66,7 @@ def test_agency_admin_signs_in_once_and_works_across_lenders(world, live_app, ne
     shot(page, "02-agency-admin-acme-dashboard")
 
     # Cases: the two placed with agency X, not the one never placed.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Cases").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Cases", exact=True).click()
     expect(page).to_have_url(live_app.url("/cases/", host="acme"))
     rows = page.locator("#case-rows")
     expect(rows).to_contain_text("ACME-CANARY-001")

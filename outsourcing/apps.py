@@ -7,6 +7,7 @@ class OutsourcingConfig(AppConfig):
     verbose_name = _("Outsourced collection")
 
     def ready(self):
-        from . import access
+        from . import access, payments
 
         access.register()
+        payments.register()

@@ -279,3 +279,101 @@ class HoldRequest(models.Model):
 
     def __str__(self):
         return f"hold {self.placement_id} until {self.until:%Y-%m-%d} ({self.status})"
+
+
+# ---------------------------------------------------------------- commissions and statements
+
+
+class CommissionLine(models.Model):
+    """What one lender payment earned an agency (佣金): attributed to the placement in force on the
+    payment's date, at the rate the placement's agreement version gives its bucket and round (手别).
+    Only recoveries inside the placement term earn commission (landscape.md §2.5 [N5]); a payment
+    with no placement in force on its date gets no line at all. One line per payment, ever."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.OneToOneField("payments.Payment", on_delete=models.PROTECT, related_name="commission_line")
+    placement = models.ForeignKey(Placement, on_delete=models.PROTECT, related_name="commission_lines")
+    partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False)
+    agreement_version = models.ForeignKey(AgreementVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Copied from the payment and the placement so that a statement reads one table.
+    case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="+", db_index=False)
+    paid_on = models.DateField(_("paid on"))
+    bucket = models.CharField(_("bucket"), max_length=4, blank=True)
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
+    recovered = models.DecimalField(_("recovered"), max_digits=14, decimal_places=2)
+    rate = models.DecimalField(_("rate"), max_digits=5, decimal_places=4)
+    commission = models.DecimalField(_("commission"), max_digits=14, decimal_places=2)
+    statement = models.ForeignKey("outsourcing.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="lines")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["paid_on", "created_at", "id"]
+        indexes = [
+            models.Index(fields=["partner", "paid_on"], condition=Q(statement__isnull=True), name="commission_unstated"),
+            models.Index(fields=["partner", "paid_on"], name="commission_partner_paid_on"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(recovered__gt=0), name="commission_recovered_positive"),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=1), name="commission_rate_fraction"),
+            models.CheckConstraint(condition=Q(commission__gte=0) & Q(commission__lte=models.F("recovered")),
+                                   name="commission_within_recovery"),
+        ]
+        triggers = [
+            # The money of a line never changes; only its statement is set (or cleared while a draft).
+            pgtrigger.Protect(name="commission_line_amounts_fixed", operation=pgtrigger.Update,
+                              condition=pgtrigger.Q(old__commission__df=pgtrigger.F("new__commission"))
+                              | pgtrigger.Q(old__recovered__df=pgtrigger.F("new__recovered"))
+                              | pgtrigger.Q(old__rate__df=pgtrigger.F("new__rate"))
+                              | pgtrigger.Q(old__placement_id__df=pgtrigger.F("new__placement_id"))),
+            pgtrigger.Protect(name="commission_line_never_deleted", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.commission} on {self.recovered} ({self.paid_on})"
+
+
+class StatementStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    APPROVED = "approved", _("Approved")
+    ISSUED = "issued", _("Issued")
+
+
+@pghistory.track()
+class Statement(models.Model):
+    """A monthly commission statement (佣金结算单) for one agency: draft → lender approval → issued.
+
+    It takes every commission line of the agency paid on or before the period's last day that no
+    earlier statement took, so a payment recorded late lands on the next statement instead of being
+    lost. Approval freezes the lines and totals; the document's SHA-256 is stored when issued."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(_("statement no."), max_length=32, unique=True)
+    partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(_("month"))  # the first day of the month
+    period_end = models.DateField(_("up to"))
+    status = models.CharField(_("status"), max_length=12, choices=StatementStatus.choices, default=StatementStatus.DRAFT)
+    line_count = models.PositiveIntegerField(default=0)
+    recovered_total = models.DecimalField(_("recovered"), max_digits=16, decimal_places=2, default=0)
+    commission_total = models.DecimalField(_("commission"), max_digits=16, decimal_places=2, default=0)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period", "partner__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "period"], name="statement_one_per_partner_month"),
+            models.CheckConstraint(condition=Q(commission_total__gte=0) & Q(commission_total__lte=models.F("recovered_total")),
+                                   name="statement_commission_within_recovery"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="statement_issued_is_final", operation=pgtrigger.Update | pgtrigger.Delete,
+                              condition=pgtrigger.Q(old__status="issued")),
+        ]
+
+    def __str__(self):
+        return self.number

@@ -1,7 +1,7 @@
 """Outsourcing on a lender's host, under /outsourcing/."""
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import scorecard_urls, statement_urls, views
 
 app_name = "outsourcing"
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("placements/<uuid:placement_id>/", views.placement_detail, name="placement-detail"),
     path("placements/<uuid:placement_id>/hold/", views.placement_hold_request, name="placement-hold-request"),
     path("holds/<uuid:hold_id>/decide/", views.hold_decide, name="hold-decide"),
+    path("statements/", include(statement_urls)),
+    path("scorecards/", include(scorecard_urls)),
 ]

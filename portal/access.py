@@ -61,7 +61,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fieldvisit.decide": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER}),
     "payment.record": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),
     "payment.report": frozenset({Role.AGENCY_ADMIN, Role.COLLECTOR}),
-    "statement.manage": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),
+    "payment.view": frozenset({Role.LENDER_ADMIN, Role.FINANCE, Role.COLLECTIONS_MANAGER, Role.AGENCY_ADMIN}),
+    "dispute.raise": frozenset({Role.LENDER_ADMIN, Role.FINANCE, Role.AGENCY_ADMIN}),
+    "statement.manage": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),  # draft, approve, issue
+    "statement.view": frozenset({Role.LENDER_ADMIN, Role.FINANCE, Role.COLLECTIONS_MANAGER, Role.AGENCY_ADMIN}),
     "scorecard.view": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.FINANCE, Role.AGENCY_ADMIN}),
 }
 

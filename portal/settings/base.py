@@ -82,6 +82,7 @@ TENANT_APPS = [
     "portal.jobs",
     "portal",
     "portal.intake",
+    "portal.payments",
     "outsourcing",
     "outsourcing.workbench",
     "litigation",

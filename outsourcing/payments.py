@@ -1,0 +1,36 @@
+"""How outsourcing reacts to a recorded payment, and which payment lines an agency sees.
+
+On each new lender payment (portal.payments.hooks): the commission line for the placement in force
+on the payment's date (commissions.attribute), and the case's promises to pay evaluated again
+(workbench.services.store_promise_evaluations), in the payment's transaction.
+
+An agency sees the payment lines that earned it commission, also after the placement ended: they are
+its own money records (statement lines), shown by contract no., date and amount only — nothing about
+the debtor, whose case disappears from the agency's view the moment the placement ends.
+"""
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from portal.access import Principal
+from portal.payments import hooks
+from portal.payments.services import payments_for_promises
+
+from . import commissions
+from .models import CommissionLine
+
+
+def on_payment(*, payment, now):
+    from .workbench.services import store_promise_evaluations
+
+    commissions.attribute(payment=payment, now=now)
+    store_promise_evaluations(case=payment.case, payments=payments_for_promises(payment.case),
+                              as_of=timezone.localdate(now), now=now)
+
+
+def agency_payment_scope(principal: Principal):
+    return Q(Exists(CommissionLine.objects.filter(payment=OuterRef("pk"), partner=principal.organisation)))
+
+
+def register():
+    hooks.on_payment_recorded(on_payment)
+    hooks.register_partner_payment_scope(agency_payment_scope)

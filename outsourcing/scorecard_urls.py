@@ -1,0 +1,2 @@
+"""Scorecards under /outsourcing/ (names in the outsourcing namespace)."""
+urlpatterns = []

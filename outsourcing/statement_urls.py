@@ -1,0 +1,2 @@
+"""Statements under /outsourcing/ (names in the outsourcing namespace)."""
+urlpatterns = []

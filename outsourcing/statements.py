@@ -1,0 +1,113 @@
+"""Monthly commission statements (佣金结算单): draft → lender approval → issued.
+
+A draft takes every commission line of the agency paid on or before the month's last day that no
+statement has taken yet (late-recorded payments of earlier months included: they land on the next
+statement, never lost, never twice). Totals are the sums of the lines' already-rounded amounts, so
+a statement always reconciles with what it lists. Approval is refused while a line is under an open
+dispute; once approved, lines and totals are frozen; issuing stores the document's SHA-256.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.payments.models import Dispute, DisputeStatus
+
+from .models import CommissionLine, Statement, StatementStatus
+
+
+def month_bounds(period: datetime.date) -> tuple[datetime.date, datetime.date]:
+    first = period.replace(day=1)
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def statement_number(partner, period: datetime.date) -> str:
+    return f"CS{period:%Y%m}-{partner.pk.hex[:8].upper()}"
+
+
+def totals_of(lines) -> tuple[int, Decimal, Decimal]:
+    """(count, recovered, commission) summed over the lines, in the database."""
+    agg = lines.aggregate(n=Count("id"), recovered=Sum("recovered"), commission=Sum("commission"))
+    return agg["n"], agg["recovered"] or Decimal("0.00"), agg["commission"] or Decimal("0.00")
+
+
+def _store_totals(statement: Statement):
+    statement.line_count, statement.recovered_total, statement.commission_total = totals_of(statement.lines.all())
+    statement.save(update_fields=["line_count", "recovered_total", "commission_total"])
+
+
+def draft_statement(*, partner, period: datetime.date, created_by=None, now: datetime.datetime | None = None) -> Statement:
+    """Create the agency's draft for the month, or bring an existing draft up to date."""
+    now = now or timezone.now()
+    first, last = month_bounds(period)
+    if first > timezone.localdate(now):
+        raise ValidationError(_("That month has not started yet."), code="future")
+    with transaction.atomic():
+        statement, _created = Statement.objects.select_for_update().get_or_create(
+            partner=partner, period=first,
+            defaults={"number": statement_number(partner, first), "period_end": last, "created_by": created_by, "created_at": now},
+        )
+        if statement.status != StatementStatus.DRAFT:
+            raise ValidationError(_("The statement for that month is already approved."), code="not_draft")
+        (CommissionLine.objects.select_for_update()
+         .filter(partner=partner, statement__isnull=True, paid_on__lte=last)
+         .update(statement=statement))
+        _store_totals(statement)
+    return statement
+
+
+def open_disputes(statement: Statement):
+    """Open disputes on the statement's lines."""
+    payment_ids = statement.lines.values("payment_id")
+    return Dispute.objects.filter(payment_id__in=payment_ids, partner_id=statement.partner_id, status=DisputeStatus.OPEN)
+
+
+def approve(*, statement: Statement, approved_by, now: datetime.datetime | None = None) -> Statement:
+    now = now or timezone.now()
+    with transaction.atomic():
+        statement = Statement.objects.select_for_update().get(pk=statement.pk)
+        if statement.status != StatementStatus.DRAFT:
+            raise ValidationError(_("Only a draft can be approved."), code="not_draft")
+        if statement.period_end >= timezone.localdate(now):
+            raise ValidationError(_("The month is not over yet; approve its statement after %(day)s.")
+                                  % {"day": statement.period_end.isoformat()}, code="month_open")
+        disputed = open_disputes(statement).count()
+        if disputed:
+            raise ValidationError(_("%(count)s line(s) are under dispute; decide the disputes first.") % {"count": disputed},
+                                  code="disputed")
+        _store_totals(statement)
+        if statement.line_count == 0:
+            raise ValidationError(_("The statement has no lines."), code="empty")
+        statement.status, statement.approved_by, statement.approved_at = StatementStatus.APPROVED, approved_by, now
+        statement.save(update_fields=["status", "approved_by", "approved_at"])
+    return statement
+
+
+def issue(*, statement: Statement, issued_by, document_sha256: str, now: datetime.datetime | None = None) -> Statement:
+    """Mark an approved statement issued, with the SHA-256 of the PDF sent to the agency."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        statement = Statement.objects.select_for_update().get(pk=statement.pk)
+        if statement.status != StatementStatus.APPROVED:
+            raise ValidationError(_("Only an approved statement can be issued."), code="not_approved")
+        statement.status, statement.issued_by, statement.issued_at = StatementStatus.ISSUED, issued_by, now
+        statement.document_sha256 = document_sha256
+        statement.save(update_fields=["status", "issued_by", "issued_at", "document_sha256"])
+    return statement
+
+
+def discard_draft(*, statement: Statement) -> None:
+    """Delete a draft; its lines go back to waiting for the next statement."""
+    with transaction.atomic():
+        statement = Statement.objects.select_for_update().get(pk=statement.pk)
+        if statement.status != StatementStatus.DRAFT:
+            raise ValidationError(_("Only a draft can be discarded."), code="not_draft")
+        statement.lines.update(statement=None)
+        statement.delete()

@@ -1,0 +1,27 @@
+"""Who hears about a recorded payment.
+
+The core records payments; the apps built on it react (outsourcing attributes the payment to the
+placement in force on its date, computes the commission and re-evaluates promises to pay). They
+register here at start-up so that the core never imports them (tenants ← portal ← outsourcing).
+Listeners run inside the recording transaction: if one fails, nothing of the payment is kept.
+"""
+PAYMENT_LISTENERS: list = []
+PARTNER_PAYMENT_SCOPES: list = []
+
+
+def on_payment_recorded(listener):
+    """``listener(payment=..., now=...)``, called once per new payment, inside its transaction."""
+    if listener not in PAYMENT_LISTENERS:
+        PAYMENT_LISTENERS.append(listener)
+    return listener
+
+
+def register_partner_payment_scope(scope):
+    """``scope(principal)`` returns a Q over Payment selecting the payments a partner may see (its own lines)."""
+    if scope not in PARTNER_PAYMENT_SCOPES:
+        PARTNER_PAYMENT_SCOPES.append(scope)
+
+
+def notify(payment, *, now):
+    for listener in PAYMENT_LISTENERS:
+        listener(payment=payment, now=now)

@@ -1,0 +1,196 @@
+"""Payments (还款) and their reconciliation, in the lender's schema.
+
+Two kinds of record, kept apart on purpose:
+
+* ``Payment``: money the lender says it received (its own entry, a file import or its system's
+  API). Authoritative: it posts against the case's balances and is what commissions and promises
+  are computed from.
+* ``PaymentReport``: a partner's claim that the debtor paid ("the debtor says he paid 3,000 on the
+  3rd, receipt no. …"). Pending until the lender matches it to a Payment or rejects it; it never
+  moves a balance by itself.
+
+Either side may dispute a line (``Dispute``); a dispute has a status and an append-only history
+(``DisputeEvent``), the two-party workflow landscape.md §2.4 found missing in existing systems.
+"""
+import uuid
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class PaymentSource(models.TextChoices):
+    MANUAL = "manual", _("Entered by the lender")
+    IMPORT = "import", _("Lender's file import")
+    API = "api", _("Lender's system (API)")
+
+
+@pghistory.track()
+class Payment(models.Model):
+    """A repayment received by the lender. Never edited: a mistake is corrected by a reversal (not
+    built yet), so every figure computed from it stays traceable."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    paid_on = models.DateField(_("paid on"))
+    # The lender's own reference (bank serial, 流水号): the natural key that makes imports and API
+    # calls idempotent; sending the same reference twice records one payment.
+    reference = models.CharField(_("reference"), max_length=64)
+    source = models.CharField(_("source"), max_length=8, choices=PaymentSource.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    # How the amount was applied to the balances (民法典 art. 561: costs, then interest, then principal).
+    to_fees = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    to_penalty = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    to_interest = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    to_principal = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    unapplied = models.DecimalField(max_digits=14, decimal_places=2, default=0)  # paid beyond the balance
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-paid_on", "-recorded_at"]
+        indexes = [
+            models.Index(fields=["case", "paid_on"], name="payment_case_date"),
+            models.Index(fields=["paid_on"], name="payment_paid_on"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["reference"], name="payment_unique_reference"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(to_fees__gte=0, to_penalty__gte=0, to_interest__gte=0, to_principal__gte=0, unapplied__gte=0),
+                name="payment_parts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount=models.F("to_fees") + models.F("to_penalty") + models.F("to_interest") + models.F("to_principal")
+                            + models.F("unapplied")),
+                name="payment_parts_sum_to_amount",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="payment_immutable", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.amount} ({self.paid_on})"
+
+
+class ReportStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting match")
+    MATCHED = "matched", _("Matched")
+    REJECTED = "rejected", _("Rejected")
+
+
+@pghistory.track()
+class PaymentReport(models.Model):
+    """A partner's report that the debtor paid: pending until matched to the lender's Payment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="payment_reports")
+    organisation = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    paid_on = models.DateField(_("paid on"))
+    reference = models.CharField(_("receipt or transfer reference"), max_length=64, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=ReportStatus.choices, default=ReportStatus.PENDING)
+    matched_payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
+    decision_note = models.CharField(_("reason"), max_length=300, blank=True)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reported_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-reported_at"]
+        indexes = [
+            models.Index(fields=["organisation", "status", "-reported_at"], name="payment_report_org"),
+            models.Index(fields=["case", "status"], name="payment_report_case"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_report_amount_positive"),
+            models.CheckConstraint(condition=~Q(status="matched") | Q(matched_payment__isnull=False),
+                                   name="payment_report_matched_has_payment"),
+            # One lender payment backs at most one report (a second report of it is a duplicate).
+            models.UniqueConstraint(fields=["matched_payment"], condition=Q(status="matched"), name="payment_report_one_match"),
+        ]
+
+    def __str__(self):
+        return f"report {self.amount} ({self.paid_on}, {self.status})"
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    UPHELD = "upheld", _("Upheld")  # the side that raised it was right; the correction is recorded
+    DISMISSED = "dismissed", _("Dismissed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class DisputeReason(models.TextChoices):
+    NOT_RECEIVED = "not_received", _("Payment not received or not recorded")
+    AMOUNT = "amount", _("Wrong amount")
+    DATE = "date", _("Wrong date")
+    ATTRIBUTION = "attribution", _("Wrong agency or outside the placement term")
+    COMMISSION = "commission", _("Wrong commission")
+    DUPLICATE = "duplicate", _("Duplicate")
+    OTHER = "other", _("Other")
+
+
+class Dispute(models.Model):
+    """A disputed reconciliation line: a lender payment or a partner's report, raised by either side."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")
+    report = models.ForeignKey(PaymentReport, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")
+    # The partner on the other side of the line (the agency whose commission or report it is).
+    partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
+    raised_by_org = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=16, choices=DisputeReason.choices)
+    status = models.CharField(_("status"), max_length=12, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        indexes = [models.Index(fields=["partner", "status"], name="dispute_partner_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(payment__isnull=False, report__isnull=True) | Q(payment__isnull=True, report__isnull=False),
+                                   name="dispute_one_line"),
+            models.UniqueConstraint(fields=["payment", "partner"], condition=Q(status="open"), name="dispute_one_open_per_payment"),
+            models.UniqueConstraint(fields=["report"], condition=Q(status="open"), name="dispute_one_open_per_report"),
+        ]
+
+    def __str__(self):
+        return f"dispute {self.pk} ({self.status})"
+
+    @property
+    def is_open(self):
+        return self.status == DisputeStatus.OPEN
+
+
+class DisputeEventKind(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    COMMENT = "comment", _("Comment")
+    UPHELD = "upheld", _("Upheld")
+    DISMISSED = "dismissed", _("Dismissed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class DisputeEvent(models.Model):
+    """One entry of a dispute's history. Append-only: the database refuses changes and deletions."""
+
+    id = models.BigAutoField(primary_key=True)
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=12, choices=DisputeEventKind.choices)
+    text = models.TextField(_("comment"), blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        triggers = [pgtrigger.Protect(name="dispute_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]

@@ -1,0 +1,233 @@
+"""Recording, reporting, matching and disputing payments. Views, the import, the API and the
+command all call these functions; they own their transactions and locks.
+"""
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import limitation
+from portal.lib.money import to_fen
+from portal.models import BalanceSnapshot, Case, CaseStatus, LimitationEventKind
+
+from . import hooks
+from .models import (
+    Dispute,
+    DisputeEvent,
+    DisputeEventKind,
+    DisputeStatus,
+    Payment,
+    PaymentReport,
+    ReportStatus,
+)
+from .posting import Balances, allocate
+
+# A partner's report and the lender's record of the same payment match when the case and the amount
+# agree and the dates are at most this far apart (bank transfers post a day or two later).
+MATCH_WINDOW_DAYS = 3
+SETTLEABLE = (CaseStatus.NEW, CaseStatus.INTERNAL, CaseStatus.PLACED)
+
+
+def _check_amount(amount):
+    try:
+        amount = to_fen(amount)
+    except (TypeError, ArithmeticError, ValueError):
+        raise ValidationError(_("Enter the amount as a number, e.g. 3000.00."), code="amount") from None
+    if amount <= 0:
+        raise ValidationError(_("The amount must be more than zero."), code="amount")
+    return amount
+
+
+def _check_date(paid_on: datetime.date, *, case: Case, today: datetime.date):
+    if paid_on > today:
+        raise ValidationError(_("The payment date is in the future."), code="future")
+    if case.disbursed_on and paid_on < case.disbursed_on:
+        raise ValidationError(_("The payment date is before the loan was disbursed."), code="before_loan")
+
+
+# ------------------------------------------------------------------ lender payments
+
+
+def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str, source: str, recorded_by=None,
+                   note: str = "", now: datetime.datetime | None = None) -> tuple[Payment, bool]:
+    """Record a payment the lender received; returns (payment, created).
+
+    Idempotent by ``reference``: the same reference for the same case, amount and date returns the
+    payment already recorded; for anything else it is refused. Applies the amount to the balances
+    (posting.allocate), keeps the balance history, restarts the limitation period (a partial payment
+    is an agreement to perform, 民法典 art. 195), matches pending partner reports, and lets the apps
+    built on the core react (hooks). All or nothing.
+    """
+    now = now or timezone.now()
+    amount = _check_amount(amount)
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError(_("Enter the payment's reference (bank serial number)."), code="reference")
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        existing = Payment.objects.filter(reference=reference).first()
+        if existing is not None:
+            if (existing.case_id, existing.amount, existing.paid_on) == (case.pk, amount, paid_on):
+                return existing, False
+            raise ValidationError(_("Reference %(reference)s is already used by another payment.") % {"reference": reference},
+                                  code="reference_taken")
+        _check_date(paid_on, case=case, today=timezone.localdate(now))
+        split, left = allocate(amount, Balances(principal=case.principal_due, interest=case.interest_due,
+                                                penalty=case.penalty_due, fees=case.fees_due))
+        payment = Payment.objects.create(
+            case=case, amount=amount, paid_on=paid_on, reference=reference, source=source, note=note[:300],
+            to_fees=split.to_fees, to_penalty=split.to_penalty, to_interest=split.to_interest,
+            to_principal=split.to_principal, unapplied=split.unapplied, recorded_by=recorded_by, recorded_at=now,
+        )
+        case.principal_due, case.interest_due, case.penalty_due, case.fees_due = left.principal, left.interest, left.penalty, left.fees
+        if case.last_payment_on is None or paid_on > case.last_payment_on:
+            case.last_payment_on = paid_on
+        fields = ["principal_due", "interest_due", "penalty_due", "fees_due", "last_payment_on", "updated_at"]
+        if left.total == 0 and case.status in SETTLEABLE:
+            case.status = CaseStatus.SETTLED
+            fields.append("status")
+        case.save(update_fields=fields)
+        BalanceSnapshot.objects.create(case=case, as_of=paid_on, principal_due=left.principal, interest_due=left.interest,
+                                       penalty_due=left.penalty, fees_due=left.fees, source=f"payment:{payment.pk}"[:32],
+                                       recorded_at=now)
+        limitation.record_event(case=case, kind=LimitationEventKind.PARTIAL_PAYMENT, occurred_on=paid_on,
+                                evidence=_("Payment %(reference)s of %(amount)s") % {"reference": reference, "amount": amount},
+                                source_type="payments.payment", source_id=str(payment.pk))
+        _match_pending_reports(payment, now=now)
+        hooks.notify(payment, now=now)
+    return payment, True
+
+
+def _match_pending_reports(payment: Payment, *, now):
+    window = datetime.timedelta(days=MATCH_WINDOW_DAYS)
+    report = (PaymentReport.objects.select_for_update()
+              .filter(case_id=payment.case_id, amount=payment.amount, status=ReportStatus.PENDING,
+                      paid_on__gte=payment.paid_on - window, paid_on__lte=payment.paid_on + window)
+              .order_by("reported_at").first())
+    if report is not None and not payment.reports.filter(status=ReportStatus.MATCHED).exists():
+        report.status, report.matched_payment, report.decided_at = ReportStatus.MATCHED, payment, now
+        report.save(update_fields=["status", "matched_payment", "decided_at"])
+
+
+def payments_for_promises(case: Case) -> list[tuple[datetime.date, object]]:
+    """(date, amount) of every payment on the case: what promises to pay are evaluated against."""
+    return list(Payment.objects.filter(case=case).values_list("paid_on", "amount"))
+
+
+# ------------------------------------------------------------------ partner reports
+
+
+def report_payment(*, case: Case, organisation, amount, paid_on: datetime.date, reference: str = "", note: str = "",
+                   reported_by=None, now: datetime.datetime | None = None) -> PaymentReport:
+    """A partner reports that the debtor paid. Matched at once if the lender already recorded it."""
+    now = now or timezone.now()
+    amount = _check_amount(amount)
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        _check_date(paid_on, case=case, today=timezone.localdate(now))
+        duplicate = PaymentReport.objects.filter(case=case, organisation=organisation, amount=amount, paid_on=paid_on,
+                                                 status__in=(ReportStatus.PENDING, ReportStatus.MATCHED)).exists()
+        if duplicate:
+            raise ValidationError(_("This payment has already been reported."), code="duplicate")
+        report = PaymentReport.objects.create(case=case, organisation=organisation, amount=amount, paid_on=paid_on,
+                                              reference=(reference or "").strip()[:64], note=note[:300],
+                                              reported_by=reported_by, reported_at=now)
+        window = datetime.timedelta(days=MATCH_WINDOW_DAYS)
+        payment = (Payment.objects.filter(case=case, amount=amount, paid_on__gte=paid_on - window, paid_on__lte=paid_on + window)
+                   .exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on", "recorded_at").first())
+        if payment is not None:
+            report.status, report.matched_payment, report.decided_at = ReportStatus.MATCHED, payment, now
+            report.save(update_fields=["status", "matched_payment", "decided_at"])
+    return report
+
+
+def match_report(*, report: PaymentReport, payment: Payment, decided_by, now: datetime.datetime | None = None) -> PaymentReport:
+    """The lender matches a pending report to its own payment by hand (amounts or dates differed)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        report = PaymentReport.objects.select_for_update().get(pk=report.pk)
+        if report.status != ReportStatus.PENDING:
+            raise ValidationError(_("Only a report awaiting a match can be matched."), code="not_pending")
+        if payment.case_id != report.case_id:
+            raise ValidationError(_("The payment belongs to another case."), code="other_case")
+        if payment.reports.filter(status=ReportStatus.MATCHED).exists():
+            raise ValidationError(_("That payment is already matched to another report."), code="taken")
+        report.status, report.matched_payment, report.decided_by, report.decided_at = ReportStatus.MATCHED, payment, decided_by, now
+        report.save(update_fields=["status", "matched_payment", "decided_by", "decided_at"])
+    return report
+
+
+def reject_report(*, report: PaymentReport, decided_by, note: str, now: datetime.datetime | None = None) -> PaymentReport:
+    now = now or timezone.now()
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError(_("Say why the report is rejected."), code="note")
+    with transaction.atomic():
+        report = PaymentReport.objects.select_for_update().get(pk=report.pk)
+        if report.status != ReportStatus.PENDING:
+            raise ValidationError(_("Only a report awaiting a match can be rejected."), code="not_pending")
+        report.status, report.decision_note, report.decided_by, report.decided_at = ReportStatus.REJECTED, note[:300], decided_by, now
+        report.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
+    return report
+
+
+# ------------------------------------------------------------------ disputes
+
+
+def open_dispute(*, partner, raised_by_org, raised_by, reason: str, text: str, payment: Payment | None = None,
+                 report: PaymentReport | None = None, now: datetime.datetime | None = None) -> Dispute:
+    """Either side disputes a line (a lender payment attributed to the partner, or the partner's report)."""
+    now = now or timezone.now()
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(_("Explain what is wrong with this line."), code="text")
+    if (payment is None) == (report is None):
+        raise ValueError("dispute exactly one line")
+    with transaction.atomic():
+        open_now = Dispute.objects.select_for_update().filter(status=DisputeStatus.OPEN, partner=partner)
+        open_now = open_now.filter(payment=payment) if payment is not None else open_now.filter(report=report)
+        if open_now.exists():
+            raise ValidationError(_("This line is already under dispute."), code="already_open")
+        dispute = Dispute.objects.create(payment=payment, report=report, partner=partner, raised_by_org=raised_by_org,
+                                         raised_by=raised_by, reason=reason, raised_at=now)
+        DisputeEvent.objects.create(dispute=dispute, kind=DisputeEventKind.OPENED, text=text, actor=raised_by,
+                                    organisation=raised_by_org, at=now)
+    return dispute
+
+
+def comment_on_dispute(*, dispute: Dispute, actor, organisation, text: str, now: datetime.datetime | None = None) -> DisputeEvent:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(_("Write a comment."), code="text")
+    if not dispute.is_open:
+        raise ValidationError(_("This dispute is closed."), code="closed")
+    return DisputeEvent.objects.create(dispute=dispute, kind=DisputeEventKind.COMMENT, text=text, actor=actor,
+                                       organisation=organisation, at=now or timezone.now())
+
+
+def close_dispute(*, dispute: Dispute, outcome: str, actor, organisation, lender_organisation_id, text: str,
+                  now: datetime.datetime | None = None) -> Dispute:
+    """The lender decides (upheld or dismissed, with its reasons); the side that raised it may withdraw."""
+    now = now or timezone.now()
+    text = (text or "").strip()
+    if outcome not in (DisputeStatus.UPHELD, DisputeStatus.DISMISSED, DisputeStatus.WITHDRAWN):
+        raise ValueError(outcome)
+    if outcome == DisputeStatus.WITHDRAWN:
+        if organisation.pk != dispute.raised_by_org_id:
+            raise ValidationError(_("Only the side that raised a dispute can withdraw it."), code="not_raiser")
+    elif organisation.pk != lender_organisation_id:
+        raise ValidationError(_("Only the lender decides a dispute."), code="not_lender")
+    elif not text:
+        raise ValidationError(_("Give the reasons for the decision."), code="text")
+    with transaction.atomic():
+        dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        if not dispute.is_open:
+            raise ValidationError(_("This dispute is closed."), code="closed")
+        dispute.status, dispute.closed_at = outcome, now
+        dispute.save(update_fields=["status", "closed_at"])
+        DisputeEvent.objects.create(dispute=dispute, kind=outcome, text=text, actor=actor, organisation=organisation, at=now)
+    return dispute

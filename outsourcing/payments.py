@@ -31,6 +31,15 @@ def agency_payment_scope(principal: Principal):
     return Q(Exists(CommissionLine.objects.filter(payment=OuterRef("pk"), partner=principal.organisation)))
 
 
+def payment_annotations(payment_ids) -> dict:
+    """The agency and commission of each payment that earned one."""
+    lines = CommissionLine.objects.filter(payment_id__in=payment_ids).select_related("partner", "statement")
+    return {line.payment_id: {"partner": line.partner.name, "partner_id": line.partner_id, "commission": line.commission,
+                              "rate": line.rate, "bucket": line.bucket, "round": line.round,
+                              "statement": line.statement.number if line.statement_id else ""} for line in lines}
+
+
 def register():
     hooks.on_payment_recorded(on_payment)
     hooks.register_partner_payment_scope(agency_payment_scope)
+    hooks.register_payment_annotator(payment_annotations)

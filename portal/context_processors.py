@@ -15,6 +15,7 @@ NAV = [
     (_("Agreements"), "outsourcing:agreement-list", "agreement.manage", "tenant"),
     (_("Allocation"), "outsourcing:allocation", "placement.manage", "tenant"),
     (_("Placements"), "outsourcing:placement-list", "placement.view", "tenant"),
+    (_("Payments"), "payment-list", "payment.view", "tenant"),
     (_("Partners"), "engagements", "engagement.manage", "tenant"),
     (_("Contact rules"), "workbench-policy", "engagement.manage", "tenant"),
     (_("Team"), "team", "team.manage", "tenant"),

@@ -19,7 +19,7 @@ from portal.audit.log import Action, record
 # Paths anyone may reach on any host (sign-in, hand-off, language, health).
 OPEN_PREFIXES = ("/accounts/login/", "/auth/handoff/", "/i18n/", "/static/", "/healthz", "/favicon.ico")
 # Integration API calls authenticate with a token (in the host's schema), not a session.
-TOKEN_API_PREFIXES = ("/intake/api/",)
+TOKEN_API_PREFIXES = ("/intake/api/", "/payments/api/")
 # Reachable signed in but before two-factor verification.
 PRE_OTP_PREFIXES = ("/accounts/2fa/", "/accounts/logout/")
 

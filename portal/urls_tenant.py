@@ -20,6 +20,7 @@ urlpatterns = common + [
     path("engagements/", engagements.engagements, name="engagements"),
     path("engagements/<uuid:engagement_id>/status/", engagements.engagement_status, name="engagement-status"),
     path("intake/", include("portal.intake.urls")),
+    path("payments/", include("portal.payments.urls")),
     path("outsourcing/", include("outsourcing.urls")),
     path("workbench/", include("outsourcing.workbench.urls")),
 ]

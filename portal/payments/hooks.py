@@ -7,6 +7,7 @@ Listeners run inside the recording transaction: if one fails, nothing of the pay
 """
 PAYMENT_LISTENERS: list = []
 PARTNER_PAYMENT_SCOPES: list = []
+PAYMENT_ANNOTATORS: list = []
 
 
 def on_payment_recorded(listener):
@@ -25,3 +26,18 @@ def register_partner_payment_scope(scope):
 def notify(payment, *, now):
     for listener in PAYMENT_LISTENERS:
         listener(payment=payment, now=now)
+
+
+def register_payment_annotator(annotator):
+    """``annotator(payment_ids) -> {payment_id: {"partner": str, "commission": Decimal, "rate": Decimal, ...}}``:
+    what an app knows about payments (outsourcing: the agency and commission), shown beside them."""
+    if annotator not in PAYMENT_ANNOTATORS:
+        PAYMENT_ANNOTATORS.append(annotator)
+
+
+def annotations(payment_ids) -> dict:
+    merged: dict = {}
+    for annotator in PAYMENT_ANNOTATORS:
+        for payment_id, values in annotator(list(payment_ids)).items():
+            merged.setdefault(payment_id, {}).update(values)
+    return merged

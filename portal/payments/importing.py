@@ -72,13 +72,14 @@ def _message(code, params) -> str:
     return text % params if params else text
 
 
-def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: datetime.datetime | None = None) -> PaymentFileResult:
+def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: datetime.datetime | None = None,
+                     json_rows: bool = False) -> PaymentFileResult:
     """Check the whole file; with ``commit``, record the valid rows in one transaction."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     result = PaymentFileResult()
     try:
-        table = read_table(content, max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
+        table = read_table(content, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, json_rows=json_rows)
         columns = _header_map(table.headers)
         missing = [column for column in REQUIRED if column not in columns]
         if missing:
@@ -142,7 +143,7 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
         for case_id, values in valid:
             _, created = services.record_payment(
                 case=Case(pk=case_id), amount=values["amount"], paid_on=values["paid_on"], reference=values["reference"],
-                source=PaymentSource.IMPORT, recorded_by=recorded_by, note=values["note"], now=now)
+                source=PaymentSource.API if json_rows else PaymentSource.IMPORT, recorded_by=recorded_by, note=values["note"], now=now)
             if created:
                 result.created += 1
             else:

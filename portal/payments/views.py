@@ -1,0 +1,330 @@
+"""Payments pages on a lender's host (/payments/): the lender's finance records and imports
+payments, matches partners' reports and decides disputes; a partner reports payments, sees its own
+payment lines and reports, and disputes them. Thin: every rule is in services / importing."""
+import datetime
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal import access
+from portal.audit.log import Action, record
+from portal.lib.keyset import paginate
+
+from . import hooks, importing, services
+from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, RejectForm, ReportForm
+from .models import Dispute, DisputeStatus, Payment, PaymentReport, PaymentSource, ReportStatus
+from .visibility import visible_disputes, visible_payments, visible_reports
+
+PAGE_SIZE = 50
+UPLOAD_SESSION_KEY = "payment-upload"
+
+
+def _require(request, action, *, lender_only=False):
+    principal = request.principal
+    if not access.can(principal, action) or (lender_only and not principal.is_lender_staff):
+        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id=action)
+        raise PermissionDenied
+
+
+def _get_or_404(request, queryset, pk, object_type):
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        record(Action.ACCESS_DENIED, request=request, object_type=object_type, object_id=str(pk))
+        raise Http404
+    return obj
+
+
+def _errors(request, error: ValidationError):
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def _case_for(request, contract_no):
+    """The case with this contract no., if the principal may see it."""
+    return access.visible_cases(request.principal).filter(contract_no=contract_no.strip()).first()
+
+
+# ------------------------------------------------------------------ payments
+
+
+def payment_list(request):
+    _require(request, "payment.view")
+    principal = request.principal
+    payments = visible_payments(principal).select_related("case")
+    q = request.GET.get("q", "").strip()
+    if q:
+        payments = payments.filter(Q(case__contract_no__icontains=q) | Q(reference__icontains=q))
+    page = paginate(payments, time_field="recorded_at", cursor=request.GET.get("after"), size=PAGE_SIZE)
+    notes = hooks.annotations([p.pk for p in page.rows])
+    rows = [(payment, notes.get(payment.pk, {})) for payment in page.rows]
+    context = {
+        "rows": rows, "page": page, "q": q, "is_lender": principal.is_lender_staff,
+        "can_record": access.can(principal, "payment.record"),
+        "pending_reports": visible_reports(principal).filter(status=ReportStatus.PENDING).count(),
+        "open_disputes": visible_disputes(principal).filter(status=DisputeStatus.OPEN).count(),
+    }
+    return render(request, "payments/payment_list.html", context)
+
+
+def payment_record(request):
+    _require(request, "payment.record", lender_only=True)
+    form = PaymentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        case = _case_for(request, data["contract_no"])
+        if case is None:
+            form.add_error("contract_no", _("No case has this contract no."))
+        else:
+            try:
+                payment, created = services.record_payment(
+                    case=case, amount=data["amount"], paid_on=data["paid_on"], reference=data["reference"],
+                    source=PaymentSource.MANUAL, recorded_by=request.user, note=data["note"])
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if created:
+                    messages.success(request, _("Payment %(reference)s recorded.") % {"reference": payment.reference})
+                else:
+                    messages.info(request, _("Payment %(reference)s was already recorded; nothing changed.") % {"reference": payment.reference})
+                return redirect("payment-detail", payment_id=payment.pk)
+    return render(request, "payments/payment_form.html", {"form": form})
+
+
+def payment_detail(request, payment_id):
+    _require(request, "payment.view")
+    principal = request.principal
+    payment = _get_or_404(request, visible_payments(principal).select_related("case", "recorded_by"), payment_id, "payments.payment")
+    note = hooks.annotations([payment.pk]).get(payment.pk, {})
+    disputes = visible_disputes(principal).filter(payment=payment).prefetch_related("events__actor")
+    context = {
+        "payment": payment, "note": note, "disputes": disputes, "is_lender": principal.is_lender_staff,
+        "reports": visible_reports(principal).filter(matched_payment=payment),
+        "dispute_form": DisputeForm() if access.can(principal, "dispute.raise") else None,
+        "can_dispute": access.can(principal, "dispute.raise") and (not principal.is_lender_staff or note.get("partner_id")),
+    }
+    return render(request, "payments/payment_detail.html", context)
+
+
+@require_POST
+def payment_dispute(request, payment_id):
+    _require(request, "dispute.raise")
+    principal = request.principal
+    payment = _get_or_404(request, visible_payments(principal), payment_id, "payments.payment")
+    form = DisputeForm(request.POST)
+    if principal.is_lender_staff:
+        partner_id = hooks.annotations([payment.pk]).get(payment.pk, {}).get("partner_id")
+        if partner_id is None:
+            messages.error(request, _("No agency earned anything on this payment; there is no one to dispute it with."))
+            return redirect("payment-detail", payment_id=payment.pk)
+        from tenants.models import Organisation
+
+        partner = Organisation.objects.get(pk=partner_id)
+    else:
+        partner = principal.organisation
+    if not form.is_valid():
+        messages.error(request, _("Choose what is wrong and explain it."))
+        return redirect("payment-detail", payment_id=payment.pk)
+    try:
+        dispute = services.open_dispute(payment=payment, partner=partner, raised_by_org=principal.organisation, raised_by=request.user,
+                                        reason=form.cleaned_data["reason"], text=form.cleaned_data["text"])
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect("payment-detail", payment_id=payment.pk)
+    messages.success(request, _("Dispute opened."))
+    return redirect("dispute-detail", dispute_id=dispute.pk)
+
+
+# ------------------------------------------------------------------ import
+
+
+def payment_import(request):
+    _require(request, "payment.record", lender_only=True)
+    form = PaymentFileForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        content = form.cleaned_data["file"].read(importing.MAX_BYTES + 1)
+        result = importing.check_and_record(content, commit=False)
+        if not result.file_error and result.valid:
+            name = default_storage.save(f"payment-uploads/{uuid.uuid4().hex}", ContentFile(content))
+            request.session[UPLOAD_SESSION_KEY] = {"name": name, "filename": form.cleaned_data["file"].name[:200]}
+    return render(request, "payments/payment_import.html", {"form": form, "result": result,
+                                                              "upload": request.session.get(UPLOAD_SESSION_KEY) if result else None})
+
+
+@require_POST
+def payment_import_commit(request):
+    _require(request, "payment.record", lender_only=True)
+    upload = request.session.pop(UPLOAD_SESSION_KEY, None)
+    if not upload or not default_storage.exists(upload["name"]):
+        messages.error(request, _("Upload the file again: the checked file is no longer here."))
+        return redirect("payment-import")
+    with default_storage.open(upload["name"], "rb") as handle:
+        content = handle.read()
+    result = importing.check_and_record(content, commit=True, recorded_by=request.user)
+    default_storage.delete(upload["name"])
+    if result.file_error:
+        messages.error(request, result.file_error)
+    else:
+        messages.success(request, _("%(created)s payment(s) recorded, %(existing)s already recorded, %(rejected)s row(s) refused.")
+                         % {"created": result.created, "existing": result.existing, "rejected": len(result.rejected)})
+    return redirect("payment-list")
+
+
+def payment_template(request):
+    _require(request, "payment.record", lender_only=True)
+    response = HttpResponse(importing.template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="payments-template.csv"'
+    return response
+
+
+# ------------------------------------------------------------------ partner reports
+
+
+def report_list(request):
+    principal = request.principal
+    if not (access.can(principal, "payment.view") or access.can(principal, "payment.report")):
+        _require(request, "payment.view")
+    reports = visible_reports(principal).select_related("case", "organisation", "matched_payment", "reported_by")
+    status = request.GET.get("status", ReportStatus.PENDING if principal.is_lender_staff else "")
+    if status in ReportStatus.values:
+        reports = reports.filter(status=status)
+    form = None
+    if access.can(principal, "payment.report") and principal.is_partner:
+        form = ReportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            case = _case_for(request, data["contract_no"])
+            if case is None:
+                form.add_error("contract_no", _("No case with this contract no. is placed with you."))
+            else:
+                try:
+                    report = services.report_payment(case=case, organisation=principal.organisation, amount=data["amount"],
+                                                     paid_on=data["paid_on"], reference=data["reference"], note=data["note"],
+                                                     reported_by=request.user)
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    if report.status == ReportStatus.MATCHED:
+                        messages.success(request, _("Reported, and matched at once to the lender's record of it."))
+                    else:
+                        messages.success(request, _("Reported. It stays pending until the lender matches it with the money received."))
+                    return redirect("payment-reports")
+    candidates = {}
+    is_lender = principal.is_lender_staff
+    rows = list(reports[:200])
+    if is_lender:
+        window = datetime.timedelta(days=30)
+        for report in rows:
+            if report.status == ReportStatus.PENDING:
+                candidates[report.pk] = list(Payment.objects.filter(case_id=report.case_id, paid_on__gte=report.paid_on - window,
+                                                                    paid_on__lte=report.paid_on + window)
+                                             .exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on")[:10])
+    context = {"rows": [(report, candidates.get(report.pk, [])) for report in rows], "form": form, "status": status,
+               "statuses": ReportStatus.choices, "is_lender": is_lender, "can_decide": is_lender and access.can(principal, "payment.record"),
+               "reject_form": RejectForm()}
+    return render(request, "payments/report_list.html", context)
+
+
+@require_POST
+def report_match(request, report_id):
+    _require(request, "payment.record", lender_only=True)
+    report = _get_or_404(request, visible_reports(request.principal), report_id, "payments.paymentreport")
+    payment = Payment.objects.filter(pk=request.POST.get("payment"), case_id=report.case_id).first()
+    if payment is None:
+        messages.error(request, _("Choose one of the lender's payments on this case."))
+    else:
+        try:
+            services.match_report(report=report, payment=payment, decided_by=request.user)
+        except ValidationError as error:
+            _errors(request, error)
+        else:
+            messages.success(request, _("Report matched to payment %(reference)s.") % {"reference": payment.reference})
+    return redirect("payment-reports")
+
+
+@require_POST
+def report_reject(request, report_id):
+    _require(request, "payment.record", lender_only=True)
+    report = _get_or_404(request, visible_reports(request.principal), report_id, "payments.paymentreport")
+    try:
+        services.reject_report(report=report, decided_by=request.user, note=request.POST.get("note", ""))
+    except ValidationError as error:
+        _errors(request, error)
+    else:
+        messages.success(request, _("Report rejected."))
+    return redirect("payment-reports")
+
+
+@require_POST
+def report_dispute(request, report_id):
+    _require(request, "dispute.raise")
+    principal = request.principal
+    report = _get_or_404(request, visible_reports(principal).select_related("organisation"), report_id, "payments.paymentreport")
+    form = DisputeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose what is wrong and explain it."))
+        return redirect("payment-reports")
+    try:
+        dispute = services.open_dispute(report=report, partner=report.organisation, raised_by_org=principal.organisation,
+                                        raised_by=request.user, reason=form.cleaned_data["reason"], text=form.cleaned_data["text"])
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect("payment-reports")
+    return redirect("dispute-detail", dispute_id=dispute.pk)
+
+
+# ------------------------------------------------------------------ disputes
+
+
+def dispute_list(request):
+    _require(request, "payment.view")
+    disputes = visible_disputes(request.principal).select_related("payment__case", "report__case", "partner", "raised_by_org")
+    status = request.GET.get("status", DisputeStatus.OPEN)
+    if status in DisputeStatus.values:
+        disputes = disputes.filter(status=status)
+    return render(request, "payments/dispute_list.html", {"disputes": disputes[:200], "status": status, "statuses": DisputeStatus.choices})
+
+
+def dispute_detail(request, dispute_id):
+    _require(request, "payment.view")
+    principal = request.principal
+    dispute = _get_or_404(request, visible_disputes(principal).select_related("payment__case", "report__case", "partner", "raised_by_org"),
+                          dispute_id, "payments.dispute")
+    lender_org_id = request.tenant.organisation_id
+    may_decide = principal.organisation.pk == lender_org_id and access.can(principal, "payment.record")
+    may_withdraw = principal.organisation.pk == dispute.raised_by_org_id and access.can(principal, "dispute.raise")
+    if request.method == "POST":
+        _require(request, "dispute.raise")
+        try:
+            if request.POST.get("action") == "comment":
+                form = CommentForm(request.POST)
+                if not form.is_valid():
+                    raise ValidationError(_("Write a comment."))
+                services.comment_on_dispute(dispute=dispute, actor=request.user, organisation=principal.organisation, text=form.cleaned_data["text"])
+            else:
+                form = DecisionForm(request.POST)
+                if not form.is_valid():
+                    raise ValidationError(_("Choose a decision."))
+                outcome = form.cleaned_data["outcome"]
+                if (outcome == DisputeStatus.WITHDRAWN and not may_withdraw) or (outcome != DisputeStatus.WITHDRAWN and not may_decide):
+                    record(Action.ACCESS_DENIED, request=request, object_type="payments.dispute", object_id=str(dispute.pk))
+                    raise PermissionDenied
+                services.close_dispute(dispute=dispute, outcome=outcome, actor=request.user, organisation=principal.organisation,
+                                       lender_organisation_id=lender_org_id, text=form.cleaned_data["text"])
+        except ValidationError as error:
+            _errors(request, error)
+        return redirect("dispute-detail", dispute_id=dispute.pk)
+    context = {"dispute": dispute, "events": dispute.events.select_related("actor", "organisation"),
+               "may_decide": may_decide and dispute.is_open, "may_withdraw": may_withdraw and dispute.is_open,
+               "may_comment": dispute.is_open and access.can(principal, "dispute.raise"),
+               "comment_form": CommentForm(), "decision_form": DecisionForm(), "now": timezone.now()}
+    return render(request, "payments/dispute_detail.html", context)

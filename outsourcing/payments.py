@@ -43,3 +43,19 @@ def register():
     hooks.on_payment_recorded(on_payment)
     hooks.register_partner_payment_scope(agency_payment_scope)
     hooks.register_payment_annotator(payment_annotations)
+
+
+def evaluate_due_promises(*, now) -> int:
+    """The daily sweep: promises still pending after their due date are evaluated against the case's
+    payments (broken if nothing came, partly kept if some did). Returns how many changed."""
+    from .workbench.models import PromiseStatus, PromiseToPay
+    from .workbench.services import store_promise_evaluations
+    from portal.models import Case
+
+    today = timezone.localdate(now)
+    case_ids = (PromiseToPay.objects.filter(status=PromiseStatus.PENDING, due_on__lt=today)
+                .values_list("case_id", flat=True).distinct())
+    changed = 0
+    for case in Case.objects.filter(pk__in=list(case_ids)).iterator(chunk_size=500):
+        changed += len(store_promise_evaluations(case=case, payments=payments_for_promises(case), as_of=today, now=now))
+    return changed

@@ -222,3 +222,22 @@ def test_a_dispute_has_a_status_and_a_history_only_the_lender_decides(acme):
     assert [e.kind for e in dispute.events.all()] == ["opened", "comment", "dismissed"]
     with pytest.raises(ValidationError):
         services.comment_on_dispute(dispute=dispute, actor=None, organisation=x, text="late")
+
+
+def test_the_daily_sweep_breaks_promises_whose_date_passed_without_payment(acme):
+    from outsourcing.payments import evaluate_due_promises
+    from outsourcing.workbench.models import ContactAttempt, PromiseStatus, PromiseToPay
+    from tests.matrix_workbench import make_case
+
+    world = acme
+    case, p = make_case(world, "PTP-SWEEP-1")
+    today = timezone.localdate()
+    attempt = ContactAttempt.objects.create(case=case, debtor=case.debtor, placement=p, organisation=world.orgs["xagency"], channel="phone",
+                                            started_at=timezone.now(), ended_at=timezone.now(), outcome="promise_to_pay", party_reached="debtor",
+                                            identity_verified=True, identity_method="id_last4", debtor_local_date=today - datetime.timedelta(days=9))
+    promise = PromiseToPay.objects.create(case=case, placement=p, attempt=attempt, amount=D("500.00"), promised_on=today - datetime.timedelta(days=9),
+                                          due_on=today - datetime.timedelta(days=2))
+    assert evaluate_due_promises(now=timezone.now()) >= 1
+    promise.refresh_from_db()
+    assert promise.status == PromiseStatus.BROKEN
+    assert evaluate_due_promises(now=timezone.now()) == 0  # idempotent

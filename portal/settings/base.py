@@ -291,6 +291,7 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BEAT_SCHEDULE = {
     "refill-spare-schemas": {"task": "tenants.tasks.refill_spare_schemas", "schedule": 60.0},
     "expire-placements": {"task": "outsourcing.tasks.expire_placements_everywhere", "schedule": 300.0},
+    "evaluate-due-promises": {"task": "outsourcing.tasks.evaluate_due_promises_everywhere", "schedule": 3600.0},
 }
 
 # ---------------------------------------------------------------- API

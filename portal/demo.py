@@ -36,7 +36,10 @@ from django_tenants.utils import tenant_context
 
 # The demo spans every app (people, cases, placements), so it reaches into
 # outsourcing although portal sits below it; it is a seeding tool, not a layer.
-from outsourcing.models import Placement, PlacementStatus
+from outsourcing import agreements, statements
+from outsourcing.models import BUCKETS, ROUNDS, Agreement, Placement, PlacementStatus, Statement, StatementStatus
+from portal.payments import services as payment_services
+from portal.payments.models import Dispute, Payment, PaymentReport, PaymentSource
 from portal import access
 from portal.lib import crypto, idnumber
 from portal.lib.money import to_fen
@@ -426,6 +429,8 @@ class LenderReport:
     cases_created: int = 0
     placements: int = 0
     placements_created: int = 0
+    payments: int = 0
+    statements: int = 0
 
 
 @dataclass
@@ -559,7 +564,7 @@ def _write_cases(*, records: list[DemoCase], report: LenderReport) -> dict[str, 
 
 def _write_placements(*, records: list[DemoCase], cases: dict[str, Case], agencies: dict[str, Organisation],
                       collectors: dict[str, list[User]], placed_by: User | None, now: datetime.datetime,
-                      report: LenderReport) -> None:
+                      report: LenderReport, versions: dict | None = None) -> None:
     """Placements (委案) for planned cases that have never been placed, with eligible agencies only."""
     planned = [r for r in records if r.placement is not None and r.placement.agency_slug in agencies]
     already = set(Placement.objects.filter(case__contract_no__in=[r.contract_no for r in planned]).values_list("case__contract_no", flat=True))
@@ -569,19 +574,24 @@ def _write_placements(*, records: list[DemoCase], cases: dict[str, Case], agenci
             continue
         plan, case = record.placement, cases[record.contract_no]
         starts_at = now - datetime.timedelta(days=plan.started_days_ago)
+        # The terms it was placed under: the bucket it was in then, first outsourcing (手别 1).
+        terms = {"agreement_version": (versions or {}).get(plan.agency_slug), "round": 1, "balance_at_placement": case.balance,
+                 "bucket": bucket_for(max(1, record.dpd - plan.started_days_ago))}
         if plan.recalled:
+            ends_at = starts_at + datetime.timedelta(days=plan.term_days)
             placements.append(Placement(
                 case=case, partner=agencies[plan.agency_slug], status=PlacementStatus.RECALLED, placed_by=placed_by,
-                starts_at=starts_at, ends_at=starts_at + datetime.timedelta(days=plan.term_days),
-                ended_at=starts_at + datetime.timedelta(days=plan.ended_days_after_start),
+                starts_at=starts_at, ends_at=ends_at, term_ends_at=ends_at,
+                ended_at=starts_at + datetime.timedelta(days=plan.ended_days_after_start), **terms,
             ))
             recalled_ids.append(case.pk)
             continue
         team = collectors.get(plan.agency_slug) or []
         assignee = team[plan.collector_index % len(team)] if team and plan.collector_index is not None else None
+        ends_at = now + datetime.timedelta(days=plan.term_days)
         placements.append(Placement(
             case=case, partner=agencies[plan.agency_slug], assigned_to=assignee, placed_by=placed_by,
-            starts_at=starts_at, ends_at=now + datetime.timedelta(days=plan.term_days),
+            starts_at=starts_at, ends_at=ends_at, term_ends_at=ends_at, **terms,
         ))
         active_ids.append(case.pk)
     Placement.objects.bulk_create(placements)
@@ -589,6 +599,76 @@ def _write_placements(*, records: list[DemoCase], cases: dict[str, Case], agenci
     # Back from the agency: worked in-house again (内催).
     Case.objects.filter(pk__in=recalled_ids, status__in=[CaseStatus.NEW, CaseStatus.PLACED]).update(status=CaseStatus.INTERNAL)
     report.placements_created = len(placements)
+
+
+# Commission schedule of the demo agreements: the rate rises with the bucket and with each outsourcing round (手别).
+DEMO_BUCKET_RATES = {"M1": "0.08", "M2": "0.12", "M3": "0.15", "M4": "0.18", "M5": "0.22", "M6+": "0.28"}
+DEMO_ROUND_STEP = Decimal("0.02")
+PAID_SHARE = 0.35  # of the placements, how many brought a payment in
+
+
+def demo_terms() -> dict:
+    return {"term_days": 90, "capacity": 5000, "max_hold_days": 30, "allowed_actions": ["phone", "sms", "letter", "field_visit"],
+            "rates": {(bucket, r): Decimal(DEMO_BUCKET_RATES[bucket]) + DEMO_ROUND_STEP * (r - 1) for bucket in BUCKETS for r in ROUNDS},
+            "note": "演示协议"}
+
+
+def _ensure_agreements(*, agencies: dict[str, Organisation], created_by: User | None) -> dict:
+    """An agreement (委外协议) with each eligible agency; returns the version in force per agency slug."""
+    versions = {}
+    for slug, org in agencies.items():
+        agreement = Agreement.objects.filter(partner=org).first()
+        if agreement is None:
+            agreement = agreements.create_agreement(partner=org, created_by=created_by, terms=demo_terms(), reference=f"DEMO-{slug.upper()}")
+        versions[slug] = agreement.current_version
+    return versions
+
+
+def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User | None,
+                 agency_admins: dict[str, User], now: datetime.datetime) -> None:
+    """Payments on about a third of the placements (dated inside the term, some paid straight to the lender), the
+    agencies' statements for last month approved and this month's drafted, one agency report waiting for its match
+    and one disputed line. Idempotent: payments by their reference, the rest only when missing."""
+    today = timezone.localdate(now)
+    placements = list(Placement.objects.select_related("case").filter(partner__in=agencies.values()).order_by("case__contract_no", "starts_at"))
+    recorded = set(Payment.objects.filter(reference__startswith="DEMO-").values_list("reference", flat=True))
+    for placement in placements:
+        reference = f"DEMO-{placement.case.contract_no}-1"
+        rng = random.Random(f"{seed}-{reference}")  # per placement: a re-run decides the same, whatever it skips
+        if rng.random() >= PAID_SHARE or reference in recorded:
+            continue
+        start = timezone.localdate(placement.starts_at)
+        last = min(today, timezone.localdate(placement.ended_at or placement.ends_at) - datetime.timedelta(days=1))
+        if last < start:
+            continue
+        paid_on = start + datetime.timedelta(days=rng.randint(0, (last - start).days))
+        balance = placement.balance_at_placement or placement.case.balance
+        share = rng.choice([Decimal("0.1"), Decimal("0.2"), Decimal("0.3"), Decimal("0.5")])  # partial: the cases stay open
+        amount = max(Decimal("100.00"), to_fen(balance * share / 100).quantize(Decimal("1")) * 100)
+        amount = min(amount, to_fen(balance)) if balance > 0 else amount
+        payment_services.record_payment(case=placement.case, amount=amount, paid_on=paid_on, reference=reference,
+                                        source=PaymentSource.IMPORT, recorded_by=finance, note="演示还款", now=now)
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    for org in agencies.values():
+        previous = Statement.objects.filter(partner=org, period=last_month).first()
+        if previous is None or previous.status == StatementStatus.DRAFT:
+            previous = statements.draft_statement(partner=org, period=last_month, created_by=finance, now=now)
+            if previous.line_count:
+                statements.approve(statement=previous, approved_by=finance, now=now)
+        if not Statement.objects.filter(partner=org, period=today.replace(day=1)).exists():
+            statements.draft_statement(partner=org, period=today, created_by=finance, now=now)
+    if not agencies:
+        return
+    slug, org = sorted(agencies.items())[0]
+    admin = agency_admins.get(slug)
+    active = Placement.objects.active(now).filter(partner=org).select_related("case").order_by("case__contract_no").first()
+    if active is not None and not PaymentReport.objects.filter(organisation=org).exists():
+        payment_services.report_payment(case=active.case, organisation=org, amount="1234.00", paid_on=today, reference="RCPT-DEMO-0001",
+                                        note="债务人称已转账至贵司对公账户", reported_by=admin, now=now)
+    line_payment = Payment.objects.filter(commission_line__partner=org).order_by("reference").first()
+    if line_payment is not None and not Dispute.objects.filter(partner=org).exists():
+        payment_services.open_dispute(payment=line_payment, partner=org, raised_by_org=org, raised_by=admin, reason="commission",
+                                      text="该笔还款发生时案件处于M3，应按M3费率计佣。", now=now)
 
 
 @transaction.atomic
@@ -610,12 +690,16 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
     verifier = staff[0]
     lenders = {spec.slug: _ensure_lender(spec=spec) for spec in cast.lenders}
     managers: dict[str, User] = {}
+    finance: dict[str, User] = {}
+    agency_admins: dict[str, User] = {}
     for spec in cast.lenders:
         for person in spec.people:
             user = _ensure_person(organisation=lenders[spec.slug].organisation, email=cast.email(mailbox=person.mailbox, org_slug=spec.slug),
                                   role=person.role, password_hash=password_hash, report=report)
             if person.role == Role.COLLECTIONS_MANAGER:
                 managers.setdefault(spec.slug, user)
+            if person.role == Role.FINANCE:
+                finance.setdefault(spec.slug, user)
     partners: dict[str, Organisation] = {}
     collectors: dict[str, list[User]] = {}
     for spec in cast.partners:
@@ -626,6 +710,8 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
                                   role=person.role, password_hash=password_hash, report=report)
             if person.role == Role.COLLECTOR:
                 collectors.setdefault(spec.slug, []).append(user)
+            if person.role == Role.AGENCY_ADMIN:
+                agency_admins.setdefault(spec.slug, user)
         for lender_slug in spec.engaged_with:
             _ensure_engagement(lender=lenders[lender_slug], partner=org)
 
@@ -642,9 +728,13 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
         lender_report = LenderReport(slug=spec.slug)
         with tenant_context(lender):
             cases = _write_cases(records=records, report=lender_report)
+            versions = _ensure_agreements(agencies=eligible, created_by=managers.get(spec.slug))
             _write_placements(records=records, cases=cases, agencies=eligible, collectors=collectors,
-                              placed_by=managers.get(spec.slug), now=now, report=lender_report)
+                              placed_by=managers.get(spec.slug), now=now, report=lender_report, versions=versions)
+            _write_money(seed=spec.seed, agencies=eligible, finance=finance.get(spec.slug),
+                         agency_admins=agency_admins, now=now)
             lender_report.cases, lender_report.placements = Case.objects.count(), Placement.objects.count()
+            lender_report.payments, lender_report.statements = Payment.objects.count(), Statement.objects.count()
         report.lenders.append(lender_report)
     return report
 

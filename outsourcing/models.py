@@ -356,6 +356,8 @@ class Statement(models.Model):
     recovered_total = models.DecimalField(_("recovered"), max_digits=16, decimal_places=2, default=0)
     commission_total = models.DecimalField(_("commission"), max_digits=16, decimal_places=2, default=0)
     document_sha256 = models.CharField(max_length=64, blank=True)
+    # The PDF as issued: served as stored afterwards, so it never changes with a later rename or a new renderer.
+    document = models.FileField(upload_to="statements/", blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import hashlib
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,13 +51,21 @@ def draft_statement(*, partner, period: datetime.date, created_by=None, now: dat
     first, last = month_bounds(period)
     if first > timezone.localdate(now):
         raise ValidationError(_("That month has not started yet."), code="future")
+    try:
+        return _draft(partner=partner, first=first, last=last, created_by=created_by, now=now)
+    except IntegrityError:  # someone drafted the same statement at the same moment: bring theirs up to date
+        return _draft(partner=partner, first=first, last=last, created_by=created_by, now=now)
+
+
+def _draft(*, partner, first, last, created_by, now) -> Statement:
     with transaction.atomic():
         statement, _created = Statement.objects.select_for_update().get_or_create(
             partner=partner, period=first,
             defaults={"number": statement_number(partner, first), "period_end": last, "created_by": created_by, "created_at": now},
         )
         if statement.status != StatementStatus.DRAFT:
-            raise ValidationError(_("The statement for that month is already approved."), code="not_draft")
+            raise ValidationError(_("The statement for that month is already %(status)s.") % {"status": statement.get_status_display()},
+                                  code="not_draft")
         (CommissionLine.objects.select_for_update()
          .filter(partner=partner, statement__isnull=True, paid_on__lte=last)
          .update(statement=statement))
@@ -90,17 +100,30 @@ def approve(*, statement: Statement, approved_by, now: datetime.datetime | None 
     return statement
 
 
-def issue(*, statement: Statement, issued_by, document_sha256: str, now: datetime.datetime | None = None) -> Statement:
-    """Mark an approved statement issued, with the SHA-256 of the PDF sent to the agency."""
+def issue(*, statement: Statement, issued_by, document: bytes, now: datetime.datetime | None = None) -> Statement:
+    """Mark an approved statement issued, keeping the PDF sent to the agency and its SHA-256."""
     now = now or timezone.now()
     with transaction.atomic():
         statement = Statement.objects.select_for_update().get(pk=statement.pk)
         if statement.status != StatementStatus.APPROVED:
             raise ValidationError(_("Only an approved statement can be issued."), code="not_approved")
         statement.status, statement.issued_by, statement.issued_at = StatementStatus.ISSUED, issued_by, now
-        statement.document_sha256 = document_sha256
-        statement.save(update_fields=["status", "issued_by", "issued_at", "document_sha256"])
+        statement.document_sha256 = hashlib.sha256(document).hexdigest()
+        # Saved with the status in one UPDATE: once issued, the database refuses any change.
+        statement.document.save(f"{statement.number}.pdf", ContentFile(document), save=False)
+        statement.save(update_fields=["status", "issued_by", "issued_at", "document_sha256", "document"])
     return statement
+
+
+def issued_document(statement: Statement) -> bytes | None:
+    """The stored PDF of an issued statement, checked against its recorded hash (None if not issued)."""
+    if statement.status != StatementStatus.ISSUED or not statement.document:
+        return None
+    with statement.document.open("rb") as handle:
+        content = handle.read()
+    if hashlib.sha256(content).hexdigest() != statement.document_sha256:
+        raise RuntimeError(f"stored document of statement {statement.number} does not match its hash")
+    return content
 
 
 def discard_draft(*, statement: Statement) -> None:

@@ -4,25 +4,36 @@ from django.utils.translation import gettext_lazy as _
 from portal import access
 from portal.middleware import is_public_request
 
+OUTSOURCING, MONEY, SETTINGS = _("Outsourcing"), _("Money"), _("Settings")
 NAV = [
-    # (label, url name, action required, where)
-    (_("Dashboard"), "home", None, "tenant"),
-    (_("Cases"), "case-list", "case.list", "tenant"),
-    (_("My queue"), "workbench-queue", "workbench.work", "tenant"),
-    (_("Assign cases"), "workbench-assign", "workbench.assign", "tenant"),
-    (_("Field visits"), "workbench-visits", "fieldvisit.decide", "tenant"),
-    (_("Import"), "intake-home", "case.import", "tenant"),
-    (_("Agreements"), "outsourcing:agreement-list", "agreement.manage", "tenant"),
-    (_("Allocation"), "outsourcing:allocation", "placement.manage", "tenant"),
-    (_("Placements"), "outsourcing:placement-list", "placement.view", "tenant"),
-    (_("Payments"), "payment-list", "payment.view", "tenant"),
-    (_("Partners"), "engagements", "engagement.manage", "tenant"),
-    (_("Contact rules"), "workbench-policy", "engagement.manage", "tenant"),
-    (_("Team"), "team", "team.manage", "tenant"),
-    (_("Audit log"), "audit-log", "audit.view", "tenant"),
-    (_("Lenders"), "platform-lenders", "platform.manage", "public"),
-    (_("Partners"), "platform-organisations", "platform.manage", "public"),
+    # (label, url name, action required, where, group): a group with one visible entry shows as a plain link.
+    (_("Dashboard"), "home", None, "tenant", None),
+    (_("Cases"), "case-list", "case.list", "tenant", None),
+    (_("Import"), "intake-home", "case.import", "tenant", None),
+    (_("My queue"), "workbench-queue", "workbench.work", "tenant", None),
+    (_("Assign cases"), "workbench-assign", "workbench.assign", "tenant", None),
+    (_("Agreements"), "outsourcing:agreement-list", "agreement.manage", "tenant", OUTSOURCING),
+    (_("Allocation"), "outsourcing:allocation", "placement.manage", "tenant", OUTSOURCING),
+    (_("Placements"), "outsourcing:placement-list", "placement.view", "tenant", OUTSOURCING),
+    (_("Field visits"), "workbench-visits", "fieldvisit.decide", "tenant", OUTSOURCING),
+    (_("Scorecards"), "outsourcing:scorecards", "scorecard.view", "tenant", OUTSOURCING),
+    (_("Payments"), "payment-list", "payment.view", "tenant", MONEY),
+    (_("Statements"), "outsourcing:statement-list", "statement.view", "tenant", MONEY),
+    (_("Partners"), "engagements", "engagement.manage", "tenant", SETTINGS),
+    (_("Contact rules"), "workbench-policy", "engagement.manage", "tenant", SETTINGS),
+    (_("Team"), "team", "team.manage", "tenant", SETTINGS),
+    (_("Audit log"), "audit-log", "audit.view", "tenant", SETTINGS),
+    (_("Lenders"), "platform-lenders", "platform.manage", "public", None),
+    (_("Partners"), "platform-organisations", "platform.manage", "public", None),
 ]
+
+
+def _visible(principal, action, place, where) -> bool:
+    if place != where:
+        return False
+    if action is None:
+        return principal is not None
+    return access.can(principal, action)
 
 
 def shell(request):
@@ -31,14 +42,19 @@ def shell(request):
     where = "public" if public else "tenant"
     nav = []
     if getattr(request, "user", None) is not None and request.user.is_authenticated:
-        for label, name, action, place in NAV:
-            if place != where:
+        groups = {}
+        for label, name, action, place, group in NAV:
+            if not _visible(principal, action, place, where):
                 continue
-            if action is None and principal is None:
-                continue
-            if action is not None and not access.can(principal, action):
-                continue
-            nav.append({"label": label, "name": name})
+            item = {"label": label, "name": name}
+            if group is None:
+                nav.append(item)
+            elif group in groups:
+                groups[group]["children"].append(item)
+            else:
+                groups[group] = {"label": group, "children": [item]}
+                nav.append(groups[group])
+        nav = [entry["children"][0] if "children" in entry and len(entry["children"]) == 1 else entry for entry in nav]
     return {
         "principal": principal,
         "is_public_host": public,

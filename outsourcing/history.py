@@ -19,6 +19,9 @@ Two remedies, both keeping exactly the history pghistory would write:
   history rows set-based from its ``RETURNING *``, in the same statement. The
   columns come from the event model, so they follow the tracked fields; the
   trigger is named, so a change in how the model is tracked fails loudly.
+  A model tracked by statement-level triggers (portal's Debtor, Contact, Case)
+  needs none of this: its trigger runs once per statement and writes the same
+  rows from the transition table, so the statement simply runs.
 """
 from __future__ import annotations
 
@@ -72,9 +75,15 @@ def write_with_history(model, *, statement: str, params: list, label: str, trigg
         f"INSERT INTO {quote(event._meta.db_table)} ({columns}, pgh_created_at, pgh_label, pgh_obj_id, pgh_context_id) "
         f"SELECT {columns}, NOW(), %s, {quote(model._meta.pk.column)}, %s FROM changed"
     )
+    [(tracked, row_trigger)] = pgtrigger.registered(f"{model._meta.app_label}.{model._meta.object_name}:{trigger}")
+    if row_trigger.level == pgtrigger.Statement:
+        # A statement-level tracker already writes the history set-based, from the statement's transition
+        # table, in the same shape: run the statement alone and let it.
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.rowcount
     # The row trigger skips itself for this statement only (pgtrigger's own ignore() would reset the
     # setting for the rest of the transaction on the way out, bringing back the slow path).
-    [(tracked, row_trigger)] = pgtrigger.registered(f"{model._meta.app_label}.{model._meta.object_name}:{trigger}")
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + row_trigger.get_pgid(tracked) + "}"])
         cursor.execute(sql, [*params, label, context_id])

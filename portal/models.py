@@ -15,14 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from portal.lib import crypto, idnumber
 
 
-@pghistory.track(exclude=["id_number_ciphertext"])
+@pghistory.track(exclude=["id_number_ciphertext"], level=pghistory.Statement)
 class Debtor(models.Model):
     """The borrower (借款人). The national ID number is stored encrypted."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=100)
     id_number_ciphertext = models.TextField()
-    id_number_index = models.CharField(max_length=64, db_index=True)  # blind index for lookups
+    id_number_index = models.CharField(max_length=64)  # blind index for lookups (exact match: Meta.indexes)
     id_number_masked = models.CharField(_("ID number"), max_length=18)
     # Phones by type, dialled in this order: mobile → home → work → contacts (seed §1).
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
@@ -35,6 +35,8 @@ class Debtor(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # A plain btree only: the blind index is looked up by equality, never by prefix (no varchar_pattern_ops copy).
+        indexes = [models.Index(fields=["id_number_index"], name="debtor_id_number_index")]
 
     def __str__(self):
         return self.name
@@ -70,12 +72,13 @@ class ContactRelation(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-@pghistory.track()
+@pghistory.track(level=pghistory.Statement)
 class Contact(models.Model):
     """A relative or reference (联系人) the debtor named. Never told about the debt (NIFA convention)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contacts")
+    # Indexed by contact_position_unique (debtor, position): no second index on debtor alone.
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contacts", db_index=False)
     name = models.CharField(_("name"), max_length=100)
     relation = models.CharField(_("relation"), max_length=16, choices=ContactRelation.choices)
     phone = models.CharField(_("phone"), max_length=20)
@@ -122,7 +125,7 @@ def bucket_for(dpd: int) -> str:
     return "M6+" if month >= 6 else f"M{month}"
 
 
-@pghistory.track()
+@pghistory.track(level=pghistory.Statement)
 class Case(models.Model):
     """One defaulted loan account (案件)."""
 
@@ -196,7 +199,8 @@ class LimitationEvent(models.Model):
     """Evidence behind a case's limitation date: each row names what happened, when, and where it is recorded."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="limitation_events")
+    # Indexed by limitation_event_once (case, ...): no second index on case alone.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="limitation_events", db_index=False)
     kind = models.CharField(_("event"), max_length=20, choices=LimitationEventKind.choices)
     occurred_on = models.DateField(_("date"))
     evidence = models.CharField(_("evidence"), max_length=300, blank=True)
@@ -213,7 +217,8 @@ class BalanceSnapshot(models.Model):
     """The balances a case had as of a date, from an import or a posting: the history behind the figures."""
 
     id = models.BigAutoField(primary_key=True)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="balance_history")
+    # Indexed by balance_case_asof (case, -as_of): no second index on case alone.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="balance_history", db_index=False)
     as_of = models.DateField()
     principal_due = models.DecimalField(max_digits=14, decimal_places=2)
     interest_due = models.DecimalField(max_digits=14, decimal_places=2)

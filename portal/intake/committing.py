@@ -20,10 +20,11 @@ from itertools import count
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from portal.lib import crypto, idnumber
+from portal.lib import idnumber
 from portal.limitation import LIMITATION_YEARS, add_years
 from portal.models import BalanceSnapshot, Case, Contact, ContactRelation, Debtor, LimitationEvent, LimitationEventKind
 
+from . import bulkcrypto
 from .validation import CleanRow
 
 # Canonical columns that are Case fields of the same name.
@@ -105,17 +106,16 @@ def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history
 
 
 # ---------------------------------------------------------------- row history (pghistory)
-# Debtor, Case and Contact keep their history with pghistory's row-level
-# triggers. Fired 100,000 times in one transaction they are the slowest part
-# of an import by far: each call opens a subtransaction to read its context
-# (and to ask pgtrigger whether to skip itself), and either raises and
-# catches an error there, or, with a context set, locks the context row
-# and so takes a transaction id per row, which overflows PostgreSQL's
-# subtransaction cache. So for this transaction those triggers are told to
-# skip themselves (pgtrigger's own switch), and the same history rows are
-# written set-based, one INSERT ... SELECT per table, exactly as the trigger
-# would have written them, under one context naming the import. Triggers
-# of any other kind, or statement-level ones, run as usual.
+# Debtor, Case and Contact keep their history with pghistory triggers at
+# statement level (portal/models.py): each COPY or UPDATE below fires them
+# once, and they write every row's history from the statement's transition
+# table, set-based, under the context this import opens. A row-level
+# tracker (one trigger call per row, each opening a subtransaction to read
+# its context and ask pgtrigger whether to skip itself) would be the slowest
+# part of an import by far; should a model here be tracked that way again,
+# its trigger is told to skip itself for this transaction (pgtrigger's own
+# switch) and the same history rows are written set-based, one INSERT ...
+# SELECT per table, exactly as the trigger would have written them.
 
 
 HISTORY_SETTINGS = ["pgtrigger.ignore", "pghistory.context_id", "pghistory.context_metadata"]
@@ -263,7 +263,7 @@ def _expiry_after(latest: datetime.date) -> datetime.date:
 def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
     plan = _Plan()
     new_id = _new_ids().__next__
-    indexes = [crypto.blind_index(row.id_number) for row in rows]
+    indexes = bulkcrypto.blind_indexes([row.id_number for row in rows])
     cases, debtors, by_index, contacts, events = _existing([row.contract_no for row in rows], list(set(indexes)))
     debtor_columns = [(column, DEBTOR_FIELDS[column]) for column in DEBTOR_FIELDS if column in mapped]
     case_columns = [column for column in CASE_FIELDS if column in mapped]
@@ -280,7 +280,8 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
         if debtor_id is None:
             debtor_id = new_by_index[index] = new_id()
             # What Debtor.set_id_number does, for a number the cleaner has already validated.
-            plan.debtors_new[debtor_id] = {"id": debtor_id, "id_number_ciphertext": crypto.encrypt(row.id_number),
+            # (The ciphertext is filled in below, all numbers encrypted at once.)
+            plan.debtors_new[debtor_id] = {"id": debtor_id, "id_number_ciphertext": row.id_number,
                                            "id_number_index": index, "id_number_masked": idnumber.mask(row.id_number), "created_at": now}
         # A borrower named on several rows: the last row's details win.
         debtor_values[debtor_id] = {name: getattr(row, column) for column, name in debtor_columns}
@@ -308,6 +309,9 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
             existing_rows.append((case_changed, debtor_id))
         plan.events.extend({"id": new_id(), "case_id": case_id, "kind": kind, "occurred_on": day, "evidence": evidence(row.row)[:300],
                             "source_type": EVENT_SOURCE, "source_id": "", "created_at": now} for kind, day in new_events)
+    new_debtors = list(plan.debtors_new.values())
+    for debtor, ciphertext in zip(new_debtors, bulkcrypto.encrypt_many([debtor["id_number_ciphertext"] for debtor in new_debtors])):
+        debtor["id_number_ciphertext"] = ciphertext
     for debtor_id, values in debtor_values.items():
         if debtor_id in plan.debtors_new:
             plan.debtors_new[debtor_id].update(values)

@@ -32,9 +32,9 @@ test-embedded: install
 
 # Every benchmark, each printing a ratio against a baseline measured in the same run
 # (foundation: provisioning, migrate_schemas, request overhead; outsourcing: import,
-# allocation, collector queue with 1,000,000 cases; the last takes several minutes).
+# allocation, collector queue with 1,000,000 cases, scorecards; the queue takes several minutes).
 bench: install
-	$(BIN)/python bin/services.py run -- sh -c '$(BIN)/python bench/run.py $(BENCH_ARGS) && $(BIN)/python bench/bench_import.py && $(BIN)/python bench/bench_allocation.py && $(BIN)/python bench/bench_queue.py'
+	$(BIN)/python bin/services.py run -- sh -c '$(BIN)/python bench/run.py $(BENCH_ARGS) && $(BIN)/python bench/bench_import.py && $(BIN)/python bench/bench_allocation.py && $(BIN)/python bench/bench_queue.py && $(BIN)/python bench/bench_scorecards.py'
 
 messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='test-artifacts/*'

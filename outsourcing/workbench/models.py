@@ -136,6 +136,9 @@ class Outcome(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
     DECEASED = "deceased", _("Reported deceased")
     ARRESTED = "arrested", _("Reported arrested")
+    # Never chosen by a collector: services.close_orphaned_attempts closes with it an attempt still open
+    # when its placement ended (recall, expiry, return), because nothing may be recorded once access ended.
+    PLACEMENT_ENDED = "placement_ended", _("Closed unlogged: the placement ended")
 
 
 class ContactAttempt(models.Model):
@@ -173,6 +176,9 @@ class ContactAttempt(models.Model):
             models.Index(fields=["debtor", "debtor_local_date"], name="wb_attempt_debtor_day"),  # the daily cap
             models.Index(fields=["placement", "-started_at"], name="wb_attempt_placement_recent"),  # the queue
             models.Index(fields=["case", "-started_at"], name="wb_attempt_case_recent"),  # the history
+            # The scorecards' contact rate (outsourcing.scorecards): "has this placement's agency reached the debtor?"
+            # answered from the index alone. Partial, so it holds only the one attempt in five or so that reached the debtor.
+            models.Index(fields=["placement", "organisation"], condition=Q(party_reached="debtor"), name="wb_attempt_placement_contact"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(outcome="", ended_at__isnull=True) | (~Q(outcome="") & Q(ended_at__isnull=False)),

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
-from outsourcing.models import Placement
+from outsourcing.models import CollectionAction, Placement
 from portal import limitation
 from portal.lib.money import to_fen
 from portal.models import Case, Contact, Debtor, LimitationEventKind, RiskFlag
@@ -143,11 +144,102 @@ def _number_for(*, debtor, number_kind, contact):
 
 
 def _active_placement(*, placement, case, agency, now):
+    """The placement as the database has it now, with its agreement version, or WorkbenchError."""
     if placement is None or placement.case_id != case.pk or placement.partner_id != agency.pk:
         raise WorkbenchError(_("This case is not placed with your agency."))
-    if not Placement.objects.active(at=now).filter(pk=placement.pk).exists():
+    current = Placement.objects.active(at=now).select_related("agreement_version").filter(pk=placement.pk).first()
+    if current is None:
         raise WorkbenchError(_("This case is no longer placed with your agency."))
-    return placement
+    return current
+
+
+# ------------------------------------------------------------------ what the agreement allows
+# Placements made before agreements existed carry no version: they keep what the workbench always did.
+LEGACY_ACTIONS = frozenset({CollectionAction.PHONE.value, CollectionAction.SMS.value})
+ACTION_FOR_CHANNEL = {Channel.PHONE: CollectionAction.PHONE, Channel.SMS: CollectionAction.SMS,
+                      Channel.LETTER: CollectionAction.LETTER, Channel.VISIT: CollectionAction.FIELD_VISIT}
+
+
+def allowed_actions(placement: Placement | None) -> frozenset:
+    """What the agreement version the case was placed under allows the agency (PIPL art. 21: the
+    entrusted party may not exceed the agreement). Nothing without a placement."""
+    if placement is None:
+        return frozenset()
+    if placement.agreement_version_id is None:
+        return LEGACY_ACTIONS
+    return frozenset(str(action) for action in placement.agreement_version.allowed_actions)
+
+
+def _action_refusal(action: str) -> str:
+    messages = {
+        CollectionAction.PHONE: _("Refused: the agreement this case was placed under does not allow phone calls."),
+        CollectionAction.SMS: _("Refused: the agreement this case was placed under does not allow text messages."),
+        CollectionAction.LETTER: _("Refused: the agreement this case was placed under does not allow letters."),
+        CollectionAction.FIELD_VISIT: _("Refused: the agreement this case was placed under does not allow field visits."),
+    }
+    return messages[action]
+
+
+def check_action_allowed(*, placement: Placement, action: str) -> None:
+    """Raise WorkbenchError unless the placement's agreement allows ``action`` (a CollectionAction)."""
+    if action not in allowed_actions(placement):
+        raise WorkbenchError(_action_refusal(action))
+
+
+# ------------------------------------------------------------------ attempts whose placement ended
+def _placement_end(placement: Placement) -> datetime.datetime:
+    """When access ended: the recall (or return, or recorded expiry), else the end of the term."""
+    return min(moment for moment in (placement.ended_at, placement.ends_at) if moment is not None)
+
+
+def _orphaned(queryset, *, now):
+    """Open attempts made under a placement that is no longer in force at ``now``."""
+    # A correlated NOT EXISTS: one primary-key probe per open attempt, never a scan of every active placement.
+    in_force = Placement.objects.active(at=now).filter(pk=OuterRef("placement_id"))
+    return queryset.filter(outcome="", placement__isnull=False).exclude(Exists(in_force))
+
+
+def _close_orphans(attempts, *, now) -> int:
+    closed = 0
+    for attempt in attempts:
+        ended_at = max(attempt.started_at, min(_placement_end(attempt.placement), now))
+        # Compare-and-swap on the blank outcome: a close racing a logged outcome changes nothing.
+        closed += ContactAttempt.objects.filter(pk=attempt.pk, outcome="").update(outcome=Outcome.PLACEMENT_ENDED, ended_at=ended_at)
+    return closed
+
+
+def close_orphaned_attempts(*, now: datetime.datetime, case: Case | None = None, collector=None, placement_ids=None) -> int:
+    """Close the attempts left open when their placement ended (recall, expiry, return); returns how many.
+
+    The placement's owners end placements without knowing about calls, so the workbench closes these
+    lazily, wherever it meets them (the case page, the queue, an action on the attempt). The outcome is
+    PLACEMENT_ENDED and the note stays empty: nothing is invented about a call whose outcome was never
+    logged, and nothing may be recorded on it once access ended. Whoever was verified stays recorded.
+    ``ended_at`` is when access ended (not before the call started, not after ``now``).
+    """
+    attempts = ContactAttempt.objects.all()
+    if case is not None:
+        attempts = attempts.filter(case=case)
+    if collector is not None:
+        attempts = attempts.filter(collector=collector)
+    if placement_ids is not None:
+        attempts = attempts.filter(placement_id__in=list(placement_ids))
+    with transaction.atomic():
+        orphans = list(_orphaned(attempts, now=now).select_related("placement").select_for_update(of=("self",)).order_by("pk"))
+        return _close_orphans(orphans, now=now) if orphans else 0
+
+
+def _attempt_in_force(attempt: ContactAttempt, *, now) -> bool:
+    """May anything still be recorded on this open attempt? Only while its placement is in force.
+    The case row is locked first: a recall (which locks its cases) is then either wholly before or after."""
+    Case.objects.select_for_update(of=("self",)).filter(pk=attempt.case_id).values_list("pk", flat=True).first()
+    if attempt.placement_id is None:
+        return True  # the lender's own collection, not under any placement
+    return Placement.objects.active(at=now).filter(pk=attempt.placement_id).exists()
+
+
+def _access_ended_error() -> WorkbenchError:
+    return WorkbenchError(_("This case is no longer placed with your agency. The open attempt was closed unlogged; nothing more can be recorded on it."))
 
 
 @transaction.atomic
@@ -161,13 +253,16 @@ def start_attempt(*, case: Case, placement: Placement, agency, collector, channe
     """
     if channel not in (Channel.PHONE, Channel.SMS):
         raise WorkbenchError(_("Only calls and text messages are started from the workbench."))
-    _active_placement(placement=placement, case=case, agency=agency, now=now)
+    placement = _active_placement(placement=placement, case=case, agency=agency, now=now)
+    check_action_allowed(placement=placement, action=ACTION_FOR_CHANNEL[channel])
     debtor = Debtor.objects.select_for_update().get(pk=case.debtor_id)
     number = _number_for(debtor=debtor, number_kind=number_kind, contact=contact)
     if not number:
         raise WorkbenchError(_("There is no such number on record."))
     if channel == Channel.SMS and not is_mobile_number(number):
         raise WorkbenchError(_("A text message can only be sent to a mobile number."))
+    # An attempt left open under an earlier placement of this case can no longer be logged: close it, not block.
+    close_orphaned_attempts(case=case, collector=collector, now=now)
     if ContactAttempt.objects.filter(case=case, collector=collector, outcome="").exists():
         raise WorkbenchError(_("Log the outcome of your open attempt on this case first."))
     policy = policy or ContactPolicy.current()
@@ -210,20 +305,27 @@ def verify_identity(*, attempt: ContactAttempt, collector, method: str, name: st
     though the call is refused) and after three the call must be treated as reaching a third party.
     """
     with transaction.atomic():
-        attempt = ContactAttempt.objects.select_for_update().select_related("debtor").get(pk=attempt.pk)
+        attempt = ContactAttempt.objects.select_for_update(of=("self",)).select_related("debtor", "placement").get(pk=attempt.pk)
         _open_attempt_of(attempt, collector)
-        if attempt.channel != Channel.PHONE:
-            raise WorkbenchError(_("Identity is verified on a call."))
-        if attempt.identity_verified:
-            return attempt
-        if attempt.identity_failures >= MAX_IDENTITY_FAILURES:
-            raise WorkbenchError(_("Too many wrong answers on this call. Treat the person as a third party: do not discuss the debt."))
-        matched = identity_answer_matches(debtor=attempt.debtor, method=method, name=name, answer=answer)
-        if matched:
-            ContactAttempt.objects.filter(pk=attempt.pk).update(
-                identity_verified=True, identity_method=method, identity_verified_at=now, party_reached=Party.DEBTOR)
+        access_ended = not _attempt_in_force(attempt, now=now)
+        if access_ended:
+            _close_orphans([attempt], now=now)
         else:
-            ContactAttempt.objects.filter(pk=attempt.pk).update(identity_failures=attempt.identity_failures + 1)
+            if attempt.channel != Channel.PHONE:
+                raise WorkbenchError(_("Identity is verified on a call."))
+            if attempt.identity_verified:
+                return attempt
+            if attempt.identity_failures >= MAX_IDENTITY_FAILURES:
+                raise WorkbenchError(_("Too many wrong answers on this call. Treat the person as a third party: do not discuss the debt."))
+            matched = identity_answer_matches(debtor=attempt.debtor, method=method, name=name, answer=answer)
+            if matched:
+                ContactAttempt.objects.filter(pk=attempt.pk).update(
+                    identity_verified=True, identity_method=method, identity_verified_at=now, party_reached=Party.DEBTOR)
+            else:
+                ContactAttempt.objects.filter(pk=attempt.pk).update(identity_failures=attempt.identity_failures + 1)
+    # Both refusals are raised after the block, so what they record (the close, the failure) is kept.
+    if access_ended:
+        raise _access_ended_error()
     if not matched:
         raise WorkbenchError(_("The answers do not match the debtor's record. Do not discuss the debt with this person."))
     attempt.refresh_from_db()
@@ -270,17 +372,28 @@ def party_for(*, outcome: str, channel: str, identity_verified: bool) -> str:
     raise WorkbenchError(_("Unknown outcome."))
 
 
-@transaction.atomic
 def record_outcome(*, attempt: ContactAttempt, collector, outcome: str, note: str = "", promise_amount=None,
                    promise_due_on: datetime.date | None = None, now: datetime.datetime) -> ContactAttempt:
     """Close an attempt with its outcome code and note (the attempt log, 催记).
 
     Reaching the verified debtor is a demand reaching the debtor (民法典 art. 195(一)); a promise to
     pay is the debtor's agreement to perform (art. 195(二)). Both restart the limitation period and
-    are recorded as its evidence. Outcomes that reveal a risk flag the case.
+    are recorded as its evidence. Outcomes that reveal a risk flag the case. Nothing is recorded once
+    the placement has ended: the attempt is closed unlogged instead (close_orphaned_attempts).
     """
-    attempt = ContactAttempt.objects.select_for_update().get(pk=attempt.pk)
-    _open_attempt_of(attempt, collector)
+    with transaction.atomic():
+        locked = ContactAttempt.objects.select_for_update(of=("self",)).select_related("placement").get(pk=attempt.pk)
+        _open_attempt_of(locked, collector)
+        access_ended = not _attempt_in_force(locked, now=now)
+        if access_ended:
+            _close_orphans([locked], now=now)
+        else:
+            return _record_outcome_locked(locked, outcome=outcome, note=note, promise_amount=promise_amount,
+                                          promise_due_on=promise_due_on, now=now)
+    raise _access_ended_error()  # after the block, so the close is kept
+
+
+def _record_outcome_locked(attempt, *, outcome, note, promise_amount, promise_due_on, now):
     party = party_for(outcome=outcome, channel=attempt.channel, identity_verified=attempt.identity_verified)
     if outcome == Outcome.PROMISE_TO_PAY and (promise_amount is None or promise_due_on is None):
         raise WorkbenchError(_("A promise to pay needs an amount and a date."))
@@ -401,8 +514,9 @@ def upload_recording(*, attempt: ContactAttempt, upload, uploaded_by, agency, no
 def request_field_visit(*, case: Case, placement: Placement, agency, reason: str, note: str, requested_by,
                         now: datetime.datetime) -> FieldVisitRequest:
     """Ask the lender for a field visit (外访): for major risk (fraud, death, arrest), repeated broken
-    promises, or a debtor phone collection cannot reach (seed §2)."""
-    _active_placement(placement=placement, case=case, agency=agency, now=now)
+    promises, or a debtor phone collection cannot reach (seed §2). Only where the agreement allows field visits."""
+    placement = _active_placement(placement=placement, case=case, agency=agency, now=now)
+    check_action_allowed(placement=placement, action=CollectionAction.FIELD_VISIT)
     if reason not in VisitReason.values:
         raise WorkbenchError(_("Choose a reason for the visit."))
     note = (note or "").strip()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from outsourcing.models import Placement
+from outsourcing.models import CollectionAction, Placement
 from portal import access
 from portal.audit.log import Action, record
 from portal.lib.keyset import paginate
@@ -49,7 +49,7 @@ def _our_placement(principal, case, at):
     """The partner's placement of this case in force now (None for lender staff)."""
     if not principal.is_partner:
         return None
-    return Placement.objects.active(at=at).filter(case=case, partner=principal.organisation).first()
+    return Placement.objects.active(at=at).select_related("agreement_version").filter(case=case, partner=principal.organisation).first()
 
 
 def _case_url(case_id, anchor=""):
@@ -64,6 +64,8 @@ def _error(request, error):
 def queue_page(request):
     _require(request, "workbench.work")
     moment = now()
+    # Attempts the collector left open on placements that have ended since are closed here, unlogged.
+    services.close_orphaned_attempts(collector=request.user, now=moment)
     policy = ContactPolicy.current()
     page = queue.collector_queue(agency=request.principal.organisation, collector=request.user,
                                  today=conduct.debtor_local(moment, policy).date(), now=moment, cursor=request.GET.get("cursor"))
@@ -100,9 +102,14 @@ def case_page(request, case_id):
     principal = request.principal
     case = access.get_visible_case(principal, case_id, request=request)
     moment = now()
+    # An attempt left open under a placement that has ended can no longer be logged: close it before showing the call.
+    services.close_orphaned_attempts(case=case, now=moment)
     policy = ContactPolicy.current()
     placement = _our_placement(principal, case, moment)
     can_work = placement is not None and access.can(principal, "workbench.work")
+    # The agreement decides which buttons exist; the services refuse the rest anyway.
+    allowed = services.allowed_actions(placement)
+    may_request_visit = placement is not None and access.can(principal, "fieldvisit.request")
     open_attempt = (
         ContactAttempt.objects.filter(case=case, collector=request.user, outcome="").select_related("contact").order_by("-started_at").first()
         if can_work else None
@@ -119,7 +126,10 @@ def case_page(request, case_id):
         "within_window": conduct.is_within_window(local.time(), policy),
         "attempts_today": conduct.attempts_on(debtor_id=case.debtor_id, local_date=local.date()),
         "history": history.case_history(case=case),
-        "can_request_visit": placement is not None and access.can(principal, "fieldvisit.request"),
+        "allowed_actions": allowed,
+        "allowed_labels": [action.label for action in CollectionAction if action in allowed],
+        "can_request_visit": may_request_visit and CollectionAction.FIELD_VISIT in allowed,
+        "visit_not_allowed": may_request_visit and CollectionAction.FIELD_VISIT not in allowed,
     }
     if can_work:
         context["numbers"] = services.dial_list(case.debtor, Contact.objects.filter(debtor_id=case.debtor_id).order_by("position"))

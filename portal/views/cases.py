@@ -29,12 +29,16 @@ def case_list(request):
 def case_detail(request, case_id):
     _require(request, "case.view")
     case = access.get_visible_case(request.principal, case_id, request=request)
-    record(Action.VIEW_PERSONAL_DATA, request=request, obj=case, case_id=case.pk)
+    # Partners never see the debt's amounts here: an agency hears them only in a call with the
+    # verified debtor, on the workbench's case page (seed §1; PIPL art. 6, data minimisation).
+    hide_amounts = request.principal.is_partner
+    record(Action.VIEW_PERSONAL_DATA, request=request, obj=case, case_id=case.pk, debt_details=not hide_amounts)
     placements = Placement.objects.filter(case=case).select_related("partner", "assigned_to")
     if request.principal.is_partner:
         placements = placements.filter(partner=request.principal.organisation)
     return render(request, "portal/case_detail.html", {
         "case": case, "placements": placements, "can_reveal": access.can(request.principal, "case.reveal_id"),
+        "hide_amounts": hide_amounts,
     })
 
 

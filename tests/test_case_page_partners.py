@@ -1,0 +1,56 @@
+"""The generic case page (/cases/<id>/) never shows an agency the debt's amounts: the workbench
+shows them only in a call with the verified debtor, and this older page must not be the way round it."""
+import pytest
+
+from portal.audit.models import Action, AuditEvent
+from tests.matrix_workbench import in_acme, make_case
+
+# make_case: loan 20,000.00; principal 15,000.00 + interest 812.35 = balance 15,812.35.
+AMOUNTS = ("¥20,000.00", "¥15,000.00", "¥812.35", "¥15,812.35")
+
+
+@pytest.fixture
+def case(world):
+    with in_acme(world):
+        case, _placement = make_case(world, "CASE-PAGE-001", agency="xagency", collector="x_collector")
+    return case
+
+
+def body(client, case):
+    response = client.get(f"/cases/{case.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["x_collector", "x_admin"])
+def test_agency_staff_see_no_amounts_and_are_sent_to_the_workbench(persona, world, client_for, case):
+    page = body(client_for(persona, host="acme"), case)
+    for amount in AMOUNTS:
+        assert amount not in page, f"{persona} sees {amount}"
+    assert "¥" not in page  # no money at all: not the balance, not a fee, not a payment
+    assert "data-amounts-hidden" in page and f'href="/workbench/cases/{case.pk}/"' in page
+    # Enough is left to tell which case it is.
+    assert "CASE-PAGE-001" in page and "王测试" in page and "随心贷" in page and case.debtor.id_number_masked in page
+
+
+@pytest.mark.django_db
+def test_the_audit_records_that_no_debt_details_were_shown_to_the_agency(world, client_for, case):
+    body(client_for("x_collector", host="acme"), case)
+    with in_acme(world):
+        event = AuditEvent.objects.filter(action=Action.VIEW_PERSONAL_DATA, case_id=str(case.pk)).latest("at")
+        assert event.detail["debt_details"] is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["acme_manager", "acme_admin"])
+def test_lender_staff_still_see_every_amount(persona, world, client_for, case):
+    page = body(client_for(persona, host="acme"), case)
+    for amount in AMOUNTS:
+        assert amount in page, f"{persona} misses {amount}"
+    assert "data-amounts-hidden" not in page
+
+
+@pytest.mark.django_db
+def test_the_page_still_closes_to_an_agency_the_case_is_not_placed_with(world, client_for, case):
+    assert client_for("y_admin", host="acme").get(f"/cases/{case.pk}/").status_code == 404

@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PaymentSource(models.TextChoices):
@@ -123,7 +124,7 @@ class PaymentReport(models.Model):
 
 
 class DisputeStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("dispute status", "Open")
     UPHELD = "upheld", _("Upheld")  # the side that raised it was right; the correction is recorded
     DISMISSED = "dismissed", _("Dismissed")
     WITHDRAWN = "withdrawn", _("Withdrawn")

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from drf_spectacular.validation import validate_schema
 
 from outsourcing import placement
 from outsourcing.models import CommissionLine
@@ -84,6 +85,10 @@ def test_the_api_records_json_rows_idempotently_and_dry_runs(world):
     assert first["rejected"] == [{"row": 3, "column": "amount", "message": "Not an amount: use digits and a decimal point, e.g. 12500.00."}]
     assert system(host="beta", key=key).post("/payments/api/", body, content_type="application/json").status_code in (401, 403)
     assert system().post("/payments/api/", body, content_type="application/json").status_code in (302, 401, 403)
+    schema = json.loads(system(key=key).get("/intake/api/schema/?format=json").content)
+    validate_schema(schema)
+    assert "/payments/api/" in schema["paths"]
+    assert set(schema["components"]["schemas"]["PaymentVerdict"]["properties"]) == {"rows", "valid", "created", "existing", "rejected", "file_error"}
 
 
 def test_the_agency_sees_its_lines_without_debtor_data_and_reports_and_disputes(world, client_for):

@@ -10,11 +10,13 @@ What it does:
      three contact attempts per placement (one in five reaching the debtor, one in a thousand a
      complaint), a promise to pay on every tenth placement, and a payment with its commission line on
      every fifth;
-  3. times, interleaved in shuffled order after a warm-up, the scorecard functions of
+  3. checks that the two ways outsourcing/scorecards.py reads a cohort (placement by placement through the
+     indexes, or a hash join over each table; PER_PLACEMENT_LIMIT chooses) give the same numbers at this size;
+  4. times, interleaved in shuffled order after a warm-up, the scorecard functions of
      outsourcing/scorecards.py and the lender's scorecard page (server time through django.test.Client,
      DEBUG off), against a baseline in the same run: a bare ``SELECT partner_id, COUNT(*) … GROUP BY``
      over the whole placement table, the least any per-agency report has to read;
-  4. drops the database (--keep-db keeps it).
+  5. drops the database (--keep-db keeps it).
 
 Nothing asserts on timing; the ratio to the baseline is what carries over between machines.
 """
@@ -137,6 +139,31 @@ def load(world, n: int) -> None:
         say(f"   {'VACUUM ANALYZE':<44} {'':>10}       {time.perf_counter() - started:6.1f} s")
 
 
+def check_both_ways(world) -> None:
+    """The tests cover both reading methods on a handful of placements; this compares them on the loaded tenant."""
+    from django.utils import timezone
+
+    from outsourcing import scorecards
+
+    this_month = scorecards.month_start(timezone.localdate())
+    month = scorecards.add_months(this_month, -3)
+    cohorts = [(month, month, "M2", None), (scorecards.add_months(month, -2), month, None, None),
+               (scorecards.add_months(this_month, -5), this_month, None, world.orgs["xagency"])]
+    limit = scorecards.PER_PLACEMENT_LIMIT
+    try:
+        for month_from, month_to, bucket, partner in cohorts:
+            found = []
+            for forced in (10**9, 0):  # placement by placement, then table by table
+                scorecards.PER_PLACEMENT_LIMIT = forced
+                found.append(scorecards.agency_scorecards(month_from, month_to, bucket=bucket, partner=partner, by_bucket=True))
+            assert found[0] == found[1], f"the two methods disagree on {month_from:%Y-%m}..{month_to:%Y-%m} {bucket or 'every bucket'}"
+            placed = sum(row.placed for row in found[0])
+            say(f"   same numbers both ways: {month_from:%Y-%m}..{month_to:%Y-%m}, {bucket or 'every bucket'}"
+                f"{', agency X' if partner else ''} ({placed:,} placements)")
+    finally:
+        scorecards.PER_PLACEMENT_LIMIT = limit
+
+
 def variants(world, clients):
     from django.db.models import Count
     from django.utils import timezone
@@ -233,6 +260,9 @@ def main(argv=None) -> int:
                     connection.set_tenant(world.lenders["acme"])
             return wrapped
 
+        say("\n== checking the two ways of reading a cohort")
+        with tenant_context(world.lenders["acme"]):
+            check_both_ways(world)
         items = variants(world, {"acme_manager": client})
         items[-1] = (items[-1][0], page_in_public_schema(items[-1][1]))
         say(f"\n== timing ({opts.repeats} runs of each after {opts.warmup} warm-up, interleaved in shuffled order; DEBUG off)")

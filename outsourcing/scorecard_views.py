@@ -113,16 +113,18 @@ def _chart(rows, metric, title):
 def scorecard_page(request):
     own = _require(request)
     form, data, month_from, month_to, bucket = _filters(request)
-    rows = scorecards.agency_scorecards(month_from, month_to, bucket=bucket, partner=own)
+    # The cells are read once: the table, the default comparison and (when its cohort is in the range) the chart come from them.
+    cohorts = scorecards.cohorts(month_from, month_to, bucket=bucket, partner=own)
+    rows = cohorts.rows()
     compare_month, compare_bucket = data.get("compare_month"), data.get("compare_bucket")
     if not (compare_month and compare_bucket):
-        busiest = scorecards.busiest_cohort(month_from, month_to, partner=own)
+        busiest = cohorts.busiest()
         if busiest is not None:
             compare_month = compare_month or busiest[0]
             compare_bucket = compare_bucket or bucket or busiest[1] or BUCKETS[0]
     compare_month = compare_month or month_to
     compare_bucket = compare_bucket or bucket or BUCKETS[0]
-    comparison = scorecards.cohort_comparison(compare_month, compare_bucket, partner=own)
+    comparison = cohorts.comparison(compare_month, compare_bucket)
     charts = [
         _chart(comparison, "recovery_rate", _("Recovery rate")),
         _chart(comparison, "contact_rate", _("Contact rate")),

@@ -224,3 +224,28 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     agency_page.goto(live_app.url("/outsourcing/statements/", host=SLUG))
     expect(agency_page.locator("main")).to_contain_text("¥480.00")
     shot(agency_page, "journey-08-agency-statement")
+
+    # 7. The agency (reading Chinese) disputes the line; the lender's finance answers and decides.
+    agency_zh = new_page(locale="zh-CN")
+    sign_in(agency_zh, live_app, people["ja_admin"].email)
+    agency_zh.goto(live_app.url("/payments/", host=SLUG))
+    expect(agency_zh.locator("main")).to_contain_text("JOURNEY-BANK-0001")
+    expect(agency_zh.locator("main")).not_to_contain_text(case.debtor.name)  # money lines, not debtor data
+    agency_zh.locator("main table").get_by_role("link").first.click()
+    agency_zh.locator('select[name="reason"]').select_option("commission")
+    agency_zh.locator('textarea[name="text"]').fill("还款时案件已转入M3，应按M3费率计佣。")
+    agency_zh.locator('main form button[type="submit"]').last.click()
+    expect(agency_zh.locator("main")).to_contain_text("还款时案件已转入M3")
+    shot(agency_zh, "journey-09-agency-dispute-zh")
+
+    finance.goto(live_app.url("/payments/disputes/", host=SLUG))
+    finance.locator("main table").get_by_role("link").first.click()
+    finance.locator('textarea[name="text"]').first.fill("Placed in M2; the agreement's M2 rate applies for the whole term.")
+    finance.get_by_role("button", name="Comment").click()
+    finance.locator('select[name="outcome"]').select_option("dismissed")
+    finance.locator("#decision-text").fill("Bucket at placement decides the rate (agreement §3).")
+    finance.get_by_role("button", name="Close", exact=True).click()
+    expect(finance.locator("main")).to_contain_text("Dismissed")
+    shot(finance, "journey-10-dispute-decided")
+    agency_zh.reload()
+    expect(agency_zh.locator("main")).to_contain_text("Bucket at placement decides the rate")

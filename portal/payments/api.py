@@ -62,8 +62,6 @@ class PaymentImportView(APIView):
         responses={200: PaymentVerdictSerializer, 400: OpenApiResponse(PaymentVerdictSerializer, description="The body could not be read.")},
     )
     def post(self, request):
-        from django.db import connection  # noqa: F401 - the tenant's schema is already set by the middleware
-
         dry_run = request.query_params.get("dry_run", "").lower() in TRUE_WORDS
         upload = request.FILES.get("file") if hasattr(request, "FILES") else None
         if upload is not None:

@@ -18,10 +18,11 @@ from django.views.decorators.http import require_POST
 from portal import access
 from portal.audit.log import Action, record
 from portal.lib.keyset import paginate
+from tenants.models import Organisation
 
 from . import hooks, importing, services
 from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, RejectForm, ReportForm
-from .models import Dispute, DisputeStatus, Payment, PaymentReport, PaymentSource, ReportStatus
+from .models import DisputeStatus, Payment, PaymentSource, ReportStatus
 from .visibility import visible_disputes, visible_payments, visible_reports
 
 PAGE_SIZE = 50
@@ -125,8 +126,6 @@ def payment_dispute(request, payment_id):
         if partner_id is None:
             messages.error(request, _("No agency earned anything on this payment; there is no one to dispute it with."))
             return redirect("payment-detail", payment_id=payment.pk)
-        from tenants.models import Organisation
-
         partner = Organisation.objects.get(pk=partner_id)
     else:
         partner = principal.organisation
@@ -153,11 +152,18 @@ def payment_import(request):
     if request.method == "POST" and form.is_valid():
         content = form.cleaned_data["file"].read(importing.MAX_BYTES + 1)
         result = importing.check_and_record(content, commit=False)
+        _discard_upload(request)  # only the last checked file waits to be recorded
         if not result.file_error and result.valid:
             name = default_storage.save(f"payment-uploads/{uuid.uuid4().hex}", ContentFile(content))
             request.session[UPLOAD_SESSION_KEY] = {"name": name, "filename": form.cleaned_data["file"].name[:200]}
     return render(request, "payments/payment_import.html", {"form": form, "result": result,
                                                               "upload": request.session.get(UPLOAD_SESSION_KEY) if result else None})
+
+
+def _discard_upload(request):
+    upload = request.session.pop(UPLOAD_SESSION_KEY, None)
+    if upload and default_storage.exists(upload["name"]):
+        default_storage.delete(upload["name"])
 
 
 @require_POST
@@ -191,7 +197,7 @@ def payment_template(request):
 
 def report_list(request):
     principal = request.principal
-    if not (access.can(principal, "payment.view") or access.can(principal, "payment.report")):
+    if not access.can(principal, "payment.report"):  # agency staff report; lender and agency admins review
         _require(request, "payment.view")
     reports = visible_reports(principal).select_related("case", "organisation", "matched_payment", "reported_by")
     status = request.GET.get("status", ReportStatus.PENDING if principal.is_lender_staff else "")

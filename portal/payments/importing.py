@@ -25,6 +25,7 @@ from .models import Payment, PaymentSource
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
+PROGRESS_EVERY = 100
 COLUMNS = ("contract_no", "paid_on", "amount", "reference", "note")
 REQUIRED = ("contract_no", "paid_on", "amount", "reference")
 ALIASES = {
@@ -73,8 +74,10 @@ def _message(code, params) -> str:
 
 
 def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: datetime.datetime | None = None,
-                     json_rows: bool = False) -> PaymentFileResult:
-    """Check the whole file; with ``commit``, record the valid rows in one transaction."""
+                     json_rows: bool = False, report=None) -> PaymentFileResult:
+    """Check the whole file; with ``commit``, record the valid rows in one transaction.
+
+    ``report(percent, message)`` hears the progress of the recording (the page's progress bar)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     result = PaymentFileResult()
@@ -140,7 +143,9 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
     if not commit or not valid:
         return result
     with transaction.atomic():
-        for case_id, values in valid:
+        for number, (case_id, values) in enumerate(valid, start=1):
+            if report is not None and number % PROGRESS_EVERY == 0:
+                report(100 * number // len(valid), _("%(done)s of %(total)s payments") % {"done": number, "total": len(valid)})
             _, created = services.record_payment(
                 case=Case(pk=case_id), amount=values["amount"], paid_on=values["paid_on"], reference=values["reference"],
                 source=PaymentSource.API if json_rows else PaymentSource.IMPORT, recorded_by=recorded_by, note=values["note"], now=now)

@@ -20,7 +20,10 @@ from portal.audit.log import Action, record
 from portal.lib.keyset import paginate
 from tenants.models import Organisation
 
+from portal.jobs.services import start_job
+
 from . import hooks, importing, services
+from .job_handlers import JOB_KIND
 from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, RejectForm, ReportForm
 from .models import DisputeStatus, Payment, PaymentSource, ReportStatus
 from .visibility import visible_disputes, visible_payments, visible_reports
@@ -168,21 +171,15 @@ def _discard_upload(request):
 
 @require_POST
 def payment_import_commit(request):
+    """Record the checked file in the background: the job page shows the progress."""
     _require(request, "payment.record", lender_only=True)
     upload = request.session.pop(UPLOAD_SESSION_KEY, None)
     if not upload or not default_storage.exists(upload["name"]):
         messages.error(request, _("Upload the file again: the checked file is no longer here."))
         return redirect("payment-import")
-    with default_storage.open(upload["name"], "rb") as handle:
-        content = handle.read()
-    result = importing.check_and_record(content, commit=True, recorded_by=request.user)
-    default_storage.delete(upload["name"])
-    if result.file_error:
-        messages.error(request, result.file_error)
-    else:
-        messages.success(request, _("%(created)s payment(s) recorded, %(existing)s already recorded, %(rejected)s row(s) refused.")
-                         % {"created": result.created, "existing": result.existing, "rejected": len(result.rejected)})
-    return redirect("payment-list")
+    job = start_job(kind=JOB_KIND, params={"upload": upload["name"], "filename": upload["filename"]}, user=request.user,
+                    organisation=request.principal.organisation, key=f"payment-import:{upload['name']}")
+    return redirect("job-detail", job_id=job.pk)
 
 
 def payment_template(request):

@@ -1,0 +1,31 @@
+"""Recording a checked payment file in the background, with progress.
+
+Safe to run again after a worker dies: the rows are recorded in one transaction (all or nothing), and
+a payment already recorded is recognised by its reference, so a second run records nothing twice.
+"""
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
+
+from portal.jobs.services import job_handler
+
+from . import importing
+
+JOB_KIND = "payment_import"
+
+
+@job_handler(JOB_KIND)
+def record_payment_file(job, report):
+    name = job.params["upload"]
+    if not default_storage.exists(name):  # recorded by an earlier run that died after committing
+        return {"message": _("The file was already recorded.")}
+    with default_storage.open(name, "rb") as handle:
+        content = handle.read()
+    user = get_user_model().objects.filter(pk=job.created_by_id).first()
+    result = importing.check_and_record(content, commit=True, recorded_by=user, report=report)
+    default_storage.delete(name)
+    if result.file_error:
+        return {"message": result.file_error, "result_data": result.as_dict()}
+    return {"message": _("%(created)s payment(s) recorded, %(existing)s already recorded, %(rejected)s row(s) refused.")
+            % {"created": result.created, "existing": result.existing, "rejected": len(result.rejected)},
+            "result_data": {key: value for key, value in result.as_dict().items() if key != "rejected"}}

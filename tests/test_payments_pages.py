@@ -38,6 +38,8 @@ def test_finance_records_a_payment_and_sees_the_agency_commission(world, client_
     assert "already recorded" in again.content.decode()
     with tenant_context(world.lenders["acme"]):
         assert Payment.objects.filter(reference="BK-PG-1").count() == 1
+    case_page = client.get(f"/cases/{case.pk}/").content.decode()  # the case shows its payments and what they earned
+    assert 'id="payments"' in case_page and "BK-PG-1" in case_page and "¥480.00" in case_page
     unknown = client.post("/payments/new/", {"contract_no": "NO-SUCH", "amount": "1", "paid_on": today, "reference": "BK-PG-2"})
     assert unknown.status_code == 200 and "No case has this contract no." in unknown.content.decode()
 

@@ -7,6 +7,8 @@ from outsourcing.models import Placement
 from portal import access
 from portal.audit.log import Action, record
 from portal.lib.keyset import paginate
+from portal.payments import hooks as payment_hooks
+from portal.payments.models import Payment
 
 
 def _require(request, action):
@@ -36,9 +38,14 @@ def case_detail(request, case_id):
     placements = Placement.objects.filter(case=case).select_related("partner", "assigned_to")
     if request.principal.is_partner:
         placements = placements.filter(partner=request.principal.organisation)
+    payments = []
+    if not hide_amounts and access.can(request.principal, "payment.view"):
+        rows = list(Payment.objects.filter(case=case).order_by("-paid_on", "-recorded_at"))
+        notes = payment_hooks.annotations([p.pk for p in rows])
+        payments = [(payment, notes.get(payment.pk, {})) for payment in rows]
     return render(request, "portal/case_detail.html", {
         "case": case, "placements": placements, "can_reveal": access.can(request.principal, "case.reveal_id"),
-        "hide_amounts": hide_amounts,
+        "hide_amounts": hide_amounts, "payments": payments,
     })
 
 

@@ -205,7 +205,8 @@ def run(opts) -> Result:
     medians = {phase: summary(values)["median"] for phase, values in phase_times.items()}
     say("   phases (medians): " + ", ".join(f"{phase} {seconds:.2f} s ({seconds / copy['median']:.1f}x COPY)" for phase, seconds in medians.items()))
     say("     check = decode, match headers, every cell's rules; plan = read what exists, blind index and Fernet-encrypt each ID number;")
-    say("     write = COPY into debtor, case, contact, balance snapshot, limitation event (+ their history rows), with indexes;")
+    say("     write = COPY of debtors, contacts and a staging row per new case; INSERT ... SELECT of cases, balance snapshots,")
+    say("             limitation events from it (+ history rows from the statement-level triggers), with indexes;")
     say("     commit and rest = storing the file, the batch row, COMMIT with the deferred foreign-key checks")
     say(f"   checking every cell alone (parse + validate, no database): median {fmt_s(validated['median'])}")
     say(f"   same file again (0 created, 0 updated): median {fmt_s(reimport['median'])}")

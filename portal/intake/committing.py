@@ -3,14 +3,18 @@
 Upsert by contract number (never a second case for the same contract); a
 borrower is one debtor across loans, found by the blind index of the ID
 number. The plan is made in Python from one read of what exists; the
-writes are set-based (COPY for new rows, a temporary table and one UPDATE
-for changed rows): 100,000 rows are a few statements, not 100,000 round trips.
+writes are set-based (COPY of new debtors and contacts; new cases COPYed
+once into a staging table, from which the cases, balance snapshots and
+limitation events are each one INSERT ... SELECT; a temporary table and one
+UPDATE for changed rows): 100,000 rows are a few statements, not 100,000
+round trips.
 
 A re-import counts a row as "updated" only when something in it differs
 from what is stored; an identical file updates nothing.
 """
 import datetime
 import json
+import operator
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -25,7 +29,7 @@ from portal.limitation import LIMITATION_YEARS, add_years
 from portal.models import BalanceSnapshot, Case, Contact, ContactRelation, Debtor, LimitationEvent, LimitationEventKind
 
 from . import bulkcrypto
-from .validation import CleanRow
+from .validation import CleanRow, cyclic_gc_paused
 
 # Canonical columns that are Case fields of the same name.
 CASE_FIELDS = ("product", "region", "loan_amount", "disbursed_on", "annual_rate", "term_months", "principal_due",
@@ -49,7 +53,7 @@ class Outcome:
 class _Plan:
     debtors_new: dict = field(default_factory=dict)  # id -> {field: value}
     debtors_changed: dict = field(default_factory=dict)  # id -> {field: value}
-    cases_new: list = field(default_factory=list)  # {field: value}
+    cases_new: list = field(default_factory=list)  # new cases, as STAGED tuples (see _stage_new_cases)
     cases_changed: list = field(default_factory=list)  # {field: value}, with "id"
     contacts_new: list = field(default_factory=list)
     contacts_changed: list = field(default_factory=list)
@@ -89,7 +93,7 @@ def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history
     """
     today = today or timezone.localdate()
     now = timezone.now()
-    with transaction.atomic():
+    with cyclic_gc_paused(), transaction.atomic():
         with connection.cursor() as cursor:
             # One import at a time per lender: two files naming the same new contract must not race.
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"caseport.intake.{connection.schema_name}"])
@@ -97,7 +101,7 @@ def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history
             before = cursor.fetchone()
             recorder = _begin_history(cursor, history or {})
         plan = _plan(rows, mapped=mapped, source=source, evidence=evidence, today=today, now=now)
-        _write(plan, mapped=mapped, history=recorder)
+        _write(plan, mapped=mapped, history=recorder, source=source, today=today, now=now)
         with connection.cursor() as cursor:
             # Put the switches back: whatever runs later in an enclosing transaction is recorded as usual.
             cursor.execute(f"SELECT {', '.join('set_config(%s, %s, true)' for _name in HISTORY_SETTINGS)}",
@@ -164,7 +168,7 @@ def _begin_history(cursor, metadata: dict) -> _History:
     return history
 
 
-def _record_history(history: _History, model, label: str, ids: list):
+def _record_history(history: _History, model, label: str, ids: list | str):
     """What pghistory.trigger.Event.get_func's row trigger inserts, for many rows at once."""
     event_model = history.skipped.get((model, label))
     if event_model is None or not ids:
@@ -184,11 +188,15 @@ def _record_history(history: _History, model, label: str, ids: list):
         targets.append(quote("pgh_context_id"))
         values.append("%s")
         params.append(history.context_id)
+    if isinstance(ids, str):  # a query of the ids (rows inserted from the staging table)
+        which, params = f"IN ({ids})", params
+    else:
+        which, params = "= ANY(string_to_array(%s, chr(31))::uuid[])", [*params, keys(ids)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_table(event_model)} ({', '.join(targets)}) SELECT {', '.join(values)} FROM {_table(model)} AS source "
-            f"WHERE source.{quote(model._meta.pk.column)} = ANY(string_to_array(%s, chr(31))::uuid[])",
-            [*params, keys(ids)],
+            f"WHERE source.{quote(model._meta.pk.column)} {which}",
+            params,
         )
 
 
@@ -243,15 +251,33 @@ def _existing(contract_nos: list, indexes: list):
     return cases, debtors, by_index, contacts, events
 
 
-def _new_ids():
-    """Fresh random (version 4) UUIDs as text, many at a time: uuid.uuid4() per row is a noticeable share of an import."""
-    while True:
-        raw = bytearray(os.urandom(16 * 4096))
-        raw[6::16] = bytes(byte & 0x0F | 0x40 for byte in raw[6::16])
-        raw[8::16] = bytes(byte & 0x3F | 0x80 for byte in raw[8::16])
-        text = raw.hex()
-        for start in range(0, len(text), 32):
-            yield f"{text[start:start + 8]}-{text[start + 8:start + 12]}-{text[start + 12:start + 16]}-{text[start + 16:start + 20]}-{text[start + 20:start + 32]}"
+_VERSION_4 = bytes(byte & 0x0F | 0x40 for byte in range(256))  # byte 6: version 4
+_VARIANT_RFC_4122 = bytes(byte & 0x3F | 0x80 for byte in range(256))  # byte 8: variant 10xx
+
+
+def _new_ids(count: int) -> list:
+    """``count`` fresh random (version 4) UUIDs as text, in ascending order.
+
+    Each is as random as uuid.uuid4() (os.urandom, version and variant bits set the same way); only the
+    order in which this import uses them is chosen: rows then arrive in key order, so every primary-key
+    index (and the history's pgh_obj_id index, and the deferred foreign-key checks at COMMIT) grows at its
+    right end instead of touching a random page per row. Lower-case hex sorts as the bytes do, as
+    PostgreSQL orders uuid values.
+    """
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = raw[6::16].translate(_VERSION_4)
+    raw[8::16] = raw[8::16].translate(_VARIANT_RFC_4122)
+    text = raw.hex()
+    ordered = sorted(text[start:start + 32] for start in range(0, len(text), 32))
+    return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in ordered]
+
+
+def _getter(names):
+    """A function CleanRow -> tuple of the named fields (a tuple even for one name or none)."""
+    positions = [CleanRow._fields.index(name) for name in names]
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    return lambda row: tuple(row[position] for position in positions)
 
 
 @lru_cache(maxsize=4096)
@@ -262,13 +288,20 @@ def _expiry_after(latest: datetime.date) -> datetime.date:
 
 def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
     plan = _Plan()
-    new_id = _new_ids().__next__
     indexes = bulkcrypto.blind_indexes([row.id_number for row in rows])
-    cases, debtors, by_index, contacts, events = _existing([row.contract_no for row in rows], list(set(indexes)))
+    distinct = set(indexes)
+    cases, debtors, by_index, contacts, events = _existing([row.contract_no for row in rows], list(distinct))
+    # Contract numbers are unique in a checked file: every row whose contract is not stored is a new case.
+    new_case_id = iter(_new_ids(len(rows) - len(cases))).__next__
+    new_event_id = iter(_new_ids(2 * (len(rows) - len(cases)))).__next__  # a new case's due date and payment, maybe unused
+    new_debtor_id = iter(_new_ids(len(distinct.difference(by_index)))).__next__
     debtor_columns = [(column, DEBTOR_FIELDS[column]) for column in DEBTOR_FIELDS if column in mapped]
+    debtor_names = [name for _column, name in debtor_columns]
+    debtor_getter = _getter([column for column, _name in debtor_columns])
     case_columns = [column for column in CASE_FIELDS if column in mapped]
     new_by_index = {}
     debtor_values, contact_values = {}, {}
+    staged_values = _getter(STAGED)
     existing_rows = []  # (case changed?, debtor id) for rows of existing cases
     for row, index in zip(rows, indexes):
         case = cases.get(row.contract_no)
@@ -278,37 +311,33 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
         else:
             debtor_id = by_index.get(index) or new_by_index.get(index)
         if debtor_id is None:
-            debtor_id = new_by_index[index] = new_id()
+            debtor_id = new_by_index[index] = new_debtor_id()
             # What Debtor.set_id_number does, for a number the cleaner has already validated.
             # (The ciphertext is filled in below, all numbers encrypted at once.)
             plan.debtors_new[debtor_id] = {"id": debtor_id, "id_number_ciphertext": row.id_number,
                                            "id_number_index": index, "id_number_masked": idnumber.mask(row.id_number), "created_at": now}
         # A borrower named on several rows: the last row's details win.
-        debtor_values[debtor_id] = {name: getattr(row, column) for column, name in debtor_columns}
+        debtor_values[debtor_id] = dict(zip(debtor_names, debtor_getter(row)))
         if row.contact1_name and row.contact1_phone:
             contact_values[debtor_id] = {"name": row.contact1_name, "relation": row.contact1_relation or OTHER_RELATION, "phone": row.contact1_phone}
-        case_values = {column: getattr(row, column) for column in case_columns}
-        new_events = limitation_events(row)
         if case is None:
-            case_id = new_id()
-            plan.cases_new.append({"id": case_id, "debtor_id": debtor_id, "contract_no": row.contract_no, **case_values,
-                                   "limitation_expires_on": _expiry_after(max(day for _kind, day in new_events)),
-                                   "created_at": now, "updated_at": now})
-            plan.outcome.created += 1
-            plan.snapshots.append(_snapshot(case_id, {name: getattr(row, name) for name in BALANCE_FIELDS}, today, source, now))
-        else:
-            case_id = case["id"]
-            known = events.get(case_id, [])
-            new_events = [event for event in new_events if event not in known]
-            expiry = _expiry_after(max(day for _kind, day in [*known, *new_events]))
-            case_changed = case["debtor_id"] != debtor_id or any(case[name] != value for name, value in case_values.items())
-            if case_changed or expiry != case["limitation_expires_on"]:
-                plan.cases_changed.append({"id": case_id, "debtor_id": debtor_id, **case_values, "limitation_expires_on": expiry, "updated_at": now})
-            if any(name in case_values and case[name] != case_values[name] for name in BALANCE_FIELDS):
-                plan.snapshots.append(_snapshot(case_id, {name: case_values.get(name, case[name]) for name in BALANCE_FIELDS}, today, source, now))
-            existing_rows.append((case_changed, debtor_id))
-        plan.events.extend({"id": new_id(), "case_id": case_id, "kind": kind, "occurred_on": day, "evidence": evidence(row.row)[:300],
+            # A new case, its balance snapshot and its limitation events are made from this one tuple, in SQL (_write).
+            plan.cases_new.append((new_case_id(), new_event_id(), new_event_id(), debtor_id, evidence(row.row)[:300], *staged_values(row)))
+            continue
+        case_values = {column: getattr(row, column) for column in case_columns}
+        case_id = case["id"]
+        known = events.get(case_id, [])
+        new_events = [event for event in limitation_events(row) if event not in known]
+        expiry = _expiry_after(max(day for _kind, day in [*known, *new_events]))
+        case_changed = case["debtor_id"] != debtor_id or any(case[name] != value for name, value in case_values.items())
+        if case_changed or expiry != case["limitation_expires_on"]:
+            plan.cases_changed.append({"id": case_id, "debtor_id": debtor_id, **case_values, "limitation_expires_on": expiry, "updated_at": now})
+        if any(name in case_values and case[name] != case_values[name] for name in BALANCE_FIELDS):
+            plan.snapshots.append(_snapshot(case_id, {name: case_values.get(name, case[name]) for name in BALANCE_FIELDS}, today, source, now))
+        existing_rows.append((case_changed, debtor_id))
+        plan.events.extend({"id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "occurred_on": day, "evidence": evidence(row.row)[:300],
                             "source_type": EVENT_SOURCE, "source_id": "", "created_at": now} for kind, day in new_events)
+    plan.outcome.created = len(plan.cases_new)
     new_debtors = list(plan.debtors_new.values())
     for debtor, ciphertext in zip(new_debtors, bulkcrypto.encrypt_many([debtor["id_number_ciphertext"] for debtor in new_debtors])):
         debtor["id_number_ciphertext"] = ciphertext
@@ -318,10 +347,11 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
         elif any(debtors[debtor_id][name] != value for name, value in values.items()):
             plan.debtors_changed[debtor_id] = {"id": debtor_id, **values}
     touched = set(plan.debtors_changed)  # debtors whose details or contact this import changes
+    new_contact_id = iter(_new_ids(len(contact_values))).__next__
     for debtor_id, contact in contact_values.items():
         stored = None if debtor_id in plan.debtors_new else contacts.get(debtor_id)
         if stored is None:
-            plan.contacts_new.append({"id": new_id(), "debtor_id": debtor_id, "position": 1, **contact})
+            plan.contacts_new.append({"id": new_contact_id(), "debtor_id": debtor_id, "position": 1, **contact})
             touched.add(debtor_id)
         elif any(stored[key] != value for key, value in contact.items()):
             plan.contacts_changed.append({"id": stored["id"], **contact})
@@ -339,39 +369,106 @@ def _snapshot(case_id, balances, today, source, now):
 # ---------------------------------------------------------------- writing
 
 
-def _write(plan: _Plan, *, mapped, history: _History):
+# The columns of a row a new case is made from, after its debtor's id and the events' evidence text.
+STAGED = ("row", "contract_no", *CASE_FIELDS)
+
+
+def _write(plan: _Plan, *, mapped, history: _History, source: str, today: datetime.date, now):
     debtor_update = [DEBTOR_FIELDS[column] for column in DEBTOR_FIELDS if column in mapped]
     case_update = ["debtor_id", *[column for column in CASE_FIELDS if column in mapped], "limitation_expires_on", "updated_at"]
+    staging = _stage_new_cases(plan.cases_new)
+    new_cases, new_snapshots, new_events = _from_staging(staging, mapped=mapped, source=source, today=today, now=now)
     for model, inserted, changed, names in (
         (Debtor, list(plan.debtors_new.values()), list(plan.debtors_changed.values()), debtor_update),
-        (Case, plan.cases_new, plan.cases_changed, case_update),
+        (Case, new_cases, plan.cases_changed, case_update),
         (Contact, plan.contacts_new, plan.contacts_changed, ["name", "relation", "phone"]),
     ):
         insert_rows(model, inserted)
-        _record_history(history, model, "insert", [row["id"] for row in inserted])
+        _record_history(history, model, "insert", inserted.ids if isinstance(inserted, Staged) else [row["id"] for row in inserted])
         update_rows(model, names, changed)
         _record_history(history, model, "update", [row["id"] for row in changed])
+    insert_rows(BalanceSnapshot, new_snapshots)
     insert_rows(BalanceSnapshot, plan.snapshots)
+    insert_rows(LimitationEvent, new_events)
     insert_rows(LimitationEvent, plan.events)
+    if staging is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {staging}")
 
 
-def _copy(cursor, table: str, columns: list, rows):
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+# ---------------------------------------------------------------- new cases, set-based
+# New cases are the bulk of an import. Their rows go to the server once, by
+# COPY into a temporary staging table (one short row per case); the cases, their
+# balance snapshots and their limitation events are then made from it by one
+# INSERT ... SELECT each, so each table's statement-level history trigger fires
+# once and Python formats one row per case instead of four.
 
 
-def insert_rows(model, rows: list):
-    """COPY rows (dicts keyed by field name) into the model's table.
+@dataclass
+class Staged:
+    """Rows for insert_rows to take from the staging table ``s``: {field name: (SQL expression, its parameters)}."""
 
-    Fields a row does not name get the model's default: once for the whole
-    batch, or once per row for a unique field (a uuid4 primary key); fields
-    with a database default or an auto-increment id are left to the
-    database. So a field another app adds later needs no change here.
-    """
-    if not rows:
-        return
-    given = list(rows[0])
+    table: str
+    expressions: dict
+    joined: tuple = ("", ())  # (more of the FROM clause, its parameters)
+    where: str = ""
+    order: str = "s.ord"
+    ids: str = ""  # an SQL query of the ids inserted, for _record_history
+
+    def __bool__(self):
+        return True
+
+
+def _stage_new_cases(cases_new: list):
+    if not cases_new:
+        return None
+    quote = connection.ops.quote_name
+    names = ["row_no" if name == "row" else quote(name) for name in STAGED]
+    types = ["integer" if name == "row" else Case._meta.get_field(name).db_type(connection) for name in STAGED]
+    temp = quote(f"_intake_new_cases_{next(_temp_names)}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {temp} (ord serial, case_id uuid NOT NULL, due_id uuid NOT NULL, payment_id uuid NOT NULL, "
+                       f"debtor_id uuid NOT NULL, evidence text NOT NULL, "
+                       f"{', '.join(f'{name} {kind}' for name, kind in zip(names, types))}) ON COMMIT DROP")
+        _copy(cursor, temp, ["case_id", "due_id", "payment_id", "debtor_id", "evidence", *names], cases_new)
+    return temp
+
+
+def _from_staging(staging, *, mapped, source: str, today: datetime.date, now):
+    """What insert_rows writes for the staged new cases: (cases, balance snapshots, limitation events); empty lists without any."""
+    if staging is None:
+        return [], [], []
+    quote = connection.ops.quote_name
+
+    def column(name):
+        return (f"s.{quote(name)}", ())
+
+    # limitation_events(): the debt fell due on overdue_since; a payment on or after that day is partial performance.
+    # _expiry_after(): LIMITATION_YEARS after the latest event; 29 February plus whole years is 28 February in
+    # portal.limitation.add_years, as in PostgreSQL's date arithmetic.
+    latest = "greatest(s.overdue_since, CASE WHEN s.last_payment_on >= s.overdue_since THEN s.last_payment_on END)"
+    cases = Staged(staging, {
+        "id": ("s.case_id", ()), "debtor_id": ("s.debtor_id", ()), "contract_no": column("contract_no"),
+        **{name: column(name) for name in CASE_FIELDS if name in mapped},
+        "limitation_expires_on": (f"CAST({latest} + make_interval(years => %s) AS date)", (LIMITATION_YEARS,)),
+        "created_at": ("%s", (now,)), "updated_at": ("%s", (now,)),
+    }, ids=f"SELECT case_id FROM {staging}")
+    snapshots = Staged(staging, {
+        "case_id": ("s.case_id", ()), "as_of": ("%s", (today,)), "source": ("%s", (source,)), "recorded_at": ("%s", (now,)),
+        **{name: column(name) for name in BALANCE_FIELDS},
+    })
+    events = Staged(staging, {
+        "id": ("event.id", ()), "case_id": ("s.case_id", ()), "kind": ("event.kind", ()), "occurred_on": ("event.day", ()), "evidence": ("s.evidence", ()),
+        "source_type": ("%s", (EVENT_SOURCE,)), "source_id": ("%s", ("",)), "created_at": ("%s", (now,)),
+    }, joined=("CROSS JOIN LATERAL (VALUES (1, %s, s.overdue_since, s.due_id), (2, %s, s.last_payment_on, s.payment_id)) "
+               "AS event (n, kind, day, id)",
+               (DUE, PARTIAL_PAYMENT)),
+        where="event.n = 1 OR s.last_payment_on >= s.overdue_since", order="s.ord, event.n")
+    return cases, snapshots, events
+
+
+def _defaults_for(model, given: list):
+    """The model's fields a row does not name, that need a value: (one default for all rows, a default per row)."""
     shared, per_row = [], []
     for model_field in model._meta.concrete_fields:
         if model_field.attname in given or model_field.name in given:
@@ -384,6 +481,58 @@ def insert_rows(model, rows: list):
             per_row.append(model_field)
         else:
             shared.append(model_field)
+    return shared, per_row
+
+
+def _insert_staged(model, staged: Staged):
+    """INSERT ... SELECT from the staging table; the model's other fields get their defaults, as for a COPY."""
+    quote = connection.ops.quote_name
+    targets, values, params = [], [], []
+    for name, (expression, expression_params) in staged.expressions.items():
+        model_field = model._meta.get_field(name)
+        targets.append(quote(model_field.column))
+        values.append(f"CAST({expression} AS {model_field.cast_db_type(connection)})" if expression_params else expression)
+        params.extend(expression_params)
+    shared, per_row = _defaults_for(model, list(staged.expressions))
+    for model_field in shared:
+        targets.append(quote(model_field.column))
+        values.append(f"CAST(%s AS {model_field.cast_db_type(connection)})")
+        params.append(_as_copy_text(model_field.get_db_prep_save(model_field.get_default(), connection)))
+    for model_field in per_row:  # a value of its own for every row: the server makes random UUIDs, nothing else
+        if not (isinstance(model_field, models.UUIDField) and model_field.default is uuid.uuid4):
+            raise NotImplementedError(f"{model.__name__}.{model_field.name} has a per-row default the server cannot make")
+        targets.append(quote(model_field.column))
+        values.append("gen_random_uuid()")
+    joined, joined_params = staged.joined
+    where = f"WHERE {staged.where}" if staged.where else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(model)} ({', '.join(targets)}) SELECT {', '.join(values)} FROM {staged.table} AS s {joined} "
+            f"{where} ORDER BY {staged.order}",
+            [*params, *joined_params],
+        )
+
+
+def _copy(cursor, table: str, columns: list, rows):
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_rows(model, rows: list):
+    """COPY rows (dicts keyed by field name) into the model's table, or INSERT them from the staging table (Staged).
+
+    Fields a row does not name get the model's default: once for the whole
+    batch, or once per row for a unique field (a uuid4 primary key); fields
+    with a database default or an auto-increment id are left to the
+    database. So a field another app adds later needs no change here.
+    """
+    if not rows:
+        return
+    if isinstance(rows, Staged):
+        return _insert_staged(model, rows)
+    given = list(rows[0])
+    shared, per_row = _defaults_for(model, given)
     defaults = tuple(_as_copy_text(model_field.get_db_prep_save(model_field.get_default(), connection)) for model_field in shared)
     columns = [model._meta.get_field(name).column for name in given] + [model_field.column for model_field in (*shared, *per_row)]
     if per_row:

@@ -6,13 +6,16 @@ validate() runs them over every row and returns the verdict: how many rows,
 which are valid (with their clean values), and every refused cell by row
 number (the header is row 1) and column.
 """
+import contextlib
 import datetime
+import gc
 import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
+from itertools import compress, count
 from typing import NamedTuple
 
 from django.utils import timezone
@@ -516,8 +519,11 @@ def cross_check(columns: dict) -> list:
         ("last_payment_on", columns["last_payment_on"], columns["disbursed_on"], "payment_before_disbursed"),
     )
     for blamed, later, earlier, code in pairs:
-        problems.extend((position, blamed, code) for position, (high, low) in enumerate(zip(later, earlier))
-                        if _real(high) and _real(low) and high < low)
+        if FAILED in later or FAILED in earlier or None in later or None in earlier:
+            problems.extend((position, blamed, code) for position, (high, low) in enumerate(zip(later, earlier))
+                            if _real(high) and _real(low) and high < low)
+        else:  # every value present and good (the usual case): compared in one pass in C
+            problems.extend((position, blamed, code) for position in compress(count(), map(operator.lt, later, earlier)))
     # A contact is a name and a phone number; a relation alone, or a bad cell, still means a contact was meant.
     name, relation, phone = columns["contact1_name"], columns["contact1_relation"], columns["contact1_phone"]
     for position, contact in enumerate(zip(name, relation, phone)):
@@ -605,11 +611,35 @@ class _Checker:
                     numbers[position], "contract_no", "duplicate", self.header["contract_no"], {"value": contract_no, "first": first})
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused():
+    """No cyclic garbage collection while a file is checked or written.
+
+    An import allocates hundreds of thousands of objects that stay alive (rows,
+    cells, clean values) and makes no reference cycles; the collector would
+    scan them over and over as they pile up (about a third of the time spent
+    checking a 100,000-row file). Reference counting still frees everything;
+    the collector is switched back on afterwards if it was on, and then runs as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def validate(table, mapping: Mapping, *, today: datetime.date | None = None, keep_rows: bool = True, report=None) -> Verdict:
     """Check every row of the table; keep the clean values of valid rows when asked (the commit needs them).
 
     ``report(fraction_done, rows_so_far)`` is called after every chunk of rows.
     """
+    with cyclic_gc_paused():
+        return _validate(table, mapping, today=today, keep_rows=keep_rows, report=report)
+
+
+def _validate(table, mapping: Mapping, *, today, keep_rows, report) -> Verdict:
     checker = _Checker(mapping, today=today or timezone.localdate(), keep_rows=keep_rows)
     checker.verdict.mapped = frozenset(mapping.indexes)
     numbers, rows = [], []

@@ -179,6 +179,9 @@ class ContactAttempt(models.Model):
             # The scorecards' contact rate (outsourcing.scorecards): "has this placement's agency reached the debtor?"
             # answered from the index alone. Partial, so it holds only the one attempt in five or so that reached the debtor.
             models.Index(fields=["placement", "organisation"], condition=Q(party_reached="debtor"), name="wb_attempt_placement_contact"),
+            # Open calls only (a handful at any time): the queue and case page look for calls left open when a
+            # placement ended (services.close_orphaned_attempts) without reading a collector's whole history.
+            models.Index(fields=["collector"], condition=Q(outcome=""), name="wb_attempt_open_by_collector"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(outcome="", ended_at__isnull=True) | (~Q(outcome="") & Q(ended_at__isnull=False)),

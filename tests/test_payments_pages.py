@@ -110,6 +110,9 @@ def test_the_agency_sees_its_lines_without_debtor_data_and_reports_and_disputes(
     case = placed_case(world, "PAYAG")
     today = timezone.localdate()
     x_admin = client_for("x_admin", host="acme")
+    workbench_page = x_admin.get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert f"/payments/reports/?contract_no={case.contract_no}" in workbench_page  # report straight from the case
+    assert f'value="{case.contract_no}"' in x_admin.get(f"/payments/reports/?contract_no={case.contract_no}").content.decode()
     response = x_admin.post("/payments/reports/", {"contract_no": case.contract_no, "amount": "250.00", "paid_on": today.isoformat(), "reference": "RC-9"},
                             follow=True)
     assert "stays pending" in response.content.decode()

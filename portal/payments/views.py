@@ -202,7 +202,7 @@ def report_list(request):
         reports = reports.filter(status=status)
     form = None
     if access.can(principal, "payment.report") and principal.is_partner:
-        form = ReportForm(request.POST or None)
+        form = ReportForm(request.POST or None, initial={"contract_no": request.GET.get("contract_no", "")[:64]})
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             case = _case_for(request, data["contract_no"])

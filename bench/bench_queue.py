@@ -39,6 +39,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 sys.path.insert(0, str(ROOT))
 
 from bench import database  # noqa: E402
+from bench.run import configure_environment, setup_world  # noqa: E402
 from bench.timing import say  # noqa: E402
 
 TARGET_MS = 150.0
@@ -61,13 +62,6 @@ def parse_args(argv=None):
     parser.add_argument("--db", default="caseport_bench_queue", help="scratch database (created and dropped)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
     return parser.parse_args(argv)
-
-
-def configure_environment(bench_url: str, var_dir: str) -> None:
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings.dev"
-    os.environ["DJANGO_DEBUG"] = "1"  # dev settings; DEBUG is turned off while pages are timed
-    os.environ["CASEPORT_VAR_DIR"] = var_dir
 
 
 # ----------------------------------------------------------------- loading
@@ -303,22 +297,11 @@ def main(argv=None) -> int:
     database.create(server_url, opts.db)
     failed = False
     try:
-        import io
-
-        import django
-        from django.core.management import call_command
         from django.db import connection
         from django.test.utils import override_settings
         from django_tenants.utils import tenant_context
 
-        django.setup()
-        started = time.perf_counter()
-        call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-        call_command("bootstrap_platform", verbosity=0, stdout=io.StringIO())
-        from tests.world import build_world
-
-        world = build_world()
-        say(f"   migrated, bootstrapped, test cast built in {time.perf_counter() - started:.1f} s")
+        world = setup_world()
         started = time.perf_counter()
         loaded = load(world, opts.cases, opts.assigned)
         say(f"   loaded in {time.perf_counter() - started:.1f} s")

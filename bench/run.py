@@ -88,6 +88,17 @@ def setup_database() -> dict:
     return {"migrate_shared_seconds": migrated, "bootstrap_seconds": bootstrapped}
 
 
+def setup_world():
+    """setup_database() plus the test suite's cast (tests/world.py): the lenders, agencies and people the page benchmarks act as."""
+    setup_database()
+    start = timing.clock()
+    from tests.world import build_world
+
+    world = build_world()
+    say(f"setup: test cast built in {timing.fmt_s(timing.clock() - start)}")
+    return world
+
+
 def main(argv=None) -> int:
     opts = parse_args(argv)
     json_out = sys.stdout

@@ -156,3 +156,35 @@ def test_other_agencies_and_collectors_see_nothing_of_it(world, client_for):
     assert client_for("x_collector", host="acme").get(f"/payments/{payment.pk}/").status_code == 403
     # Lender staff without finance duties may look but not record.
     assert client_for("acme_manager", host="acme").get("/payments/new/").status_code == 403
+
+
+def test_a_long_file_reports_its_progress_while_it_is_recorded(world):
+    from portal.payments import importing
+
+    case = placed_case(world, "PAYLONG")
+    today = timezone.localdate().isoformat()
+    content = ("contract_no,paid_on,amount,reference\r\n" + "".join(
+        f"{case.contract_no},{today},1.00,LONG-{i:04d}\r\n" for i in range(250))).encode()
+    heard = []
+    with tenant_context(world.lenders["acme"]):
+        result = importing.check_and_record(content, commit=True, report=lambda percent, message: heard.append((percent, message)))
+        assert (result.created, result.existing, result.rejected) == (250, 0, [])
+    assert heard == [(40, "100 of 250 payments"), (80, "200 of 250 payments")]
+
+
+def test_the_lender_matches_a_report_by_hand_when_the_amounts_differ(world, client_for):
+    case = placed_case(world, "PAYMATCH")
+    today = timezone.localdate().isoformat()
+    client_for("x_admin", host="acme").post("/payments/reports/", {"contract_no": case.contract_no, "amount": "500.00", "paid_on": today})
+    finance = client_for("acme_finance", host="acme")
+    finance.post("/payments/new/", {"contract_no": case.contract_no, "amount": "499.50", "paid_on": today, "reference": "BK-MATCH-1"})
+    with tenant_context(world.lenders["acme"]):
+        report = PaymentReport.objects.get(case=case)
+        payment = Payment.objects.get(reference="BK-MATCH-1")
+        assert report.status == ReportStatus.PENDING  # different amounts: no automatic match
+    page = finance.get("/payments/reports/").content.decode()
+    assert f'value="{payment.pk}"' in page  # offered as the candidate
+    finance.post(f"/payments/reports/{report.pk}/match/", {"payment": str(payment.pk)})
+    with tenant_context(world.lenders["acme"]):
+        report.refresh_from_db()
+        assert report.status == ReportStatus.MATCHED and report.matched_payment == payment

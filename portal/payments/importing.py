@@ -146,7 +146,7 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
         for number, (case_id, values) in enumerate(valid, start=1):
             if report is not None and number % PROGRESS_EVERY == 0:
                 report(100 * number // len(valid), _("%(done)s of %(total)s payments") % {"done": number, "total": len(valid)})
-            _, created = services.record_payment(
+            _payment, created = services.record_payment(
                 case=Case(pk=case_id), amount=values["amount"], paid_on=values["paid_on"], reference=values["reference"],
                 source=PaymentSource.API if json_rows else PaymentSource.IMPORT, recorded_by=recorded_by, note=values["note"], now=now)
             if created:

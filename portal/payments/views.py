@@ -221,20 +221,27 @@ def report_list(request):
                     else:
                         messages.success(request, _("Reported. It stays pending until the lender matches it with the money received."))
                     return redirect("payment-reports")
-    candidates = {}
     is_lender = principal.is_lender_staff
     rows = list(reports[:200])
-    if is_lender:
-        window = datetime.timedelta(days=30)
-        for report in rows:
-            if report.status == ReportStatus.PENDING:
-                candidates[report.pk] = list(Payment.objects.filter(case_id=report.case_id, paid_on__gte=report.paid_on - window,
-                                                                    paid_on__lte=report.paid_on + window)
-                                             .exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on")[:10])
+    candidates = _match_candidates([r for r in rows if r.status == ReportStatus.PENDING]) if is_lender else {}
     context = {"rows": [(report, candidates.get(report.pk, [])) for report in rows], "form": form, "status": status,
                "statuses": ReportStatus.choices, "is_lender": is_lender, "can_decide": is_lender and access.can(principal, "payment.record"),
                "reject_form": RejectForm()}
     return render(request, "payments/report_list.html", context)
+
+
+def _match_candidates(reports, *, window=datetime.timedelta(days=30), per_report=10) -> dict:
+    """The lender's unmatched payments on each pending report's case, dated within a month of it: one query."""
+    if not reports:
+        return {}
+    payments = (Payment.objects.filter(case_id__in={r.case_id for r in reports},
+                                       paid_on__gte=min(r.paid_on for r in reports) - window,
+                                       paid_on__lte=max(r.paid_on for r in reports) + window)
+                .exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on"))
+    by_case: dict = {}
+    for payment in payments:
+        by_case.setdefault(payment.case_id, []).append(payment)
+    return {r.pk: [p for p in by_case.get(r.case_id, []) if abs(p.paid_on - r.paid_on) <= window][:per_report] for r in reports}
 
 
 @require_POST

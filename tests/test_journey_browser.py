@@ -249,3 +249,17 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     shot(finance, "journey-10-dispute-decided")
     agency_zh.reload()
     expect(agency_zh.locator("main")).to_contain_text("Bucket at placement decides the rate")
+
+    # 8. Finance checks a payment file with a bad row: the problem is named by row, column and reason.
+    pay_file = tmp_path / "还款流水.csv"
+    pay_file.write_text("合同编号,还款日期,还款金额,流水号\r\n"
+                        f"{contract},{today.isoformat()},200.00,JOURNEY-BANK-0002\r\n"
+                        f"NO-SUCH-CONTRACT,{today.isoformat()},50.00,JOURNEY-BANK-0003\r\n", encoding="utf-8-sig")
+    finance.goto(live_app.url("/payments/import/", host=SLUG))
+    finance.locator('input[type="file"]').set_input_files(str(pay_file))
+    finance.get_by_role("button", name="Check the file").click()
+    expect(finance.locator("main table")).to_contain_text("No case has contract no. NO-SUCH-CONTRACT.")
+    expect(finance.get_by_role("button", name="Record 1 valid payment")).to_be_visible()
+    shot(finance, "journey-11-payment-file-checked")
+    finance.goto(live_app.url("/payments/reports/?status=all", host=SLUG))
+    shot(finance, "journey-12-reports")

@@ -32,6 +32,13 @@ PAGE_SIZE = 50
 UPLOAD_SESSION_KEY = "payment-upload"
 
 
+def _render(request, template, context):
+    """Every payments page shows the same sub-navigation, with the recording actions for those who may record."""
+    principal = request.principal
+    context.setdefault("can_record", principal.is_lender_staff and access.can(principal, "payment.record"))
+    return render(request, template, context)
+
+
 def _require(request, action, *, lender_only=False):
     principal = request.principal
     if not access.can(principal, action) or (lender_only and not principal.is_lender_staff):
@@ -72,11 +79,10 @@ def payment_list(request):
     rows = [(payment, notes.get(payment.pk, {})) for payment in page.rows]
     context = {
         "rows": rows, "page": page, "q": q, "is_lender": principal.is_lender_staff,
-        "can_record": access.can(principal, "payment.record"),
         "pending_reports": visible_reports(principal).filter(status=ReportStatus.PENDING).count(),
         "open_disputes": visible_disputes(principal).filter(status=DisputeStatus.OPEN).count(),
     }
-    return render(request, "payments/payment_list.html", context)
+    return _render(request, "payments/payment_list.html", context)
 
 
 def payment_record(request):
@@ -100,7 +106,7 @@ def payment_record(request):
                 else:
                     messages.info(request, _("Payment %(reference)s was already recorded; nothing changed.") % {"reference": payment.reference})
                 return redirect("payment-detail", payment_id=payment.pk)
-    return render(request, "payments/payment_form.html", {"form": form})
+    return _render(request, "payments/payment_form.html", {"form": form})
 
 
 def payment_detail(request, payment_id):
@@ -115,7 +121,7 @@ def payment_detail(request, payment_id):
         "dispute_form": DisputeForm() if access.can(principal, "dispute.raise") else None,
         "can_dispute": access.can(principal, "dispute.raise") and (not principal.is_lender_staff or note.get("partner_id")),
     }
-    return render(request, "payments/payment_detail.html", context)
+    return _render(request, "payments/payment_detail.html", context)
 
 
 @require_POST
@@ -159,7 +165,7 @@ def payment_import(request):
         if not result.file_error and result.valid:
             name = default_storage.save(f"payment-uploads/{uuid.uuid4().hex}", ContentFile(content))
             request.session[UPLOAD_SESSION_KEY] = {"name": name, "filename": form.cleaned_data["file"].name[:200]}
-    return render(request, "payments/payment_import.html", {"form": form, "result": result,
+    return _render(request, "payments/payment_import.html", {"form": form, "result": result,
                                                               "upload": request.session.get(UPLOAD_SESSION_KEY) if result else None})
 
 
@@ -227,7 +233,7 @@ def report_list(request):
     context = {"rows": [(report, candidates.get(report.pk, [])) for report in rows], "form": form, "status": status,
                "statuses": ReportStatus.choices, "is_lender": is_lender, "can_decide": is_lender and access.can(principal, "payment.record"),
                "reject_form": RejectForm()}
-    return render(request, "payments/report_list.html", context)
+    return _render(request, "payments/report_list.html", context)
 
 
 def _match_candidates(reports, *, window=datetime.timedelta(days=30), per_report=10) -> dict:
@@ -301,7 +307,7 @@ def dispute_list(request):
     status = request.GET.get("status", DisputeStatus.OPEN)
     if status in DisputeStatus.values:
         disputes = disputes.filter(status=status)
-    return render(request, "payments/dispute_list.html", {"disputes": disputes[:200], "status": status, "statuses": DisputeStatus.choices})
+    return _render(request, "payments/dispute_list.html", {"disputes": disputes[:200], "status": status, "statuses": DisputeStatus.choices})
 
 
 def dispute_detail(request, dispute_id):
@@ -337,4 +343,4 @@ def dispute_detail(request, dispute_id):
                "may_decide": may_decide and dispute.is_open, "may_withdraw": may_withdraw and dispute.is_open,
                "may_comment": dispute.is_open and access.can(principal, "dispute.raise"),
                "comment_form": CommentForm(), "decision_form": DecisionForm(), "now": timezone.now()}
-    return render(request, "payments/dispute_detail.html", context)
+    return _render(request, "payments/dispute_detail.html", context)

@@ -59,7 +59,7 @@ def rate_of(placement: Placement) -> Decimal:
 
 def attribute(*, payment, now: datetime.datetime | None = None) -> CommissionLine | None:
     """Write the payment's commission line (once; a second call returns the first line)."""
-    existing = CommissionLine.objects.filter(payment=payment).first()
+    existing = CommissionLine.objects.filter(payment=payment, reversal__isnull=True).first()
     if existing is not None:
         return existing
     placement = placement_on(payment.case_id, payment.paid_on)
@@ -70,4 +70,21 @@ def attribute(*, payment, now: datetime.datetime | None = None) -> CommissionLin
         payment=payment, placement=placement, partner_id=placement.partner_id, agreement_version=placement.agreement_version,
         case_id=payment.case_id, paid_on=payment.paid_on, bucket=placement.bucket, round=placement.round,
         recovered=payment.amount, rate=rate, commission=commission_for(payment.amount, rate), created_at=now or timezone.now(),
+    )
+
+
+def claw_back(*, reversal, now: datetime.datetime | None = None) -> CommissionLine | None:
+    """The clawback line of a reversed payment (once): the earned line negated, dated the day of the reversal.
+    None when the payment earned nothing. The negation is exact: the earned line was rounded once, and its
+    negative needs no rounding."""
+    existing = CommissionLine.objects.filter(reversal=reversal).first()
+    if existing is not None:
+        return existing
+    earned = CommissionLine.objects.filter(payment_id=reversal.payment_id, reversal__isnull=True).first()
+    if earned is None:
+        return None
+    return CommissionLine.objects.create(
+        payment_id=earned.payment_id, reversal=reversal, placement_id=earned.placement_id, partner_id=earned.partner_id,
+        agreement_version_id=earned.agreement_version_id, case_id=earned.case_id, paid_on=reversal.reversed_on, bucket=earned.bucket,
+        round=earned.round, recovered=-earned.recovered, rate=earned.rate, commission=-earned.commission, created_at=now or timezone.now(),
     )

@@ -294,10 +294,17 @@ class CommissionLine(models.Model):
     """What one lender payment earned an agency (佣金): attributed to the placement in force on the
     payment's date, at the rate the placement's agreement version gives its bucket and round (手别).
     Only recoveries inside the placement term earn commission (landscape.md §2.5 [N5]); a payment
-    with no placement in force on its date gets no line at all. One line per payment, ever."""
+    with no placement in force on its date gets no line at all. One line per payment, ever.
+
+    A reversed payment (payments.PaymentReversal) adds one clawback line: the same placement, rate
+    and payment, the recovery and commission negated, dated the day of the reversal. The earned line
+    stays as it was (it may already be on an approved statement); the clawback lands on the statement
+    of the reversal's month, or on the same one if neither is stated yet, so every statement still
+    equals the sum of its lines."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    payment = models.OneToOneField("payments.Payment", on_delete=models.PROTECT, related_name="commission_line")
+    payment = models.ForeignKey("payments.Payment", on_delete=models.PROTECT, related_name="commission_lines")
+    reversal = models.OneToOneField("payments.PaymentReversal", null=True, blank=True, on_delete=models.PROTECT, related_name="clawback")
     placement = models.ForeignKey(Placement, on_delete=models.PROTECT, related_name="commission_lines")
     partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False)
     agreement_version = models.ForeignKey(AgreementVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -319,9 +326,14 @@ class CommissionLine(models.Model):
             models.Index(fields=["partner", "paid_on"], name="commission_partner_paid_on"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(recovered__gt=0), name="commission_recovered_positive"),
+            # One earned line per payment; a clawback is one per reversal (the OneToOne above).
+            models.UniqueConstraint(fields=["payment"], condition=Q(reversal__isnull=True), name="commission_one_line_per_payment"),
+            models.CheckConstraint(condition=Q(reversal__isnull=True, recovered__gt=0) | Q(reversal__isnull=False, recovered__lt=0),
+                                   name="commission_recovered_sign"),
             models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=1), name="commission_rate_fraction"),
-            models.CheckConstraint(condition=Q(commission__gte=0) & Q(commission__lte=models.F("recovered")),
+            # Earned: 0 ≤ commission ≤ recovered. Clawback: recovered ≤ commission ≤ 0.
+            models.CheckConstraint(condition=Q(reversal__isnull=True, commission__gte=0, commission__lte=models.F("recovered"))
+                                   | Q(reversal__isnull=False, commission__lte=0, commission__gte=models.F("recovered")),
                                    name="commission_within_recovery"),
         ]
         triggers = [
@@ -375,8 +387,9 @@ class Statement(models.Model):
         ordering = ["-period", "partner__name"]
         constraints = [
             models.UniqueConstraint(fields=["partner", "period"], name="statement_one_per_partner_month"),
-            models.CheckConstraint(condition=Q(commission_total__gte=0) & Q(commission_total__lte=models.F("recovered_total")),
-                                   name="statement_commission_within_recovery"),
+            # No bound between the two totals: with clawback lines (negative, at their own payments' rates) a month's
+            # commission may exceed its net recovery, or both may be negative. Each line is bounded (CommissionLine),
+            # and the totals are always the sums of the lines (statements.totals_of).
         ]
         triggers = [
             pgtrigger.Protect(name="statement_issued_is_final", operation=pgtrigger.Update | pgtrigger.Delete,

@@ -2,7 +2,8 @@
 
 On each new lender payment (portal.payments.hooks): the commission line for the placement in force
 on the payment's date (commissions.attribute), and the case's promises to pay evaluated again
-(workbench.services.store_promise_evaluations), in the payment's transaction.
+(workbench.services.store_promise_evaluations), in the payment's transaction. On a reversal: the
+clawback line (commissions.claw_back) and the promises evaluated again without the payment.
 
 An agency sees the payment lines that earned it commission, also after the placement ended: they are
 its own money records (statement lines), shown by contract no., date and amount only — nothing about
@@ -12,11 +13,12 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from portal.access import Principal
+from portal.models import Case, CaseStatus
 from portal.payments import hooks
 from portal.payments.services import payments_for_promises
 
 from . import commissions
-from .models import CommissionLine
+from .models import CommissionLine, Placement, PlacementStatus
 
 
 def on_payment(*, payment, now):
@@ -27,20 +29,40 @@ def on_payment(*, payment, now):
                               as_of=timezone.localdate(now), now=now)
 
 
+def on_reversal(*, reversal, now):
+    """A reversed payment: its commission is clawed back, promises are evaluated without it, and a case the
+    payment had settled is placed again if a placement is still in force."""
+    from .workbench.services import store_promise_evaluations
+
+    commissions.claw_back(reversal=reversal, now=now)
+    case = Case.objects.get(pk=reversal.payment.case_id)
+    if case.status == CaseStatus.INTERNAL and Placement.objects.filter(case=case, status=PlacementStatus.ACTIVE, ends_at__gt=now).exists():
+        Case.objects.filter(pk=case.pk).update(status=CaseStatus.PLACED)
+    store_promise_evaluations(case=case, payments=payments_for_promises(case), as_of=timezone.localdate(now), now=now)
+
+
 def agency_payment_scope(principal: Principal):
     return Q(Exists(CommissionLine.objects.filter(payment=OuterRef("pk"), partner=principal.organisation)))
 
 
 def payment_annotations(payment_ids) -> dict:
     """The agency and commission of each payment that earned one."""
-    lines = CommissionLine.objects.filter(payment_id__in=payment_ids).select_related("partner", "statement")
-    return {line.payment_id: {"partner": line.partner.name, "partner_id": line.partner_id, "commission": line.commission,
-                              "rate": line.rate, "bucket": line.bucket, "round": line.round,
-                              "statement": line.statement.number if line.statement_id else ""} for line in lines}
+    found: dict = {}
+    lines = CommissionLine.objects.filter(payment_id__in=payment_ids).select_related("partner", "statement").order_by("created_at")
+    for line in lines:
+        if line.reversal_id is None:
+            found.setdefault(line.payment_id, {}).update({
+                "partner": line.partner.name, "partner_id": line.partner_id, "commission": line.commission, "rate": line.rate,
+                "bucket": line.bucket, "round": line.round, "statement": line.statement.number if line.statement_id else ""})
+        else:
+            found.setdefault(line.payment_id, {}).update({
+                "clawback": line.commission, "clawback_statement": line.statement.number if line.statement_id else ""})
+    return found
 
 
 def register():
     hooks.on_payment_recorded(on_payment)
+    hooks.on_payment_reversed(on_reversal)
     hooks.register_partner_payment_scope(agency_payment_scope)
     hooks.register_payment_annotator(payment_annotations)
 
@@ -50,7 +72,6 @@ def evaluate_due_promises(*, now) -> int:
     payments (broken if nothing came, partly kept if some did). Returns how many changed."""
     from .workbench.models import PromiseStatus, PromiseToPay
     from .workbench.services import store_promise_evaluations
-    from portal.models import Case
 
     today = timezone.localdate(now)
     case_ids = (PromiseToPay.objects.filter(status=PromiseStatus.PENDING, due_on__lt=today)

@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fieldvisit.request": frozenset({Role.AGENCY_ADMIN, Role.COLLECTOR}),
     "fieldvisit.decide": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER}),
     "payment.record": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),
+    "payment.reverse": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),  # 冲正: the lender's finance only
     "payment.report": frozenset({Role.AGENCY_ADMIN, Role.COLLECTOR}),
     "payment.view": frozenset({Role.LENDER_ADMIN, Role.FINANCE, Role.COLLECTIONS_MANAGER, Role.AGENCY_ADMIN}),
     "dispute.raise": frozenset({Role.LENDER_ADMIN, Role.FINANCE, Role.AGENCY_ADMIN}),

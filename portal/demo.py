@@ -39,7 +39,7 @@ from django_tenants.utils import tenant_context
 from outsourcing import agreements, statements
 from outsourcing.models import BUCKETS, ROUNDS, Agreement, Placement, PlacementStatus, Statement, StatementStatus
 from portal.payments import services as payment_services
-from portal.payments.models import Dispute, Payment, PaymentReport, PaymentSource
+from portal.payments.models import Dispute, Payment, PaymentReport, PaymentReversal, PaymentSource, ReversalReason
 from portal import access
 from portal.lib import crypto, idnumber
 from portal.lib.money import to_fen
@@ -628,7 +628,7 @@ def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User 
                  agency_admins: dict[str, User], now: datetime.datetime) -> None:
     """Payments on about a third of the placements (dated inside the term, some paid straight to the lender), the
     agencies' statements for last month approved and this month's drafted, one agency report waiting for its match
-    and one disputed line. Idempotent: payments by their reference, the rest only when missing."""
+    and one disputed line, and one payment of last month returned by the bank (reversed). Idempotent: payments by their reference, the rest only when missing."""
     today = timezone.localdate(now)
     placements = list(Placement.objects.select_related("case").filter(partner__in=agencies.values()).order_by("case__contract_no", "starts_at"))
     recorded = set(Payment.objects.filter(reference__startswith="DEMO-").values_list("reference", flat=True))
@@ -648,6 +648,13 @@ def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User 
         amount = min(amount, to_fen(balance)) if balance > 0 else amount
         payment_services.record_payment(case=placement.case, amount=amount, paid_on=paid_on, reference=reference,
                                         source=PaymentSource.IMPORT, recorded_by=finance, note="演示还款", now=now)
+    if not PaymentReversal.objects.exists():
+        # One payment of last month came back from the bank: its commission is clawed back on this month's statement.
+        returned = (Payment.objects.filter(reference__startswith="DEMO-", paid_on__lt=today.replace(day=1), commission_lines__isnull=False)
+                    .order_by("reference").first())
+        if returned is not None:
+            payment_services.reverse_payment(payment=returned, reason=ReversalReason.RETURNED, note="银行退票：付款账户余额不足",
+                                             reversed_on=today, reversed_by=finance, now=now)
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     for org in agencies.values():
         previous = Statement.objects.filter(partner=org, period=last_month).first()
@@ -665,7 +672,7 @@ def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User 
     if active is not None and not PaymentReport.objects.filter(organisation=org).exists():
         payment_services.report_payment(case=active.case, organisation=org, amount="1234.00", paid_on=today, reference="RCPT-DEMO-0001",
                                         note="债务人称已转账至贵司对公账户", reported_by=admin, now=now)
-    line_payment = Payment.objects.filter(commission_line__partner=org).order_by("reference").first()
+    line_payment = Payment.objects.filter(commission_lines__partner=org, reversal__isnull=True).order_by("reference").first()
     if line_payment is not None and not Dispute.objects.filter(partner=org).exists():
         payment_services.open_dispute(payment=line_payment, partner=org, raised_by_org=org, raised_by=admin, reason="commission",
                                       text="该笔还款发生时案件处于M3，应按M3费率计佣。", now=now)

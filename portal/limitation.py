@@ -38,9 +38,14 @@ def expiry_from(events: Iterable[tuple[str, datetime.date]]) -> tuple[datetime.d
     return add_years(latest[1], LIMITATION_YEARS), latest
 
 
+def standing_events(case: Case):
+    """The evidence that counts: every recorded event not withdrawn."""
+    return case.limitation_events.filter(withdrawn_at__isnull=True)
+
+
 def recompute(case: Case) -> datetime.date | None:
-    """Store the case's expiry from its recorded events; returns it."""
-    expiry, _ = expiry_from(case.limitation_events.values_list("kind", "occurred_on"))
+    """Store the case's expiry from its standing events; returns it."""
+    expiry, _ = expiry_from(standing_events(case).values_list("kind", "occurred_on"))
     Case.objects.filter(pk=case.pk).update(limitation_expires_on=expiry)
     case.limitation_expires_on = expiry
     return expiry
@@ -55,3 +60,17 @@ def record_event(*, case: Case, kind: str, occurred_on: datetime.date, evidence:
     )
     recompute(case)
     return event
+
+
+@transaction.atomic
+def withdraw_events(*, case: Case, source_type: str, source_id: str, note: str, now: datetime.datetime) -> int:
+    """Withdraw the evidence a source gave and recompute the date; returns how many events were withdrawn.
+
+    For a payment that is reversed: money that never arrived (or went back) is no partial performance
+    under art. 195, and counting it would show a later expiry than the law gives, the unsafe side for
+    the creditor. The events stay on the case, marked, so the date's history remains readable.
+    """
+    withdrawn = (LimitationEvent.objects.filter(case=case, source_type=source_type, source_id=str(source_id), withdrawn_at__isnull=True)
+                 .update(withdrawn_at=now, withdrawn_note=note[:300]))
+    recompute(case)
+    return withdrawn

@@ -207,6 +207,10 @@ class LimitationEvent(models.Model):
     source_type = models.CharField(max_length=64, blank=True)  # e.g. outsourcing.contactattempt, portal.payment
     source_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Evidence that turned out not to be any (a payment reversed: no money, no performance under art. 195)
+    # is withdrawn, never deleted: it no longer counts towards the date, and the case shows why.
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_note = models.CharField(_("why withdrawn"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-occurred_on", "-created_at"]
@@ -224,8 +228,16 @@ class BalanceSnapshot(models.Model):
     interest_due = models.DecimalField(max_digits=14, decimal_places=2)
     penalty_due = models.DecimalField(max_digits=14, decimal_places=2)
     fees_due = models.DecimalField(max_digits=14, decimal_places=2)
-    source = models.CharField(max_length=32)  # "import:<batch id>", "payment:<id>", "adjustment"
+    source = models.CharField(max_length=64)  # "import:<batch id>", "payment:<id>", "reversal:<id>", "adjustment"
     recorded_at = models.DateTimeField(default=timezone.now)
+
+    SOURCE_LABELS = {"import": _("Import"), "payment": _("Payment"), "reversal": _("Payment reversed")}
+
+    @property
+    def source_label(self):
+        """What wrote the snapshot, in words ("import:<id>" → Import)."""
+        kind = self.source.split(":", 1)[0]
+        return self.SOURCE_LABELS.get(kind, self.source)
 
     class Meta:
         ordering = ["-as_of", "-id"]

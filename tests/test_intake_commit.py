@@ -54,7 +54,7 @@ def test_valid_rows_become_cases_with_borrower_contact_balances_and_limitation(a
     assert [(c.name, c.relation, c.phone, c.position) for c in debtor.contacts.all()] == [("李四", "spouse", "13900000001", 1)]
     snapshot = case.balance_history.get()
     assert (snapshot.principal_due, snapshot.interest_due, snapshot.penalty_due, snapshot.source) == (
-        Decimal("15000.00"), Decimal("812.35"), Decimal("100.00"), f"import:{batch.pk.hex[:24]}")
+        Decimal("15000.00"), Decimal("812.35"), Decimal("100.00"), f"import:{batch.pk}")
     events = sorted((event.kind, event.occurred_on) for event in case.limitation_events.all())
     assert events == [("due", datetime.date(2024, 3, 15)), ("partial_payment", datetime.date(2024, 5, 20))]
     # 民法典 arts. 188, 195: three years from the latest event, here the partial payment.

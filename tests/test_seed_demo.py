@@ -312,3 +312,27 @@ def test_a_slug_taken_by_another_kind_of_organisation_is_reported_not_overwritte
         seed(cast, cases=1)
     with pytest.raises(CommandError):
         call_command("seed_demo", "--force", "--cases", "1", "--prefix", PREFIX, stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_returned_payment_whose_commission_is_clawed_back_this_month(cast):
+    from outsourcing.models import CommissionLine, Statement, StatementStatus
+    from portal.payments.models import PaymentReversal
+
+    seed(cast, cases=120)
+    seed(cast, cases=120)  # a re-run reverses nothing twice
+    found = 0
+    for spec in cast.lenders:
+        with tenant_context(lender(spec.slug)):
+            reversals = list(PaymentReversal.objects.select_related("payment"))
+            assert len(reversals) <= 1
+            for reversal in reversals:
+                found += 1
+                clawback = CommissionLine.objects.get(reversal=reversal)
+                earned = CommissionLine.objects.get(payment=reversal.payment, reversal__isnull=True)
+                assert (clawback.recovered, clawback.commission) == (-earned.recovered, -earned.commission)
+                assert earned.statement.status == StatementStatus.APPROVED  # last month's, approved
+                current = Statement.objects.get(partner_id=clawback.partner_id, period=timezone.localdate().replace(day=1))
+                assert clawback.statement_id == current.pk and current.status == StatementStatus.DRAFT
+                assert current.commission_total == sum(line.commission for line in current.lines.all())
+    assert found >= 1

@@ -88,7 +88,7 @@ def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history
 
     ``mapped``: the canonical columns the file has; a column it lacks leaves
     the stored value alone. ``source`` labels the balance snapshots
-    (≤ 32 characters); ``evidence(row number)`` describes the limitation events;
+    (≤ 64 characters); ``evidence(row number)`` describes the limitation events;
     ``history`` is the metadata of the pghistory context the row history is filed under.
     """
     today = today or timezone.localdate()
@@ -242,7 +242,8 @@ def _existing(contract_nos: list, indexes: list):
             contacts = {values[1]: dict(zip(("id", "debtor_id", "name", "relation", "phone"), values)) for values in cursor.fetchall()}
         if cases:
             cursor.execute(f"SELECT event.case_id::text, event.kind, event.occurred_on FROM {_table(LimitationEvent)} AS event "
-                           f"JOIN {_table(Case)} AS c ON c.id = event.case_id WHERE c.contract_no = {ANY_KEY}", [keys(contract_nos)])
+                           f"JOIN {_table(Case)} AS c ON c.id = event.case_id WHERE c.contract_no = {ANY_KEY} AND event.withdrawn_at IS NULL",
+                           [keys(contract_nos)])
             for case_id, kind, occurred_on in cursor.fetchall():
                 events.setdefault(case_id, []).append((kind, occurred_on))
     by_index = {}

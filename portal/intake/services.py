@@ -218,7 +218,7 @@ def _commit_checked(batch: ImportBatch, verdict: Verdict, actor) -> Verdict:
         if locked.status == BatchStatus.COMMITTED:  # a redelivered job that lost the race
             return stored_verdict(locked)
         wording = _("Import of %(file)s, row %(row)s")
-        outcome = commit_rows(rows=verdict.clean, mapped=verdict.mapped, source=f"import:{batch.pk.hex[:24]}",
+        outcome = commit_rows(rows=verdict.clean, mapped=verdict.mapped, source=f"import:{batch.pk}",
                               evidence=lambda row: wording % {"file": batch.original_name[:200], "row": row},
                               history={"import": str(batch.pk), "user": batch.created_by_id, "token": str(batch.token_id or "")})
         verdict.created, verdict.updated, verdict.unchanged = outcome.created, outcome.updated, outcome.unchanged

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import DisputeReason, DisputeStatus
+from .models import DisputeReason, DisputeStatus, ReversalReason
 
 
 class PaymentForm(forms.Form):
@@ -10,6 +10,13 @@ class PaymentForm(forms.Form):
     paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(label=_("Reference (bank serial no.)"), max_length=64)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class ReversalForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Why is it reversed?"), choices=ReversalReason.choices)
+    reversed_on = forms.DateField(label=_("Reversed on"), widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text=_("The day the money went back or the error was found; the agency's clawback is dated this day."))
+    note = forms.CharField(label=_("Explain"), max_length=300)
 
 
 class ReportForm(forms.Form):

@@ -1,4 +1,4 @@
-"""Who hears about a recorded payment.
+"""Who hears about a recorded (or reversed) payment.
 
 The core records payments; the apps built on it react (outsourcing attributes the payment to the
 placement in force on its date, computes the commission and re-evaluates promises to pay). They
@@ -6,6 +6,7 @@ register here at start-up so that the core never imports them (tenants ← porta
 Listeners run inside the recording transaction: if one fails, nothing of the payment is kept.
 """
 PAYMENT_LISTENERS: list = []
+REVERSAL_LISTENERS: list = []
 PARTNER_PAYMENT_SCOPES: list = []
 PAYMENT_ANNOTATORS: list = []
 
@@ -14,6 +15,13 @@ def on_payment_recorded(listener):
     """``listener(payment=..., now=...)``, called once per new payment, inside its transaction."""
     if listener not in PAYMENT_LISTENERS:
         PAYMENT_LISTENERS.append(listener)
+    return listener
+
+
+def on_payment_reversed(listener):
+    """``listener(reversal=..., now=...)``, called once per reversal, inside its transaction."""
+    if listener not in REVERSAL_LISTENERS:
+        REVERSAL_LISTENERS.append(listener)
     return listener
 
 
@@ -26,6 +34,11 @@ def register_partner_payment_scope(scope):
 def notify(payment, *, now):
     for listener in PAYMENT_LISTENERS:
         listener(payment=payment, now=now)
+
+
+def notify_reversal(reversal, *, now):
+    for listener in REVERSAL_LISTENERS:
+        listener(reversal=reversal, now=now)
 
 
 def register_payment_annotator(annotator):

@@ -32,8 +32,8 @@ class PaymentSource(models.TextChoices):
 
 @pghistory.track()
 class Payment(models.Model):
-    """A repayment received by the lender. Never edited: a mistake is corrected by a reversal (not
-    built yet), so every figure computed from it stays traceable."""
+    """A repayment received by the lender. Never edited: a payment that should not stand is corrected
+    by a reversal (PaymentReversal), so every figure computed from it stays traceable."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="payments")
@@ -78,6 +78,40 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.reference} {self.amount} ({self.paid_on})"
+
+
+class ReversalReason(models.TextChoices):
+    RETURNED = "returned", _("Returned by the bank (bounced or recalled)")  # 退票 / 退汇
+    ERROR = "error", _("Recorded in error")  # 误录
+    DUPLICATE = "duplicate", _("Duplicate of another payment")
+    OTHER = "other", _("Other")
+
+
+class PaymentReversal(models.Model):
+    """The correction (冲正) of a payment that should not stand: the money went back, or never came.
+
+    The payment is never edited. Its reversal gives the parts it applied back to the balances,
+    withdraws the limitation evidence the payment was (no money, no performance: 民法典 art. 195),
+    and lets the apps built on the core react (outsourcing writes a clawback commission line dated
+    ``reversed_on``, so an agency's statement shows the commission it gives back). One per payment,
+    and itself never edited or deleted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="reversal")
+    reversed_on = models.DateField(_("reversed on"))
+    reason = models.CharField(_("reason"), max_length=12, choices=ReversalReason.choices)
+    note = models.CharField(_("note"), max_length=300)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reversed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-reversed_at"]
+        triggers = [
+            pgtrigger.Protect(name="payment_reversal_immutable", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"reversal of {self.payment_id} ({self.reversed_on})"
 
 
 class ReportStatus(models.TextChoices):

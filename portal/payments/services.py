@@ -7,6 +7,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +23,9 @@ from .models import (
     DisputeStatus,
     Payment,
     PaymentReport,
+    PaymentReversal,
     ReportStatus,
+    ReversalReason,
 )
 from .posting import Balances, allocate
 
@@ -92,7 +95,7 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
             fields.append("status")
         case.save(update_fields=fields)
         BalanceSnapshot.objects.create(case=case, as_of=paid_on, principal_due=left.principal, interest_due=left.interest,
-                                       penalty_due=left.penalty, fees_due=left.fees, source=f"payment:{payment.pk}"[:32],
+                                       penalty_due=left.penalty, fees_due=left.fees, source=f"payment:{payment.pk}",
                                        recorded_at=now)
         limitation.record_event(case=case, kind=LimitationEventKind.PARTIAL_PAYMENT, occurred_on=paid_on,
                                 evidence=_("Payment %(reference)s of %(amount)s") % {"reference": reference, "amount": amount},
@@ -100,6 +103,62 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
         _match_pending_reports(payment, now=now)
         hooks.notify(payment, now=now)
     return payment, True
+
+
+def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: datetime.date | None = None, reversed_by=None,
+                    now: datetime.datetime | None = None) -> PaymentReversal:
+    """Reverse (冲正) a payment that should not stand; all or nothing. Refused for a payment already reversed.
+
+    The parts the payment applied go back to the balances they came from (its overpayment was never
+    in them), and the balance history records it. The payment's own posting is reversed, not the
+    later ones': a payment recorded after it keeps the split it was given, and the balances' total
+    is exact either way. The limitation evidence the payment was is withdrawn (limitation.withdraw_events),
+    a case it settled is open again, and the apps built on the core react (hooks.notify_reversal).
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    reversed_on = reversed_on or today
+    note = (note or "").strip()
+    if reason not in ReversalReason.values:
+        raise ValidationError(_("Choose why the payment is reversed."), code="reason")
+    if not note:
+        raise ValidationError(_("Say why the payment is reversed."), code="note")
+    if reversed_on > today:
+        raise ValidationError(_("The reversal date is in the future."), code="future")
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=payment.case_id)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if PaymentReversal.objects.filter(payment=payment).exists():
+            raise ValidationError(_("This payment has already been reversed."), code="already_reversed")
+        if reversed_on < payment.paid_on:
+            raise ValidationError(_("A payment cannot be reversed before the day it was paid."), code="before_payment")
+        reversal = PaymentReversal.objects.create(payment=payment, reversed_on=reversed_on, reason=reason, note=note[:300],
+                                                  reversed_by=reversed_by, reversed_at=now)
+        case.principal_due += payment.to_principal
+        case.interest_due += payment.to_interest
+        case.penalty_due += payment.to_penalty
+        case.fees_due += payment.to_fees
+        fields = ["principal_due", "interest_due", "penalty_due", "fees_due", "updated_at"]
+        if case.last_payment_on == payment.paid_on:
+            # The latest payment still standing; an earlier date known only from an import is not kept apart, so
+            # it is the latest standing payment or the latest partial payment the import recorded as evidence.
+            standing = Payment.objects.filter(case=case, reversal__isnull=True).aggregate(day=Max("paid_on"))["day"]
+            evidence = (limitation.standing_events(case).filter(kind=LimitationEventKind.PARTIAL_PAYMENT)
+                        .exclude(source_type="payments.payment", source_id=str(payment.pk)).aggregate(day=Max("occurred_on"))["day"])
+            case.last_payment_on = max((day for day in (standing, evidence) if day is not None), default=None)
+            fields.append("last_payment_on")
+        if case.status == CaseStatus.SETTLED and case.balance > 0:
+            case.status = CaseStatus.INTERNAL  # the apps that placed it say otherwise (hooks)
+            fields.append("status")
+        case.save(update_fields=fields)
+        BalanceSnapshot.objects.create(case=case, as_of=reversed_on, principal_due=case.principal_due, interest_due=case.interest_due,
+                                       penalty_due=case.penalty_due, fees_due=case.fees_due, source=f"reversal:{reversal.pk}",
+                                       recorded_at=now)
+        limitation.withdraw_events(case=case, source_type="payments.payment", source_id=str(payment.pk), now=now,
+                                   note=_("Payment %(reference)s reversed: %(reason)s") % {
+                                       "reference": payment.reference, "reason": reversal.get_reason_display()})
+        hooks.notify_reversal(reversal, now=now)
+    return reversal
 
 
 def _match_pending_reports(payment: Payment, *, now):
@@ -115,7 +174,7 @@ def _match_pending_reports(payment: Payment, *, now):
 
 def payments_for_promises(case: Case) -> list[tuple[datetime.date, object]]:
     """(date, amount) of every payment on the case: what promises to pay are evaluated against."""
-    return list(Payment.objects.filter(case=case).values_list("paid_on", "amount"))
+    return list(Payment.objects.filter(case=case, reversal__isnull=True).values_list("paid_on", "amount"))
 
 
 # ------------------------------------------------------------------ partner reports
@@ -137,7 +196,8 @@ def report_payment(*, case: Case, organisation, amount, paid_on: datetime.date, 
                                               reference=(reference or "").strip()[:64], note=note[:300],
                                               reported_by=reported_by, reported_at=now)
         window = datetime.timedelta(days=MATCH_WINDOW_DAYS)
-        payment = (Payment.objects.filter(case=case, amount=amount, paid_on__gte=paid_on - window, paid_on__lte=paid_on + window)
+        payment = (Payment.objects.filter(case=case, amount=amount, paid_on__gte=paid_on - window, paid_on__lte=paid_on + window,
+                                          reversal__isnull=True)
                    .exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on", "recorded_at").first())
         if payment is not None:
             report.status, report.matched_payment, report.decided_at = ReportStatus.MATCHED, payment, now
@@ -154,6 +214,8 @@ def match_report(*, report: PaymentReport, payment: Payment, decided_by, now: da
             raise ValidationError(_("Only a report awaiting a match can be matched."), code="not_pending")
         if payment.case_id != report.case_id:
             raise ValidationError(_("The payment belongs to another case."), code="other_case")
+        if PaymentReversal.objects.filter(payment=payment).exists():
+            raise ValidationError(_("That payment has been reversed."), code="reversed")
         if payment.reports.filter(status=ReportStatus.MATCHED).exists():
             raise ValidationError(_("That payment is already matched to another report."), code="taken")
         report.status, report.matched_payment, report.decided_by, report.decided_at = ReportStatus.MATCHED, payment, decided_by, now

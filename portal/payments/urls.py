@@ -18,4 +18,5 @@ urlpatterns = [
     path("api/", api.PaymentImportView.as_view(), name="payment-api"),
     path("<uuid:payment_id>/", views.payment_detail, name="payment-detail"),
     path("<uuid:payment_id>/dispute/", views.payment_dispute, name="payment-dispute"),
+    path("<uuid:payment_id>/reverse/", views.payment_reverse, name="payment-reverse"),
 ]

@@ -24,8 +24,8 @@ from portal.jobs.services import start_job
 
 from . import hooks, importing, services
 from .job_handlers import JOB_KIND
-from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, RejectForm, ReportForm
-from .models import DisputeStatus, Payment, PaymentSource, ReportStatus
+from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, RejectForm, ReportForm, ReversalForm
+from .models import DisputeStatus, Payment, PaymentReversal, PaymentSource, ReportStatus
 from .visibility import visible_disputes, visible_payments, visible_reports
 
 PAGE_SIZE = 50
@@ -76,7 +76,8 @@ def payment_list(request):
         payments = payments.filter(Q(case__contract_no__icontains=q) | Q(reference__icontains=q))
     page = paginate(payments, time_field="recorded_at", cursor=request.GET.get("after"), size=PAGE_SIZE)
     notes = hooks.annotations([p.pk for p in page.rows])
-    rows = [(payment, notes.get(payment.pk, {})) for payment in page.rows]
+    reversed_ids = set(PaymentReversal.objects.filter(payment__in=[p.pk for p in page.rows]).values_list("payment_id", flat=True))
+    rows = [(payment, notes.get(payment.pk, {}) | {"reversed": payment.pk in reversed_ids}) for payment in page.rows]
     context = {
         "rows": rows, "page": page, "q": q, "is_lender": principal.is_lender_staff,
         "pending_reports": visible_reports(principal).filter(status=ReportStatus.PENDING).count(),
@@ -115,13 +116,36 @@ def payment_detail(request, payment_id):
     payment = _get_or_404(request, visible_payments(principal).select_related("case", "recorded_by"), payment_id, "payments.payment")
     note = hooks.annotations([payment.pk]).get(payment.pk, {})
     disputes = visible_disputes(principal).filter(payment=payment).prefetch_related("events__actor")
+    reversal = PaymentReversal.objects.filter(payment=payment).select_related("reversed_by").first()
+    can_reverse = reversal is None and principal.is_lender_staff and access.can(principal, "payment.reverse")
     context = {
-        "payment": payment, "note": note, "disputes": disputes, "is_lender": principal.is_lender_staff,
+        "payment": payment, "note": note, "disputes": disputes, "is_lender": principal.is_lender_staff, "reversal": reversal,
         "reports": visible_reports(principal).filter(matched_payment=payment),
         "dispute_form": DisputeForm() if access.can(principal, "dispute.raise") else None,
         "can_dispute": access.can(principal, "dispute.raise") and (not principal.is_lender_staff or note.get("partner_id")),
+        "reversal_form": ReversalForm(initial={"reversed_on": timezone.localdate()}) if can_reverse else None,
     }
     return _render(request, "payments/payment_detail.html", context)
+
+
+@require_POST
+def payment_reverse(request, payment_id):
+    """Reverse (冲正) a payment: lender finance only, with a reason; the case and the agency's statement follow."""
+    _require(request, "payment.reverse", lender_only=True)
+    payment = _get_or_404(request, visible_payments(request.principal), payment_id, "payments.payment")
+    form = ReversalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose why the payment is reversed, the date, and explain it."))
+        return redirect("payment-detail", payment_id=payment.pk)
+    try:
+        reversal = services.reverse_payment(payment=payment, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+                                            reversed_on=form.cleaned_data["reversed_on"], reversed_by=request.user)
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect("payment-detail", payment_id=payment.pk)
+    record(Action.CREATE, request=request, obj=reversal, event="payment_reversed", payment=str(payment.pk), reason=reversal.reason)
+    messages.success(request, _("Payment %(reference)s reversed.") % {"reference": payment.reference})
+    return redirect("payment-detail", payment_id=payment.pk)
 
 
 @require_POST

@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from django.contrib.staticfiles import finders
 from django.db import connection
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -53,6 +54,15 @@ class Line:
     commission: Decimal
     payment_id: object = None  # for the screen (open disputes); not written to files
     case_id: object = None
+    clawback: bool = False  # a reversed payment's line: dated the reversal, amounts negative
+
+    @property
+    def shown_reference(self) -> str:
+        """The reference as the files show it, a clawback marked (in the active language: the PDF renders in its own)."""
+        if not self.clawback:
+            return self.reference
+        marker = _("(reversed: clawback)")  # outside the f-string, where makemessages finds it
+        return f"{self.reference} {marker}"
 
     @property
     def rate_percent(self) -> Decimal:
@@ -110,10 +120,11 @@ class StatementDocument:
 
 def build(statement: Statement) -> StatementDocument:
     lines = tuple(
-        Line(contract_no=row.case.contract_no, paid_on=row.paid_on, reference=row.payment.reference, bucket=row.bucket,
+        Line(contract_no=row.case.contract_no, paid_on=row.paid_on, reference=row.payment.reference, clawback=row.reversal_id is not None,
+             bucket=row.bucket,
              round=row.round, rate=row.rate, recovered=row.recovered, commission=row.commission, payment_id=row.payment_id,
              case_id=row.case_id)
-        for row in statement.lines.select_related("case", "payment").order_by("paid_on", "case__contract_no", "payment__reference", "id")
+        for row in statement.lines.select_related("case", "payment").order_by("paid_on", "case__contract_no", "payment__reference", F("reversal").asc(nulls_first=True), "id")
     )
     tenant = getattr(connection, "tenant", None)
     return StatementDocument(statement=statement, lender_name=getattr(tenant, "name", ""), partner_name=statement.partner.name,
@@ -173,7 +184,7 @@ def to_csv(document: StatementDocument) -> bytes:
     writer.writerow([])
     writer.writerow([neutralise(label) for label in column_labels()])
     for line in document.lines:
-        writer.writerow([neutralise(line.contract_no), line.paid_on.isoformat(), neutralise(line.reference), neutralise(line.bucket),
+        writer.writerow([neutralise(line.contract_no), line.paid_on.isoformat(), neutralise(line.shown_reference), neutralise(line.bucket),
                          line.round, f"{line.rate_percent:.2f}", _amount_text(line.recovered), _amount_text(line.commission)])
     writer.writerow([neutralise(_("Total")), "", "", "", "", "", _amount_text(document.totals.recovered),
                      _amount_text(document.totals.commission)])
@@ -202,7 +213,7 @@ def to_xlsx(document: StatementDocument) -> bytes:
     for cell in sheet[heading_row]:
         cell.font = bold
     for line in document.lines:
-        sheet.append([neutralise(line.contract_no), line.paid_on, neutralise(line.reference), neutralise(line.bucket), line.round,
+        sheet.append([neutralise(line.contract_no), line.paid_on, neutralise(line.shown_reference), neutralise(line.bucket), line.round,
                       line.rate_percent, to_fen(line.recovered), to_fen(line.commission)])
         row = sheet.max_row
         sheet.cell(row=row, column=1).number_format = "@"

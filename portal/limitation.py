@@ -25,6 +25,14 @@ def add_years(day: datetime.date, years: int) -> datetime.date:
         return day.replace(year=day.year + years, day=28)
 
 
+def expiry_sql(latest: str) -> tuple[str, tuple]:
+    """add_years(latest, LIMITATION_YEARS) in SQL, for set-based writes (the import): (expression, parameters).
+
+    ``latest`` is an SQL date expression. PostgreSQL's date + interval of whole years takes 29 February to
+    28 February, exactly as add_years does (tests/test_limitation.py holds the two to the same dates)."""
+    return f"CAST(({latest}) + make_interval(years => %s) AS date)", (LIMITATION_YEARS,)
+
+
 def expiry_from(events: Iterable[tuple[str, datetime.date]]) -> tuple[datetime.date | None, tuple[str, datetime.date] | None]:
     """(expiry date, the event that set it) from (kind, date) pairs; (None, None) without events."""
     latest = None

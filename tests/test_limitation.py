@@ -47,3 +47,17 @@ def test_recording_events_updates_the_case_and_is_idempotent(world):
         case.refresh_from_db()
         assert case.limitation_expires_on == datetime.date(2028, 1, 2)
         assert case.limitation_events.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_sql_form_of_the_rule_gives_the_same_dates_as_python():
+    """The import computes the date in SQL (limitation.expiry_sql); it must agree with add_years, leap days included."""
+    from django.db import connection
+
+    days = [datetime.date(2024, 2, 29), datetime.date(2023, 2, 28), datetime.date(2024, 3, 1), datetime.date(2020, 2, 29),
+            datetime.date(2025, 12, 31), datetime.date(2000, 1, 1)]
+    expression, params = limitation.expiry_sql("d")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT d, {expression} FROM unnest(%s::date[]) AS t(d) ORDER BY d", [*params, days])  # select list first
+        rows = cursor.fetchall()
+    assert len(rows) == len(days) and all(sql_day == limitation.add_years(day, limitation.LIMITATION_YEARS) for day, sql_day in rows)

@@ -262,8 +262,10 @@ def test_finance_reverses_on_the_payment_page_and_every_page_says_so(world, clie
     # The agency sees what it gives back on its own payment line, and cannot reverse.
     agency = client_for("x_admin", host="acme")
     seen = agency.get(f"/payments/{payment.pk}/").content.decode()
-    assert "data-reversal" in seen and "银行退票" not in seen.split("data-reversal")[0]
-    assert 'id="reverse"' not in seen
+    with tenant_context(world.lenders["acme"]):
+        clawback = CommissionLine.objects.get(reversal=reversal)
+    assert clawback.commission < 0
+    assert "data-reversal" in seen and f"{-clawback.commission:,.2f}" in seen.split("data-reversal")[1] and 'id="reverse"' not in seen
 
 
 @pytest.mark.parametrize("persona", ["x_admin", "x_collector", "acme_manager", "acme_legal"])
@@ -296,3 +298,24 @@ def test_the_case_page_shows_the_evidence_behind_the_limitation_date(world, clie
     assert paid.isoformat() in limitation and "REV-LIM-PAY" in limitation and "badge ok" in limitation
     assert case.limitation_expires_on.isoformat() in page
     assert 'id="balances"' in page and "1,900.00" in page.split('id="balances"')[1]
+
+
+def test_the_statement_files_mark_the_clawback_and_still_reconcile(acme):
+    from django.utils import translation
+
+    from outsourcing import statement_documents
+
+    world = acme
+    case = make_cases(1, prefix="REV-DOC", dpd=150)[0]
+    place(world, [case], now=moment(M2, 8))
+    payment = record(case, "1234.56", day(M2, 5), "REV-DOC-1", now=moment(day(M2, 5), 10))
+    reverse(payment, reversed_on=day(M2, 20), now=moment(day(M2, 20), 10))
+    document = statement_documents.build(statements.draft_statement(partner=world.orgs["xagency"], period=M2))
+    assert [line.clawback for line in document.lines] == [False, True]
+    assert document.totals.recovered == D("0.00") and document.totals.commission == D("0.00")
+    with translation.override("zh-hans"):
+        text = statement_documents.to_csv(document).decode("utf-8-sig")
+    rows = [row for row in text.splitlines() if "REV-DOC-1" in row]
+    assert len(rows) == 2 and "冲回" in rows[1] and "-1234.56" in rows[1] and "冲回" not in rows[0]
+    pdf = statement_documents.to_pdf(document)
+    assert pdf.startswith(b"%PDF") and pdf == statement_documents.to_pdf(statement_documents.build(document.statement))

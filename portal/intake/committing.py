@@ -25,7 +25,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from portal.lib import idnumber
-from portal.limitation import LIMITATION_YEARS, add_years
+from portal.limitation import LIMITATION_YEARS, add_years, expiry_sql
 from portal.models import BalanceSnapshot, Case, Contact, ContactRelation, Debtor, LimitationEvent, LimitationEventKind
 
 from . import bulkcrypto
@@ -445,13 +445,12 @@ def _from_staging(staging, *, mapped, source: str, today: datetime.date, now):
         return (f"s.{quote(name)}", ())
 
     # limitation_events(): the debt fell due on overdue_since; a payment on or after that day is partial performance.
-    # _expiry_after(): LIMITATION_YEARS after the latest event; 29 February plus whole years is 28 February in
-    # portal.limitation.add_years, as in PostgreSQL's date arithmetic.
+    # _expiry_after(): the limitation rule's own SQL form (portal.limitation.expiry_sql).
     latest = "greatest(s.overdue_since, CASE WHEN s.last_payment_on >= s.overdue_since THEN s.last_payment_on END)"
     cases = Staged(staging, {
         "id": ("s.case_id", ()), "debtor_id": ("s.debtor_id", ()), "contract_no": column("contract_no"),
         **{name: column(name) for name in CASE_FIELDS if name in mapped},
-        "limitation_expires_on": (f"CAST({latest} + make_interval(years => %s) AS date)", (LIMITATION_YEARS,)),
+        "limitation_expires_on": expiry_sql(latest),
         "created_at": ("%s", (now,)), "updated_at": ("%s", (now,)),
     }, ids=f"SELECT case_id FROM {staging}")
     snapshots = Staged(staging, {

@@ -12,4 +12,6 @@ def to_fen(amount) -> Decimal:
 
 
 def format_cny(amount) -> str:
-    return f"¥{to_fen(amount):,.2f}"
+    """¥1,234.50; a negative amount (a clawback) as -¥480.00."""
+    value = to_fen(amount)
+    return f"{'-' if value < 0 else ''}¥{abs(value):,.2f}"

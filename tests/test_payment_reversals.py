@@ -2,22 +2,26 @@
 the agency's commission is clawed back on the statement of the reversal's month, promises are
 evaluated without the money, and nothing of the payment itself is edited or lost."""
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 
-from outsourcing import placement, statements
+from outsourcing import placement, statement_documents, statements
 from outsourcing.models import CommissionLine
+from outsourcing.workbench.models import ContactAttempt, PromiseStatus, PromiseToPay
 from portal.audit.models import AuditEvent
 from portal.limitation import LIMITATION_YEARS, add_years
 from portal.models import BalanceSnapshot, Case, CaseStatus, LimitationEvent
 from portal.payments import services
 from portal.payments.models import Payment, PaymentReversal, PaymentSource, ReportStatus, ReversalReason
 from tests.matrix_outsourcing import make_cases
+from tests.matrix_workbench import make_case
+from tests.test_intake_api import system, token_for
 from tests.test_statements import M1, M2, after, day, moment
 
 pytestmark = pytest.mark.django_db
@@ -210,14 +214,9 @@ def test_no_commission_no_clawback(acme):
 
 
 def test_a_kept_promise_is_open_again_once_its_payment_is_reversed(acme):
-    from outsourcing.workbench.models import PromiseStatus, PromiseToPay
-    from tests.matrix_workbench import make_case
-
     world = acme
     case, placed = make_case(world, "REV-PTP-1")
     today = timezone.localdate()
-    from outsourcing.workbench.models import ContactAttempt
-
     attempt = ContactAttempt.objects.create(case=case, debtor=case.debtor, placement=placed, organisation=world.orgs["xagency"], channel="phone",
                                             started_at=timezone.now(), ended_at=timezone.now(), outcome="promise_to_pay",
                                             party_reached="debtor", identity_verified=True, identity_method="id_last4", debtor_local_date=today)
@@ -301,10 +300,6 @@ def test_the_case_page_shows_the_evidence_behind_the_limitation_date(world, clie
 
 
 def test_the_statement_files_mark_the_clawback_and_still_reconcile(acme):
-    from django.utils import translation
-
-    from outsourcing import statement_documents
-
     world = acme
     case = make_cases(1, prefix="REV-DOC", dpd=150)[0]
     place(world, [case], now=moment(M2, 8))
@@ -319,3 +314,53 @@ def test_the_statement_files_mark_the_clawback_and_still_reconcile(acme):
     assert len(rows) == 2 and "冲回" in rows[1] and "-1234.56" in rows[1] and "冲回" not in rows[0]
     pdf = statement_documents.to_pdf(document)
     assert pdf.startswith(b"%PDF") and pdf == statement_documents.to_pdf(statement_documents.build(document.statement))
+
+
+# ------------------------------------------------------------------ the API
+
+
+def test_the_lenders_system_reverses_by_reference_and_a_resend_changes_nothing(world):
+    payment = _payment(world, "REV-API")
+    _, key = token_for(world)
+    today = timezone.localdate().isoformat()
+    body = {"reference": "REV-API-PAY", "reason": "returned", "reversed_on": today, "note": "退票 R01"}
+    first = system(key=key).post("/payments/api/reversals/", json.dumps(body), content_type="application/json")
+    assert first.status_code == 201 and first.json() == {"reference": "REV-API-PAY", "reason": "returned", "reversed_on": today, "created": True}
+    again = system(key=key).post("/payments/api/reversals/", json.dumps(body), content_type="application/json")
+    assert again.status_code == 200 and again.json()["created"] is False
+    other = system(key=key).post("/payments/api/reversals/", json.dumps(body | {"reason": "error"}), content_type="application/json")
+    assert other.status_code == 409 and other.json()["code"] == "already_reversed"
+    with tenant_context(world.lenders["acme"]):
+        assert PaymentReversal.objects.filter(payment=payment).count() == 1
+        assert CommissionLine.objects.filter(payment=payment, reversal__isnull=False).count() == 1
+        reversal = PaymentReversal.objects.get(payment=payment)
+        assert reversal.reversed_by is None and AuditEvent.objects.filter(object_id=str(reversal.pk)).exists()
+
+
+@pytest.mark.parametrize("change,status,field", [
+    ({"reference": "NO-SUCH-PAYMENT"}, 404, "reference"),
+    ({"reason": "whim"}, 400, "reason"),
+    ({"note": ""}, 400, "note"),
+    ({"reversed_on": "2099-01-01"}, 400, "reversed_on"),
+    ({"reversed_on": "01/02/2026"}, 400, "reversed_on"),
+])
+def test_a_bad_reversal_request_names_its_field_and_changes_nothing(change, status, field, world):
+    payment = _payment(world, f"REV-APIBAD-{status}-{field}")
+    _, key = token_for(world)
+    body = {"reference": payment.reference, "reason": "returned", "note": "退票"} | change
+    response = system(key=key).post("/payments/api/reversals/", json.dumps(body), content_type="application/json")
+    assert response.status_code == status and response.json()["field"] == field and response.json()["message"]
+    with tenant_context(world.lenders["acme"]):
+        assert not PaymentReversal.objects.filter(payment=payment).exists()
+
+
+def test_another_lenders_token_and_strangers_cannot_reverse(world):
+    payment = _payment(world, "REV-APISTR")
+    _, key = token_for(world)
+    body = json.dumps({"reference": payment.reference, "reason": "returned", "note": "x"})
+    assert system(host="beta", key=key).post("/payments/api/reversals/", body, content_type="application/json").status_code in (401, 403)
+    assert system().post("/payments/api/reversals/", body, content_type="application/json").status_code in (302, 401, 403)
+    schema = json.loads(system(key=key).get("/intake/api/schema/?format=json").content)
+    assert "/payments/api/reversals/" in schema["paths"]
+    with tenant_context(world.lenders["acme"]):
+        assert not PaymentReversal.objects.filter(payment=payment).exists()

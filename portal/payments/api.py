@@ -1,7 +1,13 @@
 """POST /payments/api/: a lender's system pushes the payments it received (JSON rows, or a CSV/XLSX
 file), with the same checks and idempotency as the import page (the reference is the natural key:
-sending a payment twice records it once). Authenticated by an integration token of this lender, or a
-signed-in finance/admin session."""
+sending a payment twice records it once). POST /payments/api/reversals/: it reverses one (冲正, e.g.
+the bank returned it), idempotent too: the same reversal sent again answers with the one recorded.
+Authenticated by an integration token of this lender, or a signed-in finance/admin session."""
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -10,20 +16,36 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import access
+from portal.audit.log import Action, record
 from portal.intake.api import IntegrationThrottle, IntegrationTokenAuthentication, RawJSONParser
 from portal.intake.models import IntegrationToken
 
-from . import importing
+from . import importing, services
+from .models import Payment, PaymentReversal, ReversalReason
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
-class CanRecordPayments(BasePermission):
+class LenderMay(BasePermission):
+    """The lender's own system (its integration token), or its staff in a role allowed ``action``."""
+
+    action = ""
+
     def has_permission(self, request, view):
         if isinstance(request.auth, IntegrationToken):
             return True
         principal = access.principal_for(request.user, getattr(request, "tenant", None))
-        return principal is not None and principal.is_lender_staff and access.can(principal, "payment.record")
+        return principal is not None and principal.is_lender_staff and access.can(principal, self.action)
+
+
+class CanRecordPayments(LenderMay):
+    action = "payment.record"
+
+
+class CanReversePayments(LenderMay):
+    action = "payment.reverse"
+
+
 
 
 class PaymentRowSerializer(serializers.Serializer):
@@ -70,3 +92,81 @@ class PaymentImportView(APIView):
             result = importing.check_and_record(request.data if isinstance(request.data, bytes) else b"", commit=not dry_run, json_rows=True)
         code = status.HTTP_400_BAD_REQUEST if result.file_error else status.HTTP_200_OK
         return Response(result.as_dict(), status=code)
+
+
+class ReversalRequestSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=64, help_text="The reference of the payment recorded before.")
+    reason = serializers.ChoiceField(choices=ReversalReason.choices)
+    reversed_on = serializers.DateField(required=False, help_text="YYYY-MM-DD; today (Asia/Shanghai) when left out.")
+    note = serializers.CharField(max_length=300, help_text="Why, in words (e.g. the bank's return code).")
+
+
+class ReversalResultSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    reason = serializers.CharField()
+    reversed_on = serializers.DateField()
+    created = serializers.BooleanField(help_text="False when this reversal had been recorded before (a resend).")
+
+
+class ReversalErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The request field at fault, or \"reference\".")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+def _result(reversal: PaymentReversal, *, created: bool, code=status.HTTP_200_OK) -> Response:
+    return Response({"reference": reversal.payment.reference, "reason": reversal.reason, "reversed_on": reversal.reversed_on.isoformat(),
+                     "created": created}, status=status.HTTP_201_CREATED if created else code)
+
+
+def _error(field: str, code: str, message: str, http_status: int) -> Response:
+    return Response({"field": field, "code": code, "message": str(message)}, status=http_status)
+
+
+class PaymentReversalView(APIView):
+    authentication_classes = [IntegrationTokenAuthentication]
+    permission_classes = [CanReversePayments]
+    throttle_classes = [IntegrationThrottle]
+
+    @extend_schema(
+        operation_id="payments_reverse",
+        request=ReversalRequestSerializer,
+        responses={
+            201: ReversalResultSerializer,
+            200: OpenApiResponse(ReversalResultSerializer, description="Sent before: the reversal already recorded, unchanged."),
+            400: OpenApiResponse(ReversalErrorSerializer, description="A field is missing or wrong."),
+            404: OpenApiResponse(ReversalErrorSerializer, description="No payment has this reference."),
+            409: OpenApiResponse(ReversalErrorSerializer, description="The payment was reversed before, differently."),
+        },
+    )
+    def post(self, request):
+        form = ReversalRequestSerializer(data=request.data)
+        if not form.is_valid():
+            field, problems = next(iter(form.errors.items()))
+            return _error(field, problems[0].code, problems[0], status.HTTP_400_BAD_REQUEST)
+        data = form.validated_data
+        reversed_on = data.get("reversed_on") or timezone.localdate()
+        payment = Payment.objects.filter(reference=data["reference"].strip()).first()
+        if payment is None:
+            return _error("reference", "not_found", _("No payment has reference %(reference)s.") % {"reference": data["reference"]},
+                          status.HTTP_404_NOT_FOUND)
+        earlier = PaymentReversal.objects.filter(payment=payment).select_related("payment").first()
+        if earlier is not None:
+            return self._resent(earlier, data["reason"], reversed_on)
+        try:
+            by_system = isinstance(request.auth, IntegrationToken)  # the lender's system: no person to name
+            reversal = services.reverse_payment(payment=payment, reason=data["reason"], note=data["note"], reversed_on=reversed_on,
+                                                reversed_by=None if by_system else request.user)
+        except ValidationError as error:
+            if error.code == "already_reversed":  # reversed by a concurrent call since we looked
+                return self._resent(PaymentReversal.objects.select_related("payment").get(payment=payment), data["reason"], reversed_on)
+            field = {"note": "note", "reason": "reason", "future": "reversed_on", "before_payment": "reversed_on"}.get(error.code, "reference")
+            return _error(field, error.code, error.messages[0], status.HTTP_400_BAD_REQUEST)
+        record(Action.CREATE, request=request, obj=reversal, event="payment_reversed", payment=str(payment.pk), reason=reversal.reason)
+        return _result(reversal, created=True)
+
+    @staticmethod
+    def _resent(earlier: PaymentReversal, reason: str, reversed_on: datetime.date) -> Response:
+        if (earlier.reason, earlier.reversed_on) == (reason, reversed_on):
+            return _result(earlier, created=False)
+        return _error("reference", "already_reversed", _("This payment has already been reversed."), status.HTTP_409_CONFLICT)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("disputes/", views.dispute_list, name="dispute-list"),
     path("disputes/<uuid:dispute_id>/", views.dispute_detail, name="dispute-detail"),
     path("api/", api.PaymentImportView.as_view(), name="payment-api"),
+    path("api/reversals/", api.PaymentReversalView.as_view(), name="payment-api-reversal"),
     path("<uuid:payment_id>/", views.payment_detail, name="payment-detail"),
     path("<uuid:payment_id>/dispute/", views.payment_dispute, name="payment-dispute"),
     path("<uuid:payment_id>/reverse/", views.payment_reverse, name="payment-reverse"),

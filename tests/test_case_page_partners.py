@@ -54,3 +54,22 @@ def test_lender_staff_still_see_every_amount(persona, world, client_for, case):
 @pytest.mark.django_db
 def test_the_page_still_closes_to_an_agency_the_case_is_not_placed_with(world, client_for, case):
     assert client_for("y_admin", host="acme").get(f"/cases/{case.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["x_collector", "x_admin"])
+def test_the_case_list_and_dashboard_give_an_agency_no_per_case_amount(persona, world, client_for, case):
+    client = client_for(persona, host="acme")
+    listing = client.get("/cases/?q=CASE-PAGE-001").content.decode()
+    assert "CASE-PAGE-001" in listing and "¥15,812.35" not in listing and "¥" not in listing.split("<tbody")[1]
+    more = client.get("/cases/?q=CASE-PAGE-001", HTTP_HX_REQUEST="true").content.decode()  # the rows htmx loads
+    assert "CASE-PAGE-001" in more and "¥" not in more
+    dashboard = client.get("/").content.decode()
+    ending = dashboard.split("Placements ending soonest")[1]  # per case; the bucket totals above are the portfolio's
+    assert "CASE-PAGE-001" in ending and "¥" not in ending
+
+
+@pytest.mark.django_db
+def test_the_lenders_case_list_still_shows_the_balance(world, client_for, case):
+    listing = client_for("acme_manager", host="acme").get("/cases/?q=CASE-PAGE-001").content.decode()
+    assert "¥15,812.35" in listing

@@ -31,7 +31,8 @@ def case_list(request):
         cases = cases.filter(Q(contract_no__istartswith=query) | Q(debtor__name__icontains=query))
     page = paginate(cases, time_field="created_at", cursor=request.GET.get("cursor"))
     template = "portal/partials/case_rows.html" if request.htmx else "portal/case_list.html"
-    return render(request, template, {"page": page, "q": query})
+    # A partner's lists carry no debt amounts, like its case pages (see case_detail).
+    return render(request, template, {"page": page, "q": query, "hide_amounts": request.principal.is_partner})
 
 
 def case_detail(request, case_id):

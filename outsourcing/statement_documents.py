@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.db import connection
 from django.db.models import F
@@ -36,7 +37,6 @@ from portal.lib.spreadsheet import neutralise
 from .models import Statement, StatementStatus
 
 BOM = "\ufeff"
-PDF_LANGUAGE = "zh-hans"  # the lender's document language, whatever the reader's screen language
 PDF_STYLESHEET = "css/statement_pdf.css"
 AMOUNT_FORMAT = "#,##0.00"
 HUNDRED = Decimal(100)
@@ -279,7 +279,7 @@ def _stylesheet(fetcher):
 
 
 def pdf_html(document: StatementDocument) -> str:
-    with translation.override(PDF_LANGUAGE):
+    with translation.override(settings.DOCUMENT_LANGUAGE):  # whatever the reader's screen language
         return render_to_string("outsourcing/statement_pdf.html", {
             "document": document, "statement": document.statement,
             "header": [(label, format_cny(value) if isinstance(value, Decimal) else value)

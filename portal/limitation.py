@@ -11,11 +11,31 @@ instalment's due date) is the importer's job when it sets the due date.
 import datetime
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from .models import Case, LimitationEvent, LimitationEventKind
 
 LIMITATION_YEARS = 3
+
+
+def evidence_template(message) -> str:
+    """``message`` (a lazy translatable string) in the document language (settings.DOCUMENT_LANGUAGE, Simplified
+    Chinese): evidence is a record kept for a court, written the same whoever's screen made it."""
+    with translation.override(settings.DOCUMENT_LANGUAGE):
+        return str(message)
+
+
+def label(obj, field_name: str):
+    """The lazy label of a choice field's value (``get_FOO_display()`` renders in the screen's language at once)."""
+    return dict(obj._meta.get_field(field_name).flatchoices).get(getattr(obj, field_name), getattr(obj, field_name))
+
+
+def evidence_text(message, **params) -> str:
+    """The evidence sentence, placeholders filled; lazy values (choice labels) in the same language."""
+    with translation.override(settings.DOCUMENT_LANGUAGE):
+        return str(message) % {key: str(value) for key, value in params.items()}
 
 
 def add_years(day: datetime.date, years: int) -> datetime.date:

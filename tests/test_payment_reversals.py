@@ -364,3 +364,13 @@ def test_another_lenders_token_and_strangers_cannot_reverse(world):
     assert "/payments/api/reversals/" in schema["paths"]
     with tenant_context(world.lenders["acme"]):
         assert not PaymentReversal.objects.filter(payment=payment).exists()
+
+
+def test_limitation_evidence_is_written_in_the_lenders_document_language(acme):
+    case = make_cases(1, prefix="REV-LANG", principal="1000.00")[0]
+    with translation.override("en"):  # an English screen records and reverses
+        payment = record(case, "10.00", timezone.localdate(), "REV-LANG-1")
+        reverse(payment)
+    event = LimitationEvent.objects.get(case=case, source_type="payments.payment", source_id=str(payment.pk))
+    assert event.evidence == "还款 REV-LANG-1，金额 10.00"
+    assert event.withdrawn_note.startswith("还款 REV-LANG-1 已冲正：银行退票")

@@ -48,7 +48,9 @@ def test_debt_details_appear_only_after_verification_and_only_for_that_call(worl
         closed = ContactAttempt.objects.get(pk=attempt.pk)
         assert closed.party_reached == Party.DEBTOR and closed.identity_method == "id_last4" and closed.ended_at == at(10)
         # The verified debtor was reached: a demand, evidence for the limitation period (民法典 art. 195).
-        assert LimitationEvent.objects.filter(case=case, kind="demand", source_id=str(attempt.pk)).exists()
+        demand = LimitationEvent.objects.get(case=case, kind="demand", source_id=str(attempt.pk))
+        # Written in the document language with the choices' labels, though this screen is English.
+        assert demand.evidence == "致电债务人（手机号），已核实身份（姓名及身份证号码后四位）；结果：联系到借款人，未承诺还款", demand.evidence
         assert AuditEvent.objects.filter(action=Action.VIEW_PERSONAL_DATA, case_id=str(case.pk), detail__debt_details=True).exists()
 
 

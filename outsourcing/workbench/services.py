@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from outsourcing.models import CollectionAction, Placement
 from portal import limitation
@@ -410,7 +411,10 @@ def _record_outcome_locked(attempt, *, outcome, note, promise_amount, promise_du
     if party == Party.DEBTOR:
         limitation.record_event(
             case=case, kind=LimitationEventKind.DEMAND, occurred_on=attempt.debtor_local_date,
-            evidence=f"Call to the debtor ({attempt.get_number_kind_display()}), identity verified ({attempt.identity_method}); outcome {outcome}",
+            evidence=limitation.evidence_text(
+                gettext_lazy("Call to the debtor (%(number)s), identity verified (%(method)s); outcome: %(outcome)s"),
+                number=limitation.label(attempt, "number_kind"), method=limitation.label(attempt, "identity_method"),
+                outcome=limitation.label(attempt, "outcome")),
             source_type="workbench.contactattempt", source_id=str(attempt.pk),
         )
     if outcome == Outcome.PROMISE_TO_PAY:
@@ -437,7 +441,8 @@ def record_promise(*, attempt: ContactAttempt, amount, due_on: datetime.date) ->
                                           promised_on=attempt.debtor_local_date, due_on=due_on)
     limitation.record_event(
         case=Case.objects.get(pk=attempt.case_id), kind=LimitationEventKind.ACKNOWLEDGMENT, occurred_on=attempt.debtor_local_date,
-        evidence=f"Promise to pay {amount} by {due_on.isoformat()} in a recorded call",
+        evidence=limitation.evidence_text(gettext_lazy("Promise to pay %(amount)s by %(date)s in a recorded call"),
+                                          amount=amount, date=due_on.isoformat()),
         source_type="workbench.promisetopay", source_id=str(promise.pk),
     )
     return promise

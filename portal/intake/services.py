@@ -12,7 +12,9 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from portal import limitation
 from portal.audit.log import Action, record
 from portal.jobs.services import start_job
 from portal.models import Case
@@ -217,7 +219,7 @@ def _commit_checked(batch: ImportBatch, verdict: Verdict, actor) -> Verdict:
         locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if locked.status == BatchStatus.COMMITTED:  # a redelivered job that lost the race
             return stored_verdict(locked)
-        wording = _("Import of %(file)s, row %(row)s")
+        wording = limitation.evidence_template(gettext_lazy("Import of %(file)s, row %(row)s"))  # once, not per row
         outcome = commit_rows(rows=verdict.clean, mapped=verdict.mapped, source=f"import:{batch.pk}",
                               evidence=lambda row: wording % {"file": batch.original_name[:200], "row": row},
                               history={"import": str(batch.pk), "user": batch.created_by_id, "token": str(batch.token_id or "")})

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal import limitation
 from portal.lib.money import to_fen
@@ -98,7 +99,8 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
                                        penalty_due=left.penalty, fees_due=left.fees, source=f"payment:{payment.pk}",
                                        recorded_at=now)
         limitation.record_event(case=case, kind=LimitationEventKind.PARTIAL_PAYMENT, occurred_on=paid_on,
-                                evidence=_("Payment %(reference)s of %(amount)s") % {"reference": reference, "amount": amount},
+                                evidence=limitation.evidence_text(gettext_lazy("Payment %(reference)s of %(amount)s"),
+                                                                  reference=reference, amount=amount),
                                 source_type="payments.payment", source_id=str(payment.pk))
         _match_pending_reports(payment, now=now)
         hooks.notify(payment, now=now)
@@ -155,8 +157,8 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
                                        penalty_due=case.penalty_due, fees_due=case.fees_due, source=f"reversal:{reversal.pk}",
                                        recorded_at=now)
         limitation.withdraw_events(case=case, source_type="payments.payment", source_id=str(payment.pk), now=now,
-                                   note=_("Payment %(reference)s reversed: %(reason)s") % {
-                                       "reference": payment.reference, "reason": reversal.get_reason_display()})
+                                   note=limitation.evidence_text(gettext_lazy("Payment %(reference)s reversed: %(reason)s"),
+                                                                 reference=payment.reference, reason=limitation.label(reversal, "reason")))
         hooks.notify_reversal(reversal, now=now)
     return reversal
 

@@ -213,6 +213,9 @@ WORKSPACE_TICKET_SECONDS = 60
 # ---------------------------------------------------------------- i18n
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+# The language of what the portal writes down for others to rely on (statement PDFs, limitation evidence):
+# the lenders' and the courts' language, whatever language the screen that made it was showing.
+DOCUMENT_LANGUAGE = "zh-hans"
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

@@ -40,10 +40,10 @@ from outsourcing import agreements, statements
 from outsourcing.models import BUCKETS, ROUNDS, Agreement, Placement, PlacementStatus, Statement, StatementStatus
 from portal.payments import services as payment_services
 from portal.payments.models import Dispute, Payment, PaymentReport, PaymentReversal, PaymentSource, ReversalReason
-from portal import access
+from portal import access, limitation
 from portal.lib import crypto, idnumber
 from portal.lib.money import to_fen
-from portal.models import Case, CaseStatus, Debtor, bucket_for
+from portal.models import BalanceSnapshot, Case, CaseStatus, Debtor, LimitationEvent, LimitationEventKind, bucket_for
 from tenants import services
 from tenants.models import (
     ROLES_REQUIRING_2FA,
@@ -553,10 +553,19 @@ def _write_cases(*, records: list[DemoCase], report: LenderReport) -> dict[str, 
                 loan_amount=r.loan_amount, principal_due=r.principal_due, interest_due=r.interest_due,
                 penalty_due=r.penalty_due, fees_due=r.fees_due, disbursed_on=r.disbursed_on,
                 overdue_since=r.overdue_since, status=_base_status(r),
+                limitation_expires_on=limitation.expiry_from([(LimitationEventKind.DUE, r.overdue_since)])[0],
             )
             for r in missing
         ]
         Case.objects.bulk_create(new_cases)
+        # As an import would: the due date as the limitation evidence, and the balances as their first history entry.
+        LimitationEvent.objects.bulk_create([
+            LimitationEvent(case=c, kind=LimitationEventKind.DUE, occurred_on=c.overdue_since, evidence="演示数据：逾期起始日", source_type="demo")
+            for c in new_cases])
+        BalanceSnapshot.objects.bulk_create([
+            BalanceSnapshot(case=c, as_of=timezone.localdate(), principal_due=c.principal_due, interest_due=c.interest_due,
+                            penalty_due=c.penalty_due, fees_due=c.fees_due, source="demo")
+            for c in new_cases])
         by_contract.update({c.contract_no: c for c in new_cases})
         report.cases_created = len(new_cases)
     return by_contract

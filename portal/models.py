@@ -231,7 +231,7 @@ class BalanceSnapshot(models.Model):
     source = models.CharField(max_length=64)  # "import:<batch id>", "payment:<id>", "reversal:<id>", "adjustment"
     recorded_at = models.DateTimeField(default=timezone.now)
 
-    SOURCE_LABELS = {"import": _("Import"), "payment": _("Payment"), "reversal": _("Payment reversed")}
+    SOURCE_LABELS = {"import": _("Import"), "payment": _("Payment"), "reversal": _("Payment reversed"), "demo": _("Demo data")}
 
     @property
     def source_label(self):

@@ -336,3 +336,17 @@ def test_the_demo_has_a_returned_payment_whose_commission_is_clawed_back_this_mo
                 assert clawback.statement_id == current.pk and current.status == StatementStatus.DRAFT
                 assert current.commission_total == sum(line.commission for line in current.lines.all())
     assert found >= 1
+
+
+@pytest.mark.django_db
+def test_demo_cases_carry_their_limitation_evidence_and_first_balances(cast):
+    from portal.limitation import LIMITATION_YEARS, add_years
+    from portal.models import BalanceSnapshot, LimitationEvent
+
+    seed(cast, cases=40)
+    with tenant_context(lender(cast.lenders[0].slug)):
+        for case in Case.objects.all():
+            assert LimitationEvent.objects.filter(case=case, kind="due", occurred_on=case.overdue_since).exists()
+            standing = LimitationEvent.objects.filter(case=case, withdrawn_at__isnull=True)
+            assert case.limitation_expires_on == add_years(max(e.occurred_on for e in standing), LIMITATION_YEARS)
+            assert BalanceSnapshot.objects.filter(case=case).exists()

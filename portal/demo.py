@@ -636,8 +636,9 @@ def _ensure_agreements(*, agencies: dict[str, Organisation], created_by: User | 
 def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User | None,
                  agency_admins: dict[str, User], now: datetime.datetime) -> None:
     """Payments on about a third of the placements (dated inside the term, some paid straight to the lender), the
-    agencies' statements for last month approved and this month's drafted, one agency report waiting for its match
-    and one disputed line, and one payment of last month returned by the bank (reversed). Idempotent: payments by their reference, the rest only when missing."""
+    agencies' statements for last month approved and this month's drafted, one agency report waiting for its match,
+    one disputed line, and one payment of last month returned by the bank (reversed). Idempotent: payments by their
+    reference, the rest only when missing."""
     today = timezone.localdate(now)
     placements = list(Placement.objects.select_related("case").filter(partner__in=agencies.values()).order_by("case__contract_no", "starts_at"))
     recorded = set(Payment.objects.filter(reference__startswith="DEMO-").values_list("reference", flat=True))

@@ -46,8 +46,6 @@ class CanReversePayments(LenderMay):
     action = "payment.reverse"
 
 
-
-
 class PaymentRowSerializer(serializers.Serializer):
     contract_no = serializers.CharField()
     paid_on = serializers.CharField(help_text="YYYY-MM-DD")
@@ -114,9 +112,9 @@ class ReversalErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-def _result(reversal: PaymentReversal, *, created: bool, code=status.HTTP_200_OK) -> Response:
+def _result(reversal: PaymentReversal, *, created: bool) -> Response:
     return Response({"reference": reversal.payment.reference, "reason": reversal.reason, "reversed_on": reversal.reversed_on.isoformat(),
-                     "created": created}, status=status.HTTP_201_CREATED if created else code)
+                     "created": created}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 def _error(field: str, code: str, message: str, http_status: int) -> Response:

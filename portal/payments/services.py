@@ -33,6 +33,7 @@ from .posting import Balances, allocate
 # A partner's report and the lender's record of the same payment match when the case and the amount
 # agree and the dates are at most this far apart (bank transfers post a day or two later).
 MATCH_WINDOW_DAYS = 3
+EVIDENCE_SOURCE = "payments.payment"  # LimitationEvent.source_type of the evidence a payment is
 SETTLEABLE = (CaseStatus.NEW, CaseStatus.INTERNAL, CaseStatus.PLACED)
 
 
@@ -101,7 +102,7 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
         limitation.record_event(case=case, kind=LimitationEventKind.PARTIAL_PAYMENT, occurred_on=paid_on,
                                 evidence=limitation.evidence_text(gettext_lazy("Payment %(reference)s of %(amount)s"),
                                                                   reference=reference, amount=amount),
-                                source_type="payments.payment", source_id=str(payment.pk))
+                                source_type=EVIDENCE_SOURCE, source_id=str(payment.pk))
         _match_pending_reports(payment, now=now)
         hooks.notify(payment, now=now)
     return payment, True
@@ -146,7 +147,7 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
             # it is the latest standing payment or the latest partial payment the import recorded as evidence.
             standing = Payment.objects.filter(case=case, reversal__isnull=True).aggregate(day=Max("paid_on"))["day"]
             evidence = (limitation.standing_events(case).filter(kind=LimitationEventKind.PARTIAL_PAYMENT)
-                        .exclude(source_type="payments.payment", source_id=str(payment.pk)).aggregate(day=Max("occurred_on"))["day"])
+                        .exclude(source_type=EVIDENCE_SOURCE, source_id=str(payment.pk)).aggregate(day=Max("occurred_on"))["day"])
             case.last_payment_on = max((day for day in (standing, evidence) if day is not None), default=None)
             fields.append("last_payment_on")
         if case.status == CaseStatus.SETTLED and case.balance > 0:
@@ -156,7 +157,7 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
         BalanceSnapshot.objects.create(case=case, as_of=reversed_on, principal_due=case.principal_due, interest_due=case.interest_due,
                                        penalty_due=case.penalty_due, fees_due=case.fees_due, source=f"reversal:{reversal.pk}",
                                        recorded_at=now)
-        limitation.withdraw_events(case=case, source_type="payments.payment", source_id=str(payment.pk), now=now,
+        limitation.withdraw_events(case=case, source_type=EVIDENCE_SOURCE, source_id=str(payment.pk), now=now,
                                    note=limitation.evidence_text(gettext_lazy("Payment %(reference)s reversed: %(reason)s"),
                                                                  reference=payment.reference, reason=limitation.label(reversal, "reason")))
         hooks.notify_reversal(reversal, now=now)

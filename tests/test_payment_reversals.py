@@ -374,3 +374,18 @@ def test_limitation_evidence_is_written_in_the_lenders_document_language(acme):
     event = LimitationEvent.objects.get(case=case, source_type="payments.payment", source_id=str(payment.pk))
     assert event.evidence == "还款 REV-LANG-1，金额 10.00"
     assert event.withdrawn_note.startswith("还款 REV-LANG-1 已冲正：银行退票")
+
+
+def test_a_report_matched_to_a_payment_later_reversed_says_so(world, client_for):
+    with tenant_context(world.lenders["acme"]):
+        case = make_cases(1, prefix="REV-RPTM", principal="3000.00")[0]
+        place(world, [case])
+        today = timezone.localdate()
+        services.report_payment(case=case, organisation=world.orgs["xagency"], amount="250.00", paid_on=today,
+                                reported_by=world.people["x_admin"].user)
+        payment = record(case, "250.00", today, "REV-RPTM-PAY")
+        reverse(payment)
+    for persona in ("acme_finance", "x_admin"):
+        page = client_for(persona, host="acme").get("/payments/reports/?status=matched").content.decode()
+        row = next(line for line in page.split("<tr") if "REV-RPTM-PAY" in line)
+        assert "badge bad" in row, persona

@@ -226,7 +226,7 @@ def report_list(request):
     principal = request.principal
     if not access.can(principal, "payment.report"):  # agency staff report; lender and agency admins review
         _require(request, "payment.view")
-    reports = visible_reports(principal).select_related("case", "organisation", "matched_payment", "reported_by")
+    reports = visible_reports(principal).select_related("case", "organisation", "matched_payment__reversal", "reported_by")
     status = request.GET.get("status", ReportStatus.PENDING if principal.is_lender_staff else "")
     if status in ReportStatus.values:
         reports = reports.filter(status=status)

@@ -1,6 +1,8 @@
 """Payments pages, the payment file import and the payments API: who may do what, and what each side sees."""
+import datetime
 import json
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,7 +13,8 @@ from drf_spectacular.validation import validate_schema
 from outsourcing import placement
 from outsourcing.models import CommissionLine
 from portal.models import Case
-from portal.payments.models import Dispute, DisputeStatus, Payment, PaymentReport, ReportStatus
+from portal.payments import services
+from portal.payments.models import DISPUTE_DECISION_DAYS, Dispute, DisputeStatus, Payment, PaymentReport, ReportStatus
 from tests.matrix_outsourcing import make_cases
 from tests.test_intake_api import system, token_for
 
@@ -188,3 +191,31 @@ def test_the_lender_matches_a_report_by_hand_when_the_amounts_differ(world, clie
     with tenant_context(world.lenders["acme"]):
         report.refresh_from_db()
         assert report.status == ReportStatus.MATCHED and report.matched_payment == payment
+
+
+def test_a_dispute_is_due_for_decision_ten_days_after_it_was_raised():
+    raised = datetime.datetime(2026, 3, 1, 23, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # late evening: still 1 March locally
+    dispute = Dispute(raised_at=raised, status=DisputeStatus.OPEN)
+    assert DISPUTE_DECISION_DAYS == 10 and dispute.decide_by == datetime.date(2026, 3, 11)
+    states = {day: dispute.deadline_state(today=datetime.date(2026, 3, day)) for day in (8, 9, 11, 12)}
+    assert states == {8: "", 9: "due_soon", 11: "due_soon", 12: "overdue"}
+    dispute.status = DisputeStatus.DISMISSED
+    assert dispute.deadline_state(today=datetime.date(2026, 3, 12)) == ""
+
+
+def test_open_disputes_are_listed_oldest_first_with_their_decision_dates(world, client_for):
+    case = placed_case(world, "PAYSLA")
+    now = timezone.now()
+    with tenant_context(world.lenders["acme"]):
+        old_payment, _ = services.record_payment(case=case, amount="10.00", paid_on=timezone.localdate() - datetime.timedelta(days=20),
+                                                 reference="SLA-OLD", source="manual")
+        new_payment, _ = services.record_payment(case=case, amount="11.00", paid_on=timezone.localdate(), reference="SLA-NEW", source="manual")
+        x = world.orgs["xagency"]
+        for payment, days_ago in ((new_payment, 0), (old_payment, 15)):
+            services.open_dispute(payment=payment, partner=x, raised_by_org=x, raised_by=world.people["x_admin"].user, reason="commission",
+                                  text="SLA", now=now - datetime.timedelta(days=days_ago))
+    page = client_for("acme_finance", host="acme").get("/payments/disputes/").content.decode()
+    rows = [row for row in page.split("<tr") if "PAYSLA" in row]
+    assert len(rows) == 2 and "¥10.00" in rows[0] and "¥11.00" in rows[1]  # the older first
+    assert 'data-deadline="overdue"' in rows[0] and "badge bad" in rows[0]
+    assert 'data-deadline=""' in rows[1] and "badge" not in rows[1].split("data-deadline")[1]

@@ -12,6 +12,7 @@ Two kinds of record, kept apart on purpose:
 Either side may dispute a line (``Dispute``); a dispute has a status and an append-only history
 (``DisputeEvent``), the two-party workflow landscape.md §2.4 found missing in existing systems.
 """
+import datetime
 import uuid
 
 import pghistory
@@ -174,6 +175,12 @@ class DisputeReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# The lender decides a dispute within this many days of it being raised: the two-party workflow with an SLA
+# that landscape.md §2.4 found missing. No statute sets it; it is the product's default promise to agencies.
+DISPUTE_DECISION_DAYS = 10
+DISPUTE_DUE_SOON_DAYS = 2  # flagged as due soon this many days before
+
+
 class Dispute(models.Model):
     """A disputed reconciliation line: a lender payment or a partner's report, raised by either side."""
 
@@ -205,6 +212,20 @@ class Dispute(models.Model):
     @property
     def is_open(self):
         return self.status == DisputeStatus.OPEN
+
+    @property
+    def decide_by(self) -> datetime.date:
+        """The last day for the lender's decision (lender-local date)."""
+        return timezone.localdate(self.raised_at) + datetime.timedelta(days=DISPUTE_DECISION_DAYS)
+
+    def deadline_state(self, today: datetime.date | None = None) -> str:
+        """"overdue", "due_soon" or "" for an open dispute; "" once it is closed."""
+        if not self.is_open:
+            return ""
+        days_left = (self.decide_by - (today or timezone.localdate())).days
+        if days_left < 0:
+            return "overdue"
+        return "due_soon" if days_left <= DISPUTE_DUE_SOON_DAYS else ""
 
 
 class DisputeEventKind(models.TextChoices):

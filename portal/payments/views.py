@@ -25,7 +25,7 @@ from portal.jobs.services import start_job
 from . import hooks, importing, services
 from .job_handlers import JOB_KIND
 from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, RejectForm, ReportForm, ReversalForm
-from .models import DisputeStatus, Payment, PaymentReversal, PaymentSource, ReportStatus
+from .models import DISPUTE_DECISION_DAYS, DisputeStatus, Payment, PaymentReversal, PaymentSource, ReportStatus
 from .visibility import visible_disputes, visible_payments, visible_reports
 
 PAGE_SIZE = 50
@@ -331,7 +331,10 @@ def dispute_list(request):
     status = request.GET.get("status", DisputeStatus.OPEN)
     if status in DisputeStatus.values:
         disputes = disputes.filter(status=status)
-    return _render(request, "payments/dispute_list.html", {"disputes": disputes[:200], "status": status, "statuses": DisputeStatus.choices})
+    if status == DisputeStatus.OPEN:
+        disputes = disputes.order_by("raised_at", "pk")  # the oldest, nearest its decision date, first
+    return _render(request, "payments/dispute_list.html", {"disputes": disputes[:200], "status": status, "statuses": DisputeStatus.choices,
+                                                           "decision_days": DISPUTE_DECISION_DAYS})
 
 
 def dispute_detail(request, dispute_id):

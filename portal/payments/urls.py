@@ -5,6 +5,7 @@ from . import api, views
 
 urlpatterns = [
     path("", views.payment_list, name="payment-list"),
+    path("export.csv", views.payment_export, name="payment-export"),
     path("new/", views.payment_record, name="payment-record"),
     path("import/", views.payment_import, name="payment-import"),
     path("import/commit/", views.payment_import_commit, name="payment-import-commit"),

@@ -3,12 +3,12 @@ payments, matches partners' reports and decides disputes; a partner reports paym
 payment lines and reports, and disputes them. Thin: every rule is in services / importing."""
 import datetime
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,7 +22,7 @@ from tenants.models import Organisation
 
 from portal.jobs.services import start_job
 
-from . import hooks, importing, services
+from . import hooks, importing, ledger, services
 from .job_handlers import JOB_KIND
 from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, RejectForm, ReportForm, ReversalForm
 from .models import DISPUTE_DECISION_DAYS, DisputeStatus, Payment, PaymentReversal, PaymentSource, ReportStatus
@@ -70,20 +70,35 @@ def _case_for(request, contract_no):
 def payment_list(request):
     _require(request, "payment.view")
     principal = request.principal
-    payments = visible_payments(principal).select_related("case")
-    q = request.GET.get("q", "").strip()
-    if q:
-        payments = payments.filter(Q(case__contract_no__icontains=q) | Q(reference__icontains=q))
+    filters, problems = ledger.parse_filters(request.GET)
+    for problem in problems:
+        messages.warning(request, problem)
+    payments = ledger.apply(visible_payments(principal).select_related("case"), filters)
     page = paginate(payments, time_field="recorded_at", cursor=request.GET.get("after"), size=PAGE_SIZE)
     notes = hooks.annotations([p.pk for p in page.rows])
-    reversed_ids = set(PaymentReversal.objects.filter(payment__in=[p.pk for p in page.rows]).values_list("payment_id", flat=True))
+    reversed_ids = ledger.reversed_ids(p.pk for p in page.rows)
     rows = [(payment, notes.get(payment.pk, {}) | {"reversed": payment.pk in reversed_ids}) for payment in page.rows]
     context = {
-        "rows": rows, "page": page, "q": q, "is_lender": principal.is_lender_staff,
+        "rows": rows, "page": page, "filters": filters, "query": urlencode(filters.as_query()), "is_lender": principal.is_lender_staff,
+        "states": [("", _("All")), (ledger.STANDING, _("Standing")), (ledger.REVERSED, _("Reversed"))],
         "pending_reports": visible_reports(principal).filter(status=ReportStatus.PENDING).count(),
         "open_disputes": visible_disputes(principal).filter(status=DisputeStatus.OPEN).count(),
     }
     return _render(request, "payments/payment_list.html", context)
+
+
+def payment_export(request):
+    """The filtered ledger as CSV (at most ledger.EXPORT_LIMIT rows); every export is audited."""
+    _require(request, "payment.view")
+    principal = request.principal
+    filters, _problems = ledger.parse_filters(request.GET)
+    payments = ledger.apply(visible_payments(principal), filters)
+    content = ledger.to_csv(ledger.rows(payments, partner=not principal.is_lender_staff))
+    record(Action.EXPORT, request=request, object_type="payments.ledger", object_id="csv", filters=filters.as_query(),
+           rows=content.count(b"\n") - 1)
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="payments-{timezone.localdate():%Y%m%d}.csv"'
+    return response
 
 
 def payment_record(request):

@@ -160,6 +160,7 @@ def test_approval_is_refused_while_the_month_is_open(acme, client_for):
     assert excinfo.value.code == "month_open"
     page = client_for("acme_finance", host="acme").post(f"/outsourcing/statements/{current.pk}/approve/", follow=True).content.decode()
     assert "The month is not over yet" in page
+    assert "data-approve-blocked" in page  # the button says so before anyone tries; the server refuses anyway
     with in_acme(world):
         current.refresh_from_db()
     assert current.status == StatementStatus.DRAFT
@@ -415,3 +416,13 @@ def test_an_empty_draft_says_so(acme, client_for):
     assert "No line on this statement." in page and "Refresh draft" in page and "Discard draft" in page
     refused = client_for("acme_finance", host="acme").post(f"/outsourcing/statements/{empty.pk}/approve/", follow=True).content.decode()
     assert "The statement has no lines." in refused
+
+
+def test_the_approve_button_is_live_only_when_approval_can_succeed(acme, client_for):
+    world = acme
+    a, _b = placed_cases(world, prefix="STM-BTN")
+    pay(a, "100.00", day(M2, 3), "STM-BTN-1")
+    ready = draft(world, M2)  # a month that is over, with a line and no dispute
+    page = client_for("acme_finance", host="acme").get(f"/outsourcing/statements/{ready.pk}/").content.decode()
+    approve_form = page.split(f"/outsourcing/statements/{ready.pk}/approve/")[1].split("</form>")[0]
+    assert "data-approve-blocked" not in approve_form and "disabled" not in approve_form

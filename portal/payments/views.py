@@ -93,9 +93,9 @@ def payment_export(request):
     principal = request.principal
     filters, _problems = ledger.parse_filters(request.GET)
     payments = ledger.apply(visible_payments(principal), filters)
-    content = ledger.to_csv(ledger.rows(payments, partner=not principal.is_lender_staff))
-    record(Action.EXPORT, request=request, object_type="payments.ledger", object_id="csv", filters=filters.as_query(),
-           rows=content.count(b"\n") - 1)
+    table = list(ledger.rows(payments, partner=not principal.is_lender_staff))
+    content = ledger.to_csv(table)
+    record(Action.EXPORT, request=request, object_type="payments.ledger", object_id="csv", filters=filters.as_query(), rows=len(table) - 1)
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="payments-{timezone.localdate():%Y%m%d}.csv"'
     return response

@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -73,7 +72,7 @@ def _agencies(count=5):
     from django.utils import timezone
 
     from tenants import services
-    from tenants.models import EngagementStatus, LicenceKind, Organisation
+    from tenants.models import LicenceKind, Organisation
 
     today = timezone.localdate()
     agencies = []
@@ -110,7 +109,6 @@ def _seed_chunk(template, offset, size, *, n, today, rng):
 
 def seed(n: int):
     """The lender, five agencies with agreements, n matching cases and n/10 others. Returns (lender, agencies)."""
-    import datetime
     import random
     from decimal import Decimal
 
@@ -327,36 +325,18 @@ def main(argv=None) -> int:
     if opts.json:
         timing.OUT = sys.stderr
         sys.stdout = sys.stderr
-    server_url = os.environ.get("DATABASE_URL") or database.DEFAULT_ADMIN_URL
-    bench_url = database.with_database(server_url, opts.db)
-    var_dir = tempfile.mkdtemp(prefix="caseport-bench-allocation-")
-    from bench.run import configure_environment, setup_database
+    from bench.run import scratch_database, setup_database
 
-    configure_environment(bench_url, var_dir)
-    say(f"Caseport allocation benchmark: database {opts.db!r} (PostgreSQL {database.server_version(server_url)}), "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
-    database.create(server_url, opts.db)
     result, failed = None, False
-    try:
-        setup_database()
-        result = run(opts)
-    except Exception:
-        failed = True
-        say(f"!! the allocation benchmark failed:\n{traceback.format_exc()}")
-    finally:
+    with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-allocation-") as server_url:
+        say(f"Caseport allocation benchmark: database {opts.db!r} (PostgreSQL {database.server_version(server_url)}), "
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
         try:
-            from django.db import connections
-
-            connections.close_all()
+            setup_database()
+            result = run(opts)
         except Exception:
-            pass
-        if opts.keep_db:
-            say(f"\nkept database {opts.db!r} (--keep-db)")
-        else:
-            database.drop(server_url, opts.db)
-        import shutil
-
-        shutil.rmtree(var_dir, ignore_errors=True)
+            failed = True
+            say(f"!! the allocation benchmark failed:\n{traceback.format_exc()}")
     if result is not None:
         say("\n== Summary (ratio = value / baseline, both measured in this run)")
         timing.print_summary([result])

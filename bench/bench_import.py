@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -312,30 +311,15 @@ def main(argv=None) -> int:
     if opts.json:
         timing.OUT = sys.stderr
         sys.stdout = sys.stderr
-    server_url = os.environ.get("DATABASE_URL") or database.DEFAULT_ADMIN_URL
-    bench_url = database.with_database(server_url, opts.db)
-    var_dir = tempfile.mkdtemp(prefix="caseport-bench-import-")
-    from bench.run import configure_environment, setup_database
+    from bench.run import scratch_database, setup_database
 
-    configure_environment(bench_url, var_dir)
     os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1maWVsZC1rZXktY2FzZXBvcnQtMDA=")
     os.environ.setdefault("BLIND_INDEX_KEY", "bench-only-blind-index-key")
-    say(f"Caseport import benchmark: database {opts.db!r} (PostgreSQL {database.server_version(server_url)}), "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
-    database.create(server_url, opts.db)
-    result = None
-    try:
+    with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-import-") as server_url:
+        say(f"Caseport import benchmark: database {opts.db!r} (PostgreSQL {database.server_version(server_url)}), "
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
         setup_database()
         result = run(opts)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not opts.keep_db:
-            database.drop(server_url, opts.db)
-        import shutil
-
-        shutil.rmtree(var_dir, ignore_errors=True)
     say("\n== Summary (ratio = value / baseline, both measured in this run)")
     timing.print_summary([result])
     if opts.json:

@@ -29,7 +29,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +38,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 sys.path.insert(0, str(ROOT))
 
 from bench import database  # noqa: E402
-from bench.run import configure_environment, setup_world  # noqa: E402
+from bench.run import scratch_database, setup_world  # noqa: E402
 from bench.timing import say  # noqa: E402
 
 TARGET_MS = 150.0
@@ -288,82 +287,64 @@ def report(stats, baseline_label, targeted):
 
 def main(argv=None) -> int:
     opts = parse_args(argv)
-    server_url = os.environ.get("DATABASE_URL") or database.DEFAULT_ADMIN_URL
-    bench_url = database.with_database(server_url, opts.db)
-    var_dir = tempfile.mkdtemp(prefix="caseport-bench-queue-")
-    configure_environment(bench_url, var_dir)
-    say(f"Collector queue and case list benchmark: {opts.cases:,} cases, database {opts.db!r} "
-        f"(PostgreSQL {database.server_version(server_url)}), {os.cpu_count()} CPUs")
-    database.create(server_url, opts.db)
-    failed = False
-    try:
-        from django.db import connection
-        from django.test.utils import override_settings
-        from django_tenants.utils import tenant_context
-
-        world = setup_world()
-        started = time.perf_counter()
-        loaded = load(world, opts.cases, opts.assigned)
-        say(f"   loaded in {time.perf_counter() - started:.1f} s")
-        connection.set_schema_to_public()
-
-        clients = clients_for(world)
-        queue_cursor = deep_queue_cursor(world)
-        connection.set_schema_to_public()
-        with override_settings(ROOT_URLCONF="bench.urls_bare", DEBUG=False):
-            list_cursor = deep_case_list_cursor(clients["acme_manager"])
-            variants = [
-                ("baseline: bare view, full middleware (collector)", "x_collector", "/bench/bare/", "ok"),
-                (f"collector queue ({opts.assigned:,} cases), first page", "x_collector", "/workbench/", 'class="badge warn"'),  # a promise due today leads
-                (f"collector queue ({SMALL_QUEUE:,} cases), first page", "x_collector2", "/workbench/", "/workbench/cases/"),
-                (f"collector queue ({opts.assigned:,} cases), 40 pages deep", "x_collector", f"/workbench/?cursor={queue_cursor}", "/workbench/cases/"),
-                ("workbench case page (collector)", "x_collector", f"/workbench/cases/{loaded['sample_case']}/", 'id="call"'),
-                ("agency admin: assign page", "x_admin", "/workbench/assign/", 'name="placement"'),
-                ("case list: collector", "x_collector", "/cases/", "BQ-"),
-                ("case list: agency admin", "x_admin", "/cases/", "BQ-"),
-                ("case list: lender manager", "acme_manager", "/cases/", "BQ-"),
-                ("case list: lender manager, 20 pages deep", "acme_manager", f"/cases/?cursor={list_cursor}", "BQ-"),
-            ]
-            targeted = {label for label, *_ in variants if label.startswith(("collector queue", "case list"))}
-            say(f"\n== timing ({opts.requests} requests per page after {opts.warmup} warm-up, interleaved; DEBUG off; server time "
-                f"through django.test.Client)")
-            stats = time_pages(variants, clients, opts.requests, opts.warmup)
-            verdicts = report(stats, variants[0][0], targeted)
-            missing = [v for v in variants if (v[0].startswith("case list") and verdicts[v[0]] == "FAIL") or v[0].startswith("agency admin")]
-            if missing and PROPOSED_INDEXES:
-                say("\n== again with the indexes proposed for portal.Case and outsourcing.Placement, built in this scratch database only:")
-                with tenant_context(world.lenders["acme"]), connection.cursor() as cursor:
-                    for label, statement in PROPOSED_INDEXES.items():
-                        started = time.perf_counter()
-                        cursor.execute(statement)
-                        say(f"   {label}: built in {time.perf_counter() - started:.1f} s")
-                    cursor.execute("ANALYZE portal_case")
-                    cursor.execute("ANALYZE outsourcing_placement")
-                connection.set_schema_to_public()
-                again = [variants[0]] + [(f"{label} [+ proposed indexes]", persona, path, expect) for label, persona, path, expect in missing]
-                stats = time_pages(again, clients, opts.requests, opts.warmup)
-                verdicts.update(report(stats, again[0][0], {label for label, *_ in again[1:] if label.startswith("case list")}))
-        failed_pages = [label for label, verdict in verdicts.items() if verdict == "FAIL"]
-        say(f"\nTarget p95 < {TARGET_MS:.0f} ms: " + ("all pages PASS" if not failed_pages else "FAIL: " + "; ".join(failed_pages)))
-    except Exception:
-        import traceback
-
-        failed = True
-        say(traceback.format_exc())
-    finally:
+    with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-queue-") as server_url:
+        say(f"Collector queue and case list benchmark: {opts.cases:,} cases, database {opts.db!r} "
+            f"(PostgreSQL {database.server_version(server_url)}), {os.cpu_count()} CPUs")
+        failed = False
         try:
-            from django.db import connections
+            from django.db import connection
+            from django.test.utils import override_settings
+            from django_tenants.utils import tenant_context
 
-            connections.close_all()
+            world = setup_world()
+            started = time.perf_counter()
+            loaded = load(world, opts.cases, opts.assigned)
+            say(f"   loaded in {time.perf_counter() - started:.1f} s")
+            connection.set_schema_to_public()
+
+            clients = clients_for(world)
+            queue_cursor = deep_queue_cursor(world)
+            connection.set_schema_to_public()
+            with override_settings(ROOT_URLCONF="bench.urls_bare", DEBUG=False):
+                list_cursor = deep_case_list_cursor(clients["acme_manager"])
+                variants = [
+                    ("baseline: bare view, full middleware (collector)", "x_collector", "/bench/bare/", "ok"),
+                    (f"collector queue ({opts.assigned:,} cases), first page", "x_collector", "/workbench/", 'class="badge warn"'),  # a promise due today leads
+                    (f"collector queue ({SMALL_QUEUE:,} cases), first page", "x_collector2", "/workbench/", "/workbench/cases/"),
+                    (f"collector queue ({opts.assigned:,} cases), 40 pages deep", "x_collector", f"/workbench/?cursor={queue_cursor}", "/workbench/cases/"),
+                    ("workbench case page (collector)", "x_collector", f"/workbench/cases/{loaded['sample_case']}/", 'id="call"'),
+                    ("agency admin: assign page", "x_admin", "/workbench/assign/", 'name="placement"'),
+                    ("case list: collector", "x_collector", "/cases/", "BQ-"),
+                    ("case list: agency admin", "x_admin", "/cases/", "BQ-"),
+                    ("case list: lender manager", "acme_manager", "/cases/", "BQ-"),
+                    ("case list: lender manager, 20 pages deep", "acme_manager", f"/cases/?cursor={list_cursor}", "BQ-"),
+                ]
+                targeted = {label for label, *_ in variants if label.startswith(("collector queue", "case list"))}
+                say(f"\n== timing ({opts.requests} requests per page after {opts.warmup} warm-up, interleaved; DEBUG off; server time "
+                    f"through django.test.Client)")
+                stats = time_pages(variants, clients, opts.requests, opts.warmup)
+                verdicts = report(stats, variants[0][0], targeted)
+                missing = [v for v in variants if (v[0].startswith("case list") and verdicts[v[0]] == "FAIL") or v[0].startswith("agency admin")]
+                if missing and PROPOSED_INDEXES:
+                    say("\n== again with the indexes proposed for portal.Case and outsourcing.Placement, built in this scratch database only:")
+                    with tenant_context(world.lenders["acme"]), connection.cursor() as cursor:
+                        for label, statement in PROPOSED_INDEXES.items():
+                            started = time.perf_counter()
+                            cursor.execute(statement)
+                            say(f"   {label}: built in {time.perf_counter() - started:.1f} s")
+                        cursor.execute("ANALYZE portal_case")
+                        cursor.execute("ANALYZE outsourcing_placement")
+                    connection.set_schema_to_public()
+                    again = [variants[0]] + [(f"{label} [+ proposed indexes]", persona, path, expect) for label, persona, path, expect in missing]
+                    stats = time_pages(again, clients, opts.requests, opts.warmup)
+                    verdicts.update(report(stats, again[0][0], {label for label, *_ in again[1:] if label.startswith("case list")}))
+            failed_pages = [label for label, verdict in verdicts.items() if verdict == "FAIL"]
+            say(f"\nTarget p95 < {TARGET_MS:.0f} ms: " + ("all pages PASS" if not failed_pages else "FAIL: " + "; ".join(failed_pages)))
         except Exception:
-            pass
-        if opts.keep_db:
-            say(f"kept database {opts.db!r}")
-        else:
-            database.drop(server_url, opts.db)
-        import shutil
+            import traceback
 
-        shutil.rmtree(var_dir, ignore_errors=True)
+            failed = True
+            say(traceback.format_exc())
     return 1 if failed else 0
 
 

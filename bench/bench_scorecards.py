@@ -27,7 +27,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 sys.path.insert(0, str(ROOT))
 
 from bench import database  # noqa: E402
-from bench.run import configure_environment, setup_world  # noqa: E402
+from bench.run import scratch_database, setup_world  # noqa: E402
 from bench.timing import say  # noqa: E402
 
 HOST = "acme.localhost"
@@ -205,77 +204,59 @@ def time_variants(items, repeats, warmup, context):
 
 def main(argv=None) -> int:
     opts = parse_args(argv)
-    server_url = os.environ.get("DATABASE_URL") or database.DEFAULT_ADMIN_URL
-    bench_url = database.with_database(server_url, opts.db)
-    var_dir = tempfile.mkdtemp(prefix="caseport-bench-scorecards-")
-    configure_environment(bench_url, var_dir)
-    say(f"Scorecards benchmark: {opts.placements:,} placements, database {opts.db!r} "
-        f"(PostgreSQL {database.server_version(server_url)}), {os.cpu_count()} CPUs")
-    database.create(server_url, opts.db)
-    failed = False
-    try:
-        import contextlib
-        from django.db import connection
-        from django.test import Client
-        from django.test.utils import override_settings
-        from django_tenants.utils import tenant_context
-
-        world = setup_world()
-        started = time.perf_counter()
-        load(world, opts.placements)
-        say(f"   loaded in {time.perf_counter() - started:.1f} s")
-        connection.set_schema_to_public()
-        client = Client(HTTP_HOST=HOST)
-        client.force_login(world.people["acme_manager"].user, backend="django.contrib.auth.backends.ModelBackend")
-
-        @contextlib.contextmanager
-        def context():
-            # The functions run in acme's schema; the page request routes itself (and resets to public afterwards).
-            with override_settings(DEBUG=False), tenant_context(world.lenders["acme"]):
-                yield
-
-        def page_in_public_schema(run):
-            def wrapped():
-                connection.set_schema_to_public()
-                try:
-                    return run()
-                finally:
-                    connection.set_tenant(world.lenders["acme"])
-            return wrapped
-
-        say("\n== checking the two ways of reading a cohort")
-        with tenant_context(world.lenders["acme"]):
-            check_both_ways(world)
-        items = variants(world, {"acme_manager": client})
-        items[-1] = (items[-1][0], page_in_public_schema(items[-1][1]))
-        say(f"\n== timing ({opts.repeats} runs of each after {opts.warmup} warm-up, interleaved in shuffled order; DEBUG off)")
-        samples = time_variants(items, opts.repeats, opts.warmup, context)
-        base = statistics.median(samples[items[0][0]])
-        say(f"   {'variant':<66} {'median':>9} {'p90':>9} {'max':>9} {'÷ baseline':>10}")
-        for label, values in samples.items():
-            ordered = sorted(values)
-            p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-            median = statistics.median(values)
-            say(f"   {label:<66} {median:7.1f}ms {p90:7.1f}ms {max(values):7.1f}ms {median / base:9.1f}x")
-    except Exception:
-        import traceback
-
-        failed = True
-        say(traceback.format_exc())
-    finally:
+    with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-scorecards-") as server_url:
+        say(f"Scorecards benchmark: {opts.placements:,} placements, database {opts.db!r} "
+            f"(PostgreSQL {database.server_version(server_url)}), {os.cpu_count()} CPUs")
+        failed = False
         try:
-            from django.db import connections
+            import contextlib
+            from django.db import connection
+            from django.test import Client
+            from django.test.utils import override_settings
+            from django_tenants.utils import tenant_context
 
-            connections.close_all()
+            world = setup_world()
+            started = time.perf_counter()
+            load(world, opts.placements)
+            say(f"   loaded in {time.perf_counter() - started:.1f} s")
+            connection.set_schema_to_public()
+            client = Client(HTTP_HOST=HOST)
+            client.force_login(world.people["acme_manager"].user, backend="django.contrib.auth.backends.ModelBackend")
+
+            @contextlib.contextmanager
+            def context():
+                # The functions run in acme's schema; the page request routes itself (and resets to public afterwards).
+                with override_settings(DEBUG=False), tenant_context(world.lenders["acme"]):
+                    yield
+
+            def page_in_public_schema(run):
+                def wrapped():
+                    connection.set_schema_to_public()
+                    try:
+                        return run()
+                    finally:
+                        connection.set_tenant(world.lenders["acme"])
+                return wrapped
+
+            say("\n== checking the two ways of reading a cohort")
+            with tenant_context(world.lenders["acme"]):
+                check_both_ways(world)
+            items = variants(world, {"acme_manager": client})
+            items[-1] = (items[-1][0], page_in_public_schema(items[-1][1]))
+            say(f"\n== timing ({opts.repeats} runs of each after {opts.warmup} warm-up, interleaved in shuffled order; DEBUG off)")
+            samples = time_variants(items, opts.repeats, opts.warmup, context)
+            base = statistics.median(samples[items[0][0]])
+            say(f"   {'variant':<66} {'median':>9} {'p90':>9} {'max':>9} {'÷ baseline':>10}")
+            for label, values in samples.items():
+                ordered = sorted(values)
+                p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+                median = statistics.median(values)
+                say(f"   {label:<66} {median:7.1f}ms {p90:7.1f}ms {max(values):7.1f}ms {median / base:9.1f}x")
         except Exception:
-            pass
-        if opts.keep_db:
-            say(f"kept database {opts.db!r}")
-        else:
-            database.drop(server_url, opts.db)
-        import shutil
+            import traceback
 
-        shutil.rmtree(var_dir, ignore_errors=True)
+            failed = True
+            say(traceback.format_exc())
     return 1 if failed else 0
 
 

@@ -10,10 +10,12 @@ bench/README.md for what is measured and how to read it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import traceback
@@ -72,6 +74,31 @@ def configure_environment(bench_url: str, var_dir: str) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
+@contextlib.contextmanager
+def scratch_database(name: str, *, keep: bool, prefix: str):
+    """A benchmark's own database on DATABASE_URL's server (created here, refused if it exists without the
+    bench marker, see bench/database.py) and a scratch var dir, with Django pointed at both; yields the server URL.
+    Afterwards, whatever happened: connections closed, the database dropped (unless ``keep``), the dir removed."""
+    server_url = os.environ.get("DATABASE_URL") or database.DEFAULT_ADMIN_URL
+    var_dir = tempfile.mkdtemp(prefix=prefix)
+    configure_environment(database.with_database(server_url, name), var_dir)
+    database.create(server_url, name)
+    try:
+        yield server_url
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # Django may not be set up yet
+            pass
+        if keep:
+            say(f"\nkept database {name!r} (--keep-db)")
+        else:
+            database.drop(server_url, name)
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
 def setup_database() -> dict:
     import django
     from django.core.management import call_command
@@ -106,19 +133,13 @@ def main(argv=None) -> int:
         # stdout carries only the JSON document; progress, and anything a library prints, goes to stderr.
         timing.OUT = sys.stderr
         sys.stdout = sys.stderr
-    server_url = os.environ.get("DATABASE_URL") or database.DEFAULT_ADMIN_URL
-    bench_url = database.with_database(server_url, opts.db)
-    var_dir = tempfile.mkdtemp(prefix="caseport-bench-")
-    configure_environment(bench_url, var_dir)
-
-    say(f"Caseport benchmarks{' (quick)' if opts.quick else ''}: database {opts.db!r} on "
-        f"{database.admin_url(server_url).rsplit('/', 1)[0]} (PostgreSQL {database.server_version(server_url)}), "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
-    database.create(server_url, opts.db)
     results, failed = [], []
-    meta = {"quick": opts.quick, "database": opts.db, "python": platform.python_version(), "cpus": os.cpu_count(),
-            "postgresql": database.server_version(server_url), "settings": "portal.settings.dev"}
-    try:
+    with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-") as server_url:
+        say(f"Caseport benchmarks{' (quick)' if opts.quick else ''}: database {opts.db!r} on "
+            f"{database.admin_url(server_url).rsplit('/', 1)[0]} (PostgreSQL {database.server_version(server_url)}), "
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
+        meta = {"quick": opts.quick, "database": opts.db, "python": platform.python_version(), "cpus": os.cpu_count(),
+                "postgresql": database.server_version(server_url), "settings": "portal.settings.dev"}
         meta["setup"] = setup_database()
         from bench import migrate_noop, provisioning, request_overhead
 
@@ -131,20 +152,6 @@ def main(argv=None) -> int:
             except Exception:  # report it, run the others, exit non-zero
                 failed.append(name)
                 say(f"!! benchmark {name} failed:\n{traceback.format_exc()}")
-    finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        if opts.keep_db:
-            say(f"\nkept database {opts.db!r} (--keep-db)")
-        else:
-            database.drop(server_url, opts.db)
-        import shutil
-
-        shutil.rmtree(var_dir, ignore_errors=True)
 
     say("\n== Summary (ratio = value / baseline, both measured in this run)")
     timing.print_summary(results)

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # The buckets and rounds a commission schedule is defined for (PRODUCT.md glossary;
 # landscape.md §3.2: PRC rules vary the rate by overdue bucket and by the number of
@@ -353,7 +354,7 @@ class CommissionLine(models.Model):
 class StatementStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     APPROVED = "approved", _("Approved")
-    ISSUED = "issued", _("Issued")
+    ISSUED = "issued", pgettext_lazy("statement status", "Issued")  # 已出具; "Issued" alone is the issue date's label
 
 
 @pghistory.track()

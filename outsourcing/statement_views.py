@@ -43,7 +43,11 @@ class DraftForm(forms.Form):
 
     def __init__(self, *args, lender, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["partner"].queryset = engaged_agencies(lender)
+        # Any agency the lender ever engaged: an ended or suspended engagement still has its last months to settle.
+        self.fields["partner"].queryset = engaged_agencies(lender, statuses=EVERY_ENGAGEMENT)
+
+
+EVERY_ENGAGEMENT = (EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED, EngagementStatus.ENDED)
 
 
 def _month_param(value):
@@ -101,8 +105,7 @@ def statement_list(request):
         "filtered": bool(month or status in StatementStatus.values or partner_id),
     }
     if principal.is_lender_staff:
-        context["partners"] = engaged_agencies(request.tenant, statuses=(EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED,
-                                                                          EngagementStatus.ENDED))
+        context["partners"] = engaged_agencies(request.tenant, statuses=EVERY_ENGAGEMENT)
     if context["can_manage"]:
         context["draft_form"] = DraftForm(lender=request.tenant, initial={"month": _previous_month(timezone.localdate())})
     return render(request, "outsourcing/statement_list.html", context)
@@ -131,11 +134,12 @@ def statement_detail(request, statement_id):
     _require(request, "statement.view")
     statement = _statement(request, statement_id)
     document = statement_documents.build(statement)
-    disputed = set(statements.open_disputes(statement).values_list("payment_id", flat=True))
+    disputed = set(statements.open_disputes(statement).values_list("payment_id", flat=True))  # one open dispute per payment
+    rows = [(line, line.payment_id in disputed) for line in document.lines]
     today = timezone.localdate()
     return render(request, "outsourcing/statement_detail.html", {
         "statement": statement, "document": document, "can_manage": _can_manage(request.principal),
-        "rows": [(line, line.payment_id in disputed) for line in document.lines], "disputed_count": len(disputed),
+        "rows": rows, "disputed_count": sum(1 for _line, under_dispute in rows if under_dispute),  # lines, as the page says
         "month_open": statement.period_end >= today, "is_lender": request.principal.is_lender_staff,
     })
 
@@ -180,8 +184,8 @@ def statement_approve(request, statement_id):
 def statement_issue(request, statement_id):
     def act(statement):
         # The PDF sent to the agency; its hash is kept so that any later download can be checked against it.
-        pdf = statement_documents.to_pdf(statement_documents.build(statement))
-        issued = statements.issue(statement=statement, issued_by=request.user, document=pdf)
+        issued = statements.issue(statement=statement, issued_by=request.user,
+                                  render=lambda locked: statement_documents.to_pdf(statement_documents.build(locked)))
         record(Action.CHANGE, request=request, obj=issued, what="statement issued", sha256=issued.document_sha256)
         return issued
 

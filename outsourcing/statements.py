@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal.payments.models import Dispute, DisputeStatus
 
@@ -66,15 +67,19 @@ def _draft(*, partner, first, last, created_by, now) -> Statement:
         if statement.status != StatementStatus.DRAFT:
             raise ValidationError(_("The statement for that month is already %(status)s.") % {"status": statement.get_status_display()},
                                   code="not_draft")
-        (CommissionLine.objects.select_for_update()
-         .filter(partner=partner, statement__isnull=True, paid_on__lte=last)
-         .update(statement=statement))
+        _attach_lines(statement)
         _store_totals(statement)
     return statement
 
 
+def _attach_lines(statement: Statement) -> None:
+    """Every line of the agency paid (or clawed back) up to the month's end that no statement has taken yet."""
+    (CommissionLine.objects.filter(partner_id=statement.partner_id, statement__isnull=True, paid_on__lte=statement.period_end)
+     .update(statement=statement))
+
+
 def open_disputes(statement: Statement):
-    """Open disputes on the statement's lines."""
+    """Open disputes on the statement's lines (one per disputed payment; its earned and clawback lines share it)."""
     payment_ids = statement.lines.values("payment_id")
     return Dispute.objects.filter(payment_id__in=payment_ids, partner_id=statement.partner_id, status=DisputeStatus.OPEN)
 
@@ -88,10 +93,12 @@ def approve(*, statement: Statement, approved_by, now: datetime.datetime | None 
         if statement.period_end >= timezone.localdate(now):
             raise ValidationError(_("The month is not over yet; approve its statement after %(day)s.")
                                   % {"day": statement.period_end.isoformat()}, code="month_open")
+        _attach_lines(statement)  # what was recorded since the draft was last brought up to date: nothing slips a month
         disputed = open_disputes(statement).count()
         if disputed:
-            raise ValidationError(_("%(count)s line(s) are under dispute; decide the disputes first.") % {"count": disputed},
-                                  code="disputed")
+            raise ValidationError(ngettext("%(count)s payment is under an open dispute; decide it first.",
+                                           "%(count)s payments are under an open dispute; decide them first.", disputed)
+                                  % {"count": disputed}, code="disputed")
         _store_totals(statement)
         if statement.line_count == 0:
             raise ValidationError(_("The statement has no lines."), code="empty")
@@ -100,13 +107,17 @@ def approve(*, statement: Statement, approved_by, now: datetime.datetime | None 
     return statement
 
 
-def issue(*, statement: Statement, issued_by, document: bytes, now: datetime.datetime | None = None) -> Statement:
-    """Mark an approved statement issued, keeping the PDF sent to the agency and its SHA-256."""
+def issue(*, statement: Statement, issued_by, render, now: datetime.datetime | None = None) -> Statement:
+    """Mark an approved statement issued, keeping the PDF sent to the agency and its SHA-256.
+
+    ``render(statement) -> bytes`` makes the PDF from the statement as locked here, approved: a copy read
+    before the lock could still be the draft."""
     now = now or timezone.now()
     with transaction.atomic():
         statement = Statement.objects.select_for_update().get(pk=statement.pk)
         if statement.status != StatementStatus.APPROVED:
             raise ValidationError(_("Only an approved statement can be issued."), code="not_approved")
+        document = render(statement)
         statement.status, statement.issued_by, statement.issued_at = StatementStatus.ISSUED, issued_by, now
         statement.document_sha256 = hashlib.sha256(document).hexdigest()
         # Saved with the status in one UPDATE: once issued, the database refuses any change.

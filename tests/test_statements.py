@@ -204,11 +204,11 @@ def test_approved_and_issued_statements_are_final(acme):
         with pytest.raises(ValidationError):
             refused()
     pdf = statement_documents.to_pdf(statement_documents.build(statement))
-    issued = statements.issue(statement=statement, issued_by=finance(world), document=pdf, now=after(M2))
+    issued = statements.issue(statement=statement, issued_by=finance(world), render=lambda locked: pdf, now=after(M2))
     assert issued.status == StatementStatus.ISSUED and issued.document_sha256 == hashlib.sha256(pdf).hexdigest()
     assert statements.issued_document(issued) == pdf  # kept as sent
     with pytest.raises(ValidationError):
-        statements.issue(statement=issued, issued_by=finance(world), document=b"%PDF-other")
+        statements.issue(statement=issued, issued_by=finance(world), render=lambda locked: b"%PDF-other")
     # The database itself refuses any change to an issued statement, and its deletion.
     with pytest.raises(Exception, match="statement_issued_is_final"), transaction.atomic():
         Statement.objects.filter(pk=issued.pk).update(commission_total=D("0.00"))

@@ -85,3 +85,11 @@ def test_an_agency_exports_only_its_lines_without_the_lenders_posting(world, cli
     assert len(rows) == 4 and all(lines["case"].debtor.name not in ",".join(row) for row in rows)
     other = table(client_for("y_admin", host="acme").get("/payments/export.csv", {"q": "LEDGER"}))
     assert other == [other[0]]  # Y earned nothing on these: the heading only
+
+
+def test_an_export_larger_than_one_file_is_refused_with_a_way_forward(world, client_for, lines, monkeypatch):
+    monkeypatch.setattr(ledger, "EXPORT_LIMIT", 2)
+    response = client_for("acme_finance", host="acme").get("/payments/export.csv", {"q": "LEDGER"}, follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain and response.redirect_chain[-1][0].startswith("/payments/?q=LEDGER")
+    assert "3 payments match; one file holds at most 2. Narrow the dates and export in parts." in page

@@ -10,18 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import access
-from portal.audit.log import Action, record
 from portal.intake.api import IntegrationThrottle, IntegrationTokenAuthentication, RawJSONParser
 from portal.intake.models import IntegrationToken
 
 from . import importing, services
-from .models import Payment, PaymentReversal, ReversalReason
+from .models import Payment, PaymentReversal, PaymentSource, ReversalReason
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -70,7 +70,7 @@ class PaymentVerdictSerializer(serializers.Serializer):
 
 
 class PaymentImportView(APIView):
-    authentication_classes = [IntegrationTokenAuthentication]
+    authentication_classes = [IntegrationTokenAuthentication, SessionAuthentication]
     permission_classes = [CanRecordPayments]
     throttle_classes = [IntegrationThrottle]
     parser_classes = [RawJSONParser, MultiPartParser]
@@ -85,9 +85,10 @@ class PaymentImportView(APIView):
         dry_run = request.query_params.get("dry_run", "").lower() in TRUE_WORDS
         upload = request.FILES.get("file") if hasattr(request, "FILES") else None
         if upload is not None:
-            result = importing.check_and_record(upload.read(importing.MAX_BYTES + 1), commit=not dry_run)
+            result = importing.check_and_record(upload.read(importing.MAX_BYTES + 1), commit=not dry_run, source=PaymentSource.API)
         else:
-            result = importing.check_and_record(request.data if isinstance(request.data, bytes) else b"", commit=not dry_run, json_rows=True)
+            result = importing.check_and_record(request.data if isinstance(request.data, bytes) else b"", commit=not dry_run, json_rows=True,
+                                                source=PaymentSource.API)
         code = status.HTTP_400_BAD_REQUEST if result.file_error else status.HTTP_200_OK
         return Response(result.as_dict(), status=code)
 
@@ -122,7 +123,7 @@ def _error(field: str, code: str, message: str, http_status: int) -> Response:
 
 
 class PaymentReversalView(APIView):
-    authentication_classes = [IntegrationTokenAuthentication]
+    authentication_classes = [IntegrationTokenAuthentication, SessionAuthentication]
     permission_classes = [CanReversePayments]
     throttle_classes = [IntegrationThrottle]
 
@@ -150,21 +151,23 @@ class PaymentReversalView(APIView):
                           status.HTTP_404_NOT_FOUND)
         earlier = PaymentReversal.objects.filter(payment=payment).select_related("payment").first()
         if earlier is not None:
-            return self._resent(earlier, data["reason"], reversed_on)
+            return self._resent(earlier, data["reason"], data.get("reversed_on"))
         try:
             by_system = isinstance(request.auth, IntegrationToken)  # the lender's system: no person to name
             reversal = services.reverse_payment(payment=payment, reason=data["reason"], note=data["note"], reversed_on=reversed_on,
-                                                reversed_by=None if by_system else request.user)
+                                                reversed_by=None if by_system else request.user, request=request)
         except ValidationError as error:
             if error.code == "already_reversed":  # reversed by a concurrent call since we looked
-                return self._resent(PaymentReversal.objects.select_related("payment").get(payment=payment), data["reason"], reversed_on)
+                return self._resent(PaymentReversal.objects.select_related("payment").get(payment=payment), data["reason"],
+                                    data.get("reversed_on"))
             field = {"note": "note", "reason": "reason", "future": "reversed_on", "before_payment": "reversed_on"}.get(error.code, "reference")
             return _error(field, error.code, error.messages[0], status.HTTP_400_BAD_REQUEST)
-        record(Action.CREATE, request=request, obj=reversal, event="payment_reversed", payment=str(payment.pk), reason=reversal.reason)
         return _result(reversal, created=True)
 
     @staticmethod
-    def _resent(earlier: PaymentReversal, reason: str, reversed_on: datetime.date) -> Response:
-        if (earlier.reason, earlier.reversed_on) == (reason, reversed_on):
+    def _resent(earlier: PaymentReversal, reason: str, reversed_on: datetime.date | None) -> Response:
+        """A resend of the same reversal (same reason, and the same date if the request names one: a retry after midnight
+        without a date is still the same reversal) answers with the one recorded; anything else is a conflict."""
+        if earlier.reason == reason and reversed_on in (None, earlier.reversed_on):
             return _result(earlier, created=False)
         return _error("reference", "already_reversed", _("This payment has already been reversed."), status.HTTP_409_CONFLICT)

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -6,7 +8,7 @@ from .models import DisputeReason, DisputeStatus, ReversalReason
 
 class PaymentForm(forms.Form):
     contract_no = forms.CharField(label=_("Contract no."), max_length=64)
-    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=0.01)
+    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(label=_("Reference (bank serial no.)"), max_length=64)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
@@ -21,7 +23,7 @@ class ReversalForm(forms.Form):
 
 class ReportForm(forms.Form):
     contract_no = forms.CharField(label=_("Contract no."), max_length=64)
-    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=0.01)
+    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(label=_("Receipt or transfer reference"), max_length=64, required=False)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
@@ -46,6 +48,3 @@ class DecisionForm(forms.Form):
                                                               (DisputeStatus.WITHDRAWN, DisputeStatus.WITHDRAWN.label)])
     text = forms.CharField(label=_("Reasons"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-
-class RejectForm(forms.Form):
-    note = forms.CharField(label=_("Why is it rejected?"), max_length=300)

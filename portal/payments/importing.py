@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.intake.columns import normalise_header
 from portal.intake.errors import ROW_MESSAGES, CellError, IntakeError
 from portal.intake.parsing import read_table
 from portal.intake.validation import clean_amount, clean_date, clean_text
@@ -59,10 +60,10 @@ class PaymentFileResult:
 
 
 def _header_map(headers) -> dict:
-    by_alias = {alias.lower(): column for column, aliases in ALIASES.items() for alias in aliases}
+    by_alias = {normalise_header(alias): column for column, aliases in ALIASES.items() for alias in aliases}
     found = {}
     for index, header in enumerate(headers):
-        column = by_alias.get(str(header or "").strip().lower())
+        column = by_alias.get(normalise_header(header))
         if column and column not in found:
             found[column] = index
     return found
@@ -74,7 +75,7 @@ def _message(code, params) -> str:
 
 
 def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: datetime.datetime | None = None,
-                     json_rows: bool = False, report=None) -> PaymentFileResult:
+                     json_rows: bool = False, report=None, source: str = PaymentSource.IMPORT) -> PaymentFileResult:
     """Check the whole file; with ``commit``, record the valid rows in one transaction.
 
     ``report(percent, message)`` hears the progress of the recording (the page's progress bar)."""
@@ -85,8 +86,10 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
         table = read_table(content, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, json_rows=json_rows)
         columns = _header_map(table.headers)
         missing = [column for column in REQUIRED if column not in columns]
-        if missing:
-            raise IntakeError("missing_columns", columns=", ".join(missing))
+        if missing:  # a payment file has no column-mapping step: say which names it takes
+            result.file_error = _("Required columns are missing: %(columns)s. Use the column names of the template.") % {
+                "columns": ", ".join(missing)}
+            return result
         rows = list(table.rows())
     except IntakeError as error:
         result.file_error = error.message
@@ -121,8 +124,9 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
             continue
         parsed.append((number, values))
 
-    cases = dict(Case.objects.filter(contract_no__in={v["contract_no"] for _, v in parsed}).values_list("contract_no", "pk"))
-    disbursed = dict(Case.objects.filter(pk__in=cases.values()).values_list("pk", "disbursed_on"))
+    found = list(Case.objects.filter(contract_no__in={v["contract_no"] for _, v in parsed}).values_list("contract_no", "pk", "disbursed_on"))
+    cases = {contract_no: pk for contract_no, pk, _disbursed in found}
+    disbursed = {pk: disbursed_on for _contract_no, pk, disbursed_on in found}
     recorded = {p.reference: p for p in Payment.objects.filter(reference__in=[v["reference"] for _, v in parsed])}
     valid = []
     for number, values in parsed:
@@ -148,7 +152,7 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
                 report(100 * number // len(valid), _("%(done)s of %(total)s payments") % {"done": number, "total": len(valid)})
             _payment, created = services.record_payment(
                 case=Case(pk=case_id), amount=values["amount"], paid_on=values["paid_on"], reference=values["reference"],
-                source=PaymentSource.API if json_rows else PaymentSource.IMPORT, recorded_by=recorded_by, note=values["note"], now=now)
+                source=source, recorded_by=recorded_by, note=values["note"], now=now)
             if created:
                 result.created += 1
             else:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal import limitation
+from portal.audit.log import Action, record
 from portal.lib.money import to_fen
 from portal.models import BalanceSnapshot, Case, CaseStatus, LimitationEventKind
 
@@ -58,14 +59,14 @@ def _check_date(paid_on: datetime.date, *, case: Case, today: datetime.date):
 
 
 def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str, source: str, recorded_by=None,
-                   note: str = "", now: datetime.datetime | None = None) -> tuple[Payment, bool]:
+                   note: str = "", now: datetime.datetime | None = None, request=None) -> tuple[Payment, bool]:
     """Record a payment the lender received; returns (payment, created).
 
     Idempotent by ``reference``: the same reference for the same case, amount and date returns the
     payment already recorded; for anything else it is refused. Applies the amount to the balances
     (posting.allocate), keeps the balance history, restarts the limitation period (a partial payment
     is an agreement to perform, 民法典 art. 195), matches pending partner reports, and lets the apps
-    built on the core react (hooks). All or nothing.
+    built on the core react (hooks). All or nothing; audited.
     """
     now = now or timezone.now()
     amount = _check_amount(amount)
@@ -83,11 +84,18 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
         _check_date(paid_on, case=case, today=timezone.localdate(now))
         split, left = allocate(amount, Balances(principal=case.principal_due, interest=case.interest_due,
                                                 penalty=case.penalty_due, fees=case.fees_due))
-        payment = Payment.objects.create(
-            case=case, amount=amount, paid_on=paid_on, reference=reference, source=source, note=note[:300],
-            to_fees=split.to_fees, to_penalty=split.to_penalty, to_interest=split.to_interest,
-            to_principal=split.to_principal, unapplied=split.unapplied, recorded_by=recorded_by, recorded_at=now,
-        )
+        try:
+            with transaction.atomic():  # the same reference sent for another case at the same moment: a refusal, not a crash
+                payment = Payment.objects.create(
+                    case=case, amount=amount, paid_on=paid_on, reference=reference, source=source, note=note[:300],
+                    to_fees=split.to_fees, to_penalty=split.to_penalty, to_interest=split.to_interest,
+                    to_principal=split.to_principal, unapplied=split.unapplied, recorded_by=recorded_by, recorded_at=now,
+                )
+        except IntegrityError as error:
+            if "payment_unique_reference" not in str(error):
+                raise
+            raise ValidationError(_("Reference %(reference)s is already used by another payment.") % {"reference": reference},
+                                  code="reference_taken") from None
         case.principal_due, case.interest_due, case.penalty_due, case.fees_due = left.principal, left.interest, left.penalty, left.fees
         if case.last_payment_on is None or paid_on > case.last_payment_on:
             case.last_payment_on = paid_on
@@ -96,7 +104,8 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
             case.status = CaseStatus.SETTLED
             fields.append("status")
         case.save(update_fields=fields)
-        BalanceSnapshot.objects.create(case=case, as_of=paid_on, principal_due=left.principal, interest_due=left.interest,
+        # As of the day it was recorded: the balances after every payment recorded so far, a back-dated one included.
+        BalanceSnapshot.objects.create(case=case, as_of=timezone.localdate(now), principal_due=left.principal, interest_due=left.interest,
                                        penalty_due=left.penalty, fees_due=left.fees, source=f"payment:{payment.pk}",
                                        recorded_at=now)
         limitation.record_event(case=case, kind=LimitationEventKind.PARTIAL_PAYMENT, occurred_on=paid_on,
@@ -105,11 +114,13 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
                                 source_type=EVIDENCE_SOURCE, source_id=str(payment.pk))
         _match_pending_reports(payment, now=now)
         hooks.notify(payment, now=now)
+        record(Action.CREATE, request=request, actor=recorded_by, obj=payment, case_id=str(case.pk), event="payment_recorded",
+               amount=str(amount), paid_on=paid_on.isoformat(), reference=reference, source=source)
     return payment, True
 
 
 def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: datetime.date | None = None, reversed_by=None,
-                    now: datetime.datetime | None = None) -> PaymentReversal:
+                    now: datetime.datetime | None = None, request=None) -> PaymentReversal:
     """Reverse (冲正) a payment that should not stand; all or nothing. Refused for a payment already reversed.
 
     The parts the payment applied go back to the balances they came from (its overpayment was never
@@ -154,13 +165,15 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
             case.status = CaseStatus.INTERNAL  # the apps that placed it say otherwise (hooks)
             fields.append("status")
         case.save(update_fields=fields)
-        BalanceSnapshot.objects.create(case=case, as_of=reversed_on, principal_due=case.principal_due, interest_due=case.interest_due,
+        BalanceSnapshot.objects.create(case=case, as_of=today, principal_due=case.principal_due, interest_due=case.interest_due,
                                        penalty_due=case.penalty_due, fees_due=case.fees_due, source=f"reversal:{reversal.pk}",
                                        recorded_at=now)
         limitation.withdraw_events(case=case, source_type=EVIDENCE_SOURCE, source_id=str(payment.pk), now=now,
                                    note=limitation.evidence_text(gettext_lazy("Payment %(reference)s reversed: %(reason)s"),
                                                                  reference=payment.reference, reason=limitation.label(reversal, "reason")))
         hooks.notify_reversal(reversal, now=now)
+        record(Action.CREATE, request=request, actor=reversed_by, obj=reversal, case_id=str(case.pk), event="payment_reversed",
+               payment=str(payment.pk), reason=reversal.reason)
     return reversal
 
 
@@ -170,7 +183,7 @@ def _match_pending_reports(payment: Payment, *, now):
               .filter(case_id=payment.case_id, amount=payment.amount, status=ReportStatus.PENDING,
                       paid_on__gte=payment.paid_on - window, paid_on__lte=payment.paid_on + window)
               .order_by("reported_at").first())
-    if report is not None and not payment.reports.filter(status=ReportStatus.MATCHED).exists():
+    if report is not None:  # the payment is new: no report is matched to it yet
         report.status, report.matched_payment, report.decided_at = ReportStatus.MATCHED, payment, now
         report.save(update_fields=["status", "matched_payment", "decided_at"])
 
@@ -208,11 +221,13 @@ def report_payment(*, case: Case, organisation, amount, paid_on: datetime.date, 
     return report
 
 
-def match_report(*, report: PaymentReport, payment: Payment, decided_by, now: datetime.datetime | None = None) -> PaymentReport:
+def match_report(*, report: PaymentReport, payment: Payment, decided_by, now: datetime.datetime | None = None,
+                 request=None) -> PaymentReport:
     """The lender matches a pending report to its own payment by hand (amounts or dates differed)."""
     now = now or timezone.now()
     with transaction.atomic():
         report = PaymentReport.objects.select_for_update().get(pk=report.pk)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)  # two matches to one payment at once: one waits
         if report.status != ReportStatus.PENDING:
             raise ValidationError(_("Only a report awaiting a match can be matched."), code="not_pending")
         if payment.case_id != report.case_id:
@@ -223,10 +238,12 @@ def match_report(*, report: PaymentReport, payment: Payment, decided_by, now: da
             raise ValidationError(_("That payment is already matched to another report."), code="taken")
         report.status, report.matched_payment, report.decided_by, report.decided_at = ReportStatus.MATCHED, payment, decided_by, now
         report.save(update_fields=["status", "matched_payment", "decided_by", "decided_at"])
+        record(Action.CHANGE, request=request, actor=decided_by, obj=report, case_id=str(report.case_id), event="report_matched",
+               payment=str(payment.pk))
     return report
 
 
-def reject_report(*, report: PaymentReport, decided_by, note: str, now: datetime.datetime | None = None) -> PaymentReport:
+def reject_report(*, report: PaymentReport, decided_by, note: str, now: datetime.datetime | None = None, request=None) -> PaymentReport:
     now = now or timezone.now()
     note = (note or "").strip()
     if not note:
@@ -237,6 +254,7 @@ def reject_report(*, report: PaymentReport, decided_by, note: str, now: datetime
             raise ValidationError(_("Only a report awaiting a match can be rejected."), code="not_pending")
         report.status, report.decision_note, report.decided_by, report.decided_at = ReportStatus.REJECTED, note[:300], decided_by, now
         report.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
+        record(Action.CHANGE, request=request, actor=decided_by, obj=report, case_id=str(report.case_id), event="report_rejected")
     return report
 
 

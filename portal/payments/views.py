@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,7 +25,7 @@ from portal.jobs.services import start_job
 
 from . import hooks, importing, ledger, services
 from .job_handlers import JOB_KIND
-from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, RejectForm, ReportForm, ReversalForm
+from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, ReportForm, ReversalForm
 from .models import DISPUTE_DECISION_DAYS, DisputeStatus, Payment, PaymentReversal, PaymentSource, ReportStatus
 from .visibility import visible_disputes, visible_payments, visible_reports
 
@@ -73,14 +74,13 @@ def payment_list(request):
     filters, problems = ledger.parse_filters(request.GET)
     for problem in problems:
         messages.warning(request, problem)
-    payments = ledger.apply(visible_payments(principal).select_related("case"), filters)
+    payments = ledger.apply(visible_payments(principal).select_related("case", "reversal"), filters)
     page = paginate(payments, time_field="recorded_at", cursor=request.GET.get("after"), size=PAGE_SIZE)
     notes = hooks.annotations([p.pk for p in page.rows])
-    reversed_ids = ledger.reversed_ids(p.pk for p in page.rows)
-    rows = [(payment, notes.get(payment.pk, {}) | {"reversed": payment.pk in reversed_ids}) for payment in page.rows]
+    rows = [(payment, notes.get(payment.pk, {}) | {"reversed": hasattr(payment, "reversal")}) for payment in page.rows]
     context = {
         "rows": rows, "page": page, "filters": filters, "query": urlencode(filters.as_query()), "is_lender": principal.is_lender_staff,
-        "states": [("", _("All")), (ledger.STANDING, _("Standing")), (ledger.REVERSED, _("Reversed"))],
+        "states": [("", _("All")), (ledger.STANDING, _("Not reversed")), (ledger.REVERSED, _("Reversed"))],
         "pending_reports": visible_reports(principal).filter(status=ReportStatus.PENDING).count(),
         "open_disputes": visible_disputes(principal).filter(status=DisputeStatus.OPEN).count(),
     }
@@ -93,6 +93,12 @@ def payment_export(request):
     principal = request.principal
     filters, _problems = ledger.parse_filters(request.GET)
     payments = ledger.apply(visible_payments(principal), filters)
+    found = payments.count()
+    if found > ledger.EXPORT_LIMIT:
+        messages.error(request, _("%(count)s payments match; one file holds at most %(limit)s. Narrow the dates and export in parts.")
+                       % {"count": f"{found:,}", "limit": f"{ledger.EXPORT_LIMIT:,}"})
+        query = urlencode(filters.as_query())
+        return redirect(reverse("payment-list") + (f"?{query}" if query else ""))
     table = list(ledger.rows(payments, partner=not principal.is_lender_staff))
     content = ledger.to_csv(table)
     record(Action.EXPORT, request=request, object_type="payments.ledger", object_id="csv", filters=filters.as_query(), rows=len(table) - 1)
@@ -113,7 +119,7 @@ def payment_record(request):
             try:
                 payment, created = services.record_payment(
                     case=case, amount=data["amount"], paid_on=data["paid_on"], reference=data["reference"],
-                    source=PaymentSource.MANUAL, recorded_by=request.user, note=data["note"])
+                    source=PaymentSource.MANUAL, recorded_by=request.user, note=data["note"], request=request)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -153,12 +159,11 @@ def payment_reverse(request, payment_id):
         messages.error(request, _("Choose why the payment is reversed, the date, and explain it."))
         return redirect("payment-detail", payment_id=payment.pk)
     try:
-        reversal = services.reverse_payment(payment=payment, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
-                                            reversed_on=form.cleaned_data["reversed_on"], reversed_by=request.user)
+        services.reverse_payment(payment=payment, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+                                 reversed_on=form.cleaned_data["reversed_on"], reversed_by=request.user, request=request)
     except ValidationError as error:
         _errors(request, error)
         return redirect("payment-detail", payment_id=payment.pk)
-    record(Action.CREATE, request=request, obj=reversal, event="payment_reversed", payment=str(payment.pk), reason=reversal.reason)
     messages.success(request, _("Payment %(reference)s reversed.") % {"reference": payment.reference})
     return redirect("payment-detail", payment_id=payment.pk)
 
@@ -270,8 +275,7 @@ def report_list(request):
     rows = list(reports[:200])
     candidates = _match_candidates([r for r in rows if r.status == ReportStatus.PENDING]) if is_lender else {}
     context = {"rows": [(report, candidates.get(report.pk, [])) for report in rows], "form": form, "status": status,
-               "statuses": ReportStatus.choices, "is_lender": is_lender, "can_decide": is_lender and access.can(principal, "payment.record"),
-               "reject_form": RejectForm()}
+               "statuses": ReportStatus.choices, "is_lender": is_lender, "can_decide": is_lender and access.can(principal, "payment.record")}
     return _render(request, "payments/report_list.html", context)
 
 
@@ -282,7 +286,7 @@ def _match_candidates(reports, *, window=datetime.timedelta(days=30), per_report
     payments = (Payment.objects.filter(case_id__in={r.case_id for r in reports},
                                        paid_on__gte=min(r.paid_on for r in reports) - window,
                                        paid_on__lte=max(r.paid_on for r in reports) + window)
-                .exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on"))
+                .filter(reversal__isnull=True).exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on"))
     by_case: dict = {}
     for payment in payments:
         by_case.setdefault(payment.case_id, []).append(payment)
@@ -298,7 +302,7 @@ def report_match(request, report_id):
         messages.error(request, _("Choose one of the lender's payments on this case."))
     else:
         try:
-            services.match_report(report=report, payment=payment, decided_by=request.user)
+            services.match_report(report=report, payment=payment, decided_by=request.user, request=request)
         except ValidationError as error:
             _errors(request, error)
         else:
@@ -311,7 +315,7 @@ def report_reject(request, report_id):
     _require(request, "payment.record", lender_only=True)
     report = _get_or_404(request, visible_reports(request.principal), report_id, "payments.paymentreport")
     try:
-        services.reject_report(report=report, decided_by=request.user, note=request.POST.get("note", ""))
+        services.reject_report(report=report, decided_by=request.user, note=request.POST.get("note", ""), request=request)
     except ValidationError as error:
         _errors(request, error)
     else:
@@ -384,5 +388,5 @@ def dispute_detail(request, dispute_id):
     context = {"dispute": dispute, "events": dispute.events.select_related("actor", "organisation"),
                "may_decide": may_decide and dispute.is_open, "may_withdraw": may_withdraw and dispute.is_open,
                "may_comment": dispute.is_open and access.can(principal, "dispute.raise"),
-               "comment_form": CommentForm(), "decision_form": DecisionForm(), "now": timezone.now()}
+               "comment_form": CommentForm()}
     return _render(request, "payments/dispute_detail.html", context)

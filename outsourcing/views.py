@@ -367,6 +367,7 @@ def placement_detail(request, placement_id):
         "in_force": placement_obj.in_force(), "can_manage": can_manage, "can_hold": can_hold,
         "recall_form": RecallForm(), "hold_form": HoldRequestForm(), "decision_form": HoldDecisionForm(), "latest_hold": latest,
         "pending_hold": placement_obj.hold_requests.filter(status=HoldStatus.PENDING).exists(),
+        "show_amounts": access.can(principal, "case.view_amounts"),
     })
 
 

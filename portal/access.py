@@ -39,6 +39,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "case.view": ALL_TENANT_ROLES,
     # The full ID number is needed to manage the portfolio and to file suits;
     # partners' collectors verify identity against the last four digits.
+    # Per-case debt amounts outside a call: the lender's staff only. A partner hears them on the workbench, in a
+    # call with the verified debtor (seed §1; PIPL art. 6, data minimisation); portfolio totals are not per case.
+    "case.view_amounts": LENDER_ROLES,
     "case.reveal_id": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.LEGAL_MANAGER, Role.LAWYER}),
     "audit.view": frozenset({Role.LENDER_ADMIN}),
     "audit.export": frozenset({Role.LENDER_ADMIN}),

@@ -73,3 +73,15 @@ def test_the_case_list_and_dashboard_give_an_agency_no_per_case_amount(persona, 
 def test_the_lenders_case_list_still_shows_the_balance(world, client_for, case):
     listing = client_for("acme_manager", host="acme").get("/cases/?q=CASE-PAGE-001").content.decode()
     assert "¥15,812.35" in listing
+
+
+@pytest.mark.django_db
+def test_the_combined_work_list_and_placement_page_give_an_agency_no_amount(world, client_for, case):
+    with in_acme(world):
+        placement_id = case.placements.get().pk
+    worklist = client_for("x_admin").get("/").content.decode()
+    assert "CASE-PAGE-001" in worklist and "¥15,812.35" not in worklist
+    page = client_for("x_admin", host="acme").get(f"/outsourcing/placements/{placement_id}/").content.decode()
+    assert page and "CASE-PAGE-001" in page and "¥" not in page
+    lender_page = client_for("acme_manager", host="acme").get(f"/outsourcing/placements/{placement_id}/").content.decode()
+    assert "Balance at placement" in lender_page

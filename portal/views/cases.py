@@ -31,16 +31,13 @@ def case_list(request):
         cases = cases.filter(Q(contract_no__istartswith=query) | Q(debtor__name__icontains=query))
     page = paginate(cases, time_field="created_at", cursor=request.GET.get("cursor"))
     template = "portal/partials/case_rows.html" if request.htmx else "portal/case_list.html"
-    # A partner's lists carry no debt amounts, like its case pages (see case_detail).
-    return render(request, template, {"page": page, "q": query, "hide_amounts": request.principal.is_partner})
+    return render(request, template, {"page": page, "q": query, "hide_amounts": not access.can(request.principal, "case.view_amounts")})
 
 
 def case_detail(request, case_id):
     _require(request, "case.view")
     case = access.get_visible_case(request.principal, case_id, request=request)
-    # Partners never see the debt's amounts here: an agency hears them only in a call with the
-    # verified debtor, on the workbench's case page (seed §1; PIPL art. 6, data minimisation).
-    hide_amounts = request.principal.is_partner
+    hide_amounts = not access.can(request.principal, "case.view_amounts")  # partners: see access.PERMISSIONS
     record(Action.VIEW_PERSONAL_DATA, request=request, obj=case, case_id=case.pk, debt_details=not hide_amounts)
     placements = Placement.objects.filter(case=case).select_related("partner", "assigned_to")
     if request.principal.is_partner:

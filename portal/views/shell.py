@@ -78,7 +78,7 @@ def partner_worklist(user, per_lender: int = 50):
                 for placement in placements:
                     rows.append({"lender": lender, "partner": principal.organisation, "case": placement.case,
                                  "debtor_name": placement.case.debtor.name, "bucket": placement.case.bucket,
-                                 "balance": placement.case.balance, "ends_at": placement.ends_at})
+                                 "ends_at": placement.ends_at})  # no amount: a partner's lists carry none (case.view_amounts)
     connection.set_schema_to_public()
     rows.sort(key=lambda r: r["ends_at"])
     return rows

@@ -212,3 +212,37 @@ def test_row_history_is_what_pghistory_would_have_written_and_names_the_import(a
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('pgtrigger.ignore', true)")
         assert cursor.fetchone()[0] in (None, "")
+
+
+def test_batch_encryption_and_blind_indexes_equal_the_one_at_a_time_functions(settings):
+    """bulkcrypto is the fast path of portal.lib.crypto: its tokens decrypt with crypto.decrypt (also once a newer key
+    is in front), and its blind indexes are crypto.blind_index's, spaces and a lower-case x included."""
+    from cryptography.fernet import Fernet
+
+    from portal.intake import bulkcrypto
+
+    values = [id_number(7), id_number(8)[:-1] + "x", f"  {id_number(9)} ", "短", "一二三四五六七八九十一二三四五六七八"]
+    tokens = bulkcrypto.encrypt_many(values)
+    assert [crypto.decrypt(token) for token in tokens] == values and len(set(tokens)) == len(tokens)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]  # rotated: newest first
+    assert [crypto.decrypt(token) for token in tokens] == values
+    assert bulkcrypto.blind_indexes(values) == [crypto.blind_index(value) for value in values]
+    assert crypto.blind_index(id_number(8)[:-1] + "x") == crypto.blind_index(id_number(8)[:-1] + "X")
+
+
+@pytest.mark.parametrize("last_payment_on", ["", "2024-03-14", "2024-03-15", "2024-04-01"])
+def test_a_new_case_and_an_updated_one_get_the_same_limitation_evidence(acme, last_payment_on):
+    """The rule "a payment on or after the due date is partial performance" runs in SQL for new cases and in Python
+    for existing ones (committing.limitation_events): both give the same events and the same date."""
+    run([row(601, last_payment_on=last_payment_on)])  # new: the staged, set-based path
+    run([row(602, last_payment_on="")])
+    run([row(602, last_payment_on=last_payment_on)])  # existing: the planned, row-by-row path
+
+    def evidence(contract_no):
+        case = Case.objects.get(contract_no=contract_no)
+        return sorted((e.kind, e.occurred_on) for e in case.limitation_events.all()), case.limitation_expires_on
+
+    new, updated = evidence("HT00000601"), evidence("HT00000602")
+    assert new == updated
+    expected_latest = datetime.date(2024, 4, 1) if last_payment_on == "2024-04-01" else datetime.date(2024, 3, 15)
+    assert new[1] == expected_latest.replace(year=expected_latest.year + 3)

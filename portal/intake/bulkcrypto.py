@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.lib import crypto
+
 BLOCK = 16
 FERNET_VERSION = b"\x80"
 
@@ -105,8 +107,7 @@ def encrypt_many(plaintexts: list[str]) -> list[str]:
 
 
 def blind_indexes(values) -> list[str]:
-    """``crypto.blind_index`` of each value (keyed HMAC-SHA256 of the trimmed, upper-cased text), in one pass."""
-    if not settings.BLIND_INDEX_KEY:
-        raise ImproperlyConfigured("BLIND_INDEX_KEY is not set")
-    mac = _hmac_sha256(settings.BLIND_INDEX_KEY.encode())
-    return [mac(value.strip().upper().encode()).hex() for value in values]
+    """``crypto.blind_index`` of each value, in one pass: the same key and input (crypto.blind_index_key and
+    crypto.blind_index_input), the HMAC's key states computed once instead of once per value."""
+    mac, prepare = _hmac_sha256(crypto.blind_index_key()), crypto.blind_index_input
+    return [mac(prepare(value)).hex() for value in values]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import count
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -99,11 +100,11 @@ def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"caseport.intake.{connection.schema_name}"])
             cursor.execute(f"SELECT {', '.join('current_setting(%s, true)' for _name in HISTORY_SETTINGS)}", HISTORY_SETTINGS)
             before = cursor.fetchone()
-            recorder = _begin_history(cursor, history or {})
+            _begin_history(cursor, history or {})
         plan = _plan(rows, mapped=mapped, source=source, evidence=evidence, today=today, now=now)
-        _write(plan, mapped=mapped, history=recorder, source=source, today=today, now=now)
+        _write(plan, mapped=mapped, source=source, today=today, now=now)
         with connection.cursor() as cursor:
-            # Put the switches back: whatever runs later in an enclosing transaction is recorded as usual.
+            # Put the context back: whatever runs later in an enclosing transaction is filed as before.
             cursor.execute(f"SELECT {', '.join('set_config(%s, %s, true)' for _name in HISTORY_SETTINGS)}",
                            [value for pair in zip(HISTORY_SETTINGS, before) for value in (pair[0], pair[1] or "")])
     return plan.outcome
@@ -111,93 +112,38 @@ def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history
 
 # ---------------------------------------------------------------- row history (pghistory)
 # Debtor, Case and Contact keep their history with pghistory triggers at
-# statement level (portal/models.py): each COPY or UPDATE below fires them
-# once, and they write every row's history from the statement's transition
-# table, set-based, under the context this import opens. A row-level
-# tracker (one trigger call per row, each opening a subtransaction to read
-# its context and ask pgtrigger whether to skip itself) would be the slowest
-# part of an import by far; should a model here be tracked that way again,
-# its trigger is told to skip itself for this transaction (pgtrigger's own
-# switch) and the same history rows are written set-based, one INSERT ...
-# SELECT per table, exactly as the trigger would have written them.
+# statement level (portal/models.py): each COPY, INSERT ... SELECT or UPDATE
+# below fires them once, and they write every row's history from the
+# statement's transition table, set-based, under the context this import
+# opens. A row-level tracker (one trigger call and subtransaction per row)
+# would make an import minutes long, so it is refused at once, not endured.
 
 
-HISTORY_SETTINGS = ["pgtrigger.ignore", "pghistory.context_id", "pghistory.context_metadata"]
+HISTORY_SETTINGS = ["pghistory.context_id", "pghistory.context_metadata"]
+HISTORIED = (Debtor, Case, Contact)
 
 
-@dataclass
-class _History:
-    context_id: uuid.UUID
-    skipped: dict  # (model, label) -> event model, for the triggers skipped in this transaction
-
-
-def _row_history_triggers(model) -> dict:
-    """pghistory's row-level triggers on the model that can be replayed set-based: {label: (pgid, event model)}."""
+def _require_statement_level_history():
     import pghistory.trigger
     import pgtrigger
 
-    found = {}
-    for registered_model, trigger in pgtrigger.registered():
-        if registered_model is not model or not isinstance(trigger, pghistory.trigger.Event) or trigger.level != pgtrigger.Row:
-            continue
-        event_model = trigger.event_model
-        context = event_model._meta.get_field("pgh_context") if hasattr(event_model, "pgh_context") else None
-        if trigger.label not in ("insert", "update") or (context is not None and not isinstance(context, models.ForeignKey)):
-            continue  # a tracker this module does not know how to replay: let it fire
-        found[trigger.label] = (trigger.get_pgid(model), event_model)
-    return found
+    for model, trigger in pgtrigger.registered():
+        if model in HISTORIED and isinstance(trigger, pghistory.trigger.Event) and trigger.level != pgtrigger.Statement:
+            raise ImproperlyConfigured(f"{model.__name__}'s history must be tracked at statement level (pghistory.Statement) "
+                                       "for set-based imports")
 
 
-def _begin_history(cursor, metadata: dict) -> _History:
+def _begin_history(cursor, metadata: dict) -> uuid.UUID:
+    """Open the pghistory context every history row of this import is filed under; returns its id."""
     from pghistory.models import Context
 
-    history = _History(context_id=uuid.uuid4(), skipped={})
-    Context.objects.create(id=history.context_id, metadata=json.loads(json.dumps(metadata, default=str)))
-    pgids = []
-    for model in (Debtor, Case, Contact):
-        for label, (pgid, event_model) in _row_history_triggers(model).items():
-            history.skipped[(model, label)] = event_model
-            pgids.append(pgid)
-    # Transaction-local, like pghistory.context() and pgtrigger.ignore() themselves; any trigger not skipped
-    # still files its event under the same context.
-    cursor.execute(
-        "SELECT set_config('pgtrigger.ignore', %s, true), set_config('pghistory.context_id', %s, true), "
-        "set_config('pghistory.context_metadata', %s, true)",
-        ["{" + ",".join(pgids) + "}", str(history.context_id), json.dumps(metadata, default=str)],
-    )
-    return history
-
-
-def _record_history(history: _History, model, label: str, ids: list | str):
-    """What pghistory.trigger.Event.get_func's row trigger inserts, for many rows at once."""
-    event_model = history.skipped.get((model, label))
-    if event_model is None or not ids:
-        return
-    tracked = {model_field.name for model_field in model._meta.fields}
-    columns = [event_field.column for event_field in event_model._meta.fields
-               if not isinstance(event_field, models.AutoField) and event_field.name in tracked and event_field.concrete]
-    quote = connection.ops.quote_name
-    targets, values, params = [quote(column) for column in columns], [f"source.{quote(column)}" for column in columns], []
-    targets += [quote("pgh_created_at"), quote("pgh_label")]
-    values += ["NOW()", "%s"]
-    params.append(label)
-    if hasattr(event_model, "pgh_obj"):
-        targets.append(quote("pgh_obj_id"))
-        values.append(f"source.{quote(model._meta.pk.column)}")
-    if hasattr(event_model, "pgh_context"):
-        targets.append(quote("pgh_context_id"))
-        values.append("%s")
-        params.append(history.context_id)
-    if isinstance(ids, str):  # a query of the ids (rows inserted from the staging table)
-        which, params = f"IN ({ids})", params
-    else:
-        which, params = "= ANY(string_to_array(%s, chr(31))::uuid[])", [*params, keys(ids)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(event_model)} ({', '.join(targets)}) SELECT {', '.join(values)} FROM {_table(model)} AS source "
-            f"WHERE source.{quote(model._meta.pk.column)} {which}",
-            params,
-        )
+    _require_statement_level_history()
+    context_id = uuid.uuid4()
+    Context.objects.create(id=context_id, metadata=json.loads(json.dumps(metadata, default=str)))
+    # Transaction-local, like pghistory.context() itself.
+    cursor.execute("SELECT set_config('pghistory.context_id', %s, true), set_config('pghistory.context_metadata', %s, true)",
+                   [str(context_id), json.dumps(metadata, default=str)])
+    return context_id
 
 
 # ---------------------------------------------------------------- planning
@@ -289,6 +235,7 @@ def _expiry_after(latest: datetime.date) -> datetime.date:
 
 def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
     plan = _Plan()
+    plaintexts = {}  # new debtor id -> ID number, encrypted in one batch below; never in a row that is written
     indexes = bulkcrypto.blind_indexes([row.id_number for row in rows])
     distinct = set(indexes)
     cases, debtors, by_index, contacts, events = _existing([row.contract_no for row in rows], list(distinct))
@@ -313,9 +260,10 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
             debtor_id = by_index.get(index) or new_by_index.get(index)
         if debtor_id is None:
             debtor_id = new_by_index[index] = new_debtor_id()
-            # What Debtor.set_id_number does, for a number the cleaner has already validated.
-            # (The ciphertext is filled in below, all numbers encrypted at once.)
-            plan.debtors_new[debtor_id] = {"id": debtor_id, "id_number_ciphertext": row.id_number,
+            # What Debtor.set_id_number does, for a number the cleaner has already validated. The plaintext is kept
+            # apart; the ciphertext is filled in below, all numbers encrypted at once.
+            plaintexts[debtor_id] = row.id_number
+            plan.debtors_new[debtor_id] = {"id": debtor_id, "id_number_ciphertext": None,
                                            "id_number_index": index, "id_number_masked": idnumber.mask(row.id_number), "created_at": now}
         # A borrower named on several rows: the last row's details win.
         debtor_values[debtor_id] = dict(zip(debtor_names, debtor_getter(row)))
@@ -339,9 +287,9 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
         plan.events.extend({"id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "occurred_on": day, "evidence": evidence(row.row)[:300],
                             "source_type": EVENT_SOURCE, "source_id": "", "created_at": now} for kind, day in new_events)
     plan.outcome.created = len(plan.cases_new)
-    new_debtors = list(plan.debtors_new.values())
-    for debtor, ciphertext in zip(new_debtors, bulkcrypto.encrypt_many([debtor["id_number_ciphertext"] for debtor in new_debtors])):
-        debtor["id_number_ciphertext"] = ciphertext
+    new_ids = list(plan.debtors_new)
+    for debtor_id, ciphertext in zip(new_ids, bulkcrypto.encrypt_many([plaintexts[debtor_id] for debtor_id in new_ids]), strict=True):
+        plan.debtors_new[debtor_id]["id_number_ciphertext"] = ciphertext
     for debtor_id, values in debtor_values.items():
         if debtor_id in plan.debtors_new:
             plan.debtors_new[debtor_id].update(values)
@@ -371,10 +319,10 @@ def _snapshot(case_id, balances, today, source, now):
 
 
 # The columns of a row a new case is made from, after its debtor's id and the events' evidence text.
-STAGED = ("row", "contract_no", *CASE_FIELDS)
+STAGED = ("contract_no", *CASE_FIELDS)
 
 
-def _write(plan: _Plan, *, mapped, history: _History, source: str, today: datetime.date, now):
+def _write(plan: _Plan, *, mapped, source: str, today: datetime.date, now):
     debtor_update = [DEBTOR_FIELDS[column] for column in DEBTOR_FIELDS if column in mapped]
     case_update = ["debtor_id", *[column for column in CASE_FIELDS if column in mapped], "limitation_expires_on", "updated_at"]
     staging = _stage_new_cases(plan.cases_new)
@@ -385,9 +333,7 @@ def _write(plan: _Plan, *, mapped, history: _History, source: str, today: dateti
         (Contact, plan.contacts_new, plan.contacts_changed, ["name", "relation", "phone"]),
     ):
         insert_rows(model, inserted)
-        _record_history(history, model, "insert", inserted.ids if isinstance(inserted, Staged) else [row["id"] for row in inserted])
         update_rows(model, names, changed)
-        _record_history(history, model, "update", [row["id"] for row in changed])
     insert_rows(BalanceSnapshot, new_snapshots)
     insert_rows(BalanceSnapshot, plan.snapshots)
     insert_rows(LimitationEvent, new_events)
@@ -414,18 +360,14 @@ class Staged:
     joined: tuple = ("", ())  # (more of the FROM clause, its parameters)
     where: str = ""
     order: str = "s.ord"
-    ids: str = ""  # an SQL query of the ids inserted, for _record_history
-
-    def __bool__(self):
-        return True
 
 
 def _stage_new_cases(cases_new: list):
     if not cases_new:
         return None
     quote = connection.ops.quote_name
-    names = ["row_no" if name == "row" else quote(name) for name in STAGED]
-    types = ["integer" if name == "row" else Case._meta.get_field(name).db_type(connection) for name in STAGED]
+    names = [quote(name) for name in STAGED]
+    types = [Case._meta.get_field(name).db_type(connection) for name in STAGED]
     temp = quote(f"_intake_new_cases_{next(_temp_names)}")
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {temp} (ord serial, case_id uuid NOT NULL, due_id uuid NOT NULL, payment_id uuid NOT NULL, "
@@ -452,7 +394,7 @@ def _from_staging(staging, *, mapped, source: str, today: datetime.date, now):
         **{name: column(name) for name in CASE_FIELDS if name in mapped},
         "limitation_expires_on": expiry_sql(latest),
         "created_at": ("%s", (now,)), "updated_at": ("%s", (now,)),
-    }, ids=f"SELECT case_id FROM {staging}")
+    })
     snapshots = Staged(staging, {
         "case_id": ("s.case_id", ()), "as_of": ("%s", (today,)), "source": ("%s", (source,)), "recorded_at": ("%s", (now,)),
         **{name: column(name) for name in BALANCE_FIELDS},

@@ -344,7 +344,7 @@ _ID_WEIGHTS_OF_ZEROS = ord("0") * sum(idnumber.WEIGHTS)
 def _all_id_numbers_valid(column) -> bool:
     """``not any(map(idnumber.validate, column))`` for cells that already match _IDS, without its per-cell
     regex, date object and generator: each birth date is judged once, the check sum is taken on the bytes."""
-    today, births = datetime.date.today(), {}
+    today, births = timezone.localdate(), {}  # as idnumber.validate: the lender's calendar day
     weights, check_chars, zeros = idnumber.WEIGHTS, idnumber.CHECK_CHARS, _ID_WEIGHTS_OF_ZEROS
     for value in column:
         if not value.isascii():  # digits of another script match \d: the full rule decides

@@ -29,7 +29,16 @@ def decrypt(token: str) -> str:
     return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(token.encode()).decode()
 
 
-def blind_index(value: str) -> str:
+def blind_index_key() -> bytes:
     if not settings.BLIND_INDEX_KEY:
         raise ImproperlyConfigured("BLIND_INDEX_KEY is not set")
-    return hmac.new(settings.BLIND_INDEX_KEY.encode(), value.strip().upper().encode(), hashlib.sha256).hexdigest()
+    return settings.BLIND_INDEX_KEY.encode()
+
+
+def blind_index_input(value: str) -> bytes:
+    """What is indexed: the trimmed, upper-cased text (an ID number's x and X are the same number)."""
+    return value.strip().upper().encode()
+
+
+def blind_index(value: str) -> str:
+    return hmac.new(blind_index_key(), blind_index_input(value), hashlib.sha256).hexdigest()

@@ -6,6 +6,8 @@
 import datetime
 import re
 
+from django.utils import timezone
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _PATTERN = re.compile(r"^\d{17}[\dX]$")
@@ -24,7 +26,7 @@ def validate(value: str) -> str | None:
         born = datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return "contains an impossible birth date"
-    if born > datetime.date.today() or born.year < 1900:
+    if born > timezone.localdate() or born.year < 1900:
         return "contains an impossible birth date"
     if check_char(value[:17]) != value[17]:
         return "check character does not match (GB 11643)"

@@ -476,7 +476,7 @@ def commit(*, batch: AllocationBatch, by, now=None, request=None) -> AllocationB
             if not plan.assignment:
                 refuse(refusal("nothing_assigned"))
             selected = candidates(rules["filters"], now=now).values("pk")
-            with bulk_history(event="allocation", batch=str(batch.pk), user=getattr(by, "pk", None)) as context_id:
+            with bulk_history(event="allocation", batch=str(batch.pk), user=getattr(by, "pk", None)):
                 _end_stale({"case__in": selected}, now=now)
                 rounds = prior_rounds(selected)
                 today = timezone.localdate(now)
@@ -491,8 +491,8 @@ def commit(*, batch: AllocationBatch, by, now=None, request=None) -> AllocationB
                 for partner_id, rows in by_partner.items():
                     agreement = agreements[uuid.UUID(partner_id)]
                     placed += insert_placements(rows, partner_id=partner_id, version=agreement.current_version, placed_by=by, now=now,
-                                                batch=batch, context_id=context_id)
-                mark_cases_placed(batch=batch, context_id=context_id)
+                                                batch=batch)
+                mark_cases_placed(batch=batch)
             batch.status = BatchStatus.COMMITTED
             batch.placed_count = placed
             batch.committed_by = by

@@ -14,14 +14,11 @@ Two remedies, both keeping exactly the history pghistory would write:
   metadata says what did it) and pgtrigger told that nothing is ignored: both
   lookups then succeed, no error is raised, and the quadratic path is never taken.
   Every multi-row write in outsourcing runs inside it.
-* ``write_with_history(...)`` — for the big statements (placing thousands of
-  cases): run the INSERT/UPDATE with its row trigger skipped and write the same
-  history rows set-based from its ``RETURNING *``, in the same statement. The
-  columns come from the event model, so they follow the tracked fields; the
-  trigger is named, so a change in how the model is tracked fails loudly.
-  A model tracked by statement-level triggers (portal's Debtor, Contact, Case)
-  needs none of this: its trigger runs once per statement and writes the same
-  rows from the transition table, so the statement simply runs.
+* statement-level tracking (``pghistory.track(level=pghistory.Statement)``) for
+  the models written in bulk (portal's Debtor, Contact, Case; Placement): the
+  trigger runs once per statement and writes every row's history from the
+  transition table. ``write_with_history(...)`` runs such a statement and fails
+  loudly if the model is tracked row by row again.
 """
 from __future__ import annotations
 
@@ -31,10 +28,8 @@ import json
 import pghistory
 import pghistory.config
 import pgtrigger
-from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-
-PGH_COLUMNS = {"pgh_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "pgh_context_id"}
 
 
 @contextlib.contextmanager
@@ -56,38 +51,16 @@ def bulk_history(**metadata):
         yield context.id
 
 
-def _event_model(model):
-    return apps.get_model(model._meta.app_label, f"{model._meta.object_name}Event")
+def write_with_history(model, *, statement: str, params: list, trigger: str) -> int:
+    """Run ``statement`` (an INSERT or UPDATE on ``model``'s table, inside bulk_history) and return the rows written.
 
-
-def tracked_columns(model) -> list[str]:
-    return [field.column for field in _event_model(model)._meta.concrete_fields if field.column not in PGH_COLUMNS]
-
-
-def write_with_history(model, *, statement: str, params: list, label: str, trigger: str, context_id) -> int:
-    """Run ``statement`` (an INSERT or UPDATE on ``model``'s table, without RETURNING) and write
-    its rows' history as the trigger ``trigger`` would have, labelled ``label``. Returns the rows written."""
-    quote = connection.ops.quote_name
-    event = _event_model(model)
-    columns = ", ".join(quote(column) for column in tracked_columns(model))
-    sql = (
-        f"WITH changed AS ({statement} RETURNING *) "
-        f"INSERT INTO {quote(event._meta.db_table)} ({columns}, pgh_created_at, pgh_label, pgh_obj_id, pgh_context_id) "
-        f"SELECT {columns}, NOW(), %s, {quote(model._meta.pk.column)}, %s FROM changed"
-    )
-    [(tracked, row_trigger)] = pgtrigger.registered(f"{model._meta.app_label}.{model._meta.object_name}:{trigger}")
-    if row_trigger.level == pgtrigger.Statement:
-        # A statement-level tracker already writes the history set-based, from the statement's transition
-        # table, in the same shape: run the statement alone and let it.
-        with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.rowcount
-    # The row trigger skips itself for this statement only (pgtrigger's own ignore() would reset the
-    # setting for the rest of the transaction on the way out, bringing back the slow path).
+    Its history is written by the model's statement-level tracker ``trigger``, once, from the statement's
+    transition table. The trigger is named so that a change in how the model is tracked fails loudly: a
+    row-level tracker would cost a subtransaction per row (see above) and is refused.
+    """
+    [(_tracked, history_trigger)] = pgtrigger.registered(f"{model._meta.app_label}.{model._meta.object_name}:{trigger}")
+    if history_trigger.level != pgtrigger.Statement:
+        raise ImproperlyConfigured(f"{model.__name__}:{trigger} must be a statement-level history trigger for bulk writes")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + row_trigger.get_pgid(tracked) + "}"])
-        cursor.execute(sql, [*params, label, context_id])
-        written = cursor.rowcount
-        # Only on success: after an error the transaction is aborted, and rolling back undoes the setting anyway.
-        cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
-    return written
+        cursor.execute(statement, params)
+        return cursor.rowcount

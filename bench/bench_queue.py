@@ -17,10 +17,7 @@ What it does:
      in shuffled order: a bare view (the baseline, same middleware), the collector's queue (first page
      and a page 40 cursors deep), the workbench case page, the agency admin's assign page, and the
      case list for a collector, the agency admin and the lender's manager;
-  4. if the case list misses the target, adds the indexes proposed for portal.Case (created_at DESC, id)
-     and outsourcing.Placement (unassigned, partial) in the scratch database and times those pages and
-     the assign page again, labelled as such;
-  5. drops the database (--keep-db keeps it).
+  4. drops the database (--keep-db keeps it).
 """
 from __future__ import annotations
 
@@ -46,10 +43,6 @@ SLOW_SECONDS = 1.0
 SMALL_QUEUE = 1_000
 HOST = "acme.localhost"
 OTHER_COLLECTORS = 40
-# Indexes this benchmark once showed were missing; both are now in the models (portal.Case
-# "case_created_keyset", outsourcing.Placement "placement_unassigned"). Add new proposals here: the
-# benchmark then times the pages again with them, built in its scratch database only.
-PROPOSED_INDEXES: dict[str, str] = {}
 
 
 def parse_args(argv=None):
@@ -294,7 +287,6 @@ def main(argv=None) -> int:
         try:
             from django.db import connection
             from django.test.utils import override_settings
-            from django_tenants.utils import tenant_context
 
             world = setup_world()
             started = time.perf_counter()
@@ -324,20 +316,6 @@ def main(argv=None) -> int:
                     f"through django.test.Client)")
                 stats = time_pages(variants, clients, opts.requests, opts.warmup)
                 verdicts = report(stats, variants[0][0], targeted)
-                missing = [v for v in variants if (v[0].startswith("case list") and verdicts[v[0]] == "FAIL") or v[0].startswith("agency admin")]
-                if missing and PROPOSED_INDEXES:
-                    say("\n== again with the indexes proposed for portal.Case and outsourcing.Placement, built in this scratch database only:")
-                    with tenant_context(world.lenders["acme"]), connection.cursor() as cursor:
-                        for label, statement in PROPOSED_INDEXES.items():
-                            started = time.perf_counter()
-                            cursor.execute(statement)
-                            say(f"   {label}: built in {time.perf_counter() - started:.1f} s")
-                        cursor.execute("ANALYZE portal_case")
-                        cursor.execute("ANALYZE outsourcing_placement")
-                    connection.set_schema_to_public()
-                    again = [variants[0]] + [(f"{label} [+ proposed indexes]", persona, path, expect) for label, persona, path, expect in missing]
-                    stats = time_pages(again, clients, opts.requests, opts.warmup)
-                    verdicts.update(report(stats, again[0][0], {label for label, *_ in again[1:] if label.startswith("case list")}))
             failed_pages = [label for label, verdict in verdicts.items() if verdict == "FAIL"]
             say(f"\nTarget p95 < {TARGET_MS:.0f} ms: " + ("all pages PASS" if not failed_pages else "FAIL: " + "; ".join(failed_pages)))
         except Exception:

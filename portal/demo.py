@@ -532,7 +532,7 @@ def _base_status(record: DemoCase) -> str:
     return CaseStatus.NEW if record.dpd <= 30 and record.placement is None else CaseStatus.INTERNAL
 
 
-def _write_cases(*, records: list[DemoCase], report: LenderReport) -> dict[str, Case]:
+def _write_cases(*, records: list[DemoCase], report: LenderReport, today: datetime.date) -> dict[str, Case]:
     """Debtors and cases missing from the lender's schema (by contract number and blind index)."""
     by_contract = {c.contract_no: c for c in Case.objects.filter(contract_no__in=[r.contract_no for r in records])}
     missing = [r for r in records if r.contract_no not in by_contract]
@@ -563,7 +563,7 @@ def _write_cases(*, records: list[DemoCase], report: LenderReport) -> dict[str, 
             LimitationEvent(case=c, kind=LimitationEventKind.DUE, occurred_on=c.overdue_since, evidence="演示数据：逾期起始日", source_type="demo")
             for c in new_cases])
         BalanceSnapshot.objects.bulk_create([
-            BalanceSnapshot(case=c, as_of=timezone.localdate(), principal_due=c.principal_due, interest_due=c.interest_due,
+            BalanceSnapshot(case=c, as_of=today, principal_due=c.principal_due, interest_due=c.interest_due,
                             penalty_due=c.penalty_due, fees_due=c.fees_due, source="demo")
             for c in new_cases])
         by_contract.update({c.contract_no: c for c in new_cases})
@@ -744,7 +744,7 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
         records = generate_cases(seed=spec.seed, contract_prefix=spec.contract_prefix, count=cases_per_lender, today=today, agency_slugs=agency_slugs)
         lender_report = LenderReport(slug=spec.slug)
         with tenant_context(lender):
-            cases = _write_cases(records=records, report=lender_report)
+            cases = _write_cases(records=records, report=lender_report, today=today)
             versions = _ensure_agreements(agencies=eligible, created_by=managers.get(spec.slug))
             _write_placements(records=records, cases=cases, agencies=eligible, collectors=collectors,
                               placed_by=managers.get(spec.slug), now=now, report=lender_report, versions=versions)

@@ -481,9 +481,13 @@ def collector_scorecards(partner, month_from: datetime.date, month_to: datetime.
         for name, _status in _PROMISE_COLUMNS[:3]:
             setattr(row, name, item[name])
 
-    history = (CollectorAssignment.objects.filter(placement_id=OuterRef("placement_id"))
-               .annotate(day=TruncDate("assigned_at", tzinfo=SHANGHAI)).filter(day__lte=OuterRef("paid_on")))
+    # Who had the case on the payment's own date (a clawback is dated its reversal, but goes to whoever the
+    # payment was credited to). A placement with an assignment history but none by that date: nobody. One with
+    # no history at all (assigned before histories were kept): its current collector.
+    assignments = CollectorAssignment.objects.filter(placement_id=OuterRef("placement_id"))
+    history = assignments.annotate(day=TruncDate("assigned_at", tzinfo=SHANGHAI)).filter(day__lte=OuterRef("payment__paid_on"))
     assignee = Case(When(Exists(history), then=Subquery(history.order_by("-assigned_at", "-id").values("collector_id")[:1])),
+                    When(Exists(assignments), then=Value(None)),
                     default=F("placement__assigned_to_id"), output_field=BigIntegerField())
     money = (CommissionLine.objects.filter(cohort).annotate(assignee=assignee).values("assignee")
              .annotate(recovered_sum=Sum("recovered")).order_by())

@@ -16,7 +16,7 @@ from outsourcing.workbench import services as workbench
 from outsourcing.workbench.models import ContactAttempt, PromiseToPay
 from portal.audit.models import Action, AuditEvent
 from portal.payments import services as payments
-from portal.payments.models import PaymentSource
+from portal.payments.models import Payment, PaymentSource, ReversalReason
 from tenants import services as tenant_services
 from tests.matrix_outsourcing import make_cases, terms
 
@@ -233,6 +233,20 @@ def test_collector_table_credits_the_caller_the_promiser_and_the_assignee_on_the
     y_rows = scorecards.collector_scorecards(world.orgs["yagency"], MONTH_A)
     assert [(r.collector_id is None, r.name, r.attempts, r.recovered) for r in y_rows] == [
         (False, "y_collector", 1, D("0.00")), (True, "", 0, D("1000.00"))]
+
+
+def test_a_clawback_is_taken_from_the_collector_the_payment_was_credited_to(built):
+    """A reversal is dated its own day, but the recovery it takes back was credited on the payment's date: the minus
+    goes to the same collector, even after the case moved to another one."""
+    world = built.world
+    c1 = built.x["c1"]
+    workbench.assign_cases(placement_ids=[c1.pk], collector=world.people["x_collector2"].user, agency=world.orgs["xagency"],
+                           assigned_by=world.people["x_admin"].user, now=built.start_a + datetime.timedelta(days=12))
+    reversed_on = built.start_a.date() + datetime.timedelta(days=20)
+    payments.reverse_payment(payment=Payment.objects.get(reference="SC-C1"), reason=ReversalReason.RETURNED, note="退票",
+                             reversed_on=reversed_on, now=at(MONTH_A, 1) + datetime.timedelta(days=40))
+    by_name = {r.name: r.recovered for r in scorecards.collector_scorecards(world.orgs["xagency"], MONTH_A, bucket="M2")}
+    assert by_name == {"x_collector": D("100.00"), "x_collector2": D("0.00")}  # was 400 / 0: the 300 came off x_collector
 
 
 def test_nothing_placed_means_no_rows(world):

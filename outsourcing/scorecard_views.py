@@ -118,10 +118,15 @@ def scorecard_page(request):
     rows = cohorts.rows()
     compare_month, compare_bucket = data.get("compare_month"), data.get("compare_bucket")
     if not (compare_month and compare_bucket):
-        busiest = cohorts.busiest()
-        if busiest is not None:
-            compare_month = compare_month or busiest[0]
-            compare_bucket = compare_bucket or bucket or busiest[1] or BUCKETS[0]
+        # Default: the latest month with placements and its largest bucket; with a bucket chosen, the latest month
+        # that bucket had placements (from the rows already read), so the chart is never an empty cohort.
+        if bucket:
+            placed_months = [row.month for row in rows if row.placed]
+            default = (max(placed_months), bucket) if placed_months else None
+        else:
+            default = cohorts.busiest()
+        if default is not None:
+            compare_month, compare_bucket = compare_month or default[0], compare_bucket or default[1]
     compare_month = compare_month or month_to
     compare_bucket = compare_bucket or bucket or BUCKETS[0]
     comparison = cohorts.comparison(compare_month, compare_bucket)

@@ -343,3 +343,10 @@ def test_agency_export_holds_only_its_own_rows_and_its_collectors(built, client_
     assert collectors[0][0] == "Collector" and {r[0] for r in collectors[1:]} == {"x_collector", "x_collector2"}
     lender = _csv_rows(client_for("acme_manager", host="acme").get("/outsourcing/scorecards/export.csv", {**FILTER, "table": "collectors"}))
     assert lender[0][0] == "Agency"  # the collector table is the agency's own report
+
+
+def test_with_a_bucket_chosen_the_default_comparison_is_that_buckets_latest_month(built, client_for):
+    """M4 had placements only in month A; month B is later but has none of it: the chart compares month A's M4."""
+    body = page(client_for("acme_manager", host="acme"), month_from=MONTH_A.strftime("%Y-%m"), month_to=MONTH_B.strftime("%Y-%m"),
+                bucket="M4")
+    assert f"cases placed in {MONTH_A:%Y-%m}, bucket M4" in body and "<svg" in body

@@ -4,15 +4,12 @@ Thin: parse the filters, ask portal.access, call outsourcing.scorecards, render.
 limited to its own organisation (``partner=request.principal.organisation``), in the table, the
 comparison chart and the export alike: it never sees another agency's numbers.
 """
-import csv
 import datetime
-import io
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +17,8 @@ from django.utils.translation import gettext_lazy
 
 from portal import access
 from portal.audit.log import Action, record
-from portal.lib.spreadsheet import neutralise
+from portal.lib.downloads import attachment
+from portal.lib.spreadsheet import csv_bytes
 
 from . import scorecards
 from .models import BUCKETS
@@ -145,15 +143,6 @@ def scorecard_page(request):
     })
 
 
-def _csv(header, lines) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for line in lines:
-        writer.writerow([neutralise(cell) if isinstance(cell, str) else cell for cell in line])
-    return (BOM + buffer.getvalue()).encode("utf-8")
-
-
 def _plain(value):
     return "" if value is None else value
 
@@ -181,7 +170,4 @@ def scorecard_export(request):
         what, name = "agency scorecards", "agencies"
     record(Action.EXPORT, request=request, object_type="outsourcing.scorecard", object_id=name, what=what, rows=len(rows),
            month_from=month_from.isoformat(), month_to=month_to.isoformat(), bucket=bucket or "")
-    response = HttpResponse(_csv(header, lines), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="scorecards-{name}-{month_from:%Y%m}-{month_to:%Y%m}.csv"'
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+    return attachment(csv_bytes([header, *lines]), f"scorecards-{name}-{month_from:%Y%m}-{month_to:%Y%m}.csv", "text/csv; charset=utf-8")

@@ -11,7 +11,6 @@ import datetime
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from portal import access
 from portal.audit.log import Action, record
+from portal.lib.downloads import attachment
 from portal.lib.keyset import paginate
 from tenants.models import EngagementStatus, Organisation
 
@@ -212,13 +212,6 @@ def statement_discard(request, statement_id):
 # ----------------------------------------------------------------- files
 
 
-def _attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Content-Security-Policy"] = "sandbox"
-    return response
-
-
 def _download(request, statement_id, kind):
     _require(request, "statement.view")
     statement = _statement(request, statement_id)
@@ -235,7 +228,7 @@ def _download(request, statement_id, kind):
     if kind == "pdf":
         detail["sha256"] = statement_documents.sha256(content)
     record(Action.DOWNLOAD, request=request, obj=statement, **detail)
-    return _attachment(content, name, content_type)
+    return attachment(content, name, content_type)
 
 
 def statement_csv(request, statement_id):

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from portal import access
 from portal.audit.log import Action, record
 from portal.jobs.models import Job
+from portal.lib.downloads import attachment
 from portal.lib.keyset import paginate
 from tenants.models import User
 
@@ -31,13 +32,6 @@ def _require(request, action):
 def _batch(request, import_id) -> ImportBatch:
     _require(request, "case.import")
     return get_object_or_404(ImportBatch, pk=import_id)
-
-
-def _attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Content-Security-Policy"] = "sandbox"
-    return response
 
 
 def intake_home(request):
@@ -118,17 +112,17 @@ def batch_errors(request, import_id):
     """Every refused cell as CSV (formula-neutralised); the download is audited."""
     batch = _batch(request, import_id)
     record(Action.DOWNLOAD, request=request, obj=batch, what="rejected rows", count=batch.rejected_total)
-    return _attachment(exports.errors_csv(batch), f"import-errors-{batch.created_at:%Y%m%d-%H%M}.csv", "text/csv; charset=utf-8")
+    return attachment(exports.errors_csv(batch), f"import-errors-{batch.created_at:%Y%m%d-%H%M}.csv", "text/csv; charset=utf-8")
 
 
 def template_csv(request):
     _require(request, "case.import")
-    return _attachment(exports.template_csv(), "caseport-cases-template.csv", "text/csv; charset=utf-8")
+    return attachment(exports.template_csv(), "caseport-cases-template.csv", "text/csv; charset=utf-8")
 
 
 def template_xlsx(request):
     _require(request, "case.import")
-    return _attachment(exports.template_xlsx(), "caseport-cases-template.xlsx",
+    return attachment(exports.template_xlsx(), "caseport-cases-template.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

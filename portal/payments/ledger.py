@@ -3,27 +3,23 @@ reversed) and the same rows as a CSV file to reconcile against the bank's statem
 
 A partner's file has its own payment lines only (visibility.visible_payments) and only the columns of
 a money line (date, contract no., reference, amount, its commission, statement, reversal): nothing of
-how the lender posted the money, nothing about the debtor. Text cells go through ``neutralise`` (a
+how the lender posted the money, nothing about the debtor. The file is ``spreadsheet.csv_bytes`` (text neutralised: a
 reference such as "=HYPERLINK(…)" stays text, CWE-1236); amounts are Decimals to the fen.
 """
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from portal.lib.spreadsheet import neutralise
 
 from . import hooks
 
 EXPORT_LIMIT = 50_000  # rows in one file; more is refused with a request to narrow the dates (never cut silently)
 CHUNK = 1_000  # payments annotated per query
 STANDING, REVERSED = "standing", "reversed"
-BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -129,12 +125,3 @@ def _rows_of(batch, columns):
         note, reversal = notes.get(payment.pk, {}), getattr(payment, "reversal", None)
         yield [cell(payment, note, reversal) for _heading, cell in columns]
 
-
-def to_csv(table) -> bytes:
-    """UTF-8 with a BOM (Excel opens it as UTF-8), text neutralised against formula injection."""
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer)
-    for row in table:
-        writer.writerow([neutralise(value) if isinstance(value, str) else value for value in row])
-    return buffer.getvalue().encode("utf-8")

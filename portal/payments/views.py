@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,9 @@ from django.views.decorators.http import require_POST
 
 from portal import access
 from portal.audit.log import Action, record
+from portal.lib.downloads import attachment
 from portal.lib.keyset import paginate
+from portal.lib.spreadsheet import csv_bytes
 from tenants.models import Organisation
 
 from portal.jobs.services import start_job
@@ -100,11 +102,9 @@ def payment_export(request):
         query = urlencode(filters.as_query())
         return redirect(reverse("payment-list") + (f"?{query}" if query else ""))
     table = list(ledger.rows(payments, partner=not principal.is_lender_staff))
-    content = ledger.to_csv(table)
+    content = csv_bytes(table)
     record(Action.EXPORT, request=request, object_type="payments.ledger", object_id="csv", filters=filters.as_query(), rows=len(table) - 1)
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="payments-{timezone.localdate():%Y%m%d}.csv"'
-    return response
+    return attachment(content, f"payments-{timezone.localdate():%Y%m%d}.csv", "text/csv; charset=utf-8")
 
 
 def payment_record(request):
@@ -234,9 +234,7 @@ def payment_import_commit(request):
 
 def payment_template(request):
     _require(request, "payment.record", lender_only=True)
-    response = HttpResponse(importing.template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="payments-template.csv"'
-    return response
+    return attachment(importing.template_csv(), "payments-template.csv", "text/csv; charset=utf-8")
 
 
 # ------------------------------------------------------------------ partner reports

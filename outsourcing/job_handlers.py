@@ -1,5 +1,6 @@
 """Background jobs of outsourcing (found by portal.jobs' autodiscovery of ``job_handlers``)."""
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from portal.jobs.services import job_handler
@@ -10,7 +11,7 @@ from .models import AllocationBatch
 from .placement import PlacementRefused
 
 
-@job_handler("allocation_commit")
+@job_handler("allocation_commit", label=gettext_lazy("Placing the allocation batch"))
 def commit_allocation(job, report):
     """Place a previewed allocation batch (one transaction; a retry finds it committed and stops)."""
     batch = AllocationBatch.objects.get(pk=job.params["batch_id"])

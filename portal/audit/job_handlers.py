@@ -5,6 +5,7 @@ import io
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from portal.jobs.models import Job
 from portal.jobs.services import job_handler
@@ -17,7 +18,7 @@ from .models import AuditEvent
 COLUMNS = ["at", "action", "actor_email", "organisation_name", "object_type", "object_id", "case_id", "ip", "path"]
 
 
-@job_handler("audit_export")
+@job_handler("audit_export", label=gettext_lazy("Audit log export"))
 def export_audit_log(job, report):
     events = AuditEvent.objects.order_by("at", "id")
     if job.params.get("action") in Action.values:

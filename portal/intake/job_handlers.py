@@ -5,6 +5,7 @@ same verdict; committing happens in one transaction guarded by the batch's
 status, so a second run finds the batch committed and does nothing.
 """
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.jobs.services import job_handler
 
@@ -17,7 +18,7 @@ def _summary(batch: ImportBatch) -> dict:
             "created": batch.created, "updated": batch.updated, "rejected": batch.rejected_total}
 
 
-@job_handler(services.VALIDATE_JOB)
+@job_handler(services.VALIDATE_JOB, label=gettext_lazy("Checking the case file"))
 def check_import(job, report):
     batch = ImportBatch.objects.get(pk=job.params["batch"])
     verdict = services.validate_batch(batch=batch, report=report)
@@ -34,7 +35,7 @@ def check_import(job, report):
             "result_data": _summary(batch)}
 
 
-@job_handler(services.COMMIT_JOB)
+@job_handler(services.COMMIT_JOB, label=gettext_lazy("Importing the cases"))
 def commit_import(job, report):
     batch = ImportBatch.objects.get(pk=job.params["batch"])
     services.commit_batch(batch=batch, report=report)

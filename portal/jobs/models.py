@@ -51,5 +51,12 @@ class Job(models.Model):
         return f"{self.kind} {self.pk} ({self.status})"
 
     @property
+    def description(self):
+        """How the job page names this kind of job and where it leads (registered with its handler)."""
+        from .services import DESCRIPTIONS, JobDescription
+
+        return DESCRIPTIONS.get(self.kind) or JobDescription(label=self.kind)
+
+    @property
     def is_finished(self):
         return self.status in (JobStatus.DONE, JobStatus.FAILED)

@@ -6,6 +6,7 @@ redelivered (acks_late + reject_on_worker_lost), so a handler writes its
 result under the job's own id and the job is completed by compare-and-swap.
 """
 import logging
+from dataclasses import dataclass
 import traceback
 
 from django.db import connection, transaction
@@ -16,11 +17,21 @@ from .models import Job, JobStatus
 
 log = logging.getLogger(__name__)
 HANDLERS = {}
+DESCRIPTIONS = {}  # kind -> JobDescription: how the job page names the job and where it leads once done
 
 
-def job_handler(kind):
+@dataclass(frozen=True)
+class JobDescription:
+    label: str = ""
+    done_url: str = ""  # a URL name shown as a button when the job is done
+    done_label: str = ""
+
+
+def job_handler(kind, *, label="", done_url="", done_label=""):
+    """Register the function that does jobs of ``kind``, and how the job page describes them."""
     def register(func):
         HANDLERS[kind] = func
+        DESCRIPTIONS[kind] = JobDescription(label=label, done_url=done_url, done_label=done_label)
         return func
 
     return register

@@ -6,6 +6,7 @@ a payment already recorded is recognised by its reference, so a second run recor
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.jobs.services import job_handler
 
@@ -14,7 +15,7 @@ from . import importing
 JOB_KIND = "payment_import"
 
 
-@job_handler(JOB_KIND)
+@job_handler(JOB_KIND, label=gettext_lazy("Payment file"), done_url="payment-list", done_label=gettext_lazy("See the payments"))
 def record_payment_file(job, report):
     name = job.params["upload"]
     if not default_storage.exists(name):  # recorded by an earlier run that died after committing

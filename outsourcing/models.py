@@ -338,12 +338,17 @@ class CommissionLine(models.Model):
                                    name="commission_within_recovery"),
         ]
         triggers = [
-            # The money of a line never changes; only its statement is set (or cleared while a draft).
+            # A line never changes: what it is for, whose it is, its date and its money. Only its statement is set
+            # (or cleared while a draft).
             pgtrigger.Protect(name="commission_line_amounts_fixed", operation=pgtrigger.Update,
                               condition=pgtrigger.Q(old__commission__df=pgtrigger.F("new__commission"))
                               | pgtrigger.Q(old__recovered__df=pgtrigger.F("new__recovered"))
                               | pgtrigger.Q(old__rate__df=pgtrigger.F("new__rate"))
-                              | pgtrigger.Q(old__placement_id__df=pgtrigger.F("new__placement_id"))),
+                              | pgtrigger.Q(old__placement_id__df=pgtrigger.F("new__placement_id"))
+                              | pgtrigger.Q(old__partner_id__df=pgtrigger.F("new__partner_id"))
+                              | pgtrigger.Q(old__payment_id__df=pgtrigger.F("new__payment_id"))
+                              | pgtrigger.Q(old__reversal_id__df=pgtrigger.F("new__reversal_id"))
+                              | pgtrigger.Q(old__paid_on__df=pgtrigger.F("new__paid_on"))),
             pgtrigger.Protect(name="commission_line_never_deleted", operation=pgtrigger.Delete),
         ]
 

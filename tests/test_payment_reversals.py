@@ -389,3 +389,19 @@ def test_a_report_matched_to_a_payment_later_reversed_says_so(world, client_for)
         page = client_for(persona, host="acme").get("/payments/reports/?status=matched").content.decode()
         row = next(line for line in page.split("<tr") if "REV-RPTM-PAY" in line)
         assert "badge bad" in row, persona
+
+
+def test_the_database_keeps_a_lines_payment_agency_and_date_as_written(acme):
+    world = acme
+    case = make_cases(1, prefix="REV-FIX", dpd=150)[0]
+    place(world, [case])
+    payment = record(case, "100.00", timezone.localdate(), "REV-FIX-1")
+    reverse(payment)
+    earned = CommissionLine.objects.get(payment=payment, reversal__isnull=True)
+    for change in ({"paid_on": timezone.localdate() - datetime.timedelta(days=40)}, {"partner_id": world.orgs["yagency"].pk},
+                   {"reversal_id": None}, {"payment_id": record(case, "1.00", timezone.localdate(), "REV-FIX-2").pk}):
+        line = CommissionLine.objects.get(payment=payment, reversal__isnull=False) if "reversal_id" in change else earned
+        with pytest.raises(DatabaseError), transaction.atomic():
+            CommissionLine.objects.filter(pk=line.pk).update(**change)
+    earned.refresh_from_db()
+    assert (earned.paid_on, earned.partner_id) == (timezone.localdate(), world.orgs["xagency"].pk)

@@ -136,7 +136,7 @@ def scorecard_page(request):
     collectors = scorecards.collector_scorecards(own, month_from, month_to, bucket=bucket) if own is not None else None
     return render(request, "outsourcing/scorecard_page.html", {
         "form": form, "rows": rows, "month_from": month_from, "month_to": month_to, "bucket": bucket or "",
-        "compare_month": compare_month, "compare_bucket": compare_bucket, "comparison": comparison, "charts": charts,
+        "compare_month": compare_month, "compare_bucket": compare_bucket, "charts": charts,
         "collectors": collectors, "own": own, "buckets": BUCKETS,
         "chart_width": CHART_WIDTH, "label_width": LABEL_WIDTH, "track_width": TRACK_WIDTH,
         "query": request.GET.urlencode(),

@@ -148,8 +148,13 @@ class Case(models.Model):
     last_payment_on = models.DateField(_("last payment"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.NEW)
     risk_flags = ArrayField(models.CharField(max_length=16, choices=RiskFlag.choices), default=list, blank=True)
+    # 民法典 art. 189: a lender's acceleration (宣布提前到期) makes the whole debt due that day; the period runs from it.
+    accelerated_on = models.DateField(_("accelerated on"), null=True, blank=True)
     # 诉讼时效: recomputed from LimitationEvent rows by portal.limitation (民法典 arts. 188, 195).
     limitation_expires_on = models.DateField(_("limitation expires"), null=True, blank=True)
+    # The debtor agreed to pay or paid after the period expired (SPC 诉讼时效规定 art. 19): he may have waived the
+    # defence for what he agreed or paid; a lawyer decides before litigation relies on it. Set by portal.limitation.
+    limitation_review = models.BooleanField(_("limitation needs legal review"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,6 +170,9 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["overdue_since"], name="case_overdue_since"),
             models.Index(fields=["status"], name="case_status"),
+            # The case list's filters (limitation due, product) on a million cases: ranges and equality on an index.
+            models.Index(fields=["limitation_expires_on"], name="case_limitation_expires"),
+            models.Index(fields=["product"], name="case_product"),
             # The case list's keyset order (portal.lib.keyset: created_at DESC, id).
             models.Index(fields=["-created_at", "id"], name="case_created_keyset"),
         ]
@@ -184,6 +192,13 @@ class Case(models.Model):
     def bucket(self):
         return bucket_for(self.dpd())
 
+    @property
+    def limitation_summary(self):
+        """The limitation card's explanation (portal.limitation.case_summary), for templates."""
+        from portal import limitation  # limitation imports this module
+
+        return limitation.case_summary(self)
+
 
 class LimitationEventKind(models.TextChoices):
     """What starts or restarts the three-year limitation period (民法典 arts. 188, 195)."""
@@ -193,6 +208,15 @@ class LimitationEventKind(models.TextChoices):
     ACKNOWLEDGMENT = "acknowledgment", _("Debtor agreed to pay")  # art. 195(二), e.g. a promise to pay
     PARTIAL_PAYMENT = "partial_payment", _("Partial payment")  # 部分履行 counts as agreement to perform
     LEGAL_ACTION = "legal_action", _("Suit, payment order or preservation filed")  # art. 195(三)(四)
+
+
+class LimitationEffect(models.TextChoices):
+    """What an event did to the period, walking the events in date order (portal.limitation.walk)."""
+
+    COUNTED = "counted", _("Counted")  # started or interrupted a running period (arts. 188, 195)
+    AFTER_EXPIRY = "after_expiry", _("After expiry: no effect")  # only a running period can be interrupted (art. 195)
+    # SPC 诉讼时效规定 art. 19: the debtor's agreement or payment after expiry; the date stays, a lawyer reviews.
+    REVIEW = "after_expiry_review", _("After expiry: debtor's later agreement, legal review")
 
 
 class LimitationEvent(models.Model):
@@ -211,6 +235,8 @@ class LimitationEvent(models.Model):
     # is withdrawn, never deleted: it no longer counts towards the date, and the case shows why.
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
     withdrawn_note = models.CharField(_("why withdrawn"), max_length=300, blank=True)
+    # Stored by portal.limitation.recompute (and the import's SQL twin) for litigation to read.
+    effect = models.CharField(_("effect"), max_length=24, choices=LimitationEffect.choices, default=LimitationEffect.COUNTED)
 
     class Meta:
         ordering = ["-occurred_on", "-created_at"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import ContactRelation
+from portal.models import ContactRelation, RepaymentMethod
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ COLUMNS = (
     Column("overdue_since", _("Overdue since"), _("The first missed due date, YYYY-MM-DD. The limitation period is tracked from it."), required=True,
            aliases=("逾期起始日", "逾期日期", "首次逾期日期", "逾期开始日期"), example="2024-03-15"),
     Column("last_payment_on", _("Last payment on"), _("Date of the borrower's last payment, YYYY-MM-DD; may be empty."), aliases=("最近还款日", "最后还款日", "最近还款日期"), example="2024-02-15"),
+    Column("repayment_method", _("Repayment method"), _("Equal instalments, equal principal, interest first or bullet (等额本息, 等额本金, 先息后本, 到期一次还本付息); may be empty. "
+                                                     "For instalments the limitation period runs from the last instalment's due date (Civil Code art. 189)."),
+           aliases=("还款方式",), example="等额本息"),
+    Column("accelerated_on", _("Accelerated on"), _("Date you declared the whole loan due (宣布提前到期), YYYY-MM-DD; may be empty. The limitation period runs from it."),
+           aliases=("加速到期日", "提前到期日"), example=""),
     Column("region", _("Region"), _("Province or city, for allocation; may be empty."), aliases=("地区", "区域", "所属地区"), example="上海"),
 )
 BY_NAME = {column.name: column for column in COLUMNS}
@@ -67,6 +72,15 @@ def normalise_header(text) -> str:
 
 # normalised header -> canonical name (the canonical names are their own aliases)
 ALIASES = {normalise_header(alias): column.name for column in COLUMNS for alias in (column.name, *column.aliases)}
+
+# How lenders write a repayment method -> RepaymentMethod value.
+METHOD_WORDS = {
+    RepaymentMethod.EQUAL_INSTALMENTS: ("等额本息", "等额还款", "分期", "instalments"),
+    RepaymentMethod.EQUAL_PRINCIPAL: ("等额本金",),
+    RepaymentMethod.INTEREST_ONLY: ("先息后本", "按月付息到期还本", "按月付息，到期还本", "interest only"),
+    RepaymentMethod.BULLET: ("到期一次还本付息", "一次性还本付息", "到期还本付息"),
+}
+METHODS = {normalise_header(word): method.value for method, words in METHOD_WORDS.items() for word in (method.value, *words)}
 
 # How lenders write a contact's relation -> ContactRelation value.
 RELATION_WORDS = {

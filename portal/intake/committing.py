@@ -11,6 +11,19 @@ round trips.
 
 A re-import counts a row as "updated" only when something in it differs
 from what is stored; an identical file updates nothing.
+
+Limitation (诉讼时效): new cases get their date from the walk's SQL twin
+(portal.limitation.walk_sql), existing ones from the Python walk over their
+standing evidence; both give the same answer (tests/test_limitation*.py). A
+re-import that corrects the dates an earlier import's evidence came from
+withdraws that evidence (marked with the file and row, never deleted).
+
+One owner for balances: a payment recorded in the portal that stands (not
+reversed) and is dated after the file's last_payment_on is one the file does
+not know of; its posting is applied again on top of the file's figures
+(_reapplied: never below zero, principal never above the loan) rather than
+the file undoing it. We re-apply rather than refuse the row, so that the
+file's other corrections (an interest figure, an address) still land.
 """
 import datetime
 import json
@@ -18,28 +31,33 @@ import operator
 import os
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import count
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from portal.lib import idnumber
-from portal.limitation import LIMITATION_YEARS, add_years, expiry_sql
+from portal import limitation
+from portal.lib.money import to_fen
 from portal.models import BalanceSnapshot, Case, Contact, ContactRelation, Debtor, LimitationEvent, LimitationEventKind
+from portal.payments.models import Payment, PaymentPostingCorrection, PaymentReversal
 
 from . import bulkcrypto
 from .validation import CleanRow, cyclic_gc_paused
 
 # Canonical columns that are Case fields of the same name.
 CASE_FIELDS = ("product", "region", "loan_amount", "disbursed_on", "annual_rate", "term_months", "principal_due",
-               "interest_due", "penalty_due", "fees_due", "overdue_since", "last_payment_on")
+               "interest_due", "penalty_due", "fees_due", "overdue_since", "last_payment_on", "repayment_method", "accelerated_on")
+# What the limitation evidence of a row is made from (limitation_events).
+LIMITATION_FIELDS = ("overdue_since", "last_payment_on", "repayment_method", "disbursed_on", "term_months", "accelerated_on")
 BALANCE_FIELDS = ("principal_due", "interest_due", "penalty_due", "fees_due")
 # Canonical column -> Debtor field.
 DEBTOR_FIELDS = {"borrower_name": "name", "mobile": "mobile", "home_phone": "home_phone", "work_phone": "work_phone",
                  "employer": "employer", "address": "address"}
 EVENT_SOURCE = "intake.import"  # LimitationEvent.source_type of evidence taken from an import
+WITHDRAWN_NOTE = gettext_lazy("Corrected by a later import (%(row)s)")
 _temp_names = count(1)
 
 
@@ -60,6 +78,8 @@ class _Plan:
     contacts_changed: list = field(default_factory=list)
     snapshots: list = field(default_factory=list)
     events: list = field(default_factory=list)
+    events_withdrawn: list = field(default_factory=list)  # {"id", "withdrawn_at", "withdrawn_note"}
+    event_effects: list = field(default_factory=list)  # {"id", "effect"}: standing events whose effect the walk changes
     outcome: Outcome = field(default_factory=Outcome)
 
 
@@ -67,20 +87,36 @@ DUE, PARTIAL_PAYMENT = LimitationEventKind.DUE.value, LimitationEventKind.PARTIA
 OTHER_RELATION = ContactRelation.OTHER.value
 
 
-def limitation_events(row: CleanRow) -> list:
+def limitation_events(*, overdue_since, last_payment_on, repayment_method="", disbursed_on=None, term_months=None, accelerated_on=None) -> list:
     """The limitation evidence a row carries: (kind, date).
 
-    The debt fell due on overdue_since (民法典 art. 188). For a loan in
-    instalments art. 189 runs the period from the last instalment's due date;
-    the first missed date is never later than that, so the tracked expiry can
-    only be early, the safe side for a creditor. A payment on or after that
-    date is partial performance and restarts the period (art. 195(二)); an
-    ordinary instalment paid before the default is not evidence of anything.
+    The debt fell due on limitation.period_start: overdue_since (民法典 art. 188), or for a loan in instalments the
+    last instalment's due date, or the acceleration date (art. 189). A payment on or after the first missed date is
+    partial performance (art. 195(二)); an ordinary instalment paid before the default is not evidence of anything.
+    Whether each event counts is the walk's answer (limitation.walk, walk_sql).
     """
-    events = [(DUE, row.overdue_since)]
-    if row.last_payment_on and row.last_payment_on >= row.overdue_since:
-        events.append((PARTIAL_PAYMENT, row.last_payment_on))
+    events = [(DUE, limitation.period_start(overdue_since=overdue_since, repayment_method=repayment_method, disbursed_on=disbursed_on,
+                                            term_months=term_months, accelerated_on=accelerated_on))]
+    if last_payment_on and last_payment_on >= overdue_since:
+        events.append((PARTIAL_PAYMENT, last_payment_on))
     return events
+
+
+def _reapplied(balances: dict, payments: list, loan_amount) -> dict:
+    """The file's balances with the portal's later payments applied again on top.
+
+    One owner for balances: a payment recorded in the portal (portal.payments, not reversed) dated after what the
+    file knows of (its last_payment_on) has already changed the stored balances; a file from before it would undo
+    it. The parts the payment was applied to (its own posting, 民法典 art. 561) are taken off the file's figures
+    again, never below zero, and principal never above the loan.
+    """
+    result = dict(balances)
+    for payment in payments:
+        for name, part in (("fees_due", payment["to_fees"]), ("penalty_due", payment["to_penalty"]),
+                           ("interest_due", payment["to_interest"]), ("principal_due", payment["to_principal"])):
+            result[name] = to_fen(max(result[name] - part, 0))
+    result["principal_due"] = min(result["principal_due"], loan_amount)
+    return result
 
 
 def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history: dict | None = None,
@@ -167,7 +203,7 @@ def keys(values) -> str:
 def _existing(contract_nos: list, indexes: list):
     """What is stored for these contracts and borrowers, read once. Ids come back as text, like the new ones."""
     quote = connection.ops.quote_name
-    case_columns = ["id", "debtor_id", "contract_no", *CASE_FIELDS, "limitation_expires_on"]
+    case_columns = ["id", "debtor_id", "contract_no", *CASE_FIELDS, "limitation_expires_on", "limitation_review"]
     selected = ", ".join(f"{quote(column)}::text" if column in ("id", "debtor_id") else quote(column) for column in case_columns)
     # The borrowers concerned: those of these contracts' cases, and any with these ID numbers.
     debtors_concerned = (f"SELECT id FROM {_table(Debtor)} WHERE id_number_index = {ANY_KEY} "
@@ -176,26 +212,39 @@ def _existing(contract_nos: list, indexes: list):
         cursor.execute(f"SELECT {selected} FROM {_table(Case)} WHERE contract_no = {ANY_KEY}", [keys(contract_nos)])
         cases = {values[2]: dict(zip(case_columns, values)) for values in cursor.fetchall()}
         if not cases and not indexes:
-            return cases, {}, {}, {}, {}
+            return cases, {}, {}, {}, {}, {}
         debtor_columns = ["id", "id_number_index", *DEBTOR_FIELDS.values()]
         cursor.execute(f"SELECT id::text, {', '.join(quote(column) for column in debtor_columns[1:])} FROM {_table(Debtor)} "
                        f"WHERE id IN ({debtors_concerned}) ORDER BY created_at, id", [keys(indexes), keys(contract_nos)])
         debtors = {values[0]: dict(zip(debtor_columns, values)) for values in cursor.fetchall()}
-        contacts, events = {}, {}
+        contacts, events, payments = {}, {}, {}
         if debtors:
             cursor.execute(f"SELECT id::text, debtor_id::text, name, relation, phone FROM {_table(Contact)} "
                            f"WHERE position = 1 AND debtor_id IN ({debtors_concerned})", [keys(indexes), keys(contract_nos)])
             contacts = {values[1]: dict(zip(("id", "debtor_id", "name", "relation", "phone"), values)) for values in cursor.fetchall()}
         if cases:
-            cursor.execute(f"SELECT event.case_id::text, event.kind, event.occurred_on FROM {_table(LimitationEvent)} AS event "
+            cursor.execute(f"SELECT event.case_id::text, event.id::text, event.kind, event.occurred_on, event.source_type, event.effect "
+                           f"FROM {_table(LimitationEvent)} AS event "
                            f"JOIN {_table(Case)} AS c ON c.id = event.case_id WHERE c.contract_no = {ANY_KEY} AND event.withdrawn_at IS NULL",
                            [keys(contract_nos)])
-            for case_id, kind, occurred_on in cursor.fetchall():
-                events.setdefault(case_id, []).append((kind, occurred_on))
+            for case_id, *event in cursor.fetchall():
+                events.setdefault(case_id, []).append(dict(zip(("id", "kind", "occurred_on", "source_type", "effect"), event)))
+            # The portal's own payments that stand (not reversed): the balances they changed are theirs (_reapplied).
+            # Each payment's split as it stands (its own posting plus the corrections a reversal's re-application wrote:
+            # payments.models.effective_split), so a file never takes off parts the payment no longer holds.
+            cursor.execute(f"SELECT p.case_id::text, p.paid_on, p.to_fees + COALESCE(SUM(x.to_fees), 0), "
+                           f"p.to_penalty + COALESCE(SUM(x.to_penalty), 0), p.to_interest + COALESCE(SUM(x.to_interest), 0), "
+                           f"p.to_principal + COALESCE(SUM(x.to_principal), 0) "
+                           f"FROM {_table(Payment)} AS p JOIN {_table(Case)} AS c ON c.id = p.case_id "
+                           f"LEFT JOIN {_table(PaymentPostingCorrection)} AS x ON x.payment_id = p.id "
+                           f"WHERE c.contract_no = {ANY_KEY} AND NOT EXISTS (SELECT 1 FROM {_table(PaymentReversal)} AS r WHERE r.payment_id = p.id) "
+                           f"GROUP BY p.id ORDER BY p.paid_on, p.recorded_at", [keys(contract_nos)])
+            for case_id, *payment in cursor.fetchall():
+                payments.setdefault(case_id, []).append(dict(zip(("paid_on", "to_fees", "to_penalty", "to_interest", "to_principal"), payment)))
     by_index = {}
     for debtor in debtors.values():  # ordered oldest first: a borrower's first record is the one kept
         by_index.setdefault(debtor["id_number_index"], debtor["id"])
-    return cases, debtors, by_index, contacts, events
+    return cases, debtors, by_index, contacts, events, payments
 
 
 _VERSION_4 = bytes(byte & 0x0F | 0x40 for byte in range(256))  # byte 6: version 4
@@ -227,18 +276,12 @@ def _getter(names):
     return lambda row: tuple(row[position] for position in positions)
 
 
-@lru_cache(maxsize=4096)
-def _expiry_after(latest: datetime.date) -> datetime.date:
-    """The limitation date for evidence whose latest event is ``latest`` (portal.limitation's rule and period)."""
-    return add_years(latest, LIMITATION_YEARS)
-
-
 def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
     plan = _Plan()
     plaintexts = {}  # new debtor id -> ID number, encrypted in one batch below; never in a row that is written
     indexes = bulkcrypto.blind_indexes([row.id_number for row in rows])
     distinct = set(indexes)
-    cases, debtors, by_index, contacts, events = _existing([row.contract_no for row in rows], list(distinct))
+    cases, debtors, by_index, contacts, events, payments = _existing([row.contract_no for row in rows], list(distinct))
     # Contract numbers are unique in a checked file: every row whose contract is not stored is a new case.
     new_case_id = iter(_new_ids(len(rows) - len(cases))).__next__
     new_event_id = iter(_new_ids(2 * (len(rows) - len(cases)))).__next__  # a new case's due date and payment, maybe unused
@@ -271,21 +314,41 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
             contact_values[debtor_id] = {"name": row.contact1_name, "relation": row.contact1_relation or OTHER_RELATION, "phone": row.contact1_phone}
         if case is None:
             # A new case, its balance snapshot and its limitation events are made from this one tuple, in SQL (_write).
-            plan.cases_new.append((new_case_id(), new_event_id(), new_event_id(), debtor_id, evidence(row.row)[:300], *staged_values(row)))
+            due_on = limitation.period_start(overdue_since=row.overdue_since, repayment_method=row.repayment_method, disbursed_on=row.disbursed_on,
+                                             term_months=row.term_months, accelerated_on=row.accelerated_on)
+            plan.cases_new.append((new_case_id(), new_event_id(), new_event_id(), debtor_id, evidence(row.row)[:300], due_on, *staged_values(row)))
             continue
         case_values = {column: getattr(row, column) for column in case_columns}
         case_id = case["id"]
+        # A column the file lacks leaves the stored value alone, for the limitation evidence too.
+        row_events = limitation_events(**{name: case_values.get(name, case[name]) for name in LIMITATION_FIELDS})
+        if case_id in payments:
+            case_values.update(_owned_balances(case, case_values, payments[case_id], knows_payments_to=row.last_payment_on if "last_payment_on" in mapped else None))
         known = events.get(case_id, [])
-        new_events = [event for event in limitation_events(row) if event not in known]
-        expiry = _expiry_after(max(day for _kind, day in [*known, *new_events]))
+        # A re-import that corrects overdue_since or last_payment_on (or what the due date is computed from)
+        # withdraws the evidence earlier imports gave that this row no longer gives: marked, never deleted.
+        withdrawn = [event for event in known if event["source_type"] == EVENT_SOURCE and event["kind"] in (DUE, PARTIAL_PAYMENT)
+                     and (event["kind"], event["occurred_on"]) not in row_events]
+        standing = [event for event in known if event not in withdrawn]
+        new_events = [event for event in row_events if event not in {(e["kind"], e["occurred_on"]) for e in standing}]
+        result = limitation.walk([*((e["kind"], e["occurred_on"]) for e in standing), *new_events])
+        effects = dict(result.steps)
+        note = evidence(row.row)[:250]
+        plan.events_withdrawn.extend({"id": event["id"], "withdrawn_at": now, "withdrawn_note": limitation.evidence_text(WITHDRAWN_NOTE, row=note)[:300]}
+                                     for event in withdrawn)
+        plan.event_effects.extend({"id": event["id"], "effect": effects[(event["kind"], event["occurred_on"])]}
+                                  for event in standing if event["effect"] != effects[(event["kind"], event["occurred_on"])])
         case_changed = case["debtor_id"] != debtor_id or any(case[name] != value for name, value in case_values.items())
-        if case_changed or expiry != case["limitation_expires_on"]:
-            plan.cases_changed.append({"id": case_id, "debtor_id": debtor_id, **case_values, "limitation_expires_on": expiry, "updated_at": now})
+        if case_changed or result.expiry != case["limitation_expires_on"] or result.review != case["limitation_review"]:
+            plan.cases_changed.append({"id": case_id, "debtor_id": debtor_id, "last_payment_on": case["last_payment_on"], **case_values,
+                                       "limitation_expires_on": result.expiry,
+                                       "limitation_review": result.review, "updated_at": now})
         if any(name in case_values and case[name] != case_values[name] for name in BALANCE_FIELDS):
             plan.snapshots.append(_snapshot(case_id, {name: case_values.get(name, case[name]) for name in BALANCE_FIELDS}, today, source, now))
-        existing_rows.append((case_changed, debtor_id))
+        existing_rows.append((case_changed or bool(withdrawn), debtor_id))
         plan.events.extend({"id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "occurred_on": day, "evidence": evidence(row.row)[:300],
-                            "source_type": EVENT_SOURCE, "source_id": "", "created_at": now} for kind, day in new_events)
+                            "source_type": EVENT_SOURCE, "source_id": "", "effect": effects[(kind, day)], "created_at": now}
+                           for kind, day in new_events)
     plan.outcome.created = len(plan.cases_new)
     new_ids = list(plan.debtors_new)
     for debtor_id, ciphertext in zip(new_ids, bulkcrypto.encrypt_many([plaintexts[debtor_id] for debtor_id in new_ids]), strict=True):
@@ -311,6 +374,25 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
     return plan
 
 
+def _owned_balances(case: dict, values: dict, payments, *, knows_payments_to) -> dict:
+    """The balance fields (and last_payment_on) to write for an existing case, given the portal's standing payments.
+
+    A payment dated after the file's last_payment_on (or any, when the file has no such column or date) is one the
+    file does not know of: it is applied again on top of the file's figures (_reapplied), so a file older than
+    the payment never undoes it; and the case's last payment stays the later one.
+    """
+    later = [p for p in payments if knows_payments_to is None or p["paid_on"] > knows_payments_to]
+    if not later or not any(name in values for name in BALANCE_FIELDS):
+        return {}
+    balances = {name: values.get(name, case[name]) for name in BALANCE_FIELDS}
+    reapplied = _reapplied(balances, later, values.get("loan_amount", case["loan_amount"]))
+    result = {name: reapplied[name] for name in BALANCE_FIELDS if name in values}  # a stored figure already has the payment
+    latest = max(p["paid_on"] for p in later)
+    if "last_payment_on" in values and (values["last_payment_on"] is None or values["last_payment_on"] < latest):
+        result["last_payment_on"] = latest
+    return result
+
+
 def _snapshot(case_id, balances, today, source, now):
     return {"case_id": case_id, "as_of": today, "source": source, "recorded_at": now, **balances}
 
@@ -324,7 +406,9 @@ STAGED = ("contract_no", *CASE_FIELDS)
 
 def _write(plan: _Plan, *, mapped, source: str, today: datetime.date, now):
     debtor_update = [DEBTOR_FIELDS[column] for column in DEBTOR_FIELDS if column in mapped]
-    case_update = ["debtor_id", *[column for column in CASE_FIELDS if column in mapped], "limitation_expires_on", "updated_at"]
+    case_update = ["debtor_id", *[column for column in CASE_FIELDS if column in mapped], "limitation_expires_on", "limitation_review", "updated_at"]
+    if any(name in mapped for name in BALANCE_FIELDS):  # a balance re-applied over a later portal payment moves its date too
+        case_update = list(dict.fromkeys([*case_update, "last_payment_on"]))
     staging = _stage_new_cases(plan.cases_new)
     new_cases, new_snapshots, new_events = _from_staging(staging, mapped=mapped, source=source, today=today, now=now)
     for model, inserted, changed, names in (
@@ -337,9 +421,12 @@ def _write(plan: _Plan, *, mapped, source: str, today: datetime.date, now):
     insert_rows(BalanceSnapshot, new_snapshots)
     insert_rows(BalanceSnapshot, plan.snapshots)
     insert_rows(LimitationEvent, new_events)
+    update_rows(LimitationEvent, ["withdrawn_at", "withdrawn_note"], plan.events_withdrawn)
+    update_rows(LimitationEvent, ["effect"], plan.event_effects)
     insert_rows(LimitationEvent, plan.events)
     if staging is not None:
         with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {_walk_table(staging)}")
             cursor.execute(f"DROP TABLE {staging}")
 
 
@@ -371,10 +458,15 @@ def _stage_new_cases(cases_new: list):
     temp = quote(f"_intake_new_cases_{next(_temp_names)}")
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {temp} (ord serial, case_id uuid NOT NULL, due_id uuid NOT NULL, payment_id uuid NOT NULL, "
-                       f"debtor_id uuid NOT NULL, evidence text NOT NULL, "
+                       f"debtor_id uuid NOT NULL, evidence text NOT NULL, due_on date NOT NULL, "
                        f"{', '.join(f'{name} {kind}' for name, kind in zip(names, types))}) ON COMMIT DROP")
-        _copy(cursor, temp, ["case_id", "due_id", "payment_id", "debtor_id", "evidence", *names], cases_new)
+        _copy(cursor, temp, ["case_id", "due_id", "payment_id", "debtor_id", "evidence", "due_on", *names], cases_new)
     return temp
+
+
+def _walk_table(staging: str) -> str:
+    """The temporary table of the staged events' walk (limitation.walk_sql)."""
+    return connection.ops.quote_name(staging.strip('"') + "_walk")
 
 
 def _from_staging(staging, *, mapped, source: str, today: datetime.date, now):
@@ -386,24 +478,36 @@ def _from_staging(staging, *, mapped, source: str, today: datetime.date, now):
     def column(name):
         return (f"s.{quote(name)}", ())
 
-    # limitation_events(): the debt fell due on overdue_since; a payment on or after that day is partial performance.
-    # _expiry_after(): the limitation rule's own SQL form (portal.limitation.expiry_sql).
-    latest = "greatest(s.overdue_since, CASE WHEN s.last_payment_on >= s.overdue_since THEN s.last_payment_on END)"
+    # limitation_events(): the debt fell due on due_on (limitation.period_start, computed per row in Python); a payment on
+    # or after overdue_since is partial performance. Whether each counts, and the date: the walk's SQL twin
+    # (limitation.walk_sql), run once into a temporary table that the cases and the events are both made from.
+    row_events = (f"SELECT s.case_id, event.kind, event.day FROM {staging} AS s "
+                  "CROSS JOIN LATERAL (VALUES (1, %s, s.due_on), (2, %s, s.last_payment_on)) AS event (n, kind, day) "
+                  "WHERE event.n = 1 OR s.last_payment_on >= s.overdue_since")
+    walked, walk_params = limitation.walk_sql(row_events)
+    walk_table = _walk_table(staging)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {walk_table} ON COMMIT DROP AS {walked}", [DUE, PARTIAL_PAYMENT, *walk_params])
+        cursor.execute(f"CREATE INDEX ON {walk_table} (key, kind, occurred_on)")
+        cursor.execute(f"ANALYZE {walk_table}")
+    summary = (f"LEFT JOIN (SELECT key, max(expiry) FILTER (WHERE last) AS expiry, bool_or(effect = %s) AS review "
+               f"FROM {walk_table} GROUP BY key) AS lim ON lim.key = s.case_id", (limitation.REVIEW,))
     cases = Staged(staging, {
         "id": ("s.case_id", ()), "debtor_id": ("s.debtor_id", ()), "contract_no": column("contract_no"),
         **{name: column(name) for name in CASE_FIELDS if name in mapped},
-        "limitation_expires_on": expiry_sql(latest),
+        "limitation_expires_on": ("lim.expiry", ()), "limitation_review": ("coalesce(lim.review, false)", ()),
         "created_at": ("%s", (now,)), "updated_at": ("%s", (now,)),
-    })
+    }, joined=summary)
     snapshots = Staged(staging, {
         "case_id": ("s.case_id", ()), "as_of": ("%s", (today,)), "source": ("%s", (source,)), "recorded_at": ("%s", (now,)),
         **{name: column(name) for name in BALANCE_FIELDS},
     })
     events = Staged(staging, {
         "id": ("event.id", ()), "case_id": ("s.case_id", ()), "kind": ("event.kind", ()), "occurred_on": ("event.day", ()), "evidence": ("s.evidence", ()),
-        "source_type": ("%s", (EVENT_SOURCE,)), "source_id": ("%s", ("",)), "created_at": ("%s", (now,)),
-    }, joined=("CROSS JOIN LATERAL (VALUES (1, %s, s.overdue_since, s.due_id), (2, %s, s.last_payment_on, s.payment_id)) "
-               "AS event (n, kind, day, id)",
+        "source_type": ("%s", (EVENT_SOURCE,)), "source_id": ("%s", ("",)), "effect": ("walked.effect", ()), "created_at": ("%s", (now,)),
+    }, joined=("CROSS JOIN LATERAL (VALUES (1, %s, s.due_on, s.due_id), (2, %s, s.last_payment_on, s.payment_id)) "
+               f"AS event (n, kind, day, id) JOIN {walk_table} AS walked "
+               "ON walked.key = s.case_id AND walked.kind = event.kind AND walked.occurred_on = event.day",
                (DUE, PARTIAL_PAYMENT)),
         where="event.n = 1 OR s.last_payment_on >= s.overdue_since", order="s.ord, event.n")
     return cases, snapshots, events

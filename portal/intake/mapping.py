@@ -10,11 +10,23 @@ from .columns import ALIASES, BY_NAME, NAMES, REQUIRED, normalise_header
 from .errors import IntakeError
 
 
+# Options a saved mapping carries beside {canonical: header}, in the same JSON (ColumnMapping.mapping,
+# ImportBatch.mapping). RATE_IS_FRACTION: the annual_rate column holds fractions (0.18 = 18%).
+RATE_IS_FRACTION = "annual_rate_is_fraction"
+OPTIONS = frozenset({RATE_IS_FRACTION})
+
+
+def headers_of(saved: dict) -> dict:
+    """A saved mapping's {canonical: header} part, without its options."""
+    return {name: header for name, header in (saved or {}).items() if name not in OPTIONS}
+
+
 @dataclass
 class Mapping:
     indexes: dict  # canonical name -> column index in the file
     headers: dict  # canonical name -> the file's header text
     conflicts: list = field(default_factory=list)  # (canonical, first header, second header)
+    rate_is_fraction: bool = False  # the annual_rate column holds fractions (saved as RATE_IS_FRACTION)
 
     @property
     def missing(self) -> list:
@@ -26,7 +38,10 @@ class Mapping:
 
     def as_saved(self) -> dict:
         """{canonical: source header}, the shape stored on a batch and in a ColumnMapping."""
-        return {name: self.headers[name] for name in NAMES if name in self.headers}
+        saved = {name: self.headers[name] for name in NAMES if name in self.headers}
+        if self.rate_is_fraction:
+            saved[RATE_IS_FRACTION] = True
+        return saved
 
     def check(self):
         """Raise IntakeError unless every required field has exactly one column."""
@@ -69,10 +84,11 @@ def resolve(headers: list, chosen: dict | None = None, *, fallback: bool = True)
             continue
         indexes[name], labels[name] = index, str(header).strip()
         used.add(index)
-    return Mapping(indexes=indexes, headers=labels, conflicts=conflicts)
+    return Mapping(indexes=indexes, headers=labels, conflicts=conflicts, rate_is_fraction=bool((chosen or {}).get(RATE_IS_FRACTION)))
 
 
 def covers(saved: dict, headers: list) -> bool:
     """Does a saved mapping fit this file (every header it names is present)?"""
     present = {normalise_header(header) for header in headers}
+    saved = headers_of(saved)
     return bool(saved) and all(normalise_header(header) in present for header in saved.values())

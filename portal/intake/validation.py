@@ -20,11 +20,11 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
-from portal.lib import idnumber
+from portal.lib import idnumber, phones
 from portal.lib.money import FEN, to_fen
 from portal.lib.spreadsheet import FORMULA_TRIGGERS
 
-from .columns import NAMES, RELATIONS, normalise_header
+from .columns import METHODS, NAMES, RELATIONS, normalise_header
 from .errors import CellError, RowError
 from .mapping import Mapping
 
@@ -34,17 +34,19 @@ EARLIEST = datetime.date(1980, 1, 1)
 # Text a spreadsheet shows instead of a value when a formula failed.
 SPREADSHEET_ERRORS = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"})
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-MOBILE = re.compile(r"1[3-9]\d{9}")
-PHONE = re.compile(r"\+?\d[\d-]{6,19}")
-NUMBER = re.compile(r"\d+(?:\.\d*)?")
-GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 20,000.00
-DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日?|(\d{2})(\d{2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+# Phones: one definition (portal.lib.phones), ASCII digits only. Every pattern here is re.ASCII: \d must not
+# match the digits of other scripts (full-width digits are folded to ASCII by _ascii() first).
+MOBILE, PHONE = phones.MOBILE, phones.PHONE
+NUMBER = re.compile(r"\d+(?:\.\d*)?", re.ASCII)
+GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)  # 20,000.00
+DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日?|(\d{2})(\d{2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?", re.ASCII)
 TERM_SUFFIXES = ("个月", "月", "期")
 # portal.lib.idnumber's reasons -> our codes (its words are not translatable).
 ID_REASONS = {
     "must be 17 digits followed by a digit or X": "id_format",
     "contains an impossible birth date": "id_birth",
     "check character does not match (GB 11643)": "id_checksum",
+    "region code is not a province of GB/T 2260": "id_region",
 }
 
 
@@ -184,17 +186,30 @@ def clean_amount(value, *, required: bool = False) -> Decimal:
     return to_fen(number)
 
 
-def clean_rate(value) -> Decimal | None:
+def clean_rate(value, *, fraction: bool = False) -> Decimal | None:
     """Annual rate in percent (24 = 24%), 0–100, at most four decimals; may be empty.
 
+    A value between 0 and 1 (0.18) is a fraction where the column means percent: refused with "did you mean
+    18%?", since storing 0.18% would understate the interest a court is asked for a hundredfold. When the
+    mapping marks the column as a fraction (``fraction``), every value is multiplied by 100 (0.18 → 18), except
+    one written with a percent sign, which is percent already.
     The 24%/36% ceilings of the private-lending rules are a question for
     litigation, not a reason to refuse the loan's data here.
     """
+    marked_percent = False
     if type(value) is str:
-        value = value.strip().removesuffix("%").removesuffix("％").strip()
+        text = value.strip()
+        value = text.removesuffix("%").removesuffix("％").strip()
+        marked_percent = value != text
     if value == "" or value is None:
         return None
     number = _decimal(value, bad="rate")
+    if fraction and not marked_percent:
+        number = number * 100
+    elif 0 < number < 1:
+        percent = (number * 100).normalize()
+        raise CellError("rate_fraction", value=str(value).strip() if type(value) is str else _text_of(value),
+                        percent=f"{percent:f}")
     if number > 100:
         raise CellError("rate_range")
     if number != number.quantize(Decimal("0.0001")):
@@ -276,6 +291,19 @@ def clean_relation(value) -> str:
     return relation
 
 
+def clean_repayment_method(value) -> str:
+    """A RepaymentMethod value, from English or Chinese words; may be empty."""
+    if type(value) is not str:
+        value = _text_of(value)
+    value = value.strip()
+    if not value:
+        return ""
+    method = METHODS.get(normalise_header(value))
+    if method is None:
+        raise CellError("repayment_method")
+    return method
+
+
 # ---------------------------------------------------------------- whole columns at once
 # A fast path per column for the common case of clean, plain text cells. It
 # only ever accepts what the cell's cleaner would accept, with the same
@@ -294,7 +322,7 @@ def _joined(column, pattern) -> bool:
 
 def _lines(cell: str, *, optional: bool = False):
     cell = f"(?:{cell})?" if optional else f"(?:{cell})"
-    return re.compile(f"{cell}(?:\n{cell})*")
+    return re.compile(f"{cell}(?:\n{cell})*", re.ASCII)
 
 
 _CONTROL_OR_TAB = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # also the unprintable formula triggers
@@ -318,8 +346,8 @@ def fast_text(column, *, max_length: int, required: bool = False):
     return list(column)
 
 
-_MOBILES = _lines(r"1[3-9]\d{9}")
-_PHONES = _lines(r"\+?\d[\d-]{6,19}", optional=True)
+_MOBILES = _lines(phones.MOBILE.pattern)
+_PHONES = _lines(phones.PHONE.pattern, optional=True)
 _IDS = _lines(r"\d{17}[\dX]")
 _AMOUNTS = _lines(r"\d{1,12}(?:\.\d{1,2})?")
 _OPTIONAL_AMOUNTS = _lines(r"\d{1,12}(?:\.\d{1,2})?", optional=True)
@@ -345,8 +373,10 @@ def _all_id_numbers_valid(column) -> bool:
     """``not any(map(idnumber.validate, column))`` for cells that already match _IDS, without its per-cell
     regex, date object and generator: each birth date is judged once, the check sum is taken on the bytes."""
     today, births = timezone.localdate(), {}  # as idnumber.validate: the lender's calendar day
-    weights, check_chars, zeros = idnumber.WEIGHTS, idnumber.CHECK_CHARS, _ID_WEIGHTS_OF_ZEROS
+    weights, check_chars, zeros, regions = idnumber.WEIGHTS, idnumber.CHECK_CHARS, _ID_WEIGHTS_OF_ZEROS, idnumber.REGIONS
     for value in column:
+        if int(value[:2]) not in regions:
+            return False
         if not value.isascii():  # digits of another script match \d: the full rule decides
             if idnumber.validate(value):
                 return False
@@ -382,10 +412,11 @@ def fast_amount(column, *, required: bool = False):
 
 
 def fast_rate(column):
+    """Percent only (a column marked as a fraction goes through clean_rate); a value below 1 is left to it."""
     if not _joined(column, _RATES):
         return None
     rates = [Decimal(cell) if cell else None for cell in column]
-    return rates if all(rate is None or rate <= 100 for rate in rates) else None
+    return rates if all(rate is None or (rate <= 100 and not 0 < rate < 1) for rate in rates) else None
 
 
 def fast_term(column):
@@ -422,8 +453,9 @@ class Rule:
     fast: object = None  # column -> values, or None to fall back to clean()
 
 
-def rules(*, today: datetime.date) -> dict:
-    """canonical name -> Rule. Lengths follow the model fields they fill."""
+def rules(*, today: datetime.date, rate_is_fraction: bool = False) -> dict:
+    """canonical name -> Rule. Lengths follow the model fields they fill. ``rate_is_fraction``: the mapping says
+    the annual_rate column holds fractions (0.18 for 18%)."""
     def text(max_length, required=False):
         return Rule(partial(clean_text, max_length=max_length, required=required), partial(fast_text, max_length=max_length, required=required))
 
@@ -448,7 +480,7 @@ def rules(*, today: datetime.date) -> dict:
         "contact1_phone": Rule(clean_phone, fast_phone),
         "loan_amount": amount(required=True),
         "disbursed_on": day(),
-        "annual_rate": Rule(clean_rate, fast_rate),
+        "annual_rate": Rule(partial(clean_rate, fraction=True)) if rate_is_fraction else Rule(clean_rate, fast_rate),
         "term_months": Rule(clean_term, fast_term),
         "principal_due": amount(required=True),
         "interest_due": amount(),
@@ -456,13 +488,15 @@ def rules(*, today: datetime.date) -> dict:
         "fees_due": amount(),
         "overdue_since": day(required=True),
         "last_payment_on": day(),
+        "repayment_method": Rule(clean_repayment_method),
+        "accelerated_on": day(),
         "region": text(100),
     }
 
 
 # Value of a field whose column the file does not have.
 ABSENT = {"interest_due": ZERO, "penalty_due": ZERO, "fees_due": ZERO, "disbursed_on": None, "annual_rate": None,
-          "term_months": None, "last_payment_on": None}
+          "term_months": None, "last_payment_on": None, "accelerated_on": None}
 
 
 class CleanRow(NamedTuple):
@@ -491,6 +525,8 @@ class CleanRow(NamedTuple):
     fees_due: Decimal
     overdue_since: datetime.date
     last_payment_on: datetime.date | None
+    repayment_method: str
+    accelerated_on: datetime.date | None
     region: str
 
 
@@ -557,7 +593,7 @@ class _Checker:
     """Validates a file chunk by chunk, column by column, remembering contract numbers across chunks."""
 
     def __init__(self, mapping: Mapping, *, today: datetime.date, keep_rows: bool):
-        every = rules(today=today)
+        every = rules(today=today, rate_is_fraction=mapping.rate_is_fraction)
         self.mapped = [(name, index, every[name]) for name, index in mapping.indexes.items()]
         self.header = {name: (label if label != name else "") for name, label in mapping.headers.items()}
         self.absent = {name: ABSENT.get(name, "") for name in NAMES if name not in mapping.indexes}

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench import database  # noqa: E402
 from bench.run import scratch_database, setup_world  # noqa: E402
 from bench.timing import say  # noqa: E402
+from portal.lib import months
 
 HOST = "acme.localhost"
 COLLECTORS = 20
@@ -138,10 +139,10 @@ def check_both_ways(world) -> None:
 
     from outsourcing import scorecards
 
-    this_month = scorecards.month_start(timezone.localdate())
-    month = scorecards.add_months(this_month, -3)
-    cohorts = [(month, month, "M2", None), (scorecards.add_months(month, -2), month, None, None),
-               (scorecards.add_months(this_month, -5), this_month, None, world.orgs["xagency"])]
+    this_month = months.month_start(timezone.localdate())
+    month = months.add_months(this_month, -3)
+    cohorts = [(month, month, "M2", None), (months.add_months(month, -2), month, None, None),
+               (months.add_months(this_month, -5), this_month, None, world.orgs["xagency"])]
     limit = scorecards.PER_PLACEMENT_LIMIT
     try:
         for month_from, month_to, bucket, partner in cohorts:
@@ -164,8 +165,8 @@ def variants(world, clients):
     from outsourcing import scorecards
     from outsourcing.models import Placement
 
-    this_month = scorecards.month_start(timezone.localdate())
-    year_ago, half_year_ago, month = scorecards.add_months(this_month, -11), scorecards.add_months(this_month, -5), scorecards.add_months(this_month, -3)
+    this_month = months.month_start(timezone.localdate())
+    year_ago, half_year_ago, month = months.add_months(this_month, -11), months.add_months(this_month, -5), months.add_months(this_month, -3)
     x = world.orgs["xagency"]
     page = f"/outsourcing/scorecards/?month_from={year_ago:%Y-%m}&month_to={this_month:%Y-%m}"
 

@@ -3,12 +3,15 @@
 On each new lender payment (portal.payments.hooks): the commission line for the placement in force
 on the payment's date (commissions.attribute), and the case's promises to pay evaluated again
 (workbench.services.store_promise_evaluations), in the payment's transaction. On a reversal: the
-clawback line (commissions.claw_back) and the promises evaluated again without the payment.
+clawback line (commissions.claw_back), an adjustment line for each later payment whose applied money the
+re-application changed (commissions.adjust), and the promises evaluated again without the payment.
 
 An agency sees the payment lines that earned it commission, also after the placement ended: they are
 its own money records (statement lines), shown by contract no., date and amount only — nothing about
 the debtor, whose case disappears from the agency's view the moment the placement ends.
 """
+from decimal import Decimal
+
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -35,6 +38,10 @@ def on_reversal(*, reversal, now):
     from .workbench.services import store_promise_evaluations
 
     commissions.claw_back(reversal=reversal, now=now)
+    # The later payments re-applied by the reversal (payments.PaymentPostingCorrection): their commission follows
+    # the money they now apply, on an adjustment line dated the reversal.
+    for correction in reversal.corrections.select_related("payment", "reversal").order_by("created_at", "id"):
+        commissions.adjust(correction=correction, now=now)
     case = Case.objects.get(pk=reversal.payment.case_id)
     if case.status == CaseStatus.INTERNAL and Placement.objects.active(now).filter(case=case).exists():
         Case.objects.filter(pk=case.pk).update(status=CaseStatus.PLACED)
@@ -46,11 +53,19 @@ def agency_payment_scope(principal: Principal):
 
 
 def payment_annotations(payment_ids) -> dict:
-    """The agency and commission of each payment that earned one."""
+    """The agency and commission of each payment that earned one. ``commission`` is what the payment earned on the
+    money it applies: its earned line plus any adjustment a reversal of an earlier payment made (``adjustment``)."""
     found: dict = {}
-    lines = CommissionLine.objects.filter(payment_id__in=payment_ids).select_related("partner", "statement").order_by("created_at")
-    for line in lines:
-        if line.reversal_id is None:
+    lines = CommissionLine.objects.filter(payment_id__in=payment_ids).select_related("partner", "statement").order_by("created_at", "id")
+    for line in sorted(lines, key=lambda line: line.correction_id is not None):  # earned lines first, then adjustments
+        if line.correction_id is not None:
+            note = found.setdefault(line.payment_id, {})
+            if "partner" not in note:  # no earned line: the payment applied nothing until a reversal
+                note.update({"partner": line.partner.name, "partner_id": line.partner_id, "commission": Decimal("0.00"),
+                             "rate": line.rate, "bucket": line.bucket, "round": line.round, "statement": ""})
+            note["commission"] += line.commission
+            note["adjustment"] = note.get("adjustment", Decimal("0.00")) + line.commission
+        elif line.reversal_id is None:
             found.setdefault(line.payment_id, {}).update({
                 "partner": line.partner.name, "partner_id": line.partner_id, "commission": line.commission, "rate": line.rate,
                 "bucket": line.bucket, "round": line.round, "statement": line.statement.number if line.statement_id else ""})

@@ -9,12 +9,12 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.lib import months
 from portal import access
 from portal.audit.log import Action, record
 from portal.lib.downloads import attachment
@@ -62,17 +62,14 @@ class ScorecardFilterForm(forms.Form):
         if month_from and month_to:
             if month_from > month_to:
                 raise forms.ValidationError(gettext_lazy("The first month comes after the last."), code="order")
-            if scorecards.months_between(month_from, month_to) > scorecards.MAX_MONTHS:
+            if months.months_between(month_from, month_to) > scorecards.MAX_MONTHS:
                 raise forms.ValidationError(gettext_lazy("Choose at most %(n)s months.") % {"n": scorecards.MAX_MONTHS}, code="range")
         return data
 
 
-def _require(request):
-    principal = request.principal
-    if not access.can(principal, "scorecard.view") or not (principal.is_lender_staff or principal.is_partner):
-        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id="scorecard.view")
-        raise PermissionDenied
-    # A partner sees its own organisation's numbers and nothing else; the lender sees every agency.
+def _scope(request):
+    """The organisation whose numbers the viewer may see: a partner its own only; None for the lender (every agency)."""
+    principal = access.require(request, "scorecard.view")
     return principal.organisation if principal.is_partner else None
 
 
@@ -80,11 +77,11 @@ def _filters(request):
     """(form, month_from, month_to, bucket): invalid or missing input falls back to the last six months."""
     form = ScorecardFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
-    this_month = scorecards.month_start(timezone.localdate())
+    this_month = months.month_start(timezone.localdate())
     month_to = data.get("month_to") or this_month
-    month_from = data.get("month_from") or scorecards.add_months(month_to, -(DEFAULT_MONTHS - 1))
-    if month_from > month_to or scorecards.months_between(month_from, month_to) > scorecards.MAX_MONTHS:
-        month_from = scorecards.add_months(month_to, -(DEFAULT_MONTHS - 1))
+    month_from = data.get("month_from") or months.add_months(month_to, -(DEFAULT_MONTHS - 1))
+    if month_from > month_to or months.months_between(month_from, month_to) > scorecards.MAX_MONTHS:
+        month_from = months.add_months(month_to, -(DEFAULT_MONTHS - 1))
     return form, data, month_from, month_to, data.get("bucket") or None
 
 
@@ -109,7 +106,7 @@ def _chart(rows, metric, title):
 
 
 def scorecard_page(request):
-    own = _require(request)
+    own = _scope(request)
     form, data, month_from, month_to, bucket = _filters(request)
     # The cells are read once: the table, the default comparison and (when its cohort is in the range) the chart come from them.
     cohorts = scorecards.cohorts(month_from, month_to, bucket=bucket, partner=own)
@@ -150,7 +147,7 @@ def _plain(value):
 def scorecard_export(request):
     """The page's table as CSV (text cells formula-neutralised, rates as fractions); the export is audited.
     ``?table=collectors`` gives an agency admin the collector table instead."""
-    own = _require(request)
+    own = _scope(request)
     _form, _data, month_from, month_to, bucket = _filters(request)
     if request.GET.get("table") == "collectors" and own is not None:
         rows = scorecards.collector_scorecards(own, month_from, month_to, bucket=bucket)

@@ -10,8 +10,10 @@ Definitions (the page's help text says the same):
 
 * **placed** — number of placements in the cohort; **placed balance** — sum of their
   ``balance_at_placement`` (a placement without a recorded balance counts as 0).
-* **recovered** — sum of ``CommissionLine.recovered`` on those placements: the lender payments
-  attributed to the placement in force on the payment date (outsourcing.commissions), whenever paid.
+* **recovered** — sum of ``CommissionLine.recovered`` on those placements: the money the lender payments
+  attributed to the placement in force on the payment date applied to the debt (outsourcing.commissions),
+  whenever paid — never the part paid beyond the balance, net of reversals (clawbacks) and of the
+  re-application a reversal causes (adjustment lines). Never ``Payment.amount``.
   **commission** — sum of the same lines' ``commission``.
 * **recovery rate** — recovered ÷ placed balance.
 * **contact rate** — placements with at least one attempt by the agency that reached the debtor
@@ -49,6 +51,7 @@ from django.db.models import (BigIntegerField, Case, Count, DateTimeField, Decim
                               Subquery, Sum, Value, When)
 from django.db.models.functions import Coalesce, TruncDate
 
+from portal.lib.months import add_months, month_start, months_between
 from tenants.models import Organisation, User
 
 from .models import CommissionLine, Placement
@@ -62,20 +65,6 @@ MAX_MONTHS = 36  # the widest range a page or export asks for
 
 
 # ----------------------------------------------------------------- months
-
-
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
-
-
-def add_months(month: datetime.date, count: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + count
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(month_from: datetime.date, month_to: datetime.date) -> int:
-    """How many months the range covers, both ends included."""
-    return (month_to.year - month_from.year) * 12 + month_to.month - month_from.month + 1
 
 
 def _instant(month: datetime.date) -> datetime.datetime:

@@ -55,13 +55,17 @@ class Line:
     payment_id: object = None  # for the screen (open disputes); not written to files
     case_id: object = None
     clawback: bool = False  # a reversed payment's line: dated the reversal, amounts negative
+    adjustment: bool = False  # an earlier payment was reversed and this one applied again (民法典 art. 561): the difference
 
     @property
     def shown_reference(self) -> str:
         """The reference as the files show it, a clawback marked (in the active language: the PDF renders in its own)."""
-        if not self.clawback:
+        if self.clawback:
+            marker = _("(reversed: clawback)")  # outside the f-string, where makemessages finds it
+        elif self.adjustment:
+            marker = _("(applied again after a reversal)")
+        else:
             return self.reference
-        marker = _("(reversed: clawback)")  # outside the f-string, where makemessages finds it
         return f"{self.reference} {marker}"
 
     @property
@@ -122,7 +126,7 @@ def build(statement: Statement) -> StatementDocument:
     lines = tuple(
         Line(contract_no=row.case.contract_no, paid_on=row.paid_on, reference=row.payment.reference, bucket=row.bucket,
              round=row.round, rate=row.rate, recovered=row.recovered, commission=row.commission, payment_id=row.payment_id,
-             case_id=row.case_id, clawback=row.reversal_id is not None)
+             case_id=row.case_id, clawback=row.reversal_id is not None, adjustment=row.correction_id is not None)
         for row in statement.lines.select_related("case", "payment").order_by(
             "paid_on", "case__contract_no", "payment__reference", F("reversal").asc(nulls_first=True), "id")  # earned, then its clawback
     )

@@ -6,7 +6,6 @@ statement_documents.py (the rows of the CSV, XLSX and PDF), render. The lender's
 ``statement.view`` see every statement; an agency admin sees its own agency's, read-only; anyone
 else's statement is a 404 (never confirm it exists), audited. Every download is audited.
 """
-import datetime
 
 from django import forms
 from django.contrib import messages
@@ -21,12 +20,13 @@ from portal import access
 from portal.audit.log import Action, record
 from portal.lib.downloads import attachment
 from portal.lib.keyset import paginate
+from portal.lib.months import parse_month, previous_month
 from tenants.models import EngagementStatus, Organisation
 
 from . import statement_documents, statements
 from .forms import engaged_agencies, uuids
 from .models import Statement, StatementStatus
-from .views import _not_found, _refusal_messages, _require
+from .views import _not_found, _refusal_messages
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,13 +50,6 @@ class DraftForm(forms.Form):
 EVERY_ENGAGEMENT = (EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED, EngagementStatus.ENDED)
 
 
-def _month_param(value):
-    try:
-        return datetime.datetime.strptime(value or "", "%Y-%m").date()
-    except ValueError:
-        return None
-
-
 def _statements_for(principal):
     """Lender staff: every statement. An agency: its own agency's, whatever the status."""
     if principal.is_lender_staff:
@@ -76,18 +69,14 @@ def _can_manage(principal):
     return access.can(principal, "statement.manage") and principal.is_lender_staff
 
 
-def _previous_month(today: datetime.date) -> datetime.date:
-    return (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
-
-
 # ----------------------------------------------------------------- pages
 
 
 def statement_list(request):
-    _require(request, "statement.view")
+    access.require(request, "statement.view")
     principal = request.principal
     listed = _statements_for(principal).select_related("partner")
-    month = _month_param(request.GET.get("month"))
+    month = parse_month(request.GET.get("month"))
     status = request.GET.get("status", "")
     partner_id = (uuids([request.GET.get("partner", "")]) or [None])[0]
     if month:
@@ -107,13 +96,13 @@ def statement_list(request):
     if principal.is_lender_staff:
         context["partners"] = engaged_agencies(request.tenant, statuses=EVERY_ENGAGEMENT)
     if context["can_manage"]:
-        context["draft_form"] = DraftForm(lender=request.tenant, initial={"month": _previous_month(timezone.localdate())})
+        context["draft_form"] = DraftForm(lender=request.tenant, initial={"month": previous_month(timezone.localdate())})
     return render(request, "outsourcing/statement_list.html", context)
 
 
 @require_POST
 def statement_draft(request):
-    _require(request, "statement.manage", lender_only=True)
+    access.require(request, "statement.manage", lender_only=True)
     form = DraftForm(request.POST, lender=request.tenant)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -131,7 +120,7 @@ def statement_draft(request):
 
 
 def statement_detail(request, statement_id):
-    _require(request, "statement.view")
+    access.require(request, "statement.view")
     statement = _statement(request, statement_id)
     document = statement_documents.build(statement)
     disputed = set(statements.open_disputes(statement).values_list("payment_id", flat=True))  # one open dispute per payment
@@ -146,7 +135,7 @@ def statement_detail(request, statement_id):
 
 def _act(request, statement_id, act, success):
     """Run one manage action on a statement; a refusal becomes the ValidationError's own message."""
-    _require(request, "statement.manage", lender_only=True)
+    access.require(request, "statement.manage", lender_only=True)
     statement = _statement(request, statement_id)
     try:
         result = act(statement)
@@ -196,7 +185,7 @@ def statement_issue(request, statement_id):
 
 @require_POST
 def statement_discard(request, statement_id):
-    _require(request, "statement.manage", lender_only=True)
+    access.require(request, "statement.manage", lender_only=True)
     statement = _statement(request, statement_id)
     number, pk = statement.number, statement.pk
     try:
@@ -213,7 +202,7 @@ def statement_discard(request, statement_id):
 
 
 def _download(request, statement_id, kind):
-    _require(request, "statement.view")
+    access.require(request, "statement.view")
     statement = _statement(request, statement_id)
     document = statement_documents.build(statement)
     stem = document.filename_stem

@@ -3,7 +3,8 @@
 A draft takes every commission line of the agency paid on or before the month's last day that no
 statement has taken yet (late-recorded payments of earlier months included: they land on the next
 statement, never lost, never twice). Totals are the sums of the lines' already-rounded amounts, so
-a statement always reconciles with what it lists. Approval is refused while a line is under an open
+a statement always reconciles with what it lists. "Recovered" is the lines' ``recovered``: money applied
+to the debt (outsourcing.commissions), clawbacks and reversal adjustments (dated the reversal) included. Approval is refused while a line is under an open
 dispute; once approved, lines and totals are frozen; issuing stores the document's SHA-256.
 """
 from __future__ import annotations

@@ -108,7 +108,7 @@ def test_the_database_refuses_changes_to_a_payment(acme):
 
 def test_a_payment_inside_the_term_earns_the_agency_its_commission(acme):
     world = acme
-    case = make_cases(1, dpd=45)[0]  # M2, round 1 → 16% in the test schedule
+    case = make_cases(1, dpd=45, principal="5000.00")[0]  # M2, round 1 → 16% in the test schedule
     p = place(world, case)
     payment, _ = record(case, "3000.00", timezone.localdate(), "BANK-5")  # paid straight to the lender
     line = CommissionLine.objects.get(payment=payment)

@@ -14,6 +14,7 @@ from outsourcing import agreements, placement, scorecards
 from outsourcing.models import Placement, PlacementStatus
 from outsourcing.workbench import services as workbench
 from outsourcing.workbench.models import ContactAttempt, PromiseToPay
+from portal.lib import months
 from portal.audit.models import Action, AuditEvent
 from portal.payments import services as payments
 from portal.payments.models import Payment, PaymentSource, ReversalReason
@@ -26,7 +27,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def months_ago(count):
-    return scorecards.add_months(scorecards.month_start(timezone.localdate()), -count)
+    return months.add_months(months.month_start(timezone.localdate()), -count)
 
 
 MONTH_A, MONTH_B = months_ago(3), months_ago(2)

@@ -66,9 +66,9 @@ def finance(world):
     return world.people["acme_finance"].user
 
 
-def placed_cases(world, n=2, *, agency="xagency", prefix="STM"):
+def placed_cases(world, n=2, *, agency="xagency", prefix="STM", principal="1000.00"):
     """``n`` cases placed with the agency from the first day of M2 (a 60-day term covers M2 and most of M1)."""
-    cases = make_cases(n, prefix=prefix, dpd=150)  # two to three months overdue when placed on M2's first day
+    cases = make_cases(n, prefix=prefix, dpd=150, principal=principal)  # two to three months overdue when placed on M2's first day
     placement.place_cases(cases=cases, partner=world.orgs[agency], placed_by=world.people["acme_manager"].user, now=moment(M2, 8))
     return cases
 
@@ -92,7 +92,7 @@ def after(period):
 
 def test_a_draft_takes_every_unstated_line_paid_up_to_the_month_end(acme):
     world = acme
-    a, b = placed_cases(world)
+    a, b = placed_cases(world, principal="2000.00")  # owing more than is paid: every payment is recovered in full
     first = pay(a, "1000.00", day(M2, 5), "STM-A1")
     second = pay(b, "250.50", day(M2, 20), "STM-B1")
     next_month = pay(a, "300.00", day(M1, 3), "STM-A2")
@@ -236,7 +236,7 @@ def test_discarding_a_draft_returns_its_lines(acme, client_for):
 def with_lines(acme):
     """An M2 draft for X with three lines, one of them with a payment reference a spreadsheet would run."""
     world = acme
-    a, b, c = make_cases(3, prefix="=CMD", dpd=150)  # contract numbers starting with "=" too
+    a, b, c = make_cases(3, prefix="=CMD", dpd=150, principal="10000000.00")  # contract numbers starting with "=" too
     placement.place_cases(cases=[a, b, c], partner=world.orgs["xagency"], placed_by=world.people["acme_manager"].user, now=moment(M2, 8))
     pay(a, "1234.56", day(M2, 4), '=HYPERLINK("http://evil.example","x")')
     pay(b, "0.07", day(M2, 12), "STM-F2")

@@ -86,11 +86,12 @@ def _columns(partner: bool) -> list[tuple[str, object]]:
     ]
     lender_only = [
         (_("Source"), lambda p, n, r: p.get_source_display()),
-        (_("Applied to fees"), amount("to_fees")),
-        (_("Applied to penalty interest"), amount("to_penalty")),
-        (_("Applied to interest"), amount("to_interest")),
-        (_("Applied to principal"), amount("to_principal")),
-        (_("Paid beyond the balance"), amount("unapplied")),
+        # The split as it stands (its own + the corrections reversals of earlier payments made): models.effective_split.
+        (_("Applied to fees"), amount("effective_to_fees")),
+        (_("Applied to penalty interest"), amount("effective_to_penalty")),
+        (_("Applied to interest"), amount("effective_to_interest")),
+        (_("Applied to principal"), amount("effective_to_principal")),
+        (_("Paid beyond the balance"), amount("effective_unapplied")),
         (_("Agency"), lambda p, n, r: n.get("partner", "")),
     ]
     common_tail = [
@@ -107,7 +108,7 @@ def rows(payments, *, partner: bool):
     """The heading, then one row per payment (at most EXPORT_LIMIT), newest payment date first."""
     columns = _columns(partner)
     yield [heading for heading, _cell in columns]
-    selected = payments.select_related("case", "reversal").order_by("-paid_on", "-recorded_at", "pk")[:EXPORT_LIMIT]
+    selected = payments.select_related("case", "reversal").with_effective_split().order_by("-paid_on", "-recorded_at", "pk")[:EXPORT_LIMIT]
     batch = []
     for payment in selected.iterator(chunk_size=CHUNK):
         batch.append(payment)

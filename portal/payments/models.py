@@ -20,7 +20,9 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -29,6 +31,25 @@ class PaymentSource(models.TextChoices):
     MANUAL = "manual", _("Entered by the lender")
     IMPORT = "import", _("Lender's file import")
     API = "api", _("Lender's system (API)")
+
+
+SPLIT_PARTS = ("to_fees", "to_penalty", "to_interest", "to_principal", "unapplied")
+
+
+def _corrected(part: str):
+    """The payment's own ``part`` plus the sum of its corrections' (a subquery: no row multiplication)."""
+    total = (PaymentPostingCorrection.objects.filter(payment=models.OuterRef("pk")).order_by().values("payment")
+             .annotate(total=models.Sum(part)).values("total"))
+    return models.F(part) + Coalesce(models.Subquery(total, output_field=models.DecimalField(max_digits=14, decimal_places=2)),
+                                     models.Value(0, output_field=models.DecimalField(max_digits=14, decimal_places=2)))
+
+
+class PaymentQuerySet(models.QuerySet):
+    def with_effective_split(self):
+        """Annotate ``effective_to_fees`` … ``effective_unapplied`` (own columns + corrections) and ``applied``
+        (amount − effective unapplied: the money applied to the balances, which is what was *recovered*)."""
+        split = {f"effective_{part}": _corrected(part) for part in SPLIT_PARTS}
+        return self.annotate(**split).annotate(applied=models.F("amount") - models.F("effective_unapplied"))
 
 
 @pghistory.track()
@@ -53,6 +74,8 @@ class Payment(models.Model):
     unapplied = models.DecimalField(max_digits=14, decimal_places=2, default=0)  # paid beyond the balance
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+
+    objects = PaymentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-paid_on", "-recorded_at"]
@@ -80,6 +103,18 @@ class Payment(models.Model):
     def __str__(self):
         return f"{self.reference} {self.amount} ({self.paid_on})"
 
+    @property
+    def recorded_split(self):
+        """The split the payment was given when it was recorded (its own columns)."""
+        from .posting import Allocation
+
+        return Allocation(**{part: getattr(self, part) for part in SPLIT_PARTS})
+
+    @cached_property
+    def effective_split(self):
+        """How the amount stands applied now (its own split + the corrections reversals made): see effective_split()."""
+        return effective_split(self)
+
 
 class ReversalReason(models.TextChoices):
     RETURNED = "returned", _("Returned by the bank (bounced or recalled)")  # 退票 / 退汇
@@ -91,8 +126,9 @@ class ReversalReason(models.TextChoices):
 class PaymentReversal(models.Model):
     """The correction (冲正) of a payment that should not stand: the money went back, or never came.
 
-    The payment is never edited. Its reversal gives the parts it applied back to the balances,
-    withdraws the limitation evidence the payment was (no money, no performance: 民法典 art. 195),
+    The payment is never edited. Its reversal rebuilds the balances as if it had never been: the later
+    standing payments are applied again in order (民法典 art. 561) and each change to their split is a
+    PaymentPostingCorrection. It withdraws the limitation evidence the payment was (no money, no performance: 民法典 art. 195),
     and lets the apps built on the core react (outsourcing writes a clawback commission line dated
     ``reversed_on``, so an agency's statement shows the commission it gives back). One per payment,
     and itself never edited or deleted."""
@@ -113,6 +149,45 @@ class PaymentReversal(models.Model):
 
     def __str__(self):
         return f"reversal of {self.payment_id} ({self.reversed_on})"
+
+
+class PaymentPostingCorrection(models.Model):
+    """How a reversal changed the split of a later payment (重新冲抵): the difference between the split the
+    payment had and the one it gets when the standing payments are applied again, in order, without the
+    reversed one (民法典 art. 561; services.reverse_payment). The payment itself is never edited: its
+    effective split is its own columns plus its corrections (``effective_split`` and
+    ``PaymentQuerySet.with_effective_split``, the one definition every page and file uses).
+
+    The deltas move money between parts of the same amount, so they sum to zero (the database checks
+    it); a delta on ``unapplied`` changes the money the payment applied. Append-only, one per payment
+    and reversal."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="corrections")
+    reversal = models.ForeignKey(PaymentReversal, on_delete=models.PROTECT, related_name="corrections")
+    to_fees = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    to_penalty = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    to_interest = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    to_principal = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    unapplied = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "reversal"], name="payment_correction_once_per_reversal"),
+            models.CheckConstraint(
+                condition=Q(to_fees=-(models.F("to_penalty") + models.F("to_interest") + models.F("to_principal")
+                                      + models.F("unapplied"))),
+                name="payment_correction_sums_to_zero",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="payment_correction_immutable", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"correction of {self.payment_id} by {self.reversal_id}"
 
 
 class ReportStatus(models.TextChoices):
@@ -250,3 +325,16 @@ class DisputeEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
         triggers = [pgtrigger.Protect(name="dispute_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+
+def effective_split(payment: Payment):
+    """THE split of a payment as it stands (posting.Allocation): its own columns plus its corrections. Its parts
+    sum to the amount; ``.applied`` (amount − unapplied) is the money applied to the case's balances, the one
+    definition of "recovered" (commissions, scorecards, statements). Uses the annotation when the payment came
+    from ``Payment.objects.with_effective_split()``."""
+    from .posting import Allocation
+
+    if hasattr(payment, "effective_unapplied"):
+        return Allocation(**{part: getattr(payment, f"effective_{part}") for part in SPLIT_PARTS})
+    totals = PaymentPostingCorrection.objects.filter(payment=payment).aggregate(**{part: models.Sum(part) for part in SPLIT_PARTS})
+    return Allocation(**{part: getattr(payment, part) + (totals[part] or 0) for part in SPLIT_PARTS})

@@ -4,10 +4,11 @@ command all call these functions; they own their transactions and locks.
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,13 +24,16 @@ from .models import (
     DisputeEvent,
     DisputeEventKind,
     DisputeStatus,
+    SPLIT_PARTS,
     Payment,
+    PaymentPostingCorrection,
     PaymentReport,
     PaymentReversal,
     ReportStatus,
     ReversalReason,
+    effective_split,
 )
-from .posting import Balances, allocate
+from .posting import Allocation, Balances, allocate
 
 # A partner's report and the lender's record of the same payment match when the case and the amount
 # agree and the dates are at most this far apart (bank transfers post a day or two later).
@@ -123,11 +127,14 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
                     now: datetime.datetime | None = None, request=None) -> PaymentReversal:
     """Reverse (冲正) a payment that should not stand; all or nothing. Refused for a payment already reversed.
 
-    The parts the payment applied go back to the balances they came from (its overpayment was never
-    in them), and the balance history records it. The payment's own posting is reversed, not the
-    later ones': a payment recorded after it keeps the split it was given, and the balances' total
-    is exact either way. The limitation evidence the payment was is withdrawn (limitation.withdraw_events),
-    a case it settled is open again, and the apps built on the core react (hooks.notify_reversal).
+    The balances are rebuilt as if the payment had never been (reapply_after_reversal): from the balances
+    before it, every later standing payment is applied again in order (民法典 art. 561), and where a later
+    payment's split changes (the money the reversed payment had taken for fees or interest is owed again,
+    so a later payment goes there first) a correction row records the difference; payments are never
+    edited. The balance history records the result. The limitation evidence the payment was is withdrawn
+    (limitation.withdraw_events), a case it settled is open again, and the apps built on the core react
+    (hooks.notify_reversal, after the corrections exist: outsourcing claws back the commission and
+    adjusts the later payments' commission to the money they now apply).
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -146,12 +153,19 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
             raise ValidationError(_("This payment has already been reversed."), code="already_reversed")
         if reversed_on < payment.paid_on:
             raise ValidationError(_("A payment cannot be reversed before the day it was paid."), code="before_payment")
+        standing = list(_in_applied_order(Payment.objects.filter(case=case, reversal__isnull=True).with_effective_split()))
         reversal = PaymentReversal.objects.create(payment=payment, reversed_on=reversed_on, reason=reason, note=note[:300],
                                                   reversed_by=reversed_by, reversed_at=now)
-        case.principal_due += payment.to_principal
-        case.interest_due += payment.to_interest
-        case.penalty_due += payment.to_penalty
-        case.fees_due += payment.to_fees
+        current = Balances(principal=case.principal_due, interest=case.interest_due, penalty=case.penalty_due, fees=case.fees_due)
+        position = [p.pk for p in standing].index(payment.pk)
+        effective = [effective_split(p) for p in standing[position:]]
+        left, new_splits = reapply_after_reversal(current, effective_from_reversed=effective,
+                                                  later_amounts=[p.amount for p in standing[position + 1:]])
+        for later, was, now_is in zip(standing[position + 1:], effective[1:], new_splits, strict=True):
+            delta = {part: getattr(now_is, part) - getattr(was, part) for part in SPLIT_PARTS}
+            if any(delta.values()):
+                PaymentPostingCorrection.objects.create(payment=later, reversal=reversal, created_at=now, **delta)
+        case.principal_due, case.interest_due, case.penalty_due, case.fees_due = left.principal, left.interest, left.penalty, left.fees
         fields = ["principal_due", "interest_due", "penalty_due", "fees_due", "updated_at"]
         if case.last_payment_on == payment.paid_on:
             # The latest payment still standing; an earlier date known only from an import is not kept apart, so
@@ -175,6 +189,35 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
         record(Action.CREATE, request=request, actor=reversed_by, obj=reversal, case_id=str(case.pk), event="payment_reversed",
                payment=str(payment.pk), reason=reversal.reason)
     return reversal
+
+
+def _in_applied_order(payments):
+    """Payments in the order they were applied to the balances: the order they were recorded (record_payment
+    applies each one to the balances as they stand, under the case's row lock). pghistory's insert event numbers
+    them in that order even when two carry the same ``recorded_at``; ``recorded_at`` and the key break a tie for a
+    row without one. Not ``paid_on``: a back-dated payment recorded later was applied after the others, and a
+    reversal must reproduce what happened, not a different history."""
+    events = Payment._meta.get_field("events").related_model  # pghistory's PaymentEvent
+    inserted = (events.objects.filter(pgh_obj=OuterRef("pk"), pgh_label="insert").order_by("pgh_id").values("pgh_id")[:1])
+    return payments.annotate(applied_seq=Subquery(inserted)).order_by(F("applied_seq").asc(nulls_last=True), "recorded_at", "pk")
+
+
+def reapply_after_reversal(current: Balances, *, effective_from_reversed, later_amounts) -> tuple[Balances, list[Allocation]]:
+    """Pure: the balances and the later payments' splits once a payment is taken out of the sequence.
+
+    ``effective_from_reversed`` is the effective split of the reversed payment followed by those of every
+    standing payment applied after it (in that order); ``later_amounts`` the amounts of those later payments.
+    The balances before the reversed payment are today's plus everything those payments applied; from there
+    each later payment is applied again by posting.allocate (民法典 art. 561). Returns the rebuilt balances and
+    the later payments' new splits."""
+    parts = {"principal": "to_principal", "interest": "to_interest", "penalty": "to_penalty", "fees": "to_fees"}
+    before = Balances(**{name: getattr(current, name) + sum((getattr(split, part) for split in effective_from_reversed), Decimal(0))
+                         for name, part in parts.items()})
+    splits = []
+    for amount in later_amounts:
+        split, before = allocate(amount, before)
+        splits.append(split)
+    return before, splits
 
 
 def _match_pending_reports(payment: Payment, *, now):

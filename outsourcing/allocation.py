@@ -54,6 +54,7 @@ from .placement import (
     mark_cases_placed,
     partner_refusal,
     prior_rounds,
+    rate_refusals,
     refusal,
     refuse,
 )
@@ -424,6 +425,25 @@ def compute(*, rules: dict, seed: int, now=None, lock: bool = False) -> Plan:
             problem = refusal("capacity", partner=facts["name"], active=facts["active"], new=facts["new"], capacity=facts["capacity"])
             plan.refusals.append(problem)
             facts["refusal"] = {"code": problem.code, "params": problem.params}
+
+    # Every case must find a commission rate for its bucket and round in its agency's agreement version.
+    if plan.assignment:
+        today = timezone.localdate(now)
+        rounds = prior_rounds([plan.case_ids[i] for i in plan.assignment])
+        contracts = dict(Case.objects.filter(pk__in=[plan.case_ids[i] for i in plan.assignment]).values_list("pk", "contract_no"))
+        per_partner: dict = {}
+        for index, (partner_id, _arm) in plan.assignment.items():
+            case_id = plan.case_ids[index]
+            per_partner.setdefault(partner_id, []).append(
+                (bucket_for((today - plan.overdue[index]).days), rounds.get(case_id, 0) + 1, contracts.get(case_id, "")))
+        for pid, cases in per_partner.items():
+            agreement = agreements.get(uuid.UUID(pid))
+            if agreement is None or agreement.current_version is None:
+                continue  # already refused: no agreement
+            for problem in rate_refusals(agreement.current_version, partner_name=plan.partners[pid]["name"], cases=cases):
+                plan.refusals.append(problem)
+                if plan.partners[pid]["refusal"] is None:
+                    plan.partners[pid]["refusal"] = {"code": problem.code, "params": problem.params}
 
     digest = hashlib.sha256()
     for i in range(n):

@@ -7,6 +7,7 @@ approved hold (留案) moves the placement's ``ends_at``, so that definition
 needs no exception for holds; ``term_ends_at`` keeps the end the agreement
 gave.
 """
+import datetime
 import uuid
 
 import pghistory
@@ -255,6 +256,26 @@ class Placement(models.Model):
         at = at or timezone.now()
         return self.status == PlacementStatus.ACTIVE and self.starts_at <= at < self.ends_at
 
+    # Terms end at a local midnight (outsourcing/placement.py): the last day covered is the day before.
+    @property
+    def last_day(self):
+        return last_local_day(self.ends_at)
+
+    @property
+    def term_last_day(self):
+        return last_local_day(self.term_ends_at or self.ends_at)
+
+    @property
+    def held_through(self):
+        return last_local_day(self.held_until)
+
+
+def last_local_day(moment):
+    """The last local day a term (or hold) ending at ``moment`` covers: the day before a midnight end."""
+    if moment is None:
+        return None
+    return timezone.localdate(moment - datetime.timedelta(microseconds=1))
+
 
 class HoldStatus(models.TextChoices):
     PENDING = "pending", _("Awaiting decision")
@@ -285,7 +306,11 @@ class HoldRequest(models.Model):
         ]
 
     def __str__(self):
-        return f"hold {self.placement_id} until {self.until:%Y-%m-%d} ({self.status})"
+        return f"hold {self.placement_id} until {self.last_day} ({self.status})"
+
+    @property
+    def last_day(self):
+        return last_local_day(self.until)
 
 
 # ---------------------------------------------------------------- commissions and statements
@@ -301,11 +326,20 @@ class CommissionLine(models.Model):
     and payment, the recovery and commission negated, dated the day of the reversal. The earned line
     stays as it was (it may already be on an approved statement); the clawback lands on the statement
     of the reversal's month, or on the same one if neither is stated yet, so every statement still
-    equals the sum of its lines."""
+    equals the sum of its lines.
+
+    ``recovered`` is the money the payment *applied* to the balances (amount − unapplied,
+    payments.models.effective_split): an overpayment's unapplied part earns nothing, and a payment that
+    applied nothing gets no line. When a reversal re-applies a later payment and the money it applies
+    changes (payments.PaymentPostingCorrection), an adjustment line (``correction`` set) carries the
+    difference in recovery and commission, dated the reversal like a clawback; the earned line is never
+    edited. A payment's commission is the sum of its lines."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     payment = models.ForeignKey("payments.Payment", on_delete=models.PROTECT, related_name="commission_lines")
     reversal = models.OneToOneField("payments.PaymentReversal", null=True, blank=True, on_delete=models.PROTECT, related_name="clawback")
+    correction = models.OneToOneField("payments.PaymentPostingCorrection", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="commission_adjustment")
     placement = models.ForeignKey(Placement, on_delete=models.PROTECT, related_name="commission_lines")
     partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False)
     agreement_version = models.ForeignKey(AgreementVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -327,14 +361,19 @@ class CommissionLine(models.Model):
             models.Index(fields=["partner", "paid_on"], name="commission_partner_paid_on"),
         ]
         constraints = [
-            # One earned line per payment; a clawback is one per reversal (the OneToOne above).
-            models.UniqueConstraint(fields=["payment"], condition=Q(reversal__isnull=True), name="commission_one_line_per_payment"),
-            models.CheckConstraint(condition=Q(reversal__isnull=True, recovered__gt=0) | Q(reversal__isnull=False, recovered__lt=0),
+            # One earned line per payment; a clawback is one per reversal and an adjustment one per correction (the
+            # OneToOnes above). A line is earned, a clawback or an adjustment, never two of them.
+            models.UniqueConstraint(fields=["payment"], condition=Q(reversal__isnull=True, correction__isnull=True),
+                                    name="commission_one_line_per_payment"),
+            models.CheckConstraint(condition=Q(reversal__isnull=True) | Q(correction__isnull=True), name="commission_line_one_kind"),
+            models.CheckConstraint(condition=Q(reversal__isnull=True, correction__isnull=True, recovered__gt=0)
+                                   | Q(reversal__isnull=False, recovered__lt=0) | (Q(correction__isnull=False) & ~Q(recovered=0)),
                                    name="commission_recovered_sign"),
             models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=1), name="commission_rate_fraction"),
-            # Earned: 0 ≤ commission ≤ recovered. Clawback: recovered ≤ commission ≤ 0.
-            models.CheckConstraint(condition=Q(reversal__isnull=True, commission__gte=0, commission__lte=models.F("recovered"))
-                                   | Q(reversal__isnull=False, commission__lte=0, commission__gte=models.F("recovered")),
+            # Between 0 and the recovery, of the recovery's sign: earned 0 ≤ commission ≤ recovered, clawback
+            # recovered ≤ commission ≤ 0, an adjustment either way.
+            models.CheckConstraint(condition=Q(recovered__gt=0, commission__gte=0, commission__lte=models.F("recovered"))
+                                   | Q(recovered__lt=0, commission__lte=0, commission__gte=models.F("recovered")),
                                    name="commission_within_recovery"),
         ]
         triggers = [
@@ -348,6 +387,7 @@ class CommissionLine(models.Model):
                               | pgtrigger.Q(old__partner_id__df=pgtrigger.F("new__partner_id"))
                               | pgtrigger.Q(old__payment_id__df=pgtrigger.F("new__payment_id"))
                               | pgtrigger.Q(old__reversal_id__df=pgtrigger.F("new__reversal_id"))
+                              | pgtrigger.Q(old__correction_id__df=pgtrigger.F("new__correction_id"))
                               | pgtrigger.Q(old__paid_on__df=pgtrigger.F("new__paid_on"))),
             pgtrigger.Protect(name="commission_line_never_deleted", operation=pgtrigger.Delete),
         ]

@@ -10,6 +10,19 @@ Access needs nothing from here: ``PlacementQuerySet.active()`` compares
 ``ends_at`` with the clock, so a partner loses a case the moment a recall
 commits or the term (or an approved hold) runs out. ``expire_due_placements``
 only records what the clock already decided.
+
+Terms are whole local days (Asia/Shanghai, settings.TIME_ZONE). A placement's term begins at the local
+midnight of the day it is placed (``term_start``) and ends at a local midnight (``ends_for``: the
+midnight after its last day; a hold until a date keeps the case through that whole day; expiry records
+``ends_at``). So a payment's date decides its agency without ambiguity:
+
+* a placement covers the local dates from its start day up to the day before its ``ends_at`` midnight;
+* a recall ends access the instant it commits (``ended_at`` is that instant, and ``active()`` stays the
+  one definition of in force), but the day of the recall still belongs to the recalled placement —
+  unless the case is placed again that same day: **the day of a handover belongs to the new
+  placement** (the one that started last; among two started the same day, the one that ended later).
+
+Exactly one placement (or none) therefore covers each local date (``commissions.placement_on``).
 """
 from __future__ import annotations
 
@@ -35,6 +48,7 @@ from .models import (
     HoldStatus,
     Placement,
     PlacementStatus,
+    last_local_day,
 )
 
 # Cases in these states are with the lender or already handed over; anything else
@@ -70,6 +84,9 @@ MESSAGES = {
     "batch_closed": _("This allocation has already been placed, refused or discarded."),
     "nothing_assigned": _("No case would be placed; change the rules."),
     "unknown_partner": _("An agency in these rules does not exist."),
+    "not_overdue": _("%(count)s case(s) are not overdue on the day of placement, for example %(contract)s; only overdue cases go to an agency."),
+    "no_rate": _("The agreement with %(partner)s (version %(version)s) has no commission rate for bucket %(bucket)s, round %(round)s; "
+                 "%(count)s case(s) cannot be placed, for example %(contract)s. Add the rate to the agreement first."),
 }
 
 
@@ -179,8 +196,67 @@ def _lock_cases(case_ids):
     )
 
 
+def local_midnight(day: datetime.date) -> datetime.datetime:
+    """The start of that local day (Asia/Shanghai), an aware instant."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
+
+
+def term_start(now: datetime.datetime) -> datetime.datetime:
+    """A term begins at the local midnight of the day the case is placed: that whole day is the new placement's."""
+    return local_midnight(timezone.localdate(now))
+
+
+def midnight_on_or_after(moment: datetime.datetime) -> datetime.datetime:
+    """``moment`` if it is a local midnight, else the next local midnight (the end of its day)."""
+    day = timezone.localdate(moment)
+    start = local_midnight(day)
+    return start if moment == start else local_midnight(day + datetime.timedelta(days=1))
+
+
+def placement_covering(case_id, day: datetime.date) -> Placement | None:
+    """The one placement whose term covers that local date (module docstring), or None.
+
+    Covered: started on or before the day and not ended before it began; a recalled placement keeps
+    the day of its recall. Where two cover the day (a handover), the one that started last takes it,
+    and of two started the same day, the one that ended later."""
+    from django.db.models.functions import Coalesce, Least
+
+    start = local_midnight(day)
+    end = local_midnight(day + datetime.timedelta(days=1))
+    return (Placement.objects.select_related("agreement_version")
+            .annotate(until=Least(Coalesce("ended_at", "ends_at"), "ends_at"))
+            .filter(case_id=case_id, starts_at__lt=end, until__gt=start)
+            .order_by("-starts_at", "-until", "-id").first())
+
+
+def rate_refusals(version: AgreementVersion, *, partner_name: str, cases) -> list[ValidationError]:
+    """One refusal per bucket and round (手别) the agreement version has no commission rate for.
+
+    ``cases`` are (bucket, round, contract no.) triples. A case placed without a rate cell would earn
+    the agency nothing on every payment, silently, so it is refused with the reason instead."""
+    from .models import LAST_ROUND
+
+    cells = set(version.rates.values_list("bucket", "round"))
+    missing: dict = {}
+    not_overdue: dict = {}
+    for bucket, round_number, contract in cases:
+        if bucket == bucket_for(0):  # M0: nothing is overdue yet, so there is nothing to collect (and no rate cell)
+            not_overdue.setdefault("contract", contract)
+            not_overdue["count"] = not_overdue.get("count", 0) + 1
+            continue
+        key = (bucket, min(max(int(round_number or 1), 1), LAST_ROUND))
+        if key not in cells:
+            entry = missing.setdefault(key, {"count": 0, "contract": contract})
+            entry["count"] += 1
+    early = [refusal("not_overdue", **not_overdue)] if not_overdue else []
+    return early + [refusal("no_rate", partner=partner_name, version=version.number, bucket=bucket, round=round_number,
+                    count=entry["count"], contract=entry["contract"])
+            for (bucket, round_number), entry in sorted(missing.items())]
+
+
 def ends_for(starts_at: datetime.datetime, version: AgreementVersion) -> datetime.datetime:
-    return starts_at + datetime.timedelta(days=version.term_days)
+    """The term's end: the local midnight ``term_days`` whole days after the start day."""
+    return local_midnight(timezone.localdate(starts_at) + datetime.timedelta(days=version.term_days))
 
 
 # ----------------------------------------------------------------- placing
@@ -204,8 +280,10 @@ def _column(name):
 def insert_placements(rows: list[PlacementRow], *, partner_id, version: AgreementVersion, placed_by, now, batch=None) -> int:
     """Write placements in chunks: one INSERT … SELECT FROM unnest(arrays) each, history included
     (set-based: 100,000 rows cost seconds, not the minutes that model instances and per-row history
-    triggers would). The caller holds the locks, owns the transaction and runs inside bulk_history."""
-    ends_at = ends_for(now, version)
+    triggers would). The caller holds the locks, owns the transaction and runs inside bulk_history.
+    The term starts at today's local midnight and ends at a local midnight (module docstring)."""
+    starts_at = term_start(now)
+    ends_at = ends_for(starts_at, version)
     columns = ", ".join(_column(name) for name in (
         "id", "case", "partner", "status", "starts_at", "ends_at", "term_ends_at", "placed_by", "agreement_version", "round", "bucket",
         "balance_at_placement", "batch", "arm", "recall_reason"))
@@ -218,7 +296,7 @@ def insert_placements(rows: list[PlacementRow], *, partner_id, version: Agreemen
     for start in range(0, len(rows), BULK_CHUNK):
         chunk = rows[start:start + BULK_CHUNK]
         created += write_with_history(Placement, statement=statement, trigger="insert_insert", params=[
-            partner_id, PlacementStatus.ACTIVE.value, now, ends_at, ends_at, getattr(placed_by, "pk", None), version.pk, getattr(batch, "pk", None),
+            partner_id, PlacementStatus.ACTIVE.value, starts_at, ends_at, ends_at, getattr(placed_by, "pk", None), version.pk, getattr(batch, "pk", None),
             [row.case_id for row in chunk], [row.round for row in chunk], [row.bucket for row in chunk],
             [row.balance for row in chunk], [row.arm for row in chunk],
         ])
@@ -299,6 +377,10 @@ def _place_locked(locked, *, partner, version, placed_by, now) -> list[Placement
         PlacementRow(case_id=pk, bucket=bucket_for((today - overdue).days), balance=p + i + pen + fee, round=rounds.get(pk, 0) + 1)
         for pk, _contract, _status, overdue, p, i, pen, fee in locked
     ]
+    contracts = {row[0]: row[1] for row in locked}
+    problems = rate_refusals(version, partner_name=partner.name, cases=[(row.bucket, row.round, contracts[row.case_id]) for row in rows])
+    if problems:
+        refuse(*problems)
     insert_placements(rows, partner_id=partner.pk, version=version, placed_by=placed_by, now=now)
     mark_cases_placed(case_ids=case_ids)
     return list(Placement.objects.filter(case_id__in=case_ids, partner=partner, status=PlacementStatus.ACTIVE)
@@ -357,7 +439,8 @@ def expire_due_placements(*, now=None, chunk: int = 1000) -> int:
 
 
 def _end_of_day(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(23, 59, 59)))
+    """A hold "until" a date keeps the case through that whole day: it ends at the next local midnight."""
+    return local_midnight(day + datetime.timedelta(days=1))
 
 
 def latest_hold_end(placement: Placement) -> datetime.datetime | None:
@@ -365,7 +448,7 @@ def latest_hold_end(placement: Placement) -> datetime.datetime | None:
     days = placement.agreement_version.max_hold_days if placement.agreement_version_id else DEFAULT_MAX_HOLD_DAYS
     if days <= 0:
         return None
-    return (placement.term_ends_at or placement.ends_at) + datetime.timedelta(days=days)
+    return midnight_on_or_after(placement.term_ends_at or placement.ends_at) + datetime.timedelta(days=days)
 
 
 def request_hold(*, placement: Placement, by, until, reason: str, now=None, request=None) -> HoldRequest:
@@ -374,6 +457,8 @@ def request_hold(*, placement: Placement, by, until, reason: str, now=None, requ
     reason = (reason or "").strip()
     if isinstance(until, datetime.date) and not isinstance(until, datetime.datetime):
         until = _end_of_day(until)
+    else:
+        until = midnight_on_or_after(until)  # holds end at a local midnight, like terms
     if not reason:
         refuse(refusal("hold_reason"))
     try:
@@ -385,10 +470,10 @@ def request_hold(*, placement: Placement, by, until, reason: str, now=None, requ
             if latest is None:
                 refuse(refusal("hold_not_allowed", partner=placement.partner.name))
             if until <= placement.ends_at:
-                refuse(refusal("hold_not_later", ends=timezone.localtime(placement.ends_at).strftime("%Y-%m-%d")))
+                refuse(refusal("hold_not_later", ends=last_local_day(placement.ends_at).isoformat()))
             if until > latest:
                 refuse(refusal("hold_too_long", days=placement.agreement_version.max_hold_days if placement.agreement_version_id else DEFAULT_MAX_HOLD_DAYS,
-                               latest=timezone.localtime(latest).strftime("%Y-%m-%d")))
+                               latest=last_local_day(latest).isoformat()))
             hold = HoldRequest.objects.create(placement=placement, reason=reason[:500], until=until, requested_by=by, requested_at=now)
             record(Action.CREATE, request=request, actor=by, obj=hold, case_id=str(placement.case_id), event="hold_request",
                    until=until.isoformat())
@@ -411,7 +496,7 @@ def decide_hold(*, hold: HoldRequest, by, approve: bool, note: str = "", now=Non
             refuse(refusal("placement_ended"))
         if approve:
             if hold.until <= placement.ends_at:
-                refuse(refusal("hold_not_later", ends=timezone.localtime(placement.ends_at).strftime("%Y-%m-%d")))
+                refuse(refusal("hold_not_later", ends=last_local_day(placement.ends_at).isoformat()))
             placement.ends_at = hold.until
             placement.held_until = hold.until
             placement.save(update_fields=["ends_at", "held_until"])

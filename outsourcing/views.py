@@ -45,16 +45,10 @@ from .models import (
     HoldStatus,
     Placement,
     PlacementStatus,
+    last_local_day,
 )
 
 MANUAL_LIST_SIZE = 50
-
-
-def _require(request, action, *, lender_only=False):
-    principal = request.principal
-    if not access.can(principal, action) or (lender_only and not principal.is_lender_staff):
-        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id=action)
-        raise PermissionDenied
 
 
 def _not_found(request, object_type, object_id):
@@ -73,7 +67,7 @@ def _refusal_messages(request, error: ValidationError):
 
 
 def agreement_list(request):
-    _require(request, "agreement.manage", lender_only=True)
+    access.require(request, "agreement.manage", lender_only=True)
     lender = request.tenant
     statuses = (EngagementStatus.ACTIVE, EngagementStatus.PENDING, EngagementStatus.SUSPENDED)
     by_partner = {a.partner_id: a for a in Agreement.objects.all()}
@@ -91,7 +85,7 @@ def agreement_list(request):
 
 
 def agreement_create(request):
-    _require(request, "agreement.manage", lender_only=True)
+    access.require(request, "agreement.manage", lender_only=True)
     initial = {}
     if request.GET.get("partner"):
         initial["partner"] = request.GET["partner"]
@@ -109,7 +103,7 @@ def agreement_create(request):
 
 
 def agreement_detail(request, agreement_id):
-    _require(request, "agreement.manage", lender_only=True)
+    access.require(request, "agreement.manage", lender_only=True)
     agreement = Agreement.objects.filter(pk=agreement_id).select_related("partner").first()
     if agreement is None:
         _not_found(request, "outsourcing.agreement", agreement_id)
@@ -147,7 +141,7 @@ def _allocation_form(request, data=None, initial=None):
 
 
 def allocation_page(request):
-    _require(request, "placement.manage", lender_only=True)
+    access.require(request, "placement.manage", lender_only=True)
     if request.method == "POST":
         form = _allocation_form(request, request.POST)
         if form.is_valid():
@@ -229,20 +223,20 @@ def _batch_context(batch):
 
 
 def allocation_batch(request, batch_id):
-    _require(request, "placement.manage", lender_only=True)
+    access.require(request, "placement.manage", lender_only=True)
     batch = _batch(request, batch_id)
     return render(request, "outsourcing/allocation_batch.html", _batch_context(batch))
 
 
 def allocation_progress(request, batch_id):
-    _require(request, "placement.manage", lender_only=True)
+    access.require(request, "placement.manage", lender_only=True)
     batch = _batch(request, batch_id)
     return render(request, "outsourcing/partials/batch_status.html", _batch_context(batch))
 
 
 @require_POST
 def allocation_commit(request, batch_id):
-    _require(request, "placement.manage", lender_only=True)
+    access.require(request, "placement.manage", lender_only=True)
     batch = _batch(request, batch_id)
     if request.POST.get("action") == "discard":
         if allocation.discard(batch=batch, by=request.user, request=request):
@@ -266,7 +260,7 @@ def allocation_commit(request, batch_id):
 
 
 def manual_placement(request):
-    _require(request, "placement.manage", lender_only=True)
+    access.require(request, "placement.manage", lender_only=True)
     regions, products = allocation.facets()
     filter_form = CaseFilterForm(request.GET or None, regions=regions, products=products)
     filters = filter_form.filters() if filter_form.is_valid() else {}
@@ -308,7 +302,7 @@ def _placements_for(principal):
 
 
 def placement_list(request):
-    _require(request, "placement.view")
+    access.require(request, "placement.view")
     principal = request.principal
     placements = _placements_for(principal).select_related("case", "case__debtor", "partner")
     status = request.GET.get("status", "active")
@@ -356,7 +350,7 @@ def _placement(request, placement_id):
 
 
 def placement_detail(request, placement_id):
-    _require(request, "placement.view")
+    access.require(request, "placement.view")
     placement_obj = _placement(request, placement_id)
     principal = request.principal
     can_manage = access.can(principal, "placement.manage") and principal.is_lender_staff
@@ -365,7 +359,7 @@ def placement_detail(request, placement_id):
     return render(request, "outsourcing/placement_detail.html", {
         "placement": placement_obj, "holds": placement_obj.hold_requests.select_related("requested_by", "decided_by"),
         "in_force": placement_obj.in_force(), "can_manage": can_manage, "can_hold": can_hold,
-        "recall_form": RecallForm(), "hold_form": HoldRequestForm(), "decision_form": HoldDecisionForm(), "latest_hold": latest,
+        "recall_form": RecallForm(), "hold_form": HoldRequestForm(), "decision_form": HoldDecisionForm(), "latest_hold": last_local_day(latest),
         "pending_hold": placement_obj.hold_requests.filter(status=HoldStatus.PENDING).exists(),
         "show_amounts": access.can(principal, "case.view_amounts"),
     })
@@ -373,7 +367,7 @@ def placement_detail(request, placement_id):
 
 @require_POST
 def placement_recall(request):
-    _require(request, "placement.manage", lender_only=True)
+    access.require(request, "placement.manage", lender_only=True)
     form = RecallForm(request.POST)
     selected = Placement.objects.filter(pk__in=uuids(request.POST.getlist("placement")))
     batch_ids = uuids([request.POST.get("batch", "")])
@@ -396,7 +390,7 @@ def placement_recall(request):
 
 @require_POST
 def placement_hold_request(request, placement_id):
-    _require(request, "placement.request_hold")
+    access.require(request, "placement.request_hold")
     placement_obj = _placement(request, placement_id)
     if not request.principal.is_partner:
         raise PermissionDenied
@@ -417,7 +411,7 @@ def placement_hold_request(request, placement_id):
 
 @require_POST
 def hold_decide(request, hold_id):
-    _require(request, "placement.manage", lender_only=True)
+    access.require(request, "placement.manage", lender_only=True)
     hold = HoldRequest.objects.filter(pk=hold_id).select_related("placement").first()
     if hold is None:
         _not_found(request, "outsourcing.holdrequest", hold_id)

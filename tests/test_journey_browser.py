@@ -11,6 +11,7 @@ runs, the lender's policy sets the debtors' time zone to one where it is early a
 Screenshots: test-artifacts/browser/journey-*.png.
 """
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from portal.jobs import tasks
-from tests.browser_support import chromium, live_app, new_page, off_the_event_loop, shot  # noqa: F401
+from tests.browser_support import chromium, current_code, live_app, new_page, off_the_event_loop, shot  # noqa: F401
 from tests.intake_support import id_number, row, to_csv
 from tests.matrix_outsourcing import terms
 from tests.world import PASSWORD
@@ -41,6 +42,16 @@ def midday_zone(now: datetime.datetime) -> str:
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
     monkeypatch.setattr(tasks.run_job, "delay", lambda job_id: None)
+
+
+@pytest.fixture(autouse=True)
+def daytime(monkeypatch):
+    """The journey must not depend on when it runs: the debtor's zone is one where it is about 14:00 (the fixture's
+    contact policy), and so is "China time" here; the window in both zones is tested with explicit moments in
+    tests/test_conduct_zones_and_visits.py."""
+    from outsourcing.workbench import conduct
+
+    monkeypatch.setattr(conduct, "CHINA_TIME_ZONE", midday_zone(timezone.now()))
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +81,17 @@ def journey(world, django_db_blocker):
                                                  role=Role.AGENCY_ADMIN, password=PASSWORD).user
         people["ja_collector"] = services.add_member(organisation=agencies["ja"], email="journey-ja-collector@personas.test", full_name="甲程催收员",
                                                      role=Role.COLLECTOR, password=PASSWORD).user
+        # Finance and agency admins must pass two-factor (tenants.models.ROLES_REQUIRING_2FA): their authenticator apps.
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        devices = {key: TOTPDevice.objects.create(user=people[key], name="journey", confirmed=True) for key in ("finance", "ja_admin")}
         with tenant_context(lender):
             for org in agencies.values():
                 agreements.create_agreement(partner=org, created_by=people["manager"], terms=terms(capacity=100))
             set_contact_policy(window_start=datetime.time(8), window_end=datetime.time(21), daily_cap=3,
                                time_zone=midday_zone(timezone.now()), updated_by=people["manager"], now=timezone.now())
         connections["default"].set_schema_to_public()
-    yield {"lender": lender, "people": people, "agencies": agencies}
+    yield {"lender": lender, "people": people, "agencies": agencies, "devices": devices}
     with django_db_blocker.unblock():
         from django.db import connection
 
@@ -94,11 +109,15 @@ def journey(world, django_db_blocker):
             cursor.execute("DELETE FROM tenants_organisation WHERE id = ANY(%s)", [org_ids])
 
 
-def sign_in(page, app, email):
+def sign_in(page, app, email, device=None):
     page.goto(app.url("/accounts/login/", host=SLUG))
     page.locator('input[name="username"]').fill(email)
     page.locator('input[name="password"]').fill(PASSWORD)
     page.locator('main button[type="submit"]').click()
+    if device is not None:  # the code from the authenticator app, as the role requires
+        expect(page).to_have_url(re.compile(r"/accounts/2fa/"))
+        page.locator('input[name="token"]').fill(current_code(device))
+        page.locator('main button[type="submit"]').click()
 
 
 def run_jobs(lender):
@@ -169,7 +188,7 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
 
     # 3. The agency admin assigns one of its cases to the collector.
     agency_page = new_page()
-    sign_in(agency_page, live_app, people["ja_admin"].email)
+    sign_in(agency_page, live_app, people["ja_admin"].email, journey["devices"]["ja_admin"])
     agency_page.goto(live_app.url("/workbench/assign/", host=SLUG))
     expect(agency_page.locator("#assign-rows tr")).to_have_count(6)
     contract = agency_page.locator("#assign-rows tr").first.locator("td").nth(1).inner_text().strip()
@@ -199,7 +218,7 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
 
     # 5. Finance records the payment the debtor made to the lender.
     finance = new_page()
-    sign_in(finance, live_app, people["finance"].email)
+    sign_in(finance, live_app, people["finance"].email, journey["devices"]["finance"])
     finance.goto(live_app.url("/payments/new/", host=SLUG))
     finance.locator('input[name="contract_no"]').fill(contract)
     finance.locator('input[name="amount"]').fill("3000.00")
@@ -227,7 +246,7 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
 
     # 7. The agency (reading Chinese) disputes the line; the lender's finance answers and decides.
     agency_zh = new_page(locale="zh-CN")
-    sign_in(agency_zh, live_app, people["ja_admin"].email)
+    sign_in(agency_zh, live_app, people["ja_admin"].email, journey["devices"]["ja_admin"])
     agency_zh.goto(live_app.url("/payments/", host=SLUG))
     expect(agency_zh.locator("main")).to_contain_text("JOURNEY-BANK-0001")
     expect(agency_zh.locator("main")).not_to_contain_text(case.debtor.name)  # money lines, not debtor data

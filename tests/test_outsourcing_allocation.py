@@ -264,7 +264,7 @@ def test_a_large_commit_runs_as_a_job(acme, monkeypatch, django_capture_on_commi
 def test_expired_placements_are_candidates_again_but_not_for_the_same_agency(acme):
     world = acme
     with_y(world)
-    cases = make_cases(4, product="分案-到期")
+    cases = make_cases(4, product="分案-到期", dpd=120)  # overdue on the day of the old placement too
     placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61))
     batch = allocation.prepare_batch(rules=rules(world, "分案-到期", [("xagency", 50), ("yagency", 50)]), seed=4, created_by=manager(world))
     assert batch.preview["candidates"] == 4 and batch.preview["assigned"] == 2 and batch.preview["left_out"]["rotation"] == 2

@@ -180,7 +180,7 @@ def test_recalled_placement_disappears_at_once_from_the_agencys_pages(world, cli
 
 def test_expired_placement_disappears_before_any_sweeper_runs(world, client_for):
     with in_acme(world):
-        case = make_cases(1, product="到期页面")[0]
+        case = make_cases(1, product="到期页面", dpd=120)[0]  # overdue on the day of the old placement too
     placed = place(world, [case], now=timezone.now() - datetime.timedelta(days=61))[0]
     agency = client_for("x_admin", host="acme")
     assert case.contract_no not in agency.get("/outsourcing/placements/").content.decode()
@@ -196,7 +196,7 @@ def test_an_agency_asks_for_a_hold_and_the_lender_approves(world, client_for):
         case = make_cases(1, product="留案页面")[0]
     placed = place(world, [case])[0]
     agency = client_for("x_admin", host="acme")
-    until = (timezone.localdate(placed.ends_at) + datetime.timedelta(days=10)).isoformat()
+    until = (placed.last_day + datetime.timedelta(days=10)).isoformat()
     detail = agency.get(f"/outsourcing/placements/{placed.pk}/").content.decode()
     assert "Ask to keep the case" in detail
     response = agency.post(f"/outsourcing/placements/{placed.pk}/hold/", {"until": until, "reason": "已约定下月还款"}, follow=True)
@@ -210,7 +210,7 @@ def test_an_agency_asks_for_a_hold_and_the_lender_approves(world, client_for):
     assert "Hold approved" in response.content.decode()
     with in_acme(world):
         placed.refresh_from_db()
-        assert timezone.localdate(placed.ends_at).isoformat() == until and placed.held_until is not None
+        assert placed.last_day.isoformat() == until and placed.held_until is not None  # held through the whole of that day
     assert "Approved" in agency.get(f"/outsourcing/placements/{placed.pk}/").content.decode()
 
 

@@ -45,7 +45,10 @@ def test_placing_cases_follows_the_agreement_in_force(acme):
     assert len(placed) == 3
     for p in placed:
         assert p.agreement_version == version and p.round == 1 and p.bucket == "M2"
-        assert p.ends_at == now + datetime.timedelta(days=version.term_days) == p.term_ends_at
+        # A term is whole local days: from the local midnight that began the day of placement, term_days days long.
+        day_start = datetime.datetime.combine(timezone.localdate(now), datetime.time.min, tzinfo=timezone.get_default_timezone())
+        assert p.starts_at == day_start
+        assert p.ends_at == day_start + datetime.timedelta(days=version.term_days) == p.term_ends_at
         assert str(p.balance_at_placement) == "1200.50"
     assert set(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("status", flat=True)) == {CaseStatus.PLACED}
     x_admin = access.principal_for(world.people["x_admin"].user, world.lenders["acme"])
@@ -178,7 +181,7 @@ def test_recall_many_at_once(acme):
 
 def test_expiry_records_what_the_clock_decided_and_is_idempotent(acme):
     world = acme
-    cases = make_cases(2)
+    cases = make_cases(2, dpd=120)
     started = timezone.now() - datetime.timedelta(days=61)
     placed = placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world), now=started)
     x_admin = access.principal_for(world.people["x_admin"].user, world.lenders["acme"])
@@ -197,7 +200,7 @@ def test_expiry_records_what_the_clock_decided_and_is_idempotent(acme):
 def test_a_case_whose_term_ran_out_can_be_placed_before_the_sweeper_runs(acme):
     world = acme
     y_agreement(world)
-    case = make_cases(1)[0]
+    case = make_cases(1, dpd=120)[0]
     old = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61))[0]
     new = placement.place_cases(cases=[case], partner=world.orgs["yagency"], placed_by=manager(world))[0]
     old.refresh_from_db()
@@ -206,7 +209,7 @@ def test_a_case_whose_term_ran_out_can_be_placed_before_the_sweeper_runs(acme):
 
 def test_an_approved_hold_keeps_the_case_with_the_agency_until_its_date(acme):
     world = acme
-    case = make_cases(1)[0]
+    case = make_cases(1, dpd=120)[0]
     started = timezone.now() - datetime.timedelta(days=59)
     placed = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world), now=started)[0]
     until = timezone.localdate(placed.ends_at) + datetime.timedelta(days=10)
@@ -217,7 +220,7 @@ def test_an_approved_hold_keeps_the_case_with_the_agency_until_its_date(acme):
     assert refused_codes(excinfo) == ["hold_pending"]
     placement.decide_hold(hold=hold, by=manager(world), approve=True, note="同意")
     placed.refresh_from_db()
-    assert placed.held_until == placed.ends_at and timezone.localdate(placed.ends_at) == until
+    assert placed.held_until == placed.ends_at and placed.last_day == until  # the hold keeps the whole of its last day
     assert placed.term_ends_at < placed.ends_at
     # Two days after the original term: still in force, so neither the sweeper nor access ends it.
     later = placed.term_ends_at + datetime.timedelta(days=2)
@@ -268,7 +271,7 @@ def test_pending_holds_lapse_when_the_placement_ends(acme):
 
 def test_a_hold_cannot_revive_an_ended_placement(acme):
     world = acme
-    placed = placement.place_cases(cases=make_cases(1), partner=world.orgs["xagency"], placed_by=manager(world),
+    placed = placement.place_cases(cases=make_cases(1, dpd=120), partner=world.orgs["xagency"], placed_by=manager(world),
                                    now=timezone.now() - datetime.timedelta(days=59))[0]
     hold = placement.request_hold(placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=3), reason="r")
     after = placed.ends_at + datetime.timedelta(minutes=1)
@@ -282,7 +285,7 @@ def test_the_beat_task_expires_placements_in_every_lender_in_its_schema(world, s
     from portal.celery import app
 
     with tenant_context(world.lenders["acme"]):
-        case = make_cases(1)[0]
+        case = make_cases(1, dpd=120)[0]
         placed = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world),
                                        now=timezone.now() - datetime.timedelta(days=61))[0]
     with tenant_context(world.lenders["beta"]):

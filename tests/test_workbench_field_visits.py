@@ -154,10 +154,11 @@ def test_a_visit_reported_outside_the_contact_window_is_flagged_for_the_lender(w
         case, placement = make_case(world, "WB-VISIT-006")
         visit = request_visit(world, case, placement)
         services.decide_field_visit(visit=visit, approve=True, decided_by=world.people["acme_manager"].user, now=at(10, 30))
+        # Outside the window a visit needs a recorded justification (conduct rules); it is shown to the lender.
         services.file_visit_report(visit=visit, findings="晚间上门", visited_at=at(22, 15), photos=[], visited_by=world.people["x_collector"].user,
-                                   agency=world.orgs["xagency"], now=at(23))
+                                   agency=world.orgs["xagency"], now=at(23), window_justification="借款人仅晚间在家")
     page = client_for("acme_manager", host="acme").get(f"/workbench/visits/{visit.pk}/").content.decode()
-    assert "Outside the contact window" in page
+    assert "Outside the contact window" in page and "借款人仅晚间在家" in page
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import MAX_DAILY_CAP, Channel, IdentityMethod, NumberKind, Outcome, VisitReason
+from .models import MAX_DAILY_CAP, MAX_PROMISE_GRACE_DAYS, Channel, IdentityMethod, NumberKind, Outcome, VisitReason
 from . import services
 from .services import collectors_of
 
@@ -83,6 +83,9 @@ class VisitRequestForm(forms.Form):
 class DecideVisitForm(forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), choices=[("approve", _("Approve")), ("refuse", _("Refuse"))])
     note = forms.CharField(label=_("Note to the agency"), required=False, max_length=500)
+    window_justification = forms.CharField(
+        label=_("Why approve now, outside the contact window"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed only when approving outside the contact window; it is recorded."))
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -108,6 +111,10 @@ class VisitReportForm(forms.Form):
                                      input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"])
     findings = forms.CharField(label=_("Findings"), max_length=10000, widget=forms.Textarea(attrs={"rows": 5}))
     photos = MultipleImageField(label=_("Photos"), required=False, help_text=_("PNG or JPEG, up to 10."))
+    window_justification = forms.CharField(
+        label=_("Why the visit was outside the contact window or over the daily limit"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed only for a visit outside the contact window or on a day the debtor's contact limit was reached; the lender sees it."))
 
 
 class ContactPolicyForm(forms.Form):
@@ -115,7 +122,11 @@ class ContactPolicyForm(forms.Form):
     window_end = forms.TimeField(label=_("Latest contact"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                                  help_text=_("Contact must start before this time. The window can only be narrowed from 08:00–21:00."))
     daily_cap = forms.IntegerField(label=_("Attempts per debtor per day, all agencies together"), min_value=1, max_value=MAX_DAILY_CAP)
-    time_zone = forms.ChoiceField(label=_("Debtor time zone"), choices=TIME_ZONE_CHOICES)
+    time_zone = forms.ChoiceField(label=_("Debtor time zone"), choices=TIME_ZONE_CHOICES,
+                                  help_text=_("The window must hold both in China time and in this zone."))
+    promise_grace_days = forms.IntegerField(
+        label=_("Grace days for promises to pay"), required=False, min_value=0, max_value=MAX_PROMISE_GRACE_DAYS, initial=1,
+        help_text=_("A payment dated up to this many days after the promised date still keeps the promise (bank transfers arrive T+1)."))
 
     def clean_time_zone(self):
         value = self.cleaned_data["time_zone"]

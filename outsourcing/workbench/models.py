@@ -27,6 +27,10 @@ LATEST_CONTACT = datetime.time(21, 0)
 DEFAULT_DAILY_CAP = 3
 MAX_DAILY_CAP = 10
 DEFAULT_DEBTOR_TIME_ZONE = "Asia/Shanghai"
+# A payment made on a promise's due date often reaches the lender's account the next bank day (T+1):
+# a promise due on D counts payments dated up to D + grace, and breaks only after that day.
+DEFAULT_PROMISE_GRACE_DAYS = 1
+MAX_PROMISE_GRACE_DAYS = 5
 
 
 # The server names stored files; the uploader's file name is kept only as metadata.
@@ -48,6 +52,7 @@ class ContactPolicy(models.Model):
     window_end = models.TimeField(_("latest contact"), default=LATEST_CONTACT)
     daily_cap_per_debtor = models.PositiveSmallIntegerField(_("contact attempts per debtor per day"), default=DEFAULT_DAILY_CAP)
     debtor_time_zone = models.CharField(_("debtor time zone"), max_length=64, default=DEFAULT_DEBTOR_TIME_ZONE)
+    promise_grace_days = models.PositiveSmallIntegerField(_("grace days for promises to pay"), default=DEFAULT_PROMISE_GRACE_DAYS)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -60,6 +65,7 @@ class ContactPolicy(models.Model):
             ),
             models.CheckConstraint(condition=Q(daily_cap_per_debtor__gte=1) & Q(daily_cap_per_debtor__lte=MAX_DAILY_CAP),
                                    name="contact_policy_cap_range"),
+            models.CheckConstraint(condition=Q(promise_grace_days__lte=MAX_PROMISE_GRACE_DAYS), name="contact_policy_grace_range"),
         ]
 
     def __str__(self):
@@ -295,6 +301,8 @@ class FieldVisitRequest(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
+    # An approval is a contact decision: outside the contact window it needs a recorded reason (conduct.py).
+    decision_window_justification = models.TextField(_("why approved outside the contact window"), blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -319,9 +327,12 @@ class FieldVisitReport(models.Model):
     visited_at = models.DateTimeField(_("visited at"))
     visited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # A visit outside the contact window must say why (conduct.py); shown to the lender with the report.
+    window_justification = models.TextField(_("why the visit was outside the contact window"), blank=True)
 
     class Meta:
         ordering = ["-visited_at"]
+        indexes = [models.Index(fields=["visited_at"], name="wb_visit_report_visited")]
         triggers = [pgtrigger.Protect(name="wb_visit_report_final", operation=pgtrigger.Update | pgtrigger.Delete)]
 
 

@@ -23,11 +23,12 @@ from portal.models import Case, Contact, Debtor, LimitationEventKind, RiskFlag
 from tenants.models import Membership, Role
 
 from . import conduct, uploads
-from .errors import WorkbenchError
+from .errors import ConductRefused, WorkbenchError
 from .models import (
     EARLIEST_CONTACT,
     LATEST_CONTACT,
     MAX_DAILY_CAP,
+    MAX_PROMISE_GRACE_DAYS,
     CallRecording,
     Channel,
     CollectorAssignment,
@@ -299,6 +300,16 @@ def identity_answer_matches(*, debtor: Debtor, method: str, name: str, answer: s
     raise WorkbenchError(_("Unknown verification method."))
 
 
+def id_number_on_screen(debtor: Debtor) -> str:
+    """The ID number as the workbench shows it: only the first three characters (the province).
+
+    The identity check asks for the last four characters or the date of birth (characters 7–14), so the
+    screen must show neither: the usual mask (110***********002X) would hand the collector the answer
+    and the check would prove nothing about the person on the line."""
+    masked = debtor.id_number_masked or ""
+    return masked[:3] + "*" * max(len(masked) - 3, 0) if masked else ""
+
+
 def verify_identity(*, attempt: ContactAttempt, collector, method: str, name: str, answer: str, now: datetime.datetime) -> ContactAttempt:
     """Record that the person on the line is the debtor, before any debt detail is discussed (seed §1).
 
@@ -454,35 +465,81 @@ class PromiseEvaluation:
     paid_amount: Decimal
 
 
-def evaluate_promise(*, amount, promised_on: datetime.date, due_on: datetime.date, payments, as_of: datetime.date) -> PromiseEvaluation:
-    """Kept, partly kept, broken, or still pending, from the case's payments.
+@dataclass(frozen=True)
+class PromiseTerms:
+    """What evaluating a promise needs: its key (any hashable), amount and dates."""
 
-    ``payments`` are (date, amount) pairs; those dated from the day of the promise to its due date
-    count. Fully paid by the due date: kept (even early). Past the due date: partly kept if something
-    was paid, broken if nothing. Before or on the due date and not yet fully paid: pending. A payment
-    recorded late but dated in time changes the result when evaluated again; statuses are not final.
-    """
-    amount = to_fen(amount)
-    paid = to_fen(sum((to_fen(value) for day, value in payments if promised_on <= day <= due_on), Decimal(0)))
+    key: object
+    amount: Decimal
+    promised_on: datetime.date
+    due_on: datetime.date
+
+
+def _status(*, amount, paid, due_on, as_of, grace_days) -> str:
     if paid >= amount:
-        status = PromiseStatus.KEPT
-    elif as_of <= due_on:
-        status = PromiseStatus.PENDING
-    elif paid > 0:
-        status = PromiseStatus.PARTLY_KEPT
-    else:
-        status = PromiseStatus.BROKEN
-    return PromiseEvaluation(status=status, paid_amount=paid)
+        return PromiseStatus.KEPT
+    if as_of <= due_on + datetime.timedelta(days=grace_days):
+        return PromiseStatus.PENDING
+    if paid > 0:
+        return PromiseStatus.PARTLY_KEPT
+    return PromiseStatus.BROKEN
+
+
+def evaluate_promises(promises, *, payments, as_of: datetime.date, grace_days: int = 0) -> dict:
+    """Kept, partly kept, broken or pending for each of a case's promises, from its payments; {key: PromiseEvaluation}.
+
+    One payment keeps at most one promise's worth: the money is allocated to the promises **earliest due
+    first** (then the earlier made), each taking from the payments dated from the day it was made to its
+    due date plus ``grace_days`` (bank T+1: money paid on the due date may be booked the next day), oldest
+    payment first, no more than it still lacks. Money is counted once across all promises, so two open
+    promises and one payment that covers one of them give one kept and one pending (or broken once its
+    date and grace have passed).
+
+    A promise is kept when fully paid (even early), pending until its due date plus grace, then partly
+    kept if something was paid, broken if nothing. A payment recorded late but dated in time changes the
+    result when evaluated again; statuses are not final.
+    """
+    remaining = sorted(([day, to_fen(value)] for day, value in payments), key=lambda row: row[0])
+    grace = datetime.timedelta(days=int(grace_days))
+    results = {}
+    for promise in sorted(promises, key=lambda p: (p.due_on, p.promised_on)):
+        amount = to_fen(promise.amount)
+        paid = Decimal(0)
+        for row in remaining:
+            if paid >= amount:
+                break
+            day, left = row
+            if left <= 0 or not promise.promised_on <= day <= promise.due_on + grace:
+                continue
+            take = min(left, amount - paid)
+            row[1] = left - take
+            paid += take
+        paid = to_fen(paid)
+        results[promise.key] = PromiseEvaluation(
+            status=_status(amount=amount, paid=paid, due_on=promise.due_on, as_of=as_of, grace_days=int(grace_days)), paid_amount=paid)
+    return results
+
+
+def evaluate_promise(*, amount, promised_on: datetime.date, due_on: datetime.date, payments, as_of: datetime.date,
+                     grace_days: int = 0) -> PromiseEvaluation:
+    """One promise alone (evaluate_promises with a single promise)."""
+    terms = PromiseTerms(key=0, amount=to_fen(amount), promised_on=promised_on, due_on=due_on)
+    return evaluate_promises([terms], payments=payments, as_of=as_of, grace_days=grace_days)[0]
 
 
 @transaction.atomic
 def store_promise_evaluations(*, case: Case, payments, as_of: datetime.date, now: datetime.datetime) -> list[PromiseToPay]:
     """Re-evaluate every promise on the case from its payments (the payments item calls this on each posting,
-    and a daily sweep with the same list once due dates pass). Returns the promises whose status or paid amount changed."""
-    payments = [(day, to_fen(value)) for day, value in payments]
+    and a daily sweep with the same list once due dates pass). The lender's grace days (ContactPolicy) apply
+    here, so callers pass plain dates. Returns the promises whose status or paid amount changed."""
+    grace = ContactPolicy.current().promise_grace_days
+    promises = list(PromiseToPay.objects.select_for_update().filter(case=case).order_by("due_on", "promised_on", "created_at", "pk"))
+    results = evaluate_promises(
+        [PromiseTerms(key=p.pk, amount=p.amount, promised_on=p.promised_on, due_on=p.due_on) for p in promises],
+        payments=payments, as_of=as_of, grace_days=grace)
     changed = []
-    for promise in PromiseToPay.objects.select_for_update().filter(case=case).order_by("due_on", "created_at"):
-        result = evaluate_promise(amount=promise.amount, promised_on=promise.promised_on, due_on=promise.due_on, payments=payments, as_of=as_of)
+    for promise in promises:
+        result = results[promise.pk]
         if (result.status, result.paid_amount) != (promise.status, promise.paid_amount):
             promise.status, promise.paid_amount, promise.evaluated_at = result.status, result.paid_amount, now
             promise.save(update_fields=["status", "paid_amount", "evaluated_at"])
@@ -535,15 +592,34 @@ def request_field_visit(*, case: Case, placement: Placement, agency, reason: str
         raise WorkbenchError(_("A field visit request for this case is already waiting for the lender.")) from None
 
 
+def _window_justification(*, at: datetime.datetime, problems: list[str], justification: str, policy) -> str:
+    """A field-visit step outside the conduct rules needs a recorded reason; returns the reason to store ('' inside them)."""
+    justification = (justification or "").strip()
+    if not problems:
+        return ""
+    if not justification:
+        raise ConductRefused(" ".join(problems) + " " + _("Record why it could not wait (the lender sees the reason)."))
+    return justification[:2000]
+
+
 @transaction.atomic
-def decide_field_visit(*, visit: FieldVisitRequest, approve: bool, decided_by, note: str = "", now: datetime.datetime) -> FieldVisitRequest:
-    """The lender approves or refuses; decided once (compare-and-swap on the pending status)."""
+def decide_field_visit(*, visit: FieldVisitRequest, approve: bool, decided_by, note: str = "", now: datetime.datetime,
+                       window_justification: str = "", policy: ContactPolicy | None = None) -> FieldVisitRequest:
+    """The lender approves or refuses; decided once (compare-and-swap on the pending status).
+
+    An approval sends a visitor to the debtor, so it is held to the contact window (conduct.py, in China time
+    and the debtor's zone): outside it, it needs a recorded justification. A refusal contacts nobody."""
     status = VisitStatus.APPROVED if approve else VisitStatus.REFUSED
     note = (note or "").strip()[:500]
     if not approve and not note:
         raise WorkbenchError(_("Give the agency a reason for the refusal."))
+    justification = ""
+    if approve:
+        policy = policy or ContactPolicy.current()
+        problem = conduct.window_refusal(now, policy)
+        justification = _window_justification(at=now, problems=[problem] if problem else [], justification=window_justification, policy=policy)
     updated = FieldVisitRequest.objects.filter(pk=visit.pk, status=VisitStatus.PENDING).update(
-        status=status, decided_by=decided_by, decided_at=now, decision_note=note)
+        status=status, decided_by=decided_by, decided_at=now, decision_note=note, decision_window_justification=justification)
     if not updated:
         raise WorkbenchError(_("This request has already been decided."))
     visit.refresh_from_db()
@@ -552,8 +628,12 @@ def decide_field_visit(*, visit: FieldVisitRequest, approve: bool, decided_by, n
 
 @transaction.atomic
 def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: datetime.datetime, photos, visited_by, agency,
-                      now: datetime.datetime) -> FieldVisitReport:
-    """The visit's findings and photos, on the case for the lender and whoever works it next."""
+                      now: datetime.datetime, window_justification: str = "", policy: ContactPolicy | None = None) -> FieldVisitReport:
+    """The visit's findings and photos, on the case for the lender and whoever works it next.
+
+    A visit is a contact: it counts toward the debtor's daily limit (conduct.contacts_on), and a visit
+    outside the contact window, or on a day the limit was already reached, needs a recorded justification
+    (stored on the report and shown to the lender)."""
     visit = FieldVisitRequest.objects.select_for_update().get(pk=visit.pk)
     if visit.organisation_id != agency.pk:
         raise WorkbenchError(_("Only the agency that asked for the visit can report on it."))
@@ -566,6 +646,14 @@ def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: da
         raise WorkbenchError(_("Describe what the visit found."))
     if visited_at > now or visited_at < visit.decided_at:
         raise WorkbenchError(_("The visit must have taken place after the approval and not in the future."))
+    policy = policy or ContactPolicy.current()
+    # The debtor row is locked like start_attempt does, so the day's count is not raced by a call.
+    debtor_id = Case.objects.values_list("debtor_id", flat=True).get(pk=visit.case_id)
+    Debtor.objects.select_for_update().filter(pk=debtor_id).values_list("pk", flat=True).first()
+    problems = [p for p in (conduct.window_refusal(visited_at, policy),
+                            conduct.cap_refusal(debtor_id=debtor_id, local_date=conduct.debtor_local(visited_at, policy).date(), policy=policy))
+                if p]
+    justification = _window_justification(at=visited_at, problems=problems, justification=window_justification, policy=policy)
     photos = list(photos or [])
     if len(photos) > uploads.MAX_PHOTOS_PER_REPORT:
         raise WorkbenchError(_("At most %(n)s photos per report.") % {"n": uploads.MAX_PHOTOS_PER_REPORT})
@@ -575,7 +663,8 @@ def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: da
             checked.append((upload, *uploads.check_photo(upload)))
         except ValidationError as error:
             raise WorkbenchError(f"{upload.name}: {error.messages[0]}") from None
-    report = FieldVisitReport.objects.create(request=visit, findings=findings[:10000], visited_at=visited_at, visited_by=visited_by, created_at=now)
+    report = FieldVisitReport.objects.create(request=visit, findings=findings[:10000], visited_at=visited_at, visited_by=visited_by, created_at=now,
+                                             window_justification=justification)
     for position, (upload, mime, width, height) in enumerate(checked, start=1):
         photo = FieldVisitPhoto(report=report, position=position, original_name=(upload.name or "")[:200], mime=mime,
                                 size=upload.size, width=width, height=height, sha256=uploads.sha256_of(upload))
@@ -587,7 +676,7 @@ def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: da
 # ------------------------------------------------------------------ contact policy
 @transaction.atomic
 def set_contact_policy(*, window_start: datetime.time, window_end: datetime.time, daily_cap: int, time_zone: str,
-                       updated_by, now: datetime.datetime) -> ContactPolicy:
+                       updated_by, now: datetime.datetime, promise_grace_days: int | None = None) -> ContactPolicy:
     """The lender's contact rules. The window may only be narrowed from 08:00–21:00 (the database refuses wider)."""
     if window_start < EARLIEST_CONTACT or window_end > LATEST_CONTACT:
         raise WorkbenchError(_("The contact window can only be made stricter than 08:00–21:00."))
@@ -598,8 +687,12 @@ def set_contact_policy(*, window_start: datetime.time, window_end: datetime.time
     if time_zone not in available_timezones():
         raise WorkbenchError(_("Unknown time zone."))
     ZoneInfo(time_zone)
+    if promise_grace_days is None:
+        promise_grace_days = ContactPolicy.current().promise_grace_days
+    if not 0 <= int(promise_grace_days) <= MAX_PROMISE_GRACE_DAYS:
+        raise WorkbenchError(_("The grace days for promises must be between 0 and %(max)s.") % {"max": MAX_PROMISE_GRACE_DAYS})
     policy, _created = ContactPolicy.objects.update_or_create(pk=1, defaults={
         "window_start": window_start, "window_end": window_end, "daily_cap_per_debtor": int(daily_cap),
-        "debtor_time_zone": time_zone, "updated_by": updated_by, "updated_at": now,
+        "debtor_time_zone": time_zone, "promise_grace_days": int(promise_grace_days), "updated_by": updated_by, "updated_at": now,
     })
     return policy

@@ -4,7 +4,6 @@ Every case is fetched through portal.access.get_visible_case, so a recalled plac
 page here at once (404, audited). Business rules live in services.py and conduct.py.
 """
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,12 +38,6 @@ def now():
     return timezone.now()
 
 
-def _require(request, action):
-    if not access.can(request.principal, action):
-        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id=action)
-        raise PermissionDenied
-
-
 def _our_placement(principal, case, at):
     """The partner's placement of this case in force now (None for lender staff)."""
     if not principal.is_partner:
@@ -62,7 +55,7 @@ def _error(request, error):
 
 # ------------------------------------------------------------------ queue and assignment
 def queue_page(request):
-    _require(request, "workbench.work")
+    access.require(request, "workbench.work")
     moment = now()
     # Attempts the collector left open on placements that have ended since are closed here, unlogged.
     services.close_orphaned_attempts(collector=request.user, now=moment)
@@ -75,7 +68,7 @@ def queue_page(request):
 
 
 def assign_page(request):
-    _require(request, "workbench.assign")
+    access.require(request, "workbench.assign")
     agency = request.principal.organisation
     form = AssignForm(request.POST or None, agency=agency)
     if request.method == "POST":
@@ -98,7 +91,7 @@ def assign_page(request):
 
 # ------------------------------------------------------------------ the case page
 def case_page(request, case_id):
-    _require(request, "case.view")
+    access.require(request, "case.view")
     principal = request.principal
     case = access.get_visible_case(principal, case_id, request=request)
     moment = now()
@@ -119,13 +112,16 @@ def case_page(request, case_id):
     record(Action.VIEW_PERSONAL_DATA, request=request, obj=case, case_id=case.pk, debt_details=reveal)
     local = conduct.debtor_local(moment, policy)
     context = {
-        "case": case, "debtor": case.debtor, "placement": placement, "can_work": can_work, "reveal": reveal,
+        "case": case, "debtor": case.debtor, "id_number_on_screen": services.id_number_on_screen(case.debtor), "placement": placement,
+        "can_work": can_work, "reveal": reveal,
         "open_attempt": open_attempt, "policy": policy, "debtor_time": f"{local:%H:%M}",
         "risk_labels": [RiskFlag(flag).label for flag in case.risk_flags if flag in RiskFlag.values],
         "promises": PromiseToPay.objects.filter(case=case).order_by("-due_on", "-created_at"),
-        "within_window": conduct.is_within_window(local.time(), policy),
-        "attempts_today": conduct.attempts_on(debtor_id=case.debtor_id, local_date=local.date()),
-        "history": history.case_history(case=case),
+        "within_window": conduct.is_allowed_moment(moment, policy),
+        "china_time": f"{moment.astimezone(conduct.ZoneInfo(conduct.CHINA_TIME_ZONE)):%H:%M}",
+        "attempts_today": conduct.contacts_on(debtor_id=case.debtor_id, local_date=local.date(), policy=policy),
+        "history": history.case_history(case=case, principal=principal),
+        "address": access.address_for(principal, case.debtor.address),
         "allowed_actions": allowed,
         "allowed_labels": [action.label for action in CollectionAction if action in allowed],
         "can_request_visit": may_request_visit and CollectionAction.FIELD_VISIT in allowed,
@@ -148,7 +144,7 @@ def case_page(request, case_id):
 
 def _working_case(request, case_id):
     """The case and the caller's placement of it, for an action; 404 once it is no longer placed."""
-    _require(request, "workbench.work")
+    access.require(request, "workbench.work")
     case = access.get_visible_case(request.principal, case_id, request=request)
     placement = _our_placement(request.principal, case, now())
     if placement is None:
@@ -158,7 +154,7 @@ def _working_case(request, case_id):
 
 def _own_attempt(request, attempt_id):
     """An attempt of the caller's, on a case they can still see."""
-    _require(request, "workbench.work")
+    access.require(request, "workbench.work")
     attempt = ContactAttempt.objects.filter(pk=attempt_id, organisation=request.principal.organisation).first()
     if attempt is None:
         record(Action.ACCESS_DENIED, request=request, object_type="workbench.contactattempt", object_id=str(attempt_id))
@@ -240,7 +236,7 @@ def upload_recording(request, attempt_id):
 
 
 def recording_download(request, recording_id):
-    _require(request, "case.view")
+    access.require(request, "case.view")
     recording = CallRecording.objects.select_related("attempt").filter(pk=recording_id).first()
     if recording is None:
         record(Action.ACCESS_DENIED, request=request, object_type="workbench.callrecording", object_id=str(recording_id))
@@ -257,7 +253,7 @@ def recording_download(request, recording_id):
 # ------------------------------------------------------------------ field visits
 @require_POST
 def request_visit(request, case_id):
-    _require(request, "fieldvisit.request")
+    access.require(request, "fieldvisit.request")
     case = access.get_visible_case(request.principal, case_id, request=request)
     placement = _our_placement(request.principal, case, now())
     if placement is None:
@@ -277,7 +273,7 @@ def request_visit(request, case_id):
 
 
 def visit_list(request):
-    _require(request, "fieldvisit.decide")
+    access.require(request, "fieldvisit.decide")
     show = request.GET.get("show", "pending")
     visits = FieldVisitRequest.objects.select_related("case", "case__debtor", "organisation", "requested_by", "report")
     if show != "all":
@@ -288,7 +284,7 @@ def visit_list(request):
 
 
 def _visible_visit(request, visit_id):
-    _require(request, "case.view")
+    access.require(request, "case.view")
     visit = FieldVisitRequest.objects.select_related("organisation", "requested_by", "decided_by", "placement").filter(pk=visit_id).first()
     if visit is None:
         record(Action.ACCESS_DENIED, request=request, object_type="workbench.fieldvisitrequest", object_id=str(visit_id))
@@ -306,7 +302,7 @@ def visit_detail(request, visit_id):
                "outside_window": False}
     if report:
         policy = ContactPolicy.current()
-        context["outside_window"] = not conduct.is_within_window(conduct.debtor_local(report.visited_at, policy).time(), policy)
+        context["outside_window"] = not conduct.is_allowed_moment(report.visited_at, policy)
     if access.can(principal, "fieldvisit.decide") and visit.status == VisitStatus.PENDING:
         context["decide_form"] = DecideVisitForm()
     if (report is None and visit.status == VisitStatus.APPROVED and visit.organisation_id == principal.organisation.pk
@@ -317,13 +313,13 @@ def visit_detail(request, visit_id):
 
 @require_POST
 def decide_visit(request, visit_id):
-    _require(request, "fieldvisit.decide")
+    access.require(request, "fieldvisit.decide")
     visit, _case = _visible_visit(request, visit_id)
     form = DecideVisitForm(request.POST)
     if form.is_valid():
         try:
             services.decide_field_visit(visit=visit, approve=form.cleaned_data["decision"] == "approve", decided_by=request.user,
-                                        note=form.cleaned_data["note"], now=now())
+                                        note=form.cleaned_data["note"], window_justification=form.cleaned_data["window_justification"], now=now())
         except WorkbenchError as error:
             _error(request, error)
         else:
@@ -335,7 +331,7 @@ def decide_visit(request, visit_id):
 
 @require_POST
 def report_visit(request, visit_id):
-    _require(request, "fieldvisit.request")
+    access.require(request, "fieldvisit.request")
     visit, _case = _visible_visit(request, visit_id)
     form = VisitReportForm(request.POST, request.FILES)
     if form.is_valid():
@@ -345,7 +341,8 @@ def report_visit(request, visit_id):
         try:
             services.file_visit_report(visit=visit, findings=form.cleaned_data["findings"], visited_at=visited_at,
                                        photos=form.cleaned_data["photos"], visited_by=request.user,
-                                       agency=request.principal.organisation, now=now())
+                                       agency=request.principal.organisation, window_justification=form.cleaned_data["window_justification"],
+                                       now=now())
         except WorkbenchError as error:
             _error(request, error)
         else:
@@ -356,7 +353,7 @@ def report_visit(request, visit_id):
 
 
 def visit_photo(request, visit_photo_id):
-    _require(request, "case.view")
+    access.require(request, "case.view")
     photo = FieldVisitPhoto.objects.select_related("report__request").filter(pk=visit_photo_id).first()
     if photo is None:
         record(Action.ACCESS_DENIED, request=request, object_type="workbench.fieldvisitphoto", object_id=str(visit_photo_id))
@@ -373,16 +370,17 @@ def visit_photo(request, visit_photo_id):
 # ------------------------------------------------------------------ the lender's contact policy
 def contact_policy(request):
     # The contact rules are terms the lender sets for its partners, so the same role that manages engagements sets them.
-    _require(request, "engagement.manage")
+    access.require(request, "engagement.manage")
     policy = ContactPolicy.current()
     initial = {"window_start": policy.window_start, "window_end": policy.window_end, "daily_cap": policy.daily_cap_per_debtor,
-               "time_zone": policy.debtor_time_zone}
+               "time_zone": policy.debtor_time_zone, "promise_grace_days": policy.promise_grace_days}
     form = ContactPolicyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.set_contact_policy(window_start=data["window_start"], window_end=data["window_end"], daily_cap=data["daily_cap"],
-                                        time_zone=data["time_zone"], updated_by=request.user, now=now())
+                                        time_zone=data["time_zone"], promise_grace_days=data["promise_grace_days"], updated_by=request.user,
+                                        now=now())
         except WorkbenchError as error:
             form.add_error(None, error.message)
         else:

@@ -26,20 +26,32 @@ class TokenForm(forms.Form):
         return token
 
 
-class MemberForm(forms.Form):
+class InvitationForm(forms.Form):
+    """Invite a person: no password field, by design; the invitee chooses their own."""
+
     email = forms.EmailField(label=_("Email"))
     full_name = forms.CharField(label=_("Full name"), max_length=100)
     role = forms.ChoiceField(label=_("Role"))
-    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput, min_length=10,
-                               help_text=_("At least 10 characters. Share it privately; the person should change it."))
 
     def __init__(self, *args, kind=OrganisationKind.LENDER, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [(r.value, r.label) for r in Role if r in ROLES_BY_KIND[kind]]
 
-    def clean_password(self):
-        from django.contrib.auth.password_validation import validate_password
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
 
-        password = self.cleaned_data["password"]
-        validate_password(password)
-        return password
+
+class AcceptInvitationForm(forms.Form):
+    """A new invitee's name and the password they choose (checked by Django's validators in the service)."""
+
+    full_name = forms.CharField(label=_("Full name"), max_length=100)
+    new_password1 = forms.CharField(label=_("Choose a password"), strip=False,
+                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password2 = forms.CharField(label=_("Repeat the password"), strip=False,
+                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("new_password1") and cleaned.get("new_password1") != cleaned.get("new_password2"):
+            self.add_error("new_password2", _("The two passwords are not the same."))
+        return cleaned

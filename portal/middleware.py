@@ -16,12 +16,16 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from portal import access
 from portal.audit.log import Action, record
 
-# Paths anyone may reach on any host (sign-in, hand-off, language, health).
-OPEN_PREFIXES = ("/accounts/login/", "/auth/handoff/", "/i18n/", "/static/", "/healthz", "/favicon.ico")
+# Paths anyone may reach on any host (sign-in, password reset, invitations, hand-off, language, health).
+OPEN_PREFIXES = ("/accounts/login/", "/accounts/password/reset/", "/accounts/invitation/", "/auth/handoff/", "/i18n/", "/static/",
+                 "/healthz", "/favicon.ico")
 # Integration API calls authenticate with a token (in the host's schema), not a session.
 TOKEN_API_PREFIXES = ("/intake/api/", "/payments/api/")
 # Reachable signed in but before two-factor verification.
 PRE_OTP_PREFIXES = ("/accounts/2fa/", "/accounts/logout/")
+# Reachable while a password someone else chose still has to be changed.
+PASSWORD_CHANGE_PREFIXES = ("/accounts/password/change/", "/accounts/logout/", "/accounts/2fa/")
+PASSWORD_CHANGE_PATH = "/accounts/password/change/"
 
 
 def is_public_request(request):
@@ -109,6 +113,9 @@ class TenantAccessMiddleware:
             if not path.startswith(PRE_OTP_PREFIXES):
                 return redirect(f"/accounts/2fa/?next={path}")
             return self.get_response(request)
+        if user.must_change_password and not path.startswith(PASSWORD_CHANGE_PREFIXES):
+            messages.info(request, _("Choose a new password: the current one was set by someone else."))
+            return redirect(PASSWORD_CHANGE_PATH)
         if is_public_request(request):
             request.principal = access.public_principal(user)
             return self.get_response(request)

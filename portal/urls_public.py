@@ -2,12 +2,12 @@
 from django.urls import path
 
 from portal.urls_common import urlpatterns as common
-from portal.views import shell, team
-from portal.views import platform
+from portal.views import auth, platform, shell, team
 
 urlpatterns = common + [
     path("", shell.home, name="home"),
     path("workspaces/<slug:slug>/enter/", platform.enter_workspace, name="enter-workspace"),
+    path("accounts/invitation/<str:token>/", auth.accept_invitation, name="accept-invitation"),
     path("partner/<slug:slug>/team/", team.team, name="partner-team"),
     path("partner/<slug:slug>/team/<int:membership_id>/deactivate/", team.deactivate_member, name="partner-team-deactivate"),
     path("platform/lenders/", platform.lenders, name="platform-lenders"),

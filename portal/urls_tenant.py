@@ -6,7 +6,7 @@ from portal.views import audit, auth, cases, engagements, jobs, shell, team
 
 urlpatterns = common + [
     path("", shell.home, name="home"),
-    path("auth/handoff/<uuid:ticket_id>/", auth.handoff, name="handoff"),
+    path("auth/handoff/", auth.handoff, name="handoff"),
     path("cases/", cases.case_list, name="case-list"),
     path("cases/<uuid:case_id>/", cases.case_detail, name="case-detail"),
     path("cases/<uuid:case_id>/reveal-id/", cases.reveal_id_number, name="case-reveal-id"),

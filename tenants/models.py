@@ -7,9 +7,9 @@ engagements between a lender and a partner. Debtor data never lives here.
 import uuid
 
 import pghistory
-import pgtrigger
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -116,6 +116,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     preferred_language = models.CharField(max_length=10, blank=True)
+    # Set when someone other than the person chose the password (a command, a seed): they change it at first sign-in.
+    must_change_password = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -156,8 +158,9 @@ ROLES_BY_KIND = {
 }
 # People whose individual qualification is recorded (the seed asks for qualified collectors).
 PRACTITIONER_ROLES = {Role.COLLECTOR, Role.LAWYER, Role.PARALEGAL}
-# Two-factor authentication is required for these roles (issue #2 item 5).
-ROLES_REQUIRING_2FA = {Role.PLATFORM_STAFF, Role.LENDER_ADMIN}
+# Two-factor authentication is required for these roles (issue #2 item 5; issue item 9: also finance,
+# who record and reverse money, and agency admins, who hand cases to collectors). Offered to everyone else.
+ROLES_REQUIRING_2FA = {Role.PLATFORM_STAFF, Role.LENDER_ADMIN, Role.FINANCE, Role.AGENCY_ADMIN}
 
 
 @pghistory.track()
@@ -290,8 +293,47 @@ class WorkspaceTicket(models.Model):
     lender = models.ForeignKey(Lender, on_delete=models.CASCADE)
     otp_device_id = models.CharField(max_length=100, blank=True)
     next_path = models.CharField(max_length=300, default="/")
+    # SHA-256 of the one-time value shown only to the browser that asked: the hand-off POST must carry it.
+    nonce_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     used_at = models.DateTimeField(null=True, blank=True)
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation: the only way people are added from a screen.
+
+    The link carries a random token of which only the SHA-256 is stored; it
+    works once (compare-and-swap on ``accepted_at``) until ``expires_at``.
+    An existing account is never attached by the inviter: its owner accepts,
+    signed in as themselves. A new person chooses their own password.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email"))
+    full_name = models.CharField(_("full name"), max_length=100, blank=True)
+    roles = ArrayField(models.CharField(max_length=32, choices=Role.choices))
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} → {self.organisation}"
+
+    @property
+    def role_labels(self):
+        return [str(Role(role).label) for role in self.roles]
+
+    def is_open(self, now=None):
+        now = now or timezone.now()
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
 
 
 class UserSession(models.Model):

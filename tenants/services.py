@@ -3,13 +3,18 @@
 Keyword-only functions that own their transactions (HackSoft style); views,
 management commands and tests all call these.
 """
+import hashlib
 import re
+import secrets
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.clone import CLONE_SCHEMA_FUNCTION
@@ -20,6 +25,7 @@ from .models import (
     Domain,
     Engagement,
     EngagementStatus,
+    Invitation,
     Lender,
     Licence,
     LicenceStatus,
@@ -328,19 +334,122 @@ def set_engagement_status(*, engagement: Engagement, status: str) -> Engagement:
 
 
 @transaction.atomic
-def add_member(*, organisation: Organisation, email: str, full_name: str, role: str, password: str | None = None) -> Membership:
-    """Give a person a role in an organisation, creating their account if needed."""
+def add_member(*, organisation: Organisation, email: str, full_name: str, role: str, password: str | None = None,
+               must_change_password: bool = False) -> Membership:
+    """Give a person a role directly: provisioning only (seeding, commands, tests), never a screen.
+
+    Screens send an invitation (``invite_member``) instead, so that no one
+    attaches another person's existing account or chooses their password.
+    A command that sets a password for someone passes ``must_change_password``.
+    """
     if role not in ROLES_BY_KIND[organisation.kind]:
         raise ValidationError(_("This role does not exist in this kind of organisation."))
     email = email.strip().lower()
     user = User.objects.filter(email=email).first()
     if user is None:
-        user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
+        user = User.objects.create_user(email=email, password=password, full_name=full_name.strip(),
+                                        must_change_password=must_change_password and password is not None)
     membership, _created = Membership.objects.get_or_create(user=user, organisation=organisation, role=role)
     if not membership.is_active:
         membership.is_active = True
         membership.save(update_fields=["is_active"])
     return membership
+
+
+# ------------------------------------------------------------------ invitations
+INVITATION_DAYS = 7
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_url(token: str) -> str:
+    return public_url(f"/accounts/invitation/{token}/")
+
+
+@transaction.atomic
+def invite_member(*, organisation: Organisation, email: str, role: str | None = None, roles=None, full_name: str = "",
+                  invited_by: User | None = None, days: int = INVITATION_DAYS) -> tuple[Invitation, str]:
+    """Invite a person by email; returns the invitation and the token (only ever in the mailed link).
+
+    Whether an account with this email exists changes nothing the inviter
+    sees: the same invitation is sent either way, and no membership exists
+    until the owner of the address accepts.
+    """
+    roles = sorted(set(roles or []) | ({role} if role else set()))
+    if not roles or any(r not in ROLES_BY_KIND[organisation.kind] for r in roles):
+        raise ValidationError(_("This role does not exist in this kind of organisation."))
+    email = email.strip().lower()
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        organisation=organisation, email=email, full_name=full_name.strip(), roles=roles, token_hash=token_digest(token),
+        invited_by=invited_by, created_at=now, expires_at=now + timezone.timedelta(days=days),
+    )
+    context = {"invitation": invitation, "url": invitation_url(token), "organisation": organisation,
+               "inviter": invited_by, "days": days, "roles": invitation.role_labels}
+    send_mail(
+        subject=render_to_string("emails/invitation_subject.txt", context).strip(),
+        message=render_to_string("emails/invitation.txt", context),
+        from_email=None, recipient_list=[email],
+    )
+    return invitation, token
+
+
+def open_invitation(*, token: str) -> Invitation | None:
+    """The invitation this token opens, if it is still unused, unrevoked and unexpired (reads only)."""
+    if not token or len(token) > 100:
+        return None
+    invitation = Invitation.objects.select_related("organisation").filter(token_hash=token_digest(token)).first()
+    return invitation if invitation is not None and invitation.is_open() else None
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation) -> Invitation:
+    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    invitation.refresh_from_db()
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: User | None = None, password: str | None = None, full_name: str = "") -> User:
+    """Use an invitation once and give its roles.
+
+    ``user``: the signed-in person accepting (their email must be the one
+    invited). Without one, a new account is created with the password the
+    invitee chose (Django's validators), refused if the email already has
+    an account: its owner signs in first. Second use, expiry, revocation and
+    a tampered token all fail the same way.
+    """
+    refused = ValidationError(_("This invitation link is not valid any more. Ask for a new one."))
+    if not token or len(token) > 100:
+        raise refused
+    now = timezone.now()
+    digest = token_digest(token)
+    claimed = Invitation.objects.filter(
+        token_hash=digest, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).update(accepted_at=now)
+    if claimed != 1:
+        raise refused
+    invitation = Invitation.objects.select_related("organisation").get(token_hash=digest)
+    if user is not None:
+        if not user.is_active or user.email.lower() != invitation.email:
+            raise ValidationError(_("This invitation was sent to another email address. Sign in with that address to accept it."))
+    else:
+        if User.objects.filter(email=invitation.email).exists():
+            raise ValidationError(_("An account with this email already exists. Sign in to accept the invitation."))
+        full_name = (full_name or invitation.full_name).strip()
+        candidate = User(email=invitation.email, full_name=full_name)
+        validate_password(password or "", user=candidate)
+        user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name)
+    Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
+    for role in invitation.roles:
+        membership, _created = Membership.objects.get_or_create(user=user, organisation=invitation.organisation, role=role)
+        if not membership.is_active:
+            membership.is_active = True
+            membership.save(update_fields=["is_active"])
+    return user
 
 
 def end_sessions(user: User) -> int:
@@ -366,21 +475,30 @@ def deactivate_membership(*, membership: Membership) -> Membership:
 
 
 # ----------------------------------------------------------- workspace hand-off
-def issue_ticket(*, user: User, lender: Lender, otp_device=None, next_path: str = "/") -> WorkspaceTicket:
+def issue_ticket(*, user: User, lender: Lender, otp_device=None, next_path: str = "/") -> tuple[WorkspaceTicket, str]:
+    """A ticket and its one-time value; the value goes only to the browser that asked (in a page, never a URL)."""
     if not next_path.startswith("/") or next_path.startswith("//"):
         next_path = "/"
-    return WorkspaceTicket.objects.create(
-        user=user, lender=lender, next_path=next_path[:300],
+    nonce = secrets.token_urlsafe(32)
+    ticket = WorkspaceTicket.objects.create(
+        user=user, lender=lender, next_path=next_path[:300], nonce_hash=token_digest(nonce),
         otp_device_id=otp_device.persistent_id if otp_device is not None else "",
     )
+    return ticket, nonce
 
 
-def claim_ticket(*, ticket_id, lender: Lender) -> WorkspaceTicket | None:
-    """Claim a ticket exactly once, for this lender, within its lifetime (compare-and-swap)."""
+def claim_ticket(*, ticket_id, nonce: str, lender: Lender) -> WorkspaceTicket | None:
+    """Claim a ticket exactly once, for this lender, with its one-time value, within its lifetime (compare-and-swap)."""
+    if not nonce or len(nonce) > 100:
+        return None
+    try:
+        ticket_id = uuid.UUID(str(ticket_id))
+    except ValueError:
+        return None
     now = timezone.now()
     fresh_after = now - timezone.timedelta(seconds=settings.WORKSPACE_TICKET_SECONDS)
     claimed = WorkspaceTicket.objects.filter(
-        pk=ticket_id, lender=lender, used_at__isnull=True, created_at__gte=fresh_after
+        pk=ticket_id, lender=lender, nonce_hash=token_digest(nonce), used_at__isnull=True, created_at__gte=fresh_after
     ).update(used_at=now)
     if claimed != 1:
         return None

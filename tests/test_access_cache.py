@@ -15,7 +15,7 @@ pytestmark = pytest.mark.embedded
 
 def test_suspending_an_engagement_takes_effect_on_the_next_request(world, django_db_blocker):
     acme = world.lenders["acme"]
-    user = world.people["x_admin"].user
+    user = world.people["x_collector"].user  # no second factor needed: the point is the cached decision
     with django_db_blocker.unblock():
         engagement = acme.engagements.get(partner=world.orgs["xagency"])
         client = Client(HTTP_HOST="acme.localhost")

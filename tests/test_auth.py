@@ -10,6 +10,7 @@ from django_otp.oath import TOTP
 from portal.audit.models import Action, AuditEvent
 from tenants import services
 from tenants.models import UserSession, WorkspaceTicket
+from tests.test_accounts_handoff import PUBLIC_ORIGIN, ask_for_ticket, public_client
 from tests.world import PASSWORD
 
 
@@ -125,19 +126,18 @@ def test_absolute_session_lifetime_is_enforced(world, client_for, settings):
 
 
 @pytest.mark.django_db
-def test_entering_a_workspace_hands_the_session_over_once(world, client_for):
-    public = client_for("x_admin")
-    response = public.post("/workspaces/acme/enter/", {"next": "/cases/"})
-    assert response.status_code == 302
-    url = response["Location"]
-    assert url.startswith("http://acme.localhost:8000/auth/handoff/")
-    path = url.split("8000", 1)[1]
+def test_entering_a_workspace_hands_the_session_over_once(world):
+    # Changed with issue item 12: the ticket and its one-time value travel in a POST from the page the public host
+    # showed this browser (tests/test_accounts_handoff.py covers the binding); the rest is as before.
+    public = public_client(world, "x_admin")
+    action, ticket, nonce, _page = ask_for_ticket(public, next_path="/cases/")
+    assert action.startswith("http://acme.localhost:8000/auth/handoff/")
     landing = Client(HTTP_HOST="acme.localhost")
-    entered = landing.get(path)
+    entered = landing.post("/auth/handoff/", {"ticket": ticket, "nonce": nonce}, HTTP_ORIGIN=PUBLIC_ORIGIN)
     assert entered.status_code == 302 and entered["Location"] == "/cases/"
     assert landing.get("/cases/").status_code == 200
-    replay = Client(HTTP_HOST="acme.localhost").get(path)  # a ticket works once
-    assert "/accounts/login/" in replay["Location"]
+    replay = Client(HTTP_HOST="acme.localhost").post("/auth/handoff/", {"ticket": ticket, "nonce": nonce}, HTTP_ORIGIN=PUBLIC_ORIGIN)
+    assert "/accounts/login/" in replay["Location"]  # a ticket works once
     from django_tenants.utils import tenant_context
 
     with tenant_context(world.lenders["acme"]):
@@ -148,26 +148,26 @@ def test_entering_a_workspace_hands_the_session_over_once(world, client_for):
 @pytest.mark.django_db
 def test_a_ticket_is_valid_only_for_its_lender_and_only_briefly(world, settings):
     user = world.people["x_admin"].user
-    ticket = services.issue_ticket(user=user, lender=world.lenders["acme"])
-    assert services.claim_ticket(ticket_id=ticket.pk, lender=world.lenders["beta"]) is None
-    stale = services.issue_ticket(user=user, lender=world.lenders["acme"])
+    ticket, nonce = services.issue_ticket(user=user, lender=world.lenders["acme"])
+    assert services.claim_ticket(ticket_id=ticket.pk, nonce=nonce, lender=world.lenders["beta"]) is None
+    stale, stale_nonce = services.issue_ticket(user=user, lender=world.lenders["acme"])
     WorkspaceTicket.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timezone.timedelta(seconds=settings.WORKSPACE_TICKET_SECONDS + 1))
-    assert services.claim_ticket(ticket_id=stale.pk, lender=world.lenders["acme"]) is None
-    assert services.claim_ticket(ticket_id=ticket.pk, lender=world.lenders["acme"]).user == user
+    assert services.claim_ticket(ticket_id=stale.pk, nonce=stale_nonce, lender=world.lenders["acme"]) is None
+    assert services.claim_ticket(ticket_id=ticket.pk, nonce=nonce, lender=world.lenders["acme"]).user == user
 
 
 @pytest.mark.django_db
 def test_entering_a_workspace_you_do_not_serve_is_404(world, client_for):
-    assert client_for("z_admin").post("/workspaces/acme/enter/").status_code == 404
+    assert public_client(world, "z_admin").post("/workspaces/acme/enter/").status_code == 404
     assert client_for("beta_manager").post("/workspaces/acme/enter/").status_code == 404
 
 
 @pytest.mark.django_db
 def test_handoff_carries_two_factor_verification(world, client_for):
     public = client_for("acme_admin")  # verified on the public host
-    url = public.post("/workspaces/acme/enter/", {"next": "/audit/"})["Location"]
+    _action, ticket, nonce, _page = ask_for_ticket(public, next_path="/audit/")
     landing = Client(HTTP_HOST="acme.localhost")
-    landing.get(url.split("8000", 1)[1])
+    landing.post("/auth/handoff/", {"ticket": ticket, "nonce": nonce}, HTTP_ORIGIN=PUBLIC_ORIGIN)
     assert landing.get("/audit/").status_code == 200
 
 

@@ -5,7 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from tenants.models import Domain, EngagementStatus, Lender, Licence, LicenceStatus, Membership, Organisation
+from tenants import services
+from tenants.models import Domain, EngagementStatus, Invitation, Lender, Licence, LicenceStatus, Membership, Organisation, User
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -58,30 +59,36 @@ def test_licence_end_before_start_is_refused(world, client_for):
 
 
 @pytest.mark.django_db
-def test_staff_create_a_partner_and_its_admin(world, client_for):
+def test_staff_create_a_partner_and_invite_its_admin(world, client_for, mailoutbox):
     client = client_for("platform")
     response = client.post("/platform/organisations/", {"slug": "newfirm", "name": "新律所", "kind": "law_firm"})
     org = Organisation.objects.get(slug="newfirm")
     assert response["Location"] == f"/platform/organisations/{org.pk}/"
     client.post(f"/platform/organisations/{org.pk}/", {"member-email": "boss@newfirm.test", "member-full_name": "Boss",
                                                         "member-role": "lawyer", "member-password": "a-strong-pass-2026"})
-    assert Membership.objects.filter(organisation=org, user__email="boss@newfirm.test", role="lawyer").exists()
+    # An invitation, not an account: the invitee chooses the password (the one posted here is ignored).
+    assert Invitation.objects.filter(organisation=org, email="boss@newfirm.test", roles=["lawyer"]).exists()
+    assert mailoutbox[-1].to == ["boss@newfirm.test"]
+    assert not User.objects.filter(email="boss@newfirm.test").exists()
+    assert not Membership.objects.filter(organisation=org).exists()
 
 
 @pytest.mark.django_db
-def test_lender_admin_adds_and_removes_team_members(world, client_for):
+def test_lender_admin_invites_and_removes_team_members(world, client_for, mailoutbox):
     client = client_for("acme_admin", host="acme")
     response = client.post("/team/", {"email": "analyst@acme.test", "full_name": "分析师", "role": "finance", "password": "a-strong-pass-2026"})
     assert response.status_code == 302
-    membership = Membership.objects.get(user__email="analyst@acme.test", organisation=world.orgs["acme"])
+    assert Invitation.objects.filter(organisation=world.orgs["acme"], email="analyst@acme.test", roles=["finance"]).exists()
+    assert mailoutbox[-1].to == ["analyst@acme.test"]
+    assert not Membership.objects.filter(user__email="analyst@acme.test").exists()  # nothing until the invitee accepts
+    membership = services.add_member(organisation=world.orgs["acme"], email="member@acme.test", full_name="成员", role="finance",
+                                     password="a-strong-pass-2026")
     assert client.post(f"/team/{membership.pk}/deactivate/").status_code == 302
     membership.refresh_from_db()
     assert not membership.is_active
-    # A role that does not exist for a lender is not offered, and a weak password is refused.
-    bad = client.post("/team/", {"email": "c@acme.test", "full_name": "C", "role": "collector", "password": "a-strong-pass-2026"})
-    assert bad.status_code == 200 and not Membership.objects.filter(user__email="c@acme.test").exists()
-    weak = client.post("/team/", {"email": "d@acme.test", "full_name": "D", "role": "finance", "password": "1234567890"})
-    assert weak.status_code == 200 and not Membership.objects.filter(user__email="d@acme.test").exists()
+    # A role that does not exist for a lender is not offered.
+    bad = client.post("/team/", {"email": "c@acme.test", "full_name": "C", "role": "collector"})
+    assert bad.status_code == 200 and not Invitation.objects.filter(email="c@acme.test").exists()
 
 
 @pytest.mark.django_db
@@ -104,8 +111,9 @@ def test_team_members_of_another_organisation_cannot_be_touched(world, client_fo
 def test_agency_admin_manages_the_agency_team_on_the_public_site(world, client_for):
     client = client_for("x_admin")
     assert client.get("/partner/xagency/team/").status_code == 200
-    client.post("/partner/xagency/team/", {"email": "c3@x.test", "full_name": "催收员三", "role": "collector", "password": "a-strong-pass-2026"})
-    assert Membership.objects.filter(user__email="c3@x.test", organisation=world.orgs["xagency"], role="collector").exists()
+    client.post("/partner/xagency/team/", {"email": "c3@x.test", "full_name": "催收员三", "role": "collector"})
+    assert Invitation.objects.filter(email="c3@x.test", organisation=world.orgs["xagency"], roles=["collector"]).exists()
+    assert not Membership.objects.filter(user__email="c3@x.test").exists()
     assert client_for("x_collector").get("/partner/xagency/team/").status_code == 404
 
 

@@ -5,11 +5,13 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.models import Device
@@ -17,8 +19,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import access
 from portal.audit.log import Action, record
-from portal.forms import LoginForm, TokenForm
+from portal.forms import AcceptInvitationForm, LoginForm, TokenForm
 from tenants import services
+from tenants.models import User
 
 
 class LoginView(auth_views.LoginView):
@@ -74,15 +77,25 @@ def two_factor_setup(request):
         form.add_error("token", _("That code is not valid. Scan the code again and enter the current six digits."))
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
-    return render(request, "registration/two_factor_setup.html", {"form": form, "qr_svg": qr_svg, "secret": secret, "next": _safe_next(request)})
+    return render(request, "registration/two_factor_setup.html", {
+        "form": form, "qr_svg": qr_svg, "secret": secret, "next": _safe_next(request), "required": access.requires_two_factor(request.user)})
 
 
-@require_GET
-def handoff(request, ticket_id):
-    """Land in a lender's workspace with a one-use ticket from the public site."""
+@csrf_exempt  # the lender host has no CSRF cookie yet; the one-time value and the Origin check stand in for it
+def handoff(request):
+    """Land in a lender's workspace with a one-use ticket from the public site.
+
+    The POST comes from the page the public host showed to the browser that
+    asked (it carries the ticket's one-time value, never put in a URL), so a
+    ticket id seen elsewhere is useless, and a form on another site is refused
+    by its Origin (no signing a victim in as someone else).
+    """
     if request.tenant.schema_name == "public":
         raise Http404
-    ticket = services.claim_ticket(ticket_id=ticket_id, lender=request.tenant)
+    ticket = None
+    # A GET (a link, a prefetch, a replayed URL) claims nothing: it is sent to sign in.
+    if request.method == "POST" and request.headers.get("Origin") == services.public_url("/").rstrip("/"):
+        ticket = services.claim_ticket(ticket_id=request.POST.get("ticket", ""), nonce=request.POST.get("nonce", ""), lender=request.tenant)
     if ticket is None or not ticket.user.is_active:
         messages.error(request, _("That link has expired. Sign in to continue."))
         return redirect("/accounts/login/")
@@ -95,3 +108,88 @@ def handoff(request, ticket_id):
         if device is not None and device.user_id == ticket.user_id:
             otp_login(request, device)
     return redirect(ticket.next_path)
+
+
+# ------------------------------------------------------------------- account
+def account(request):
+    """The person's own account: password and two-factor authentication (offered to everyone)."""
+    return render(request, "registration/account.html", {
+        "has_device": access.has_two_factor_device(request.user), "required": access.requires_two_factor(request.user)})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password (Django's view: old password, validators, session kept); clears a forced change."""
+
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        User.objects.filter(pk=form.user.pk).update(must_change_password=False)
+        return response
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "registration/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Mail a reset link (Django's token: single-use, PASSWORD_RESET_TIMEOUT); the page never says whether the email has an account."""
+
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "emails/password_reset.txt"
+    subject_template_name = "emails/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        User.objects.filter(pk=form.user.pk).update(must_change_password=False)  # the person chose it
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
+
+
+# --------------------------------------------------------------- invitations
+def accept_invitation(request, token):
+    """Accept an invitation (public host). GET shows it and changes nothing (mail scanners open links)."""
+    invitation = services.open_invitation(token=token)
+    if invitation is None:
+        return render(request, "registration/invitation_invalid.html", status=404)
+    user = request.user if request.user.is_authenticated else None
+    if user is not None and access.requires_two_factor(user) and not user.is_verified():
+        return redirect(f"/accounts/2fa/?next={request.path}")
+    account_exists = user is None and User.objects.filter(email=invitation.email).exists()
+    form = AcceptInvitationForm(request.POST or None, initial={"full_name": invitation.full_name}) if user is None and not account_exists else None
+    error = None
+    if request.method == "POST" and not account_exists and (form is None or form.is_valid()):
+        try:
+            if user is not None:
+                services.accept_invitation(token=token, user=user)
+            else:
+                user = services.accept_invitation(token=token, password=form.cleaned_data["new_password1"],
+                                                  full_name=form.cleaned_data["full_name"])
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        except ValidationError as exc:
+            if form is not None:
+                about_password = all((e.code or "").startswith("password") for e in exc.error_list)
+                form.add_error("new_password1" if about_password else None, exc)
+            else:
+                error = exc.messages[0]
+        else:
+            messages.success(request, _("Welcome to %(name)s.") % {"name": invitation.organisation.name})
+            return redirect("/")  # two-factor enrolment follows where a role requires it
+    return render(request, "registration/invitation_accept.html", {
+        "invitation": invitation, "form": form, "account_exists": account_exists, "error": error,
+        "signed_in_as_other": user is not None and user.email.lower() != invitation.email,
+    })

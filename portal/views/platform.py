@@ -3,7 +3,7 @@ import time
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from portal import access
 from portal.audit.log import Action, record
-from portal.forms import MemberForm
+from portal.forms import InvitationForm
 from portal.lib.uploads import check_document
 
 from tenants import services
@@ -28,11 +28,6 @@ from tenants.models import (
     PractitionerCertificate,
     User,
 )
-
-
-def _require_staff(request):
-    if not access.can(request.principal, "platform.manage"):
-        raise PermissionDenied
 
 
 class LenderForm(forms.Form):
@@ -82,7 +77,7 @@ class CertificateForm(forms.ModelForm):
 
 
 def lenders(request):
-    _require_staff(request)
+    access.require(request, "platform.manage")
     form = LenderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         started = time.perf_counter()
@@ -100,7 +95,7 @@ def lenders(request):
 
 
 def organisations(request):
-    _require_staff(request)
+    access.require(request, "platform.manage")
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -116,10 +111,10 @@ def organisations(request):
 
 
 def organisation_detail(request, org_id):
-    _require_staff(request)
+    access.require(request, "platform.manage")
     org = get_object_or_404(Organisation, pk=org_id, kind__in=PARTNER_KINDS)
     licence_form = LicenceForm(prefix="licence", initial={"kind": LicenceKind.COLLECTION if org.kind == OrganisationKind.AGENCY else LicenceKind.LAW_FIRM})
-    member_form = MemberForm(prefix="member", kind=org.kind)
+    member_form = InvitationForm(prefix="member", kind=org.kind)
     certificate_form = CertificateForm(prefix="cert", organisation=org)
     if request.method == "POST" and "cert-number" in request.POST:
         certificate_form = CertificateForm(request.POST, prefix="cert", organisation=org)
@@ -143,14 +138,20 @@ def organisation_detail(request, org_id):
                 messages.success(request, _("Licence added; verify it against the original before cases can be placed."))
                 return redirect(request.path)
     elif request.method == "POST":
-        member_form = MemberForm(request.POST, prefix="member", kind=org.kind)
+        member_form = InvitationForm(request.POST, prefix="member", kind=org.kind)
         if member_form.is_valid():
-            services.add_member(organisation=org, **member_form.cleaned_data)
-            messages.success(request, _("%(email)s was added.") % {"email": member_form.cleaned_data["email"]})
-            return redirect(request.path)
+            try:
+                invitation, _token = services.invite_member(organisation=org, invited_by=request.user, **member_form.cleaned_data)
+            except ValidationError as error:
+                member_form.add_error(None, error)
+            else:
+                record(Action.CREATE, request=request, obj=invitation)
+                messages.success(request, _("An invitation was sent to %(email)s.") % {"email": invitation.email})
+                return redirect(request.path)
     return render(request, "tenants/organisation_detail.html", {
         "org": org, "licences": org.licences.all(), "licensed": access.may_receive_cases(org),
         "members": Membership.objects.filter(organisation=org).select_related("user"),
+        "invitations": [i for i in org.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True) if i.is_open()],
         "engagements": org.engagements.select_related("lender__organisation"),
         "licence_form": licence_form, "member_form": member_form, "certificate_form": certificate_form,
         "certificates": PractitionerCertificate.objects.filter(membership__organisation=org).select_related("membership__user"),
@@ -159,7 +160,7 @@ def organisation_detail(request, org_id):
 
 @require_POST
 def certificate_verify(request, certificate_id):
-    _require_staff(request)
+    access.require(request, "platform.manage")
     certificate = get_object_or_404(PractitionerCertificate, pk=certificate_id)
     certificate = services.verify_certificate(certificate=certificate, by=request.user, approve=request.POST.get("decision") == "approve")
     record(Action.CHANGE, request=request, obj=certificate, status=certificate.status)
@@ -169,7 +170,7 @@ def certificate_verify(request, certificate_id):
 @require_POST
 def user_disable(request, user_id):
     """Disable a person's account everywhere; every session they have ends at once."""
-    _require_staff(request)
+    access.require(request, "platform.manage")
     user = get_object_or_404(User, pk=user_id)
     if user == request.user:
         messages.error(request, _("You cannot disable your own account."))
@@ -183,7 +184,7 @@ def user_disable(request, user_id):
 
 @require_POST
 def licence_verify(request, licence_id):
-    _require_staff(request)
+    access.require(request, "platform.manage")
     licence = get_object_or_404(Licence, pk=licence_id)
     licence = services.verify_licence(licence=licence, by=request.user, approve=request.POST.get("decision") == "approve")
     record(Action.CHANGE, request=request, obj=licence, status=licence.status)
@@ -191,7 +192,7 @@ def licence_verify(request, licence_id):
 
 
 def licence_document(request, licence_id):
-    _require_staff(request)
+    access.require(request, "platform.manage")
     licence = get_object_or_404(Licence, pk=licence_id)
     if not licence.document:
         raise Http404
@@ -203,10 +204,19 @@ def licence_document(request, licence_id):
 
 @require_POST
 def enter_workspace(request, slug):
-    """Hand the signed-in person over to a lender's host with a one-use ticket."""
+    """Hand the signed-in person over to a lender's host with a one-use ticket.
+
+    The answer is a page for this browser only (no-store) with a form that
+    posts the ticket and its one-time value to the lender's host; nothing
+    usable appears in a URL, a log or the history.
+    """
     for lender, _principal in access.workspaces_for(request.user):
         if lender.organisation.slug == slug:
             device = getattr(request.user, "otp_device", None)
-            ticket = services.issue_ticket(user=request.user, lender=lender, otp_device=device, next_path=request.POST.get("next", "/"))
-            return redirect(services.lender_url(lender, f"/auth/handoff/{ticket.pk}/"))
+            ticket, nonce = services.issue_ticket(user=request.user, lender=lender, otp_device=device, next_path=request.POST.get("next", "/"))
+            response = render(request, "registration/handoff.html", {
+                "lender": lender, "action": services.lender_url(lender, "/auth/handoff/"), "ticket": ticket, "nonce": nonce})
+            # The lender's host checks the form's Origin; "same-origin" would send "Origin: null" cross-host.
+            response["Referrer-Policy"] = "strict-origin-when-cross-origin"
+            return response
     raise Http404

@@ -70,6 +70,9 @@ def start_embedded_postgres():
 
 def prepare_env():
     env = dict(os.environ)
+    # manage.py defaults to production settings; what this script starts (the demo, a developer's command)
+    # is development unless the caller says otherwise (make test names portal.settings.test).
+    env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
     server = None
     if not env.get("DATABASE_URL"):
         print("services: no DATABASE_URL; starting embedded PostgreSQL under var/pgdata", flush=True)
@@ -120,7 +123,6 @@ def run(command, env):
 
 def demo(env):
     manage = [PYTHON, "manage.py"]
-    env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
     for step in (["migrate_schemas", "--shared", "-v", "0"], ["bootstrap_platform", "--spares", "2"], ["migrate_schemas", "-v", "0"], ["seed_demo"]):
         code = run(manage + step, env)
         if code:

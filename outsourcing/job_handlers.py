@@ -11,7 +11,7 @@ from .models import AllocationBatch
 from .placement import PlacementRefused
 
 
-@job_handler("allocation_commit", label=gettext_lazy("Placing the allocation batch"))
+@job_handler("allocation_commit", permission="placement.manage", label=gettext_lazy("Placing the allocation batch"))
 def commit_allocation(job, report):
     """Place a previewed allocation batch (one transaction; a retry finds it committed and stops)."""
     batch = AllocationBatch.objects.get(pk=job.params["batch_id"])

@@ -14,7 +14,6 @@ production database (the command refuses unless DEBUG is on or it is forced).
 """
 from __future__ import annotations
 
-import calendar
 import datetime
 import hashlib
 import random
@@ -42,6 +41,7 @@ from portal.payments import services as payment_services
 from portal.payments.models import Dispute, Payment, PaymentReport, PaymentReversal, PaymentSource, ReversalReason
 from portal import access, limitation
 from portal.lib import crypto, idnumber
+from portal.lib.months import add_months, previous_month
 from portal.lib.money import to_fen
 from portal.models import BalanceSnapshot, Case, CaseStatus, Debtor, LimitationEvent, LimitationEventKind, bucket_for
 from tenants import services
@@ -307,12 +307,6 @@ class _Person:
     region: Region
 
 
-def add_months(*, day: datetime.date, months: int) -> datetime.date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def person_name(*, rng: random.Random, male: bool) -> str:
     chars = GIVEN_MALE if male else GIVEN_FEMALE
     given = rng.choice(chars) if rng.random() < 0.3 else rng.choice(chars) + rng.choice(chars)
@@ -410,7 +404,7 @@ def generate_cases(*, seed: str, contract_prefix: str, count: int, today: dateti
             product=product.name, region=person.region.label,
             loan_amount=loan_amount, principal_due=principal_due, interest_due=interest_due,
             penalty_due=penalty_due, fees_due=fees_due,
-            disbursed_on=add_months(day=overdue_since, months=-(paid + 1)), overdue_since=overdue_since, dpd=dpd,
+            disbursed_on=add_months(overdue_since, -(paid + 1)), overdue_since=overdue_since, dpd=dpd,
             placement=_placement_plan(rng=rng, agency_slugs=agency_slugs, active_counts=active_counts),
         ))
     return cases
@@ -514,7 +508,7 @@ def _ensure_licence(*, org: Organisation, spec: PartnerSpec, today: datetime.dat
         licence = services.add_licence(
             organisation=org, kind=kind, number=number, issuing_authority=spec.issuing_authority,
             scope=spec.licence_scope, regions=spec.licence_regions,
-            valid_from=today - datetime.timedelta(days=400), valid_to=add_months(day=today, months=36),
+            valid_from=today - datetime.timedelta(days=400), valid_to=add_months(today, 36),
         )
     services.verify_licence(licence=licence, by=verifier)
 
@@ -665,7 +659,7 @@ def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User 
         if returned is not None:
             payment_services.reverse_payment(payment=returned, reason=ReversalReason.RETURNED, note="银行退票：付款账户余额不足",
                                              reversed_on=today, reversed_by=finance, now=now)
-    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    last_month = previous_month(today)
     for org in agencies.values():
         previous = Statement.objects.filter(partner=org, period=last_month).first()
         if previous is None or previous.status == StatementStatus.DRAFT:
@@ -853,7 +847,7 @@ def format_logins(*, summary: dict, url: str) -> str:
     lines = [f"Open {url} and sign in as any of:", ""]
     for row in [header, *rows]:
         lines.append("  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
-    lines += ["", "[2FA] users: get the current code with `python manage.py demo_totp EMAIL`."]
+    lines += ["", "[2FA] users: get the current code with `DJANGO_SETTINGS_MODULE=portal.settings.dev .venv/bin/python manage.py demo_totp EMAIL`."]
     return "\n".join(lines)
 
 

@@ -21,8 +21,9 @@ def production_env(**overrides):
     env.update(
         DJANGO_DEBUG="0", DJANGO_SECRET_KEY="prod-check-" + "k" * 60, DJANGO_ALLOWED_HOSTS="caseport.example,.caseport.example",
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(), BLIND_INDEX_KEY="blind-index-key-for-check", DJANGO_SETTINGS_MODULE="portal.settings.base",
-        REDIS_URL="redis://127.0.0.1:6379/1",
+        REDIS_URL="redis://127.0.0.1:6379/1", CELERY_BROKER_URL="redis://127.0.0.1:6379/0", AXES_PROXY_COUNT="1",
     )
+    env.pop("S3_BUCKET", None)
     env.update(overrides)
     return env
 

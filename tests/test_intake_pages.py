@@ -163,7 +163,7 @@ def test_only_lender_staff_who_import_may_use_the_import_pages(world, client_for
 
 def test_a_lender_admin_issues_a_token_sees_the_key_once_and_can_revoke_it(world, client_for):
     admin = client_for("acme_admin", host="acme")
-    response = admin.post("/intake/tokens/", {"name": "核心系统 nightly"})
+    response = admin.post("/intake/tokens/", {"name": "核心系统 nightly", "scopes": ["cases"]})
     page = response.content.decode()
     assert response.status_code == 200 and "cpk_" in page and "shown this once" in page
     key = page.split('<code class="secret">')[1].split("</code>")[0]
@@ -172,6 +172,7 @@ def test_a_lender_admin_issues_a_token_sees_the_key_once_and_can_revoke_it(world
     with tenant_context(world.lenders["acme"]):
         token = IntegrationToken.objects.get(name="核心系统 nightly")
         assert token.key_hash != key and key not in token.key_hash
+        assert token.scopes == ["cases"]  # only what it was given
     assert admin.post(f"/intake/tokens/{token.pk}/revoke/").status_code == 302
     with tenant_context(world.lenders["acme"]):
         token.refresh_from_db()

@@ -38,6 +38,7 @@ from tenants.models import (
 )
 
 PREFIX = "sd-"
+BESIDE_WORLD = ("--beside", "acme", "--beside", "beta")  # the test world's lenders, which the demo did not create
 TODAY = datetime.date(2026, 3, 15)
 REGION_CODES = {region.code for region in demo.REGIONS} | set(demo.HOMETOWN_CODES)
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -257,7 +258,7 @@ def test_two_factor_roles_get_a_fixed_device_and_demo_totp_prints_its_code(cast)
 @pytest.mark.django_db
 def test_json_summary_is_one_object_with_logins_and_canaries():
     out = io.StringIO()
-    call_command("seed_demo", "--json", "--force", "--cases", "60", "--prefix", PREFIX, stdout=out)
+    call_command("seed_demo", "--json", "--force", "--cases", "60", "--prefix", PREFIX, *BESIDE_WORLD, stdout=out)
     summary = json.loads(out.getvalue())  # nothing but the one object
     assert set(summary) == {"platform", "tenants", "partners"}
     assert summary["platform"]["users"] == [{"email": f"staff@{PREFIX}caseport.demo", "password": demo.DEMO_PASSWORD, "role": "platform_staff"}]
@@ -289,12 +290,12 @@ def test_json_summary_is_one_object_with_logins_and_canaries():
 @pytest.mark.django_db
 def test_text_output_lists_every_login_and_where_to_get_a_code(cast):
     out = io.StringIO()
-    call_command("seed_demo", "--force", "--cases", "10", "--prefix", PREFIX, stdout=out)
+    call_command("seed_demo", "--force", "--cases", "10", "--prefix", PREFIX, *BESIDE_WORLD, stdout=out)
     text = out.getvalue()
     for login in all_logins(demo.describe_demo(cast=cast)):
         assert login["email"] in text
     assert demo.DEMO_PASSWORD in text and "http://localhost:8000/" in text
-    assert "python manage.py demo_totp EMAIL" in text
+    assert "DJANGO_SETTINGS_MODULE=portal.settings.dev .venv/bin/python manage.py demo_totp EMAIL" in text  # manage.py alone is production
 
 
 @pytest.mark.django_db
@@ -310,8 +311,8 @@ def test_a_slug_taken_by_another_kind_of_organisation_is_reported_not_overwritte
     services.create_organisation(slug=f"{PREFIX}acme", name="某催收公司", kind=OrganisationKind.AGENCY)
     with pytest.raises(ValidationError):
         seed(cast, cases=1)
-    with pytest.raises(CommandError):
-        call_command("seed_demo", "--force", "--cases", "1", "--prefix", PREFIX, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="not a lender"):
+        call_command("seed_demo", "--force", "--cases", "1", "--prefix", PREFIX, *BESIDE_WORLD, stdout=io.StringIO())
 
 
 @pytest.mark.django_db
@@ -350,3 +351,26 @@ def test_demo_cases_carry_their_limitation_evidence_and_first_balances(cast):
             standing = LimitationEvent.objects.filter(case=case, withdrawn_at__isnull=True)
             assert case.limitation_expires_on == add_years(max(e.occurred_on for e in standing), LIMITATION_YEARS)
             assert BalanceSnapshot.objects.filter(case=case).exists()
+
+
+@pytest.mark.django_db
+def test_the_command_refuses_when_a_lender_the_demo_did_not_create_exists(cast, world):
+    """The demo's logins are public: seeding them next to a real lender's debtors would open its data to anyone."""
+    with pytest.raises(CommandError, match="did not create") as refused:
+        call_command("seed_demo", "--force", "--cases", "1", "--prefix", PREFIX, stdout=io.StringIO())
+    assert "acme" in str(refused.value) and "beta" in str(refused.value)  # the test world's lenders are real to the demo
+    assert not Organisation.objects.filter(slug__startswith=PREFIX).exists()
+
+
+def test_a_lender_with_a_demo_slug_but_another_name_is_not_taken_for_the_demos(cast):
+    from portal.management.commands.seed_demo import foreign_lenders
+
+    own = [(spec.slug, spec.name) for spec in cast.lenders]
+    assert foreign_lenders(cast=cast, existing=own) == []
+    assert foreign_lenders(cast=cast, existing=own + [(f"{PREFIX}acme", "某真实银行")]) == [f"{PREFIX}acme"]
+
+
+@pytest.mark.django_db
+def test_seeding_again_over_the_demos_own_lenders_is_allowed(cast):
+    seed(cast, cases=1)
+    call_command("seed_demo", "--force", "--cases", "1", "--prefix", PREFIX, *BESIDE_WORLD, stdout=io.StringIO())

@@ -18,7 +18,7 @@ from .models import AuditEvent
 COLUMNS = ["at", "action", "actor_email", "organisation_name", "object_type", "object_id", "case_id", "ip", "path"]
 
 
-@job_handler("audit_export", label=gettext_lazy("Audit log export"))
+@job_handler("audit_export", permission="audit.export", label=gettext_lazy("Audit log export"))
 def export_audit_log(job, report):
     events = AuditEvent.objects.order_by("at", "id")
     if job.params.get("action") in Action.values:

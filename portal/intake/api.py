@@ -8,6 +8,7 @@ page and the command do the work, so the verdict is the same everywhere.
 """
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -22,12 +23,13 @@ from rest_framework.views import APIView
 
 from portal import access
 from portal.jobs.models import Job
+from portal.lib import uploads
 
 from . import services
 from .columns import COLUMNS
 from .errors import IntakeError
-from .models import BatchSource, BatchStatus, ImportBatch, IntegrationToken
-from .tokens import authenticate_key
+from .models import BatchSource, BatchStatus, ImportBatch, IntegrationToken, TokenScope
+from .tokens import check_key
 
 # Above this size a request is checked (and committed) in the background: 202 and a status URL.
 SYNC_MAX_BYTES = 1024 * 1024
@@ -72,8 +74,12 @@ class IntegrationTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token.")) from None
         if connection.schema_name == "public":  # tokens belong to a lender's host
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
-        token = authenticate_key(key)
-        if token is None:
+        token, refusal = check_key(key)
+        if refusal == "expired":
+            raise exceptions.AuthenticationFailed(
+                _("This token expired on %(date)s; issue or rotate a token on the Integration tokens page.")
+                % {"date": timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M")})
+        if refusal:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         return IntegrationClient(token), token
 
@@ -94,12 +100,21 @@ def _principal(request):
     return access.principal_for(request.user, getattr(request, "tenant", None))
 
 
+def token_lacks_scope(permission: BasePermission, request, scope: str) -> bool:
+    """True (with the 403's message set on ``permission``) when the request's token may not use ``scope``."""
+    token = request.auth
+    if token.allows(scope):
+        return False
+    permission.message = _("This token may not do this: it lacks the “%(scope)s” scope. Issue a token with that scope.") % {"scope": scope}
+    return True
+
+
 class CanImportCases(BasePermission):
-    """A token of this lender, or a signed-in person whose role may import cases here."""
+    """A token of this lender with the cases scope, or a signed-in person whose role may import cases here."""
 
     def has_permission(self, request, view):
         if isinstance(request.auth, IntegrationToken):
-            return True
+            return not token_lacks_scope(self, request, TokenScope.CASES)
         return request.user is not None and access.can(_principal(request), "case.import")
 
 
@@ -210,6 +225,10 @@ def _error(error: IntakeError, code=status.HTTP_400_BAD_REQUEST):
 class CaseImportView(IntegrationAPIView):
     parser_classes = [MultiPartParser, RawJSONParser]
 
+    def initial(self, request, *args, **kwargs):
+        uploads.cap_api_uploads(request, settings.MAX_UPLOAD_BYTES)  # before anything (session CSRF too) reads the body
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         operation_id="import_cases",
         summary="Check, and optionally import, cases",
@@ -225,12 +244,14 @@ class CaseImportView(IntegrationAPIView):
         ],
         request={"multipart/form-data": ImportUploadSerializer, "application/json": ImportRowSerializer(many=True)},
         responses={200: ImportVerdictSerializer, 202: ImportAcceptedSerializer, 400: ImportErrorSerializer,
-                   401: OpenApiResponse(description="No token, or an invalid or revoked one."),
-                   403: OpenApiResponse(description="Signed in, but not allowed to import cases.")},
+                   401: OpenApiResponse(description="No token, or an invalid, revoked or expired one."),
+                   403: OpenApiResponse(description="A token without the cases scope, or signed in but not allowed to import cases.")},
     )
     def post(self, request):
         if request.content_type.startswith("multipart/"):
             upload = request.FILES.get("file")
+            if upload is None and getattr(request, "upload_too_large", None):  # skipped while streaming, nothing kept
+                return _error(IntakeError("too_large", mb=settings.MAX_UPLOAD_BYTES // (1024 * 1024)), code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
             if upload is None:
                 return Response({"detail": _("Send the file in the multipart field “file”."), "code": "no_file"}, status=status.HTTP_400_BAD_REQUEST)
             if upload.size > settings.MAX_UPLOAD_BYTES:

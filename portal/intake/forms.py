@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from . import parsing
 from .columns import COLUMNS
+from .mapping import RATE_IS_FRACTION
+from .models import TokenScope
 
 ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
 
@@ -38,6 +40,9 @@ class UploadForm(forms.Form):
 class MappingForm(forms.Form):
     """One choice per canonical column among the file's own headers, and a name to keep the choice under."""
 
+    annual_rate_is_fraction = forms.BooleanField(
+        label=_("The annual rate column holds fractions"), required=False,
+        help_text=_("Tick if your file writes 18% as 0.18. Otherwise the column is read as percent, and a rate below 1 is refused."))
     save_as = forms.CharField(label=_("Save this mapping as"), max_length=100, required=False,
                               help_text=_("Give it a name (e.g. the system the file comes from) to use it for the next file."))
 
@@ -50,7 +55,8 @@ class MappingForm(forms.Form):
             self.fields[column.name] = forms.ChoiceField(label=column.label, choices=choices, required=column.required,
                                                          initial=initial_mapping.get(column.name, ""), help_text=column.help)
             self.column_fields.append(column.name)
-        self.order_fields([*self.column_fields, "save_as"])
+        self.fields["annual_rate_is_fraction"].initial = bool(initial_mapping.get(RATE_IS_FRACTION))
+        self.order_fields([*self.column_fields, "annual_rate_is_fraction", "save_as"])
 
     def clean(self):
         cleaned = super().clean()
@@ -66,7 +72,10 @@ class MappingForm(forms.Form):
         return cleaned
 
     def chosen(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.column_fields if self.cleaned_data.get(name)}
+        chosen = {name: self.cleaned_data[name] for name in self.column_fields if self.cleaned_data.get(name)}
+        if self.cleaned_data.get("annual_rate_is_fraction"):
+            chosen[RATE_IS_FRACTION] = True  # kept inside the saved mapping's JSON (mapping.OPTIONS)
+        return chosen
 
     def column_bound_fields(self):
         return [self[name] for name in self.column_fields]
@@ -74,3 +83,5 @@ class MappingForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Which system will use it, e.g. “core banking nightly export”."))
+    scopes = forms.MultipleChoiceField(label=_("May"), choices=TokenScope.choices, initial=[TokenScope.CASES],
+                                       widget=forms.CheckboxSelectMultiple, help_text=_("Give each system only what it needs."))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from portal.jobs.services import job_handler
 
 from . import services
+from .errors import IntakeError
 from .models import BatchStatus, ImportBatch
 
 
@@ -18,9 +19,12 @@ def _summary(batch: ImportBatch) -> dict:
             "created": batch.created, "updated": batch.updated, "rejected": batch.rejected_total}
 
 
-@job_handler(services.VALIDATE_JOB, label=gettext_lazy("Checking the case file"))
+@job_handler(services.VALIDATE_JOB, permission="case.import", label=gettext_lazy("Checking the case file"))
 def check_import(job, report):
     batch = ImportBatch.objects.get(pk=job.params["batch"])
+    if batch.status == BatchStatus.COMMITTED:  # run again after the API's check-and-import had finished
+        return {"message": _("%(created)s cases created, %(updated)s updated") % {"created": f"{batch.created:,}", "updated": f"{batch.updated:,}"},
+                "result_data": _summary(batch)}
     verdict = services.validate_batch(batch=batch, report=report)
     if verdict is None:
         return {"message": batch.file_error.message, "result_data": _summary(batch)}
@@ -30,15 +34,21 @@ def check_import(job, report):
         batch.refresh_from_db()
         if batch.status in (BatchStatus.COMMITTING, BatchStatus.COMMITTED):
             services.commit_batch(batch=batch, report=report, verdict=verdict)
+    else:
+        services.finish_unattended_check(batch=batch)
     batch.refresh_from_db()
     return {"message": _("%(valid)s of %(rows)s rows are valid") % {"valid": f"{batch.valid:,}", "rows": f"{batch.rows:,}"},
             "result_data": _summary(batch)}
 
 
-@job_handler(services.COMMIT_JOB, label=gettext_lazy("Importing the cases"))
+@job_handler(services.COMMIT_JOB, permission="case.import", label=gettext_lazy("Importing the cases"))
 def commit_import(job, report):
     batch = ImportBatch.objects.get(pk=job.params["batch"])
-    services.commit_batch(batch=batch, report=report)
+    try:
+        services.commit_batch(batch=batch, report=report)
+    except IntakeError as error:  # the file is no longer kept: the batch has failed, with the reason
+        batch.refresh_from_db()
+        return {"message": error.message, "result_data": _summary(batch)}
     batch.refresh_from_db()
     return {"message": _("%(created)s cases created, %(updated)s updated") % {"created": f"{batch.created:,}", "updated": f"{batch.updated:,}"},
             "result_data": _summary(batch)}

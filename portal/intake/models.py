@@ -1,6 +1,8 @@
 """Imports of cases (lender schema): each uploaded file, the column layouts lenders saved, integration tokens."""
+import datetime
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -33,7 +35,10 @@ class ImportBatch(models.Model):
     """One file handed over for import: checked as a whole, then committed in one transaction, once."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    file = models.FileField(upload_to=batch_file_path, max_length=200)
+    # Sealed with the field keys (portal.lib.filecrypt) while the batch is worked on; deleted once it is
+    # committed or has failed, or by the retention task (PIPL art. 19: kept no longer than needed).
+    file = models.FileField(upload_to=batch_file_path, max_length=200, blank=True)
+    file_deleted_at = models.DateTimeField(null=True, blank=True)
     original_name = models.CharField(_("file name"), max_length=255, blank=True)
     size = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
@@ -98,6 +103,10 @@ class ImportBatch(models.Model):
     def is_busy(self) -> bool:
         return self.status in (BatchStatus.VALIDATING, BatchStatus.COMMITTING)
 
+    @property
+    def has_file(self) -> bool:
+        return bool(self.file.name) and self.file_deleted_at is None
+
 
 class ColumnMapping(models.Model):
     """A lender's own export layout, saved once: {canonical field: the header in their file}."""
@@ -116,6 +125,22 @@ class ColumnMapping(models.Model):
         return self.name
 
 
+class TokenScope(models.TextChoices):
+    """What an integration token may do: each API endpoint requires one (least privilege, ASVS 13.3)."""
+
+    CASES = "cases", _("Push cases")
+    PAYMENTS = "payments", _("Push payments")
+    REVERSALS = "reversals", _("Reverse payments")
+
+
+# A token lives a year unless revoked or rotated sooner (the key then has to be replaced on purpose).
+TOKEN_LIFETIME = datetime.timedelta(days=365)
+
+
+def default_token_expiry():
+    return timezone.now() + TOKEN_LIFETIME
+
+
 class IntegrationToken(models.Model):
     """A key a lender's own system uses to push cases. Only its SHA-256 is kept; the key is shown once."""
 
@@ -123,6 +148,10 @@ class IntegrationToken(models.Model):
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=16)  # the key's first characters, to tell tokens apart
     key_hash = models.CharField(max_length=64, unique=True)
+    scopes = ArrayField(models.CharField(max_length=16, choices=TokenScope.choices), default=list, blank=True, verbose_name=_("scopes"))
+    expires_at = models.DateTimeField(_("expires"), default=default_token_expiry)
+    # Set when the token was rotated: the token that replaces it (this one then works until the grace period ends).
+    replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -134,6 +163,24 @@ class IntegrationToken(models.Model):
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
 
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at <= (now or timezone.now())
+
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired()
+
+    @property
+    def state(self) -> str:
+        """For the tokens page: "revoked", "expired", "rotating" (replaced, accepted until expires_at) or "active"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.is_expired():
+            return "expired"
+        return "rotating" if self.replaced_by_id else "active"
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def scope_labels(self) -> list[str]:
+        return [str(TokenScope(scope).label) for scope in TokenScope.values if scope in self.scopes]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("mappings/<uuid:column_mapping_id>/delete/", views.mapping_delete, name="intake-mapping-delete"),
     path("tokens/", views.token_list, name="intake-tokens"),
     path("tokens/<uuid:integration_token_id>/revoke/", views.token_revoke, name="intake-token-revoke"),
+    path("tokens/<uuid:integration_token_id>/rotate/", views.token_rotate, name="intake-token-rotate"),
     path("api/cases/", api.CaseImportView.as_view(), name="intake-api-cases"),
     path("api/imports/<uuid:import_id>/", api.ImportStatusView.as_view(), name="intake-api-import"),
     path("api/schema/", api.IntakeSchemaView.as_view(), name="intake-api-schema"),

@@ -1,6 +1,6 @@
 """The import pages (lender host, action "case.import"; tokens: "api.integrate"). Thin: the work is in services."""
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from portal import access
 from portal.audit.log import Action, record
 from portal.jobs.models import Job
+from portal.lib import uploads
 from portal.lib.downloads import attachment
 from portal.lib.keyset import paginate
 from tenants.models import User
@@ -18,28 +19,39 @@ from . import exports, services, tokens
 from .columns import COLUMNS
 from .errors import IntakeError
 from .forms import MappingForm, TokenForm, UploadForm
-from .models import BatchSource, BatchStatus, ColumnMapping, ImportBatch, IntegrationToken
+from .models import (
+    BatchSource,
+    BatchStatus,
+    ColumnMapping,
+    ImportBatch,
+    IntegrationToken,
+)
 
 PREVIEW_ERRORS = 500
 
 
-def _require(request, action):
-    if not access.can(request.principal, action):
-        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id=action)
-        raise PermissionDenied
-
-
 def _batch(request, import_id) -> ImportBatch:
-    _require(request, "case.import")
+    access.require(request, "case.import")
     return get_object_or_404(ImportBatch, pk=import_id)
 
 
+def _upload_refused(request, max_bytes):
+    """A request declared larger than the cap: its body was never read."""
+    access.require(request, "case.import")
+    messages.error(request, uploads.too_large_message(max_bytes))
+    return redirect(request.path)
+
+
+@uploads.capped_upload(lambda: settings.MAX_UPLOAD_BYTES, refused=_upload_refused)
 def intake_home(request):
     """Upload a file, download the template, see past imports."""
-    _require(request, "case.import")
+    access.require(request, "case.import")
     mappings = ColumnMapping.objects.all()
     form = UploadForm(request.POST or None, request.FILES or None, mappings=mappings)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and getattr(request, "upload_too_large", None):
+        form.is_valid()  # the file was skipped while streaming: say why, not just that it is missing
+        form.errors["file"] = form.error_class([uploads.too_large_message(request.upload_too_large)])
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             batch, mapping = services.receive_file(content=upload.read(), original_name=upload.name, source=BatchSource.WEB,
@@ -116,19 +128,19 @@ def batch_errors(request, import_id):
 
 
 def template_csv(request):
-    _require(request, "case.import")
+    access.require(request, "case.import")
     return attachment(exports.template_csv(), "caseport-cases-template.csv", "text/csv; charset=utf-8")
 
 
 def template_xlsx(request):
-    _require(request, "case.import")
+    access.require(request, "case.import")
     return attachment(exports.template_xlsx(), "caseport-cases-template.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @require_POST
 def mapping_delete(request, column_mapping_id):
-    _require(request, "case.import")
+    access.require(request, "case.import")
     mapping = get_object_or_404(ColumnMapping, pk=column_mapping_id)
     mapping.delete()
     messages.success(request, _("The mapping “%(name)s” was deleted.") % {"name": mapping.name})
@@ -137,11 +149,12 @@ def mapping_delete(request, column_mapping_id):
 
 def token_list(request):
     """Issue integration tokens (the key is shown on this response only) and see the ones issued."""
-    _require(request, "api.integrate")
+    access.require(request, "api.integrate")
     form = TokenForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
-        _token, new_key = tokens.issue_token(name=form.cleaned_data["name"], created_by=request.user, request=request)
+        _token, new_key = tokens.issue_token(name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
+                                             created_by=request.user, request=request)
         form = TokenForm()
     return render(request, "portal/intake/tokens.html", {
         "form": form, "new_key": new_key, "tokens": IntegrationToken.objects.all(), "now": timezone.now(),
@@ -149,8 +162,23 @@ def token_list(request):
 
 
 @require_POST
+def token_rotate(request, integration_token_id):
+    """A new key for the same integration; the old one keeps working for tokens.ROTATION_GRACE (shown once, like a new key)."""
+    access.require(request, "api.integrate")
+    token = get_object_or_404(IntegrationToken, pk=integration_token_id)
+    try:
+        _new, new_key = tokens.rotate_token(token=token, created_by=request.user, request=request)
+    except ValueError:
+        messages.error(request, _("Only an active token can be rotated."))
+        return redirect("intake-tokens")
+    return render(request, "portal/intake/tokens.html", {
+        "form": TokenForm(), "new_key": new_key, "rotated": token, "tokens": IntegrationToken.objects.all(), "now": timezone.now(),
+    })
+
+
+@require_POST
 def token_revoke(request, integration_token_id):
-    _require(request, "api.integrate")
+    access.require(request, "api.integrate")
     token = get_object_or_404(IntegrationToken, pk=integration_token_id)
     if tokens.revoke_token(token=token, request=request):
         messages.success(request, _("The token “%(name)s” was revoked; requests using it are refused from now on.") % {"name": token.name})

@@ -25,16 +25,26 @@ class JobDescription:
     label: str = ""
     done_url: str = ""  # a URL name shown as a button when the job is done
     done_label: str = ""
+    # The portal.access action a person needs to see this kind of job and its result: the same one that
+    # lets them start it (an audit export is as confidential as the audit log). Empty: nobody (fail closed).
+    permission: str = ""
 
 
-def job_handler(kind, *, label="", done_url="", done_label=""):
-    """Register the function that does jobs of ``kind``, and how the job page describes them."""
+def job_handler(kind, *, permission="", label="", done_url="", done_label=""):
+    """Register the function that does jobs of ``kind``, the access action its result needs, and how the
+    job page describes it. Without ``permission`` nobody may see the job's page or result (fail closed)."""
     def register(func):
         HANDLERS[kind] = func
-        DESCRIPTIONS[kind] = JobDescription(label=label, done_url=done_url, done_label=done_label)
+        DESCRIPTIONS[kind] = JobDescription(label=label, done_url=done_url, done_label=done_label, permission=permission)
         return func
 
     return register
+
+
+def permission_for(kind: str) -> str:
+    """The access action needed to see a job of ``kind`` (empty for a kind nobody registered)."""
+    description = DESCRIPTIONS.get(kind)
+    return description.permission if description else ""
 
 
 def start_job(*, kind, params=None, user=None, organisation=None, key=None):

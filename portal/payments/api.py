@@ -17,8 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import access
-from portal.intake.api import IntegrationThrottle, IntegrationTokenAuthentication, RawJSONParser
-from portal.intake.models import IntegrationToken
+from portal.intake.api import IntegrationThrottle, IntegrationTokenAuthentication, RawJSONParser, token_lacks_scope
+from portal.intake.models import IntegrationToken, TokenScope
+from portal.lib import uploads
 
 from . import importing, services
 from .models import Payment, PaymentReversal, PaymentSource, ReversalReason
@@ -27,23 +28,26 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
 class LenderMay(BasePermission):
-    """The lender's own system (its integration token), or its staff in a role allowed ``action``."""
+    """The lender's own system (its integration token, with ``scope``), or its staff in a role allowed ``action``."""
 
     action = ""
+    scope = ""
 
     def has_permission(self, request, view):
         if isinstance(request.auth, IntegrationToken):
-            return True
+            return not token_lacks_scope(self, request, self.scope)
         principal = access.principal_for(request.user, getattr(request, "tenant", None))
         return principal is not None and principal.is_lender_staff and access.can(principal, self.action)
 
 
 class CanRecordPayments(LenderMay):
     action = "payment.record"
+    scope = TokenScope.PAYMENTS
 
 
 class CanReversePayments(LenderMay):
     action = "payment.reverse"
+    scope = TokenScope.REVERSALS  # a separate scope: a reversal takes money off a case (冲正)
 
 
 class PaymentRowSerializer(serializers.Serializer):
@@ -74,6 +78,10 @@ class PaymentImportView(APIView):
     permission_classes = [CanRecordPayments]
     throttle_classes = [IntegrationThrottle]
     parser_classes = [RawJSONParser, MultiPartParser]
+
+    def initial(self, request, *args, **kwargs):
+        uploads.cap_api_uploads(request, importing.MAX_BYTES)  # before anything (session CSRF too) reads the body
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="payments_push",

@@ -123,7 +123,8 @@ def _database_url():
 DATABASES = {"default": dj_database_url.parse(_database_url(), conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")))}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("DATABASE_TEST_NAME", "test_caseport")
+# test_<database>: two checkouts (or CI and a developer) on one server never share a test database.
+DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("DATABASE_TEST_NAME", f"test_{DATABASES['default']['NAME']}")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------- apps
@@ -195,7 +196,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+# How many reverse proxies stand in front of the app. Production must say so (caseport.W005): with the
+# wrong count every sign-in seems to come from the proxy, so one attacker locks everybody out.
+PROXY_COUNT = os.environ.get("AXES_PROXY_COUNT")  # None: not set (the deploy check asks for it); no AXES_ name (axes.W004)
+AXES_IPWARE_PROXY_COUNT = int(PROXY_COUNT or "0") or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
 AXES_VERBOSE = False
 
@@ -207,8 +211,22 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_IDLE_SECONDS = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
 SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+# Password reset and invitation links stay valid this long (Django's PasswordResetTokenGenerator).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(24 * 3600)))
 # Handoff tickets carry a signed-in person from the public host to a lender's host.
 WORKSPACE_TICKET_SECONDS = 60
+
+# ---------------------------------------------------------------- e-mail
+# SMTP in production (EMAIL_HOST…); dev.py prints mail to the console, test.py keeps it in memory.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"Caseport <no-reply@{BASE_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # ---------------------------------------------------------------- i18n
 LANGUAGE_CODE = "zh-hans"
@@ -237,7 +255,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+# Object storage is not supported (django-storages is not installed): files live under MEDIA_ROOT. The
+# variable is read only so that a deployment expecting S3 is told so by the deploy check (caseport.E007).
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+# Original import and payment files are kept (sealed with the field keys) only while they are imported; any left
+# over (a batch abandoned at the mapping step, a checked payment file never recorded) is deleted after this many days.
+IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_FILE_RETENTION_DAYS", "7"))
 
 # ---------------------------------------------------------------- cache
 REDIS_URL = os.environ.get("REDIS_URL")
@@ -262,6 +286,8 @@ CACHES = {
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # ---------------------------------------------------------------- celery
+# Without CELERY_BROKER_URL tasks go to a folder under var/ that only this machine's workers read: fine for
+# a developer, never for production (caseport.E006).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = VAR_DIR / "celery" / "queue"
@@ -295,6 +321,7 @@ CELERY_BEAT_SCHEDULE = {
     "refill-spare-schemas": {"task": "tenants.tasks.refill_spare_schemas", "schedule": 60.0},
     "expire-placements": {"task": "outsourcing.tasks.expire_placements_everywhere", "schedule": 300.0},
     "evaluate-due-promises": {"task": "outsourcing.tasks.evaluate_due_promises_everywhere", "schedule": 3600.0},
+    "purge-expired-files": {"task": "portal.tasks.purge_expired_files_everywhere", "schedule": 3600.0},
 }
 
 # ---------------------------------------------------------------- API

@@ -4,15 +4,18 @@ from django.shortcuts import render
 from portal import access
 from portal.audit.log import Action, record
 from portal.jobs.models import Job, JobStatus
+from portal.jobs.services import permission_for
 
 
 def _visible_job(request, job_id):
-    """A job is visible to people of the organisation that started it."""
+    """A job is visible to people of the organisation that started it whose role may do what the job does
+    (its kind's permission: an audit export needs audit.export). Any refusal is a 404, audited."""
     principal = request.principal
     if not access.can(principal, "job.view"):
         raise Http404
     job = Job.objects.filter(pk=job_id, organisation_id=principal.organisation.pk).first()
-    if job is None:
+    needed = permission_for(job.kind) if job is not None else ""
+    if job is None or not needed or not access.can(principal, needed):
         record(Action.ACCESS_DENIED, request=request, object_type="jobs.job", object_id=str(job_id))
         raise Http404
     return job

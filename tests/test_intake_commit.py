@@ -39,8 +39,9 @@ def counts():
     return {model.__name__: model.objects.count() for model in (Case, Debtor, Contact, BalanceSnapshot, LimitationEvent, CaseEvent, DebtorEvent)}
 
 
-def test_valid_rows_become_cases_with_borrower_contact_balances_and_limitation(acme):
-    batch, verdict = run([row(1, last_payment_on="2024-05-20"), row(2, mobile="bad")])
+def test_valid_rows_become_cases_with_borrower_contact_balances_and_limitation(acme, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the file is deleted once the commit is durable
+        batch, verdict = run([row(1, last_payment_on="2024-05-20"), row(2, mobile="bad")])
     assert verdict.as_json()["created"] == 1 and verdict.rows == 2 and verdict.valid == 1
     case = Case.objects.select_related("debtor").get(contract_no="HT00000001")
     assert (case.product, case.region, case.loan_amount, case.principal_due, case.interest_due) == (
@@ -62,9 +63,10 @@ def test_valid_rows_become_cases_with_borrower_contact_balances_and_limitation(a
     assert not Case.objects.filter(contract_no="HT00000002").exists()
     batch.refresh_from_db()
     assert batch.status == BatchStatus.COMMITTED and (batch.created, batch.updated, batch.rejected_total) == (1, 0, 1)
-    # The file as received is kept under the batch's folder, in this lender's part of the storage.
-    assert batch.file.name == f"intake/{batch.pk}/original.csv" and batch.file.read().startswith(b"contract_no,")
-    assert os.path.realpath(batch.file.path).startswith(os.path.realpath(settings.MEDIA_ROOT / connection.schema_name))
+    # Once committed, the original file is deleted (PIPL art. 19: kept no longer than needed); the batch keeps
+    # its name, size and SHA-256, and nothing is left in this lender's part of the storage.
+    assert not batch.has_file and batch.file_deleted_at is not None and batch.sha256 and batch.original_name
+    assert not os.path.exists(settings.MEDIA_ROOT / connection.schema_name / "intake" / str(batch.pk) / "original.csv")
 
 
 def test_a_payment_before_the_default_is_not_limitation_evidence(acme):

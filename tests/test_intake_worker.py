@@ -34,6 +34,8 @@ def test_an_import_is_checked_then_committed_by_the_worker(world, worker, django
             with tenant_context(acme):
                 batch.refresh_from_db()
                 assert (batch.status, batch.created, batch.updated) == (BatchStatus.COMMITTED, 40, 0)
+                # Once committed, the file (kept sealed until then) is deleted; the batch remembers it by size and SHA-256.
+                assert batch.file.name == "" and batch.file_deleted_at is not None and len(batch.sha256) == 64
                 assert Case.objects.filter(contract_no__startswith="WORKER-").count() == 40
                 assert done.result_data["created"] == 40
         finally:

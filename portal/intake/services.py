@@ -2,6 +2,11 @@
 
 receive_file → (set_mapping) → start_validation / validate_batch → start_commit / commit_batch.
 import_now does it all at once for the command line and small API requests.
+
+The file as received is stored sealed with the field keys (portal.lib.filecrypt) and only for as long
+as the batch needs it: it is deleted once the batch is committed or has failed, once a check no person
+will follow up is done (API, command line), and at the latest by the retention task
+(portal.retention). The batch keeps the file's name, size, SHA-256 and the verdict.
 """
 import hashlib
 import uuid
@@ -17,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from portal import limitation
 from portal.audit.log import Action, record
 from portal.jobs.services import start_job
+from portal.lib import filecrypt
 from portal.models import Case
 
 from . import parsing
@@ -82,9 +88,38 @@ def receive_file(*, content: bytes, original_name: str, source: str = BatchSourc
         status=BatchStatus.MAPPING, created_by_id=getattr(created_by, "pk", None), token_id=getattr(token, "pk", None),
         commit_after_validation=commit_after_validation,
     )
-    batch.file.save("original", ContentFile(content), save=False)
+    # Sealed from the moment it is written (PIPL art. 51); the plain bytes never touch the storage.
+    batch.file.save("original", ContentFile(filecrypt.seal(content)), save=False)
     batch.save()
     return batch, mapping
+
+
+def discard_file(*, batch_id, now=None) -> bool:
+    """Delete a batch's stored file and note when; the batch keeps its name, size, SHA-256 and verdict.
+
+    Returns whether there was a file to delete. Safe to call twice."""
+    batch = ImportBatch.objects.filter(pk=batch_id).first()
+    if batch is None or not batch.file.name:
+        return False
+    filecrypt.delete(batch.file.storage, batch.file.name)
+    ImportBatch.objects.filter(pk=batch_id).update(file="", file_deleted_at=now or timezone.now())
+    return True
+
+
+def _discard_file_after_commit(batch_id):
+    """Delete the file once the surrounding transaction has committed (at once when there is none)."""
+    transaction.on_commit(lambda: discard_file(batch_id=batch_id))
+
+
+def _fail(batch: ImportBatch, error: IntakeError, *, statuses=None) -> bool:
+    """Mark the batch failed with the reason, and delete its file: a failed batch is uploaded again, never resumed."""
+    batches = ImportBatch.objects.filter(pk=batch.pk)
+    if statuses is not None:
+        batches = batches.filter(status__in=statuses)
+    failed = batches.update(status=BatchStatus.FAILED, error=error.as_dict())
+    if failed:
+        _discard_file_after_commit(batch.pk)
+    return bool(failed)
 
 
 def suggested_mapping(batch: ImportBatch):
@@ -133,9 +168,14 @@ def start_commit(*, batch: ImportBatch, user=None, organisation=None):
 
 
 def _check_file(batch: ImportBatch, *, report=None, progress_share: int = 95) -> Verdict:
-    """Read the stored file and check every row with the batch's mapping."""
-    with batch.file.open("rb") as handle:
-        content = handle.read()
+    """Read the stored file and check every row with the batch's mapping.
+
+    IntakeError("file_deleted") when the file is no longer kept (a job run again after the batch was
+    committed, failed or expired): nothing can be checked, and the person is told to upload it again."""
+    try:
+        content = filecrypt.read(batch.file.storage, batch.file.name if batch.file_deleted_at is None else "")
+    except filecrypt.FileGone:
+        raise IntakeError("file_deleted", when=f"{timezone.localtime(batch.file_deleted_at or timezone.now()):%Y-%m-%d %H:%M}") from None
     table = _read(content, json_rows=batch.format == "json")
     mapping = resolve(table.headers, batch.mapping, fallback=False)
     mapping.check()
@@ -169,12 +209,11 @@ def validate_batch(*, batch: ImportBatch, report=None) -> Verdict | None:
     try:
         verdict = _check_file(batch, report=report)
     except IntakeError as error:
-        ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error=error.as_dict())
+        _fail(batch, error, statuses=[status for status in BatchStatus.values if status != BatchStatus.COMMITTED])
         batch.refresh_from_db()
         return None
     except Exception:
-        ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.VALIDATING).update(
-            status=BatchStatus.FAILED, error=IntakeError("check_failed").as_dict())
+        _fail(batch, IntakeError("check_failed"), statuses=[BatchStatus.VALIDATING])
         raise
     existing = _existing_count([row.contract_no for row in verdict.clean])
     ImportBatch.objects.filter(pk=batch.pk, status__in=[BatchStatus.VALIDATING, BatchStatus.MAPPING]).update(
@@ -202,7 +241,12 @@ def commit_batch(*, batch: ImportBatch, report=None, verdict: Verdict | None = N
     if batch.status not in (BatchStatus.VALIDATED, BatchStatus.COMMITTING):
         raise ValueError(f"batch {batch.pk} is {batch.status}, not checked")
     if verdict is None or verdict.mapped is None:
-        verdict = _check_file(batch, report=report, progress_share=50)
+        try:
+            verdict = _check_file(batch, report=report, progress_share=50)
+        except IntakeError as error:
+            _fail(batch, error, statuses=[BatchStatus.VALIDATED, BatchStatus.COMMITTING])
+            batch.refresh_from_db()
+            raise
     if report is not None:
         report(55, _("Writing %(rows)s cases to the database") % {"rows": f"{verdict.valid:,}"})
     try:
@@ -230,6 +274,7 @@ def _commit_checked(batch: ImportBatch, verdict: Verdict, actor) -> Verdict:
         record(Action.CREATE, actor=actor or _actor_of(batch), organisation=_lender_organisation(), object_type="intake.importbatch",
                object_id=str(batch.pk), file=batch.original_name, rows=verdict.rows, valid=verdict.valid,
                created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged)
+        _discard_file_after_commit(batch.pk)  # the cases are in; the file has served its purpose
     batch.refresh_from_db()
     return verdict
 
@@ -265,7 +310,15 @@ def import_now(*, content: bytes, original_name: str, commit: bool, source: str 
     if commit and verdict.valid:
         actor = IntegrationActor(token_id=token.pk, prefix=token.prefix) if token is not None else created_by
         verdict = commit_batch(batch=batch, verdict=verdict, actor=actor)
+    else:
+        finish_unattended_check(batch=batch)
     return batch, verdict
+
+
+def finish_unattended_check(*, batch: ImportBatch):
+    """A check that no person will follow up (API, command line: nobody maps or commits it later) is final: drop the file."""
+    if batch.source != BatchSource.WEB:
+        _discard_file_after_commit(batch.pk)
 
 
 def require_complete_mapping(*, batch: ImportBatch, mapping):
@@ -273,5 +326,5 @@ def require_complete_mapping(*, batch: ImportBatch, mapping):
     try:
         mapping.check()
     except IntakeError as error:
-        ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error=error.as_dict())
+        _fail(batch, error)
         raise

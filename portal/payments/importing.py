@@ -4,12 +4,18 @@ Columns: contract_no, paid_on, amount, reference, note (Chinese headers accepted
 named by row (the header is row 1), column and reason; the valid rows are then recorded in one
 transaction through services.record_payment, so a file either lands whole or not at all, and
 sending it again records nothing twice (the reference is the payment's natural key).
+
+A checked file waiting to be recorded is kept sealed with the field keys (keep_checked_file, PIPL
+art. 51) under UPLOAD_FOLDER, deleted once recorded, and at the latest by the retention task
+(portal.retention); check_and_record opens a sealed file itself, so whoever reads it back needs no key.
 """
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass, field
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,12 +25,14 @@ from portal.intake.columns import normalise_header
 from portal.intake.errors import ROW_MESSAGES, CellError, IntakeError
 from portal.intake.parsing import read_table
 from portal.intake.validation import clean_amount, clean_date, clean_text
+from portal.lib import filecrypt
 from portal.models import Case
 
 from . import services
 from .models import Payment, PaymentSource
 
 MAX_BYTES = 10 * 1024 * 1024
+UPLOAD_FOLDER = "payment-uploads"
 MAX_ROWS = 20_000
 PROGRESS_EVERY = 100
 COLUMNS = ("contract_no", "paid_on", "amount", "reference", "note")
@@ -82,6 +90,11 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
     now = now or timezone.now()
     today = timezone.localdate(now)
     result = PaymentFileResult()
+    try:
+        content = filecrypt.unseal(content)  # a file kept by keep_checked_file, read back as stored
+    except filecrypt.FileUnreadable:
+        result.file_error = str(_("The stored file could not be opened; upload it again."))
+        return result
     try:
         table = read_table(content, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, json_rows=json_rows)
         columns = _header_map(table.headers)
@@ -164,3 +177,17 @@ def template_csv() -> bytes:
     header = ",".join(COLUMNS) + "\r\n"
     example = "HT-2024-000123,2026-11-20,3000.00,BANK-20261120-0001," + _("paid by bank transfer") + "\r\n"
     return ("\ufeff" + header + example).encode("utf-8")
+
+
+def keep_checked_file(content: bytes, *, storage=None) -> str:
+    """Keep a checked file, sealed, until it is recorded; returns its storage name (server-chosen)."""
+    return filecrypt.save(storage or default_storage, f"{UPLOAD_FOLDER}/{uuid.uuid4().hex}", content)
+
+
+def read_checked_file(name: str, *, storage=None) -> bytes:
+    """The plain bytes of a kept file; filecrypt.FileGone when it was recorded or expired."""
+    return filecrypt.read(storage or default_storage, name)
+
+
+def discard_checked_file(name: str, *, storage=None) -> None:
+    filecrypt.delete(storage or default_storage, name)

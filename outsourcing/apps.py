@@ -7,7 +7,8 @@ class OutsourcingConfig(AppConfig):
     verbose_name = _("Outsourced collection")
 
     def ready(self):
-        from . import access, payments
+        from . import access, case_panels, payments
 
         access.register()
         payments.register()
+        case_panels.register()

@@ -42,6 +42,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Per-case debt amounts outside a call: the lender's staff only. A partner hears them on the workbench, in a
     # call with the verified debtor (seed §1; PIPL art. 6, data minimisation); portfolio totals are not per case.
     "case.view_amounts": LENDER_ROLES,
+    # What else a partner's work does not need (PIPL art. 6, data minimisation; issue item 10). A partner's own
+    # money records (its reports, its commission lines) stay visible to it; the lender's records do not.
+    "portfolio.view_amounts": LENDER_ROLES,  # money per bucket on the dashboard; partners see counts only
+    "payment.view_amounts": LENDER_ROLES,  # the lender's payments on a case (amounts) in a case's history
+    "payment.view_reference": LENDER_ROLES,  # the lender's bank references, anywhere a case's history shows them
+    "debtor.view_address": LENDER_ROLES,  # the full home address; partners see its first characters (address_for)
+    "report.view_match": LENDER_ROLES,  # whether a partner's payment report matched a lender payment, and which
+    # The whole collection history of a case, every agency's work, on the lender's case page (supervision).
+    "case.view_collection_history": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.LEGAL_MANAGER}),
     "case.reveal_id": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.LEGAL_MANAGER, Role.LAWYER}),
     "audit.view": frozenset({Role.LENDER_ADMIN}),
     "audit.export": frozenset({Role.LENDER_ADMIN}),
@@ -110,6 +119,20 @@ def can(principal: Principal | None, action: str) -> bool:
     except KeyError:  # an unknown action is a bug; fail closed
         raise ValueError(f"unknown action {action!r}") from None
     return bool(principal.roles & allowed)
+
+
+# A partner sees the start of the debtor's address (the district: enough to plan work, not to visit);
+# the full address is given for an approved field visit only (outsourcing.workbench, visit page).
+ADDRESS_HINT_CHARS = 6
+
+
+def address_for(principal: Principal | None, address: str) -> str:
+    """The debtor's home address as this principal may see it: one rule for every page that shows it."""
+    if not address:
+        return ""
+    if can(principal, "debtor.view_address"):
+        return address
+    return address[:ADDRESS_HINT_CHARS] + "…"
 
 
 def _active_memberships(user):
@@ -301,6 +324,28 @@ def visible_cases(principal: Principal | None):
     for scope in scopes[1:]:
         condition |= scope(principal)
     return Case.objects.filter(condition)
+
+
+def require(request, action: str, *, lender_only: bool = False) -> Principal:
+    """The acting principal, if it may do ``action`` (and is the lender's own staff, with ``lender_only``);
+    otherwise 403. Every view asks here, and every refusal is audited (ASVS 7.1.3: the failed check is logged)."""
+    from django.core.exceptions import PermissionDenied
+
+    from portal.audit.log import Action, record
+
+    principal = getattr(request, "principal", None)
+    if not can(principal, action) or (lender_only and not principal.is_lender_staff):
+        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id=action)
+        raise PermissionDenied
+    return principal
+
+
+def not_found(request, object_type: str, object_id) -> Http404:
+    """Audit a refused object and return the 404 to raise: never 403 for an object, which would confirm it exists."""
+    from portal.audit.log import Action, record
+
+    record(Action.ACCESS_DENIED, request=request, object_type=object_type, object_id=str(object_id))
+    return Http404()
 
 
 def get_visible_case(principal, case_id, *, request=None):

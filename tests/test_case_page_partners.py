@@ -32,6 +32,8 @@ def test_agency_staff_see_no_amounts_and_are_sent_to_the_workbench(persona, worl
     assert "data-amounts-hidden" in page and f'href="/workbench/cases/{case.pk}/"' in page
     # Enough is left to tell which case it is.
     assert "CASE-PAGE-001" in page and "王测试" in page and "随心贷" in page and case.debtor.id_number_masked in page
+    # The address as the workbench shows it: its start only (access.address_for).
+    assert "南京东路100号" not in page and "上海市黄浦区…" in page
 
 
 @pytest.mark.django_db
@@ -65,8 +67,9 @@ def test_the_case_list_and_dashboard_give_an_agency_no_per_case_amount(persona, 
     more = client.get("/cases/?q=CASE-PAGE-001", HTTP_HX_REQUEST="true").content.decode()  # the rows htmx loads
     assert "CASE-PAGE-001" in more and "¥" not in more
     dashboard = client.get("/").content.decode()
-    ending = dashboard.split("Placements ending soonest")[1]  # per case; the bucket totals above are the portfolio's
+    ending = dashboard.split("Placements ending soonest")[1]
     assert "CASE-PAGE-001" in ending and "¥" not in ending
+    assert "¥" not in dashboard  # the bucket totals too: a partner's dashboard counts cases (access: portfolio.view_amounts)
 
 
 @pytest.mark.django_db

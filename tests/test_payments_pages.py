@@ -24,7 +24,7 @@ D = Decimal
 
 def placed_case(world, contract_prefix="PAYPG"):
     with tenant_context(world.lenders["acme"]):
-        case = make_cases(1, dpd=45, prefix=contract_prefix)[0]
+        case = make_cases(1, dpd=45, prefix=contract_prefix, principal="5000.00")[0]  # owes more than is paid: all of it is applied
         placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=world.people["acme_manager"].user)
     return case
 

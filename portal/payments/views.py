@@ -2,12 +2,10 @@
 payments, matches partners' reports and decides disputes; a partner reports payments, sees its own
 payment lines and reports, and disputes them. Thin: every rule is in services / importing."""
 import datetime
-import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from portal import access
 from portal.audit.log import Action, record
+from portal.lib import uploads
 from portal.lib.downloads import attachment
 from portal.lib.keyset import paginate
 from portal.lib.spreadsheet import csv_bytes
@@ -29,7 +28,7 @@ from . import hooks, importing, ledger, services
 from .job_handlers import JOB_KIND
 from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, ReportForm, ReversalForm
 from .models import DISPUTE_DECISION_DAYS, DisputeStatus, Payment, PaymentReversal, PaymentSource, ReportStatus
-from .visibility import visible_disputes, visible_payments, visible_reports
+from .visibility import PARTNER_RECEIVED, filter_reports, report_status_label, report_statuses, sees_report_match, visible_disputes, visible_payments, visible_reports
 
 PAGE_SIZE = 50
 UPLOAD_SESSION_KEY = "payment-upload"
@@ -40,13 +39,6 @@ def _render(request, template, context):
     principal = request.principal
     context.setdefault("can_record", principal.is_lender_staff and access.can(principal, "payment.record"))
     return render(request, template, context)
-
-
-def _require(request, action, *, lender_only=False):
-    principal = request.principal
-    if not access.can(principal, action) or (lender_only and not principal.is_lender_staff):
-        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id=action)
-        raise PermissionDenied
 
 
 def _get_or_404(request, queryset, pk, object_type):
@@ -71,7 +63,7 @@ def _case_for(request, contract_no):
 
 
 def payment_list(request):
-    _require(request, "payment.view")
+    access.require(request, "payment.view")
     principal = request.principal
     filters, problems = ledger.parse_filters(request.GET)
     for problem in problems:
@@ -83,7 +75,9 @@ def payment_list(request):
     context = {
         "rows": rows, "page": page, "filters": filters, "query": urlencode(filters.as_query()), "is_lender": principal.is_lender_staff,
         "states": [("", _("All")), (ledger.STANDING, _("Not reversed")), (ledger.REVERSED, _("Reversed"))],
-        "pending_reports": visible_reports(principal).filter(status=ReportStatus.PENDING).count(),
+        "pending_reports": (visible_reports(principal).filter(status=ReportStatus.PENDING) if sees_report_match(principal)
+                            else filter_reports(visible_reports(principal), principal, PARTNER_RECEIVED)).count(),
+        "show_match": sees_report_match(principal),
         "open_disputes": visible_disputes(principal).filter(status=DisputeStatus.OPEN).count(),
     }
     return _render(request, "payments/payment_list.html", context)
@@ -91,7 +85,7 @@ def payment_list(request):
 
 def payment_export(request):
     """The filtered ledger as CSV (at most ledger.EXPORT_LIMIT rows); every export is audited."""
-    _require(request, "payment.view")
+    access.require(request, "payment.view")
     principal = request.principal
     filters, _problems = ledger.parse_filters(request.GET)
     payments = ledger.apply(visible_payments(principal), filters)
@@ -108,7 +102,7 @@ def payment_export(request):
 
 
 def payment_record(request):
-    _require(request, "payment.record", lender_only=True)
+    access.require(request, "payment.record", lender_only=True)
     form = PaymentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -132,7 +126,7 @@ def payment_record(request):
 
 
 def payment_detail(request, payment_id):
-    _require(request, "payment.view")
+    access.require(request, "payment.view")
     principal = request.principal
     payment = _get_or_404(request, visible_payments(principal).select_related("case", "recorded_by"), payment_id, "payments.payment")
     note = hooks.annotations([payment.pk]).get(payment.pk, {})
@@ -141,7 +135,8 @@ def payment_detail(request, payment_id):
     can_reverse = reversal is None and principal.is_lender_staff and access.can(principal, "payment.reverse")
     context = {
         "payment": payment, "note": note, "disputes": disputes, "is_lender": principal.is_lender_staff, "reversal": reversal,
-        "reports": visible_reports(principal).filter(matched_payment=payment),
+        # Which report matched this payment is the lender's knowledge (access: report.view_match).
+        "reports": visible_reports(principal).filter(matched_payment=payment) if sees_report_match(principal) else [],
         "dispute_form": DisputeForm() if access.can(principal, "dispute.raise") else None,
         "can_dispute": access.can(principal, "dispute.raise") and (not principal.is_lender_staff or note.get("partner_id")),
         "reversal_form": ReversalForm(initial={"reversed_on": timezone.localdate()}) if can_reverse else None,
@@ -152,7 +147,7 @@ def payment_detail(request, payment_id):
 @require_POST
 def payment_reverse(request, payment_id):
     """Reverse (冲正) a payment: lender finance only, with a reason; the case and the agency's statement follow."""
-    _require(request, "payment.reverse", lender_only=True)
+    access.require(request, "payment.reverse", lender_only=True)
     payment = _get_or_404(request, visible_payments(request.principal), payment_id, "payments.payment")
     form = ReversalForm(request.POST)
     if not form.is_valid():
@@ -170,7 +165,7 @@ def payment_reverse(request, payment_id):
 
 @require_POST
 def payment_dispute(request, payment_id):
-    _require(request, "dispute.raise")
+    access.require(request, "dispute.raise")
     principal = request.principal
     payment = _get_or_404(request, visible_payments(principal), payment_id, "payments.payment")
     form = DisputeForm(request.POST)
@@ -198,16 +193,24 @@ def payment_dispute(request, payment_id):
 # ------------------------------------------------------------------ import
 
 
+def _file_too_large(request, max_bytes):
+    messages.error(request, uploads.too_large_message(max_bytes))
+    return redirect("payment-import")
+
+
+@uploads.capped_upload(importing.MAX_BYTES, refused=_file_too_large)  # refused while streaming, before it is written
 def payment_import(request):
-    _require(request, "payment.record", lender_only=True)
+    access.require(request, "payment.record", lender_only=True)
     form = PaymentFileForm(request.POST or None, request.FILES or None)
     result = None
-    if request.method == "POST" and form.is_valid():
+    if getattr(request, "upload_too_large", None):
+        form.add_error("file", uploads.too_large_message(request.upload_too_large))
+    elif request.method == "POST" and form.is_valid():
         content = form.cleaned_data["file"].read(importing.MAX_BYTES + 1)
         result = importing.check_and_record(content, commit=False)
         _discard_upload(request)  # only the last checked file waits to be recorded
         if not result.file_error and result.valid:
-            name = default_storage.save(f"payment-uploads/{uuid.uuid4().hex}", ContentFile(content))
+            name = importing.keep_checked_file(content)  # sealed with the field keys until recorded (or swept)
             request.session[UPLOAD_SESSION_KEY] = {"name": name, "filename": form.cleaned_data["file"].name[:200]}
     return _render(request, "payments/payment_import.html", {"form": form, "result": result,
                                                               "upload": request.session.get(UPLOAD_SESSION_KEY) if result else None})
@@ -215,14 +218,14 @@ def payment_import(request):
 
 def _discard_upload(request):
     upload = request.session.pop(UPLOAD_SESSION_KEY, None)
-    if upload and default_storage.exists(upload["name"]):
-        default_storage.delete(upload["name"])
+    if upload:
+        importing.discard_checked_file(upload["name"])
 
 
 @require_POST
 def payment_import_commit(request):
     """Record the checked file in the background: the job page shows the progress."""
-    _require(request, "payment.record", lender_only=True)
+    access.require(request, "payment.record", lender_only=True)
     upload = request.session.pop(UPLOAD_SESSION_KEY, None)
     if not upload or not default_storage.exists(upload["name"]):
         messages.error(request, _("Upload the file again: the checked file is no longer here."))
@@ -233,7 +236,7 @@ def payment_import_commit(request):
 
 
 def payment_template(request):
-    _require(request, "payment.record", lender_only=True)
+    access.require(request, "payment.record", lender_only=True)
     return attachment(importing.template_csv(), "payments-template.csv", "text/csv; charset=utf-8")
 
 
@@ -243,11 +246,13 @@ def payment_template(request):
 def report_list(request):
     principal = request.principal
     if not access.can(principal, "payment.report"):  # agency staff report; lender and agency admins review
-        _require(request, "payment.view")
-    reports = visible_reports(principal).select_related("case", "organisation", "matched_payment__reversal", "reported_by")
+        access.require(request, "payment.view")
+    show_match = sees_report_match(principal)
+    reports = visible_reports(principal).select_related("case", "organisation", "reported_by")
+    if show_match:
+        reports = reports.select_related("matched_payment__reversal")
     status = request.GET.get("status", ReportStatus.PENDING if principal.is_lender_staff else "")
-    if status in ReportStatus.values:
-        reports = reports.filter(status=status)
+    reports = filter_reports(reports, principal, status)
     form = None
     if access.can(principal, "payment.report") and principal.is_partner:
         form = ReportForm(request.POST or None, initial={"contract_no": request.GET.get("contract_no", "")[:64]})
@@ -258,22 +263,21 @@ def report_list(request):
                 form.add_error("contract_no", _("No case with this contract no. is placed with you."))
             else:
                 try:
-                    report = services.report_payment(case=case, organisation=principal.organisation, amount=data["amount"],
-                                                     paid_on=data["paid_on"], reference=data["reference"], note=data["note"],
-                                                     reported_by=request.user)
+                    services.report_payment(case=case, organisation=principal.organisation, amount=data["amount"],
+                                            paid_on=data["paid_on"], reference=data["reference"], note=data["note"],
+                                            reported_by=request.user)
                 except ValidationError as error:
                     form.add_error(None, error)
                 else:
-                    if report.status == ReportStatus.MATCHED:
-                        messages.success(request, _("Reported, and matched at once to the lender's record of it."))
-                    else:
-                        messages.success(request, _("Reported. It stays pending until the lender matches it with the money received."))
+                    # The same words whether or not it matched at once: the match is the lender's (report.view_match).
+                    messages.success(request, _("Reported. The lender checks it against the money it receives."))
                     return redirect("payment-reports")
     is_lender = principal.is_lender_staff
     rows = list(reports[:200])
     candidates = _match_candidates([r for r in rows if r.status == ReportStatus.PENDING]) if is_lender else {}
-    context = {"rows": [(report, candidates.get(report.pk, [])) for report in rows], "form": form, "status": status,
-               "statuses": ReportStatus.choices, "is_lender": is_lender, "can_decide": is_lender and access.can(principal, "payment.record")}
+    context = {"rows": [(report, candidates.get(report.pk, []), report_status_label(principal, report)) for report in rows],
+               "form": form, "status": status, "statuses": report_statuses(principal), "is_lender": is_lender, "show_match": show_match,
+               "can_decide": is_lender and access.can(principal, "payment.record")}
     return _render(request, "payments/report_list.html", context)
 
 
@@ -293,7 +297,7 @@ def _match_candidates(reports, *, window=datetime.timedelta(days=30), per_report
 
 @require_POST
 def report_match(request, report_id):
-    _require(request, "payment.record", lender_only=True)
+    access.require(request, "payment.record", lender_only=True)
     report = _get_or_404(request, visible_reports(request.principal), report_id, "payments.paymentreport")
     payment = Payment.objects.filter(pk=request.POST.get("payment"), case_id=report.case_id).first()
     if payment is None:
@@ -310,7 +314,7 @@ def report_match(request, report_id):
 
 @require_POST
 def report_reject(request, report_id):
-    _require(request, "payment.record", lender_only=True)
+    access.require(request, "payment.record", lender_only=True)
     report = _get_or_404(request, visible_reports(request.principal), report_id, "payments.paymentreport")
     try:
         services.reject_report(report=report, decided_by=request.user, note=request.POST.get("note", ""), request=request)
@@ -323,7 +327,7 @@ def report_reject(request, report_id):
 
 @require_POST
 def report_dispute(request, report_id):
-    _require(request, "dispute.raise")
+    access.require(request, "dispute.raise")
     principal = request.principal
     report = _get_or_404(request, visible_reports(principal).select_related("organisation"), report_id, "payments.paymentreport")
     form = DisputeForm(request.POST)
@@ -343,7 +347,7 @@ def report_dispute(request, report_id):
 
 
 def dispute_list(request):
-    _require(request, "payment.view")
+    access.require(request, "payment.view")
     disputes = visible_disputes(request.principal).select_related("payment__case", "report__case", "partner", "raised_by_org")
     status = request.GET.get("status", DisputeStatus.OPEN)
     if status in DisputeStatus.values:
@@ -355,7 +359,7 @@ def dispute_list(request):
 
 
 def dispute_detail(request, dispute_id):
-    _require(request, "payment.view")
+    access.require(request, "payment.view")
     principal = request.principal
     dispute = _get_or_404(request, visible_disputes(principal).select_related("payment__case", "report__case", "partner", "raised_by_org"),
                           dispute_id, "payments.dispute")
@@ -363,7 +367,7 @@ def dispute_detail(request, dispute_id):
     may_decide = principal.organisation.pk == lender_org_id and access.can(principal, "payment.record")
     may_withdraw = principal.organisation.pk == dispute.raised_by_org_id and access.can(principal, "dispute.raise")
     if request.method == "POST":
-        _require(request, "dispute.raise")
+        access.require(request, "dispute.raise")
         try:
             if request.POST.get("action") == "comment":
                 form = CommentForm(request.POST)
@@ -384,6 +388,7 @@ def dispute_detail(request, dispute_id):
             _errors(request, error)
         return redirect("dispute-detail", dispute_id=dispute.pk)
     context = {"dispute": dispute, "events": dispute.events.select_related("actor", "organisation"),
+               "report_status": report_status_label(principal, dispute.report) if dispute.report_id else "",
                "may_decide": may_decide and dispute.is_open, "may_withdraw": may_withdraw and dispute.is_open,
                "may_comment": dispute.is_open and access.can(principal, "dispute.raise"),
                "comment_form": CommentForm()}

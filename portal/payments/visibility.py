@@ -2,10 +2,12 @@
 a partner only its own lines (registered by the app that attributes payments), its own reports and
 its own disputes. Contract numbers and amounts only: a partner's view of a line never carries the
 debtor's data (that goes with the case, and disappears when the placement ends)."""
+from django.utils.translation import gettext_lazy as _
+
 from portal.access import can
 
 from . import hooks
-from .models import Dispute, Payment, PaymentReport
+from .models import Dispute, Payment, PaymentReport, ReportStatus
 
 
 def visible_payments(principal):
@@ -41,3 +43,38 @@ def visible_disputes(principal):
     if principal.is_lender_staff:
         return Dispute.objects.all()
     return Dispute.objects.filter(partner=principal.organisation)
+
+
+# ------------------------------------------------------------------ what a partner learns of its reports
+# A partner's report is a claim; whether it matched the lender's money (and which payment) is the lender's
+# record, not the partner's (PIPL art. 6): otherwise a report becomes a way to ask "did the debtor pay you
+# this?". A partner sees its report received, or rejected with the lender's reason (so that it can dispute).
+PARTNER_RECEIVED = "received"
+PARTNER_REPORT_STATUSES = [(PARTNER_RECEIVED, _("Received, awaiting the lender")), (ReportStatus.REJECTED, _("Rejected"))]
+
+
+def sees_report_match(principal) -> bool:
+    return can(principal, "report.view_match")
+
+
+def report_statuses(principal):
+    """The statuses this principal may filter reports by, as (value, label)."""
+    return list(ReportStatus.choices) if sees_report_match(principal) else list(PARTNER_REPORT_STATUSES)
+
+
+def filter_reports(reports, principal, status):
+    """Reports with the status chosen among report_statuses(principal); anything else: all of them."""
+    if sees_report_match(principal):
+        return reports.filter(status=status) if status in ReportStatus.values else reports
+    if status == PARTNER_RECEIVED:
+        return reports.exclude(status=ReportStatus.REJECTED)
+    if status == ReportStatus.REJECTED:
+        return reports.filter(status=ReportStatus.REJECTED)
+    return reports
+
+
+def report_status_label(principal, report):
+    """The report's status in this principal's words: matched and pending are one status to a partner."""
+    if sees_report_match(principal) or report.status == ReportStatus.REJECTED:
+        return report.get_status_display()
+    return PARTNER_REPORT_STATUSES[0][1]

@@ -1,4 +1,3 @@
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -9,8 +8,7 @@ from portal.lib.keyset import paginate
 
 
 def audit_log(request):
-    if not access.can(request.principal, "audit.view"):
-        raise PermissionDenied
+    access.require(request, "audit.view")
     events = AuditEvent.objects.all()
     action = request.GET.get("action", "")
     if action in Action.values:
@@ -21,8 +19,7 @@ def audit_log(request):
 
 @require_POST
 def audit_export(request):
-    if not access.can(request.principal, "audit.export"):
-        raise PermissionDenied
+    access.require(request, "audit.export")
     job = start_job(kind="audit_export", params={"action": request.POST.get("action", "")},
                     user=request.user, organisation=request.principal.organisation)
     return redirect("job-detail", job_id=job.pk)

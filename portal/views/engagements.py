@@ -1,7 +1,7 @@
 """A lender admin's partners: engage, activate, suspend, end."""
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,13 +25,8 @@ class EngageForm(forms.Form):
         self.fields["partner"].queryset = Organisation.objects.filter(kind__in=PARTNER_KINDS).exclude(pk__in=engaged)
 
 
-def _require_admin(request):
-    if not access.can(request.principal, "engagement.manage"):
-        raise PermissionDenied
-
-
 def engagements(request):
-    _require_admin(request)
+    access.require(request, "engagement.manage")
     form = EngageForm(request.POST or None, lender=request.tenant)
     if request.method == "POST" and form.is_valid():
         services.engage_partner(lender=request.tenant, partner=form.cleaned_data["partner"], note=form.cleaned_data["note"])
@@ -46,7 +41,7 @@ def engagements(request):
 
 @require_POST
 def engagement_status(request, engagement_id):
-    _require_admin(request)
+    access.require(request, "engagement.manage")
     engagement = get_object_or_404(Engagement, pk=engagement_id, lender=request.tenant)
     try:
         services.set_engagement_status(engagement=engagement, status=request.POST.get("status", ""))

@@ -7,7 +7,7 @@ from django_tenants.utils import tenant_context
 
 from outsourcing.models import Placement
 from portal import access
-from portal.models import Case, bucket_for
+from portal.models import bucket_for
 from portal.middleware import is_public_request
 from tenants.models import Engagement, EngagementStatus
 
@@ -24,17 +24,22 @@ def workspace_dashboard(request):
     principal = request.principal
     cases = access.visible_cases(principal)
     today = timezone.localdate()
+    # Money per bucket is the lender's; a partner's dashboard counts cases only (access: portfolio.view_amounts).
+    show_amounts = access.can(principal, "portfolio.view_amounts")
     by_bucket = {b: {"count": 0, "balance": 0} for b in BUCKETS}
-    outstanding = Sum(F("principal_due") + F("interest_due") + F("penalty_due") + F("fees_due"))
-    for row in cases.values("overdue_since").annotate(n=Count("pk"), balance=outstanding):
+    measures = {"n": Count("pk")}
+    if show_amounts:
+        measures["balance"] = Sum(F("principal_due") + F("interest_due") + F("penalty_due") + F("fees_due"))
+    for row in cases.values("overdue_since").annotate(**measures):
         bucket = bucket_for((today - row["overdue_since"]).days)
         if bucket in by_bucket:
             by_bucket[bucket]["count"] += row["n"]
-            by_bucket[bucket]["balance"] += row["balance"] or 0
+            by_bucket[bucket]["balance"] += row.get("balance") or 0
     total = sum(b["count"] for b in by_bucket.values())
     context = {
-        "case_count": total,
-        "buckets": [(name, data["count"], data["balance"], (data["count"] * 100 // total) if total else 0) for name, data in by_bucket.items()],
+        "case_count": total, "show_amounts": show_amounts,
+        "buckets": [(name, data["count"], data["balance"] if show_amounts else None, (data["count"] * 100 // total) if total else 0)
+                    for name, data in by_bucket.items()],
         "placed_count": Placement.objects.active().filter(case__in=cases).count() if total else 0,
     }
     if principal.is_lender_staff:
@@ -78,7 +83,7 @@ def partner_worklist(user, per_lender: int = 50):
                 for placement in placements:
                     rows.append({"lender": lender, "partner": principal.organisation, "case": placement.case,
                                  "debtor_name": placement.case.debtor.name, "bucket": placement.case.bucket,
-                                 "ends_at": placement.ends_at})  # no amount: a partner's lists carry none (case.view_amounts)
+                                 "ends_at": placement.ends_at, "last_day": placement.last_day})  # no amount: a partner's lists carry none (case.view_amounts)
     connection.set_schema_to_public()
     rows.sort(key=lambda r: r["ends_at"])
     return rows

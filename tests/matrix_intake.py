@@ -31,3 +31,23 @@ def owner_kwargs(world):
         "column_mapping_id": world.intake["mapping"].pk,
         "integration_token_id": world.intake["token"].pk,
     }
+
+
+# The action guarding each intake URL (see URL_ACTIONS in tests/test_isolation_matrix.py).
+URL_ACTIONS = {
+    "intake-home": "case.import",
+    "intake-template-csv": "case.import",
+    "intake-template-xlsx": "case.import",
+    "intake-batch": "case.import",
+    "intake-batch-progress": "case.import",
+    "intake-mapping": "case.import",
+    "intake-commit": "case.import",
+    "intake-errors": "case.import",
+    "intake-mapping-delete": "case.import",
+    "intake-tokens": "api.integrate",
+    "intake-token-revoke": "api.integrate",
+    "intake-token-rotate": "api.integrate",
+    "intake-api-cases": "case.import",
+    "intake-api-import": "case.import",
+    "intake-api-schema": None,  # the API's description, no data: any of the lender's staff, or a token
+}

@@ -70,3 +70,32 @@ def make_cases(n, *, dpd=45, region="上海", product="随心贷", principal="10
              principal_due=Decimal(principal), interest_due=Decimal("0.00"), overdue_since=overdue, status=status or CaseStatus.INTERNAL)
         for i, debtor in enumerate(debtors)
     ])
+
+
+# The action guarding each outsourcing URL (see URL_ACTIONS in tests/test_isolation_matrix.py).
+URL_ACTIONS = {
+    "agreement-list": "agreement.manage",
+    "agreement-create": "agreement.manage",
+    "agreement-detail": "agreement.manage",
+    "allocation": "placement.manage",
+    "allocation-batch": "placement.manage",
+    "allocation-progress": "placement.manage",
+    "allocation-commit": "placement.manage",
+    "placement-manual": "placement.manage",
+    "placement-list": "placement.view",
+    "placement-recall": "placement.manage",
+    "placement-detail": "placement.view",
+    "placement-hold-request": "placement.request_hold",
+    "hold-decide": "placement.manage",
+    "scorecards": "scorecard.view",
+    "scorecards-export": "scorecard.view",
+}
+
+
+def post_bodies(world):
+    """Bodies for the POST-only URLs whose form the world's state does not show (a hold is already pending)."""
+    until = (world.outsourcing["placement"].ends_at + datetime.timedelta(days=5)).date().isoformat()
+    return {
+        "placement-hold-request": {"until": until, "reason": "isolation matrix: promised to pay after the term"},
+        "hold-decide": {"decision": "approve", "note": "isolation matrix"},
+    }

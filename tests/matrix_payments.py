@@ -30,3 +30,35 @@ def owner_kwargs(world):
         "report_id": world.payments["report"].pk,
         "dispute_id": world.payments["dispute"].pk,
     }
+
+
+# The action guarding each payments URL (see URL_ACTIONS in tests/test_isolation_matrix.py).
+URL_ACTIONS = {
+    "payment-list": "payment.view",
+    "payment-export": "payment.view",
+    "payment-record": "payment.record",
+    "payment-import": "payment.record",
+    "payment-import-commit": "payment.record",
+    "payment-template": "payment.record",
+    "payment-reports": ("payment.report", "payment.view"),  # partners' staff file reports; the lender reviews them
+    "payment-report-match": "payment.record",
+    "payment-report-reject": "payment.record",
+    "payment-report-dispute": "dispute.raise",
+    "dispute-list": "payment.view",
+    "dispute-detail": {"get": "payment.view", "post": "dispute.raise"},
+    "payment-api": "payment.record",
+    "payment-api-reversal": "payment.reverse",
+    "payment-detail": "payment.view",
+    "payment-dispute": "dispute.raise",
+    "payment-reverse": "payment.reverse",
+}
+
+
+def post_bodies(world):
+    """Bodies for the POST-only URLs whose form the world's state does not show on any page (tests/isolation_support.py)."""
+    return {
+        "payment-report-match": {"payment": str(world.payments["payment"].pk)},
+        "payment-report-reject": {"note": "isolation matrix: not our money"},
+        "payment-report-dispute": {"reason": "commission", "text": "isolation matrix: the rate is wrong"},
+        "payment-import-commit": {"confirm": "1"},
+    }

@@ -37,3 +37,23 @@ def extend_world(world):
 
 def owner_kwargs(world):
     return {"statement_id": world.statements["acme_x"].pk}
+
+
+# The action guarding each statement URL (see URL_ACTIONS in tests/test_isolation_matrix.py).
+URL_ACTIONS = {
+    "statement-list": "statement.view",
+    "statement-draft": "statement.manage",
+    "statement-detail": "statement.view",
+    "statement-refresh": "statement.manage",
+    "statement-approve": "statement.manage",
+    "statement-issue": "statement.manage",
+    "statement-discard": "statement.manage",
+    "statement-csv": "statement.view",
+    "statement-xlsx": "statement.view",
+    "statement-pdf": "statement.view",
+}
+
+
+def post_bodies(world):
+    """The draft statement shows no issue form until approved; issuing takes no fields but the token."""
+    return {"statement-issue": {"confirm": "1"}}

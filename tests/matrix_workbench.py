@@ -118,3 +118,40 @@ def owner_kwargs(world):
         "visit_id": world.workbench["visit"].pk,
         "visit_photo_id": world.workbench["photo"].pk,
     }
+
+
+# The action guarding each workbench URL (see URL_ACTIONS in tests/test_isolation_matrix.py).
+URL_ACTIONS = {
+    "workbench-queue": "workbench.work",
+    "workbench-assign": "workbench.assign",
+    "workbench-case": "case.view",
+    "workbench-attempt-start": "workbench.work",
+    "workbench-visit-request": "fieldvisit.request",
+    "workbench-attempt-verify": "workbench.work",
+    "workbench-attempt-outcome": "workbench.work",
+    "workbench-recording-upload": "workbench.work",
+    "workbench-recording": "case.view",
+    "workbench-visits": "fieldvisit.decide",
+    "workbench-visit": "case.view",
+    "workbench-visit-decide": "fieldvisit.decide",
+    "workbench-visit-report": "fieldvisit.request",
+    "workbench-visit-photo": "case.view",
+    "workbench-policy": "engagement.manage",  # the lender's contact rules: set by whoever manages engagements
+}
+
+
+def post_bodies(world):
+    """Bodies for the workbench POSTs whose forms the world's (closed, reported) call and visit no longer show."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    today = timezone.localdate()
+    return {
+        "workbench-attempt-start": {"channel": "phone", "number_kind": "mobile"},
+        "workbench-visit-request": {"reason": "unreachable", "note": "isolation matrix: nobody answers"},
+        "workbench-attempt-verify": {"method": "id_last4", "name": "甲金丝雀", "answer": "002X"},
+        "workbench-attempt-outcome": {"outcome": "promise_to_pay", "note": "isolation matrix", "promise_amount": "100.00",
+                                      "promise_due_on": (today + datetime.timedelta(days=5)).isoformat()},
+        "workbench-recording-upload": {"file": SimpleUploadedFile("call.mp3", MP3, content_type="audio/mpeg")},
+        "workbench-visit-decide": {"decision": "approve", "note": "isolation matrix"},
+        "workbench-visit-report": {"visited_at": f"{today.isoformat()}T10:00", "findings": "isolation matrix: someone lives there"},
+    }

@@ -19,7 +19,8 @@ def visible_contracts(world, persona, lender="acme"):
 
 @pytest.mark.django_db
 def test_lender_staff_see_all_their_cases(world):
-    assert visible_contracts(world, "acme_manager") == {"ACME-CANARY-001", "ACME-CANARY-002", "ACME-CANARY-003", "ACME-CANARY-004"}
+    assert visible_contracts(world, "acme_manager") == {"ACME-CANARY-001", "ACME-CANARY-002", "ACME-CANARY-003", "ACME-CANARY-004",
+                                                          "ACME-CANARY-005"}  # tests/matrix_canaries.py: lender-only
 
 
 @pytest.mark.django_db

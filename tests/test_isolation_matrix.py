@@ -48,6 +48,14 @@ OPEN_URLS = {
     "two-factor-setup": "enrols the caller's own device",
     "set_language": "sets the caller's own language cookie",
     "healthz": "liveness probe; returns {'status': 'ok'} only",
+    "account": "the caller's own account page",
+    "password_change": "changes the caller's own password",
+    "password_change_done": "a confirmation; shows no data",
+    "password_reset": "asks for a reset link by email; shows no data (the same answer for any address)",
+    "password_reset_done": "a confirmation; shows no data",
+    "password_reset_confirm": "opened by the emailed one-time link; a wrong link shows no data",
+    "password_reset_complete": "a confirmation; shows no data",
+    "accept-invitation": "opened by the emailed one-time link; a wrong link shows no data",
 }
 
 
@@ -69,7 +77,44 @@ def owner_kwargs(world):
         "licence_id": world.orgs["xagency_licence"].pk,
         "certificate_id": world.certificate.pk,
         "user_id": world.people["x_collector"].user.pk,
+        # Django's password reset link: a user id (base64) and a token; a made-up pair changes nothing and reveals nothing.
+        "uidb64": "MQ", "token": "x" * 43,
     }
+
+
+# Which function-level action (portal.access.PERMISSIONS) guards each URL: one place, with each area's
+# tests/matrix_<area>.py adding its own URL_ACTIONS. An action name; a tuple (any of them opens the URL); a dict
+# {"get": ..., "post": ...} when the two methods ask different things; or None: no function-level action (every
+# member of the workspace, or the caller's own account), the object rules alone decide.
+# tests/test_isolation_within_lender.py tries each lender role on every URL whose action it lacks.
+URL_ACTIONS = {
+    # lender host
+    "home": None,
+    "handoff": None,
+    "case-list": "case.list",
+    "case-detail": "case.view",
+    "case-reveal-id": "case.reveal_id",
+    "audit-log": "audit.view",
+    "audit-export": "audit.export",
+    "job-detail": "job.view",
+    "job-progress": "job.view",
+    "job-download": "job.view",
+    "team": "team.manage",
+    "team-deactivate": "team.manage",
+    "engagements": "engagement.manage",
+    "engagement-status": "engagement.manage",
+    # public host
+    "enter-workspace": None,
+    "partner-team": "partner.team",
+    "partner-team-deactivate": "partner.team",
+    "platform-lenders": "platform.manage",
+    "platform-organisations": "platform.manage",
+    "platform-organisation": "platform.manage",
+    "platform-licence-verify": "platform.manage",
+    "platform-licence-document": "platform.manage",
+    "platform-certificate-verify": "platform.manage",
+    "platform-user-disable": "platform.manage",
+}
 
 
 PUBLIC_SLUGS = {"enter-workspace": "acme", "partner-team": "xagency", "partner-team-deactivate": "xagency"}
@@ -121,6 +166,19 @@ def test_every_url_is_in_the_matrix(world, db):
         if name in OPEN_URLS:
             continue
         build_path(route, name, kwargs)  # raises if the matrix cannot exercise it
+
+
+def test_every_url_declares_its_action(world, db):
+    """A URL nobody said the action of cannot be tried by the roles that lack it: declare it in URL_ACTIONS."""
+    from portal.access import PERMISSIONS
+    from tests.isolation_support import actions_of, url_actions
+
+    declared = url_actions()
+    missing = sorted({name for where, route, name in all_urls() if name not in OPEN_URLS and name not in declared})
+    assert not missing, f"declare the action of these URLs in URL_ACTIONS (tests/matrix_<area>.py): {missing}"
+    for name, value in declared.items():
+        for action in (v for part in (value.values() if isinstance(value, dict) else [value]) for v in actions_of(part)):
+            assert action in PERMISSIONS, f"{name}: unknown action {action!r}"
 
 
 MATRIX = [(where, route, name) for where, route, name in all_urls() if name not in OPEN_URLS]

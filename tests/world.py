@@ -16,7 +16,7 @@ from django_tenants.utils import tenant_context
 from outsourcing.models import Placement, PlacementStatus
 from portal.models import Case, Debtor
 from tenants import services
-from tenants.models import EngagementStatus, LicenceKind, Role
+from tenants.models import ROLES_REQUIRING_2FA, EngagementStatus, LicenceKind, Role
 
 PASSWORD = "persona-pass-2026"
 
@@ -101,7 +101,7 @@ def build_world() -> World:
         email = f"{key}@personas.test"
         membership = services.add_member(organisation=world.orgs[org_slug], email=email, full_name=key, role=role, password=PASSWORD)
         persona = Persona(key=key, email=email, role=role, org=org_slug, user=membership.user)
-        if role in (Role.PLATFORM_STAFF, Role.LENDER_ADMIN):
+        if role in (Role.PLATFORM_STAFF, Role.LENDER_ADMIN) or role in ROLES_REQUIRING_2FA:  # every persona whose role requires 2FA has a device
             persona.device = TOTPDevice.objects.create(user=membership.user, name="test", confirmed=True)
         world.people[key] = persona
     from tenants.models import Membership, PractitionerCertificate

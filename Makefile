@@ -25,11 +25,11 @@ demo: install
 	$(BIN)/python bin/services.py demo
 
 test: install
-	DJANGO_SETTINGS_MODULE=portal.settings.test $(BIN)/python bin/services.py run -- $(BIN)/pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python bin/services.py run -- $(BIN)/pytest $(PYTEST_ARGS)
 
 # The embedded path alone (no DATABASE_URL, no broker): smoke tests and a real worker.
 test-embedded: install
-	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL DJANGO_SETTINGS_MODULE=portal.settings.test $(BIN)/python bin/services.py run -- $(BIN)/pytest -m embedded $(PYTEST_ARGS)
+	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python bin/services.py run -- $(BIN)/pytest -m embedded $(PYTEST_ARGS)
 
 # Every benchmark, each printing a ratio against a baseline measured in the same run
 # (foundation: provisioning, migrate_schemas, request overhead; outsourcing: import,
@@ -38,15 +38,15 @@ bench: install
 	$(BIN)/python bin/services.py run -- sh -c '$(BIN)/python bench/run.py $(BENCH_ARGS) && $(BIN)/python bench/bench_import.py && $(BIN)/python bench/bench_allocation.py && $(BIN)/python bench/bench_queue.py && $(BIN)/python bench/bench_scorecards.py'
 
 messages: install
-	DJANGO_SETTINGS_MODULE=portal.settings.dev $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='test-artifacts/*'
-	DJANGO_SETTINGS_MODULE=portal.settings.dev $(BIN)/python manage.py compilemessages --ignore='.venv/*'
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='test-artifacts/*'
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(BIN)/python manage.py compilemessages --ignore='.venv/*'
 
 check: install
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-only-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz DJANGO_ALLOWED_HOSTS=caseport.example \
 	FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') BLIND_INDEX_KEY=x \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/1} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
 	AXES_PROXY_COUNT=$${AXES_PROXY_COUNT:-1} \
-	$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=portal.settings.base
+	$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=config.settings.base
 
 clean:
 	rm -rf var/celery var/test-media test-artifacts

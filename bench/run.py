@@ -67,8 +67,8 @@ def parse_args(argv=None):
 
 def configure_environment(bench_url: str, var_dir: str) -> None:
     """Point Django at the scratch database before anything imports settings."""
-    os.environ["DATABASE_URL"] = bench_url  # portal/settings/base.py reads it at import
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings.dev"
+    os.environ["DATABASE_URL"] = bench_url  # config/settings/base.py reads it at import
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
     os.environ["DJANGO_DEBUG"] = "1"  # dev settings; benchmark 3 turns DEBUG off while it times requests
     os.environ["CASEPORT_VAR_DIR"] = var_dir  # media, celery queue, static root: nothing lands in var/
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
             f"{database.admin_url(server_url).rsplit('/', 1)[0]} (PostgreSQL {database.server_version(server_url)}), "
             f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
         meta = {"quick": opts.quick, "database": opts.db, "python": platform.python_version(), "cpus": os.cpu_count(),
-                "postgresql": database.server_version(server_url), "settings": "portal.settings.dev"}
+                "postgresql": database.server_version(server_url), "settings": "config.settings.dev"}
         meta["setup"] = setup_database()
         from bench import migrate_noop, provisioning, request_overhead
 

@@ -8,7 +8,7 @@ same resolver. The bare view comes first so that it pays no extra URL matching.
 from django.http import HttpResponse, HttpResponseForbidden
 from django.urls import path
 
-from portal.urls_tenant import handler403, handler404, handler500, urlpatterns as tenant_urlpatterns  # noqa: F401
+from config.urls_tenant import handler403, handler404, handler500, urlpatterns as tenant_urlpatterns  # noqa: F401
 
 
 def bare(request):

@@ -71,8 +71,8 @@ def start_embedded_postgres():
 def prepare_env():
     env = dict(os.environ)
     # manage.py defaults to production settings; what this script starts (the demo, a developer's command)
-    # is development unless the caller says otherwise (make test names portal.settings.test).
-    env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
+    # is development unless the caller says otherwise (make test names config.settings.test).
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     server = None
     if not env.get("DATABASE_URL"):
         print("services: no DATABASE_URL; starting embedded PostgreSQL under var/pgdata", flush=True)
@@ -128,7 +128,7 @@ def demo(env):
         if code:
             return code
     # One worker with an embedded beat (periodic tasks such as placement expiry).
-    worker = _start([PYTHON, "-m", "celery", "-A", "portal", "worker", "-B", "-s", str(VAR / "celerybeat-schedule"), "-P", "solo", "-l", "INFO"], env)
+    worker = _start([PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "-s", str(VAR / "celerybeat-schedule"), "-P", "solo", "-l", "INFO"], env)
     web = _start(manage + ["runserver", "0.0.0.0:8000", "--noreload"], env)
     print("\nCaseport is at http://localhost:8000/ (lenders at http://acme.localhost:8000/, http://beta.localhost:8000/). Ctrl-C stops it.\n", flush=True)
     try:

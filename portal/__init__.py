@@ -1,3 +1,1 @@
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The lender's core, shared by both channels: cases, limitation, intake, payments, access, audit, jobs."""

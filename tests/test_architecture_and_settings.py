@@ -20,7 +20,7 @@ def production_env(**overrides):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_", "BLIND_"))}
     env.update(
         DJANGO_DEBUG="0", DJANGO_SECRET_KEY="prod-check-" + "k" * 60, DJANGO_ALLOWED_HOSTS="caseport.example,.caseport.example",
-        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(), BLIND_INDEX_KEY="blind-index-key-for-check", DJANGO_SETTINGS_MODULE="portal.settings.base",
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(), BLIND_INDEX_KEY="blind-index-key-for-check", DJANGO_SETTINGS_MODULE="config.settings.base",
         REDIS_URL="redis://127.0.0.1:6379/1", CELERY_BROKER_URL="redis://127.0.0.1:6379/0", AXES_PROXY_COUNT="1",
     )
     env.pop("S3_BUCKET", None)

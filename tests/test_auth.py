@@ -174,7 +174,7 @@ def test_handoff_carries_two_factor_verification(world, client_for):
 def test_production_hashes_passwords_with_argon2():
     import importlib
 
-    base = importlib.import_module("portal.settings.base")
+    base = importlib.import_module("config.settings.base")
     assert base.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
 
 

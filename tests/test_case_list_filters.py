@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 from outsourcing import placement
 from outsourcing.models import Placement, PlacementStatus
 from portal.models import Case, CaseStatus
-from portal.views import cases as case_views
+from config.views import cases as case_views
 from tests.matrix_outsourcing import make_cases
 
 pytestmark = pytest.mark.django_db

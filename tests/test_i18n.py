@@ -212,7 +212,7 @@ def test_every_msgid_in_the_source_is_translated(tmp_path):
     shutil.copytree(BASE_DIR, tree, ignore=COPY_IGNORES, symlinks=True)
     (tree / "locale").mkdir()
     env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     env["CASEPORT_VAR_DIR"] = str(tmp_path / "var")  # keep settings' side effects out of the real var/
     command = [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-obsolete"]
     command += [f"--ignore={pattern}" for pattern in MAKEMESSAGES_IGNORES]

@@ -74,7 +74,7 @@ def test_file_level_problems_are_errors(world, tmp_path):
 def test_the_command_exits_non_zero_with_the_reason_on_a_file_it_cannot_read(world, tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes("contract_no,borrower_name\nHT1,café\n".encode("latin-1"))
-    env = dict(os.environ, DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="portal.settings.test", LANGUAGE_CODE="en")
+    env = dict(os.environ, DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="config.settings.test", LANGUAGE_CODE="en")
     done = subprocess.run([sys.executable, "manage.py", "import_cases", "--tenant", "acme", str(path), "--json"],
                           cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stdout == ""

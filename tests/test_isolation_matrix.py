@@ -35,8 +35,8 @@ def walk(patterns, prefix=""):
 
 
 def all_urls():
-    return [("tenant", route, name) for route, name in walk(get_resolver("portal.urls_tenant").url_patterns)] + [
-        ("public", route, name) for route, name in walk(get_resolver("portal.urls_public").url_patterns)
+    return [("tenant", route, name) for route, name in walk(get_resolver("config.urls_tenant").url_patterns)] + [
+        ("public", route, name) for route, name in walk(get_resolver("config.urls_public").url_patterns)
     ]
 
 

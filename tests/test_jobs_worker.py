@@ -16,7 +16,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 import tests.job_probes  # noqa: F401  (registers the probe handler in this process too)
-from portal import celery_app
+from config import celery_app
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import start_job
 
@@ -36,9 +36,9 @@ def database_url():
 def worker(world, django_db_blocker):
     queue = f"test-{uuid.uuid4().hex[:8]}"
     celery_app.conf.task_default_queue = queue
-    env = dict(os.environ, DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="portal.settings.test", CELERY_QUEUE=queue)
+    env = dict(os.environ, DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="config.settings.test", CELERY_QUEUE=queue)
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-Q", queue, "-I", "tests.job_probes", "-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-Q", queue, "-I", "tests.job_probes", "-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
         env=env, cwd=settings.BASE_DIR,
     )
     yield process

@@ -282,7 +282,7 @@ def test_a_hold_cannot_revive_an_ended_placement(acme):
 
 
 def test_the_beat_task_expires_placements_in_every_lender_in_its_schema(world, settings):
-    from portal.celery import app
+    from config.celery import app
 
     with tenant_context(world.lenders["acme"]):
         case = make_cases(1, dpd=120)[0]

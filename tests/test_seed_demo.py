@@ -20,7 +20,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
 from outsourcing.models import Placement, PlacementStatus
-from portal import access, demo
+from demo import seeding as demo
+from portal import access
 from portal.lib import crypto, idnumber
 from portal.models import Case, CaseStatus, Debtor
 from tenants import services
@@ -295,7 +296,7 @@ def test_text_output_lists_every_login_and_where_to_get_a_code(cast):
     for login in all_logins(demo.describe_demo(cast=cast)):
         assert login["email"] in text
     assert demo.DEMO_PASSWORD in text and "http://localhost:8000/" in text
-    assert "DJANGO_SETTINGS_MODULE=portal.settings.dev .venv/bin/python manage.py demo_totp EMAIL" in text  # manage.py alone is production
+    assert "DJANGO_SETTINGS_MODULE=config.settings.dev .venv/bin/python manage.py demo_totp EMAIL" in text  # manage.py alone is production
 
 
 @pytest.mark.django_db
@@ -363,7 +364,7 @@ def test_the_command_refuses_when_a_lender_the_demo_did_not_create_exists(cast, 
 
 
 def test_a_lender_with_a_demo_slug_but_another_name_is_not_taken_for_the_demos(cast):
-    from portal.management.commands.seed_demo import foreign_lenders
+    from demo.management.commands.seed_demo import foreign_lenders
 
     own = [(spec.slug, spec.name) for spec in cast.lenders]
     assert foreign_lenders(cast=cast, existing=own) == []

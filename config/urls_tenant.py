@@ -1,8 +1,9 @@
 """A lender's host (<slug>.<base domain>): the workspace."""
 from django.urls import include, path
 
-from portal.urls_common import urlpatterns as common
-from portal.views import audit, auth, cases, engagements, jobs, shell, team
+from config.urls_common import urlpatterns as common
+from portal.views import audit, auth, engagements, jobs, team
+from config.views import cases, shell
 
 urlpatterns = common + [
     path("", shell.home, name="home"),

@@ -1,8 +1,9 @@
 """The public host: workspaces, the partners' combined work list, platform staff screens."""
 from django.urls import path
 
-from portal.urls_common import urlpatterns as common
-from portal.views import auth, platform, shell, team
+from config.urls_common import urlpatterns as common
+from portal.views import auth, platform, team
+from config.views import shell
 
 urlpatterns = common + [
     path("", shell.home, name="home"),

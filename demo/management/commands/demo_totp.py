@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from portal import demo
+from demo import seeding as demo
 
 
 class Command(BaseCommand):

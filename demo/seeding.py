@@ -847,7 +847,7 @@ def format_logins(*, summary: dict, url: str) -> str:
     lines = [f"Open {url} and sign in as any of:", ""]
     for row in [header, *rows]:
         lines.append("  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
-    lines += ["", "[2FA] users: get the current code with `DJANGO_SETTINGS_MODULE=portal.settings.dev .venv/bin/python manage.py demo_totp EMAIL`."]
+    lines += ["", "[2FA] users: get the current code with `DJANGO_SETTINGS_MODULE=config.settings.dev .venv/bin/python manage.py demo_totp EMAIL`."]
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from portal import demo
+from demo import seeding as demo
 from tenants import services
 from tenants.models import Lender
 

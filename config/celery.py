@@ -10,7 +10,7 @@ import os
 from celery.signals import task_postrun
 from tenant_schemas_celery.app import CeleryApp
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.base")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = CeleryApp("caseport")
 app.config_from_object("django.conf:settings", namespace="CELERY")

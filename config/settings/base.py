@@ -56,6 +56,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", f"{BASE_DOMAIN},.{BASE_DOMAIN}"
 SHARED_APPS = [
     "django_tenants",
     "tenants",
+    "demo",  # management commands only (seed_demo, demo_totp)
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -91,8 +92,8 @@ INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in S
 
 TENANT_MODEL = "tenants.Lender"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
-PUBLIC_SCHEMA_URLCONF = "portal.urls_public"
-ROOT_URLCONF = "portal.urls_tenant"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenant"
 # New lenders are cloned from a migrated template schema instead of replaying
 # every migration (issue #2: provisioning under one second). migrate_schemas
 # keeps the template current because it is a (hidden) Lender row too.
@@ -161,12 +162,12 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.shell",
+                "config.navigation.shell",
             ],
         },
     },
 ]
-WSGI_APPLICATION = "portal.wsgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
 
 # ---------------------------------------------------------------- auth
 AUTH_USER_MODEL = "tenants.User"

@@ -6,8 +6,13 @@ placement plans) and touches no database, so the same seed always yields the
 same portfolio. Writing is idempotent: ``seed_demo`` looks everything up by
 its natural key (organisation slug, e-mail, licence number, contract number,
 the debtor's blind index) and creates only what is missing, so it can run on
-every ``make demo``. ``describe_demo`` reads back what a person or a test
-harness needs to sign in.
+every ``make demo``. It writes through the services real work uses, so demo
+data cannot drift from real data: cases are imported as a lender's file is
+(``portal.intake.services.import_now``: checks, encryption, blind index,
+limitation evidence, balance snapshots, history), placements and recalls are
+made by ``outsourcing.placement`` on back-dated days, assignments by the
+workbench, money by the payment and statement services. ``describe_demo``
+reads back what a person or a test harness needs to sign in.
 
 The demo's passwords and TOTP keys are public by design: never seed a
 production database (the command refuses unless DEBUG is on or it is forced).
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import random
 import time
 import unicodedata
@@ -33,17 +39,19 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
-# The demo spans every app (people, cases, placements), so it reaches into
-# outsourcing although portal sits below it; it is a seeding tool, not a layer.
-from outsourcing import agreements, statements
+# The demo sits above every app (.importlinter): it writes through their services, as a person or a lender's file would.
+from outsourcing import agreements, placement as placing, statements
 from outsourcing.models import BUCKETS, ROUNDS, Agreement, Placement, PlacementStatus, Statement, StatementStatus
+from outsourcing.workbench.services import assign_cases
+from portal import access
+from portal.intake import services as intake
+from portal.intake.models import BatchSource
+from portal.lib import idnumber
+from portal.lib.money import to_fen
+from portal.lib.months import add_months, previous_month
+from portal.models import Case, RepaymentMethod, bucket_for
 from portal.payments import services as payment_services
 from portal.payments.models import Dispute, Payment, PaymentReport, PaymentReversal, PaymentSource, ReversalReason
-from portal import access, limitation
-from portal.lib import crypto, idnumber
-from portal.lib.months import add_months, previous_month
-from portal.lib.money import to_fen
-from portal.models import BalanceSnapshot, Case, CaseStatus, Debtor, LimitationEvent, LimitationEventKind, bucket_for
 from tenants import services
 from tenants.models import (
     ROLES_REQUIRING_2FA,
@@ -122,7 +130,7 @@ def credit_code(*, head: str, body: str) -> str:
     ``body`` the first 8 digits of the organisation code (GB 11714 adds its check digit).
     """
     weights = (3, 7, 9, 10, 5, 8, 4, 2)
-    check = 11 - sum(int(c, 36) * w for c, w in zip(body, weights)) % 11  # A–Z count 10–35
+    check = 11 - sum(int(c, 36) * w for c, w in zip(body, weights, strict=True)) % 11  # A–Z count 10–35
     org_code = body + {10: "X", 11: "0"}.get(check, str(check))
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     first17 = head + org_code
@@ -245,13 +253,14 @@ class Product:
     terms: tuple[int, ...]  # months (期数)
     rate_bp: tuple[int, int]  # annual rate range in basis points
     late_fee: Decimal  # 逾期管理费 per overdue instalment
+    method: str  # RepaymentMethod value (还款方式)
 
 
 PRODUCTS = (
-    Product("随心贷", "SXD", 3_000, 50_000, (6, 12, 24), (1500, 2400), Decimal("30.00")),
-    Product("薪享贷", "XXD", 10_000, 100_000, (12, 24, 36), (1000, 1800), Decimal("50.00")),
-    Product("消费分期", "XFFQ", 3_000, 30_000, (3, 6, 12), (1200, 2400), Decimal("20.00")),
-    Product("车主贷", "CZD", 30_000, 200_000, (12, 24, 36), (800, 1500), Decimal("0.00")),
+    Product("随心贷", "SXD", 3_000, 50_000, (6, 12, 24), (1500, 2400), Decimal("30.00"), RepaymentMethod.EQUAL_INSTALMENTS.value),  # 等额本息
+    Product("薪享贷", "XXD", 10_000, 100_000, (12, 24, 36), (1000, 1800), Decimal("50.00"), RepaymentMethod.EQUAL_PRINCIPAL.value),  # 等额本金
+    Product("消费分期", "XFFQ", 3_000, 30_000, (3, 6, 12), (1200, 2400), Decimal("20.00"), RepaymentMethod.EQUAL_INSTALMENTS.value),
+    Product("车主贷", "CZD", 30_000, 200_000, (12, 24, 36), (800, 1500), Decimal("0.00"), RepaymentMethod.INTEREST_ONLY.value),  # 先息后本
 )
 PRODUCT_WEIGHTS = (40, 25, 25, 10)
 # Days past due by bucket (账龄), weighted as a lender's outsourced book looks:
@@ -259,19 +268,24 @@ PRODUCT_WEIGHTS = (40, 25, 25, 10)
 BUCKET_DPD = (("M1", 1, 30), ("M2", 31, 60), ("M3", 61, 90), ("M4", 91, 120), ("M5", 121, 150), ("M6+", 151, 400))
 BUCKET_WEIGHTS = (22, 18, 15, 12, 10, 23)
 LATE_FEE_CAP_INSTALMENTS = 10
+# Past this many days overdue the demo lenders declare the whole loan due (宣布提前到期); the limitation
+# period then runs from that day (民法典 art. 189 read with the loan contract's acceleration clause).
+ACCELERATE_AFTER_DAYS = 90
 
 
 # ------------------------------------------------------------ generation (pure)
 @dataclass(frozen=True)
 class PlacementPlan:
-    """Where a case goes (委案计划): which agency, which collector, whether it was recalled."""
+    """Where a case goes (委案计划): which agency, which collector, whether it was recalled.
+
+    The term is the agreement's (placement.place_cases); the plan says only when the case was placed, always
+    after it fell overdue (only overdue cases go to an agency), and for a recall when it was recalled."""
 
     agency_slug: str
     collector_index: int | None  # into the agency's collectors; None: not yet assigned
     recalled: bool
-    started_days_ago: int
-    term_days: int  # active: ends this many days from now; recalled: the term it had
-    ended_days_after_start: int = 0
+    started_days_ago: int  # 0: placed today; always less than the case's days past due
+    ended_days_after_start: int = 0  # recalled: the recall came this many days after the start, before today
 
 
 @dataclass(frozen=True)
@@ -292,6 +306,11 @@ class DemoCase:
     overdue_since: datetime.date
     dpd: int
     placement: PlacementPlan | None
+    annual_rate: Decimal = Decimal("0.00")  # percent, as the template takes it (18.25 means 18.25%)
+    term_months: int | None = None
+    repayment_method: str = ""  # RepaymentMethod value
+    last_payment_on: datetime.date | None = None  # the last instalment paid before the default
+    accelerated_on: datetime.date | None = None  # 宣布提前到期
 
     @property
     def bucket(self) -> str:
@@ -346,8 +365,20 @@ def _new_person(*, rng: random.Random, taken_ids: set[str]) -> _Person:
     return _Person(person_name(rng=rng, male=male), number, mobile_number(rng=rng), street_address(rng=rng, region=region), region)
 
 
-def _balances(*, rng: random.Random, product: Product, dpd: int) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, int]:
-    """Loan amount and what is owed: remaining principal (accelerated, 提前到期), contractual
+@dataclass(frozen=True)
+class _Loan:
+    loan_amount: Decimal
+    principal_due: Decimal
+    interest_due: Decimal
+    penalty_due: Decimal
+    fees_due: Decimal
+    paid: int  # 已还期数
+    term: int  # 期数 (months)
+    rate: Decimal  # annual, a fraction
+
+
+def _balances(*, rng: random.Random, product: Product, dpd: int) -> _Loan:
+    """Loan amount and what is owed: remaining principal (all of it for an interest-first loan), contractual
     interest on the overdue instalments, penalty interest (罚息) at 1.5× the contract rate on
     the overdue principal per day, and the product's late fee per overdue instalment."""
     loan_amount = to_fen(rng.randrange(product.min_amount // 100, product.max_amount // 100 + 1) * 100)
@@ -356,26 +387,33 @@ def _balances(*, rng: random.Random, product: Product, dpd: int) -> tuple[Decima
     remaining = term - paid
     overdue_instalments = min(remaining, (dpd - 1) // 30 + 1)
     rate = Decimal(rng.randint(*product.rate_bp)) / Decimal(10_000)
-    principal_due = to_fen(loan_amount * remaining / term)
+    interest_first = product.method == RepaymentMethod.INTEREST_ONLY
+    principal_due = loan_amount if interest_first else to_fen(loan_amount * remaining / term)  # 先息后本: principal at maturity
     overdue_principal = loan_amount * overdue_instalments / term
     interest_due = to_fen(principal_due * rate / 12 * overdue_instalments)
     penalty_due = to_fen(overdue_principal * rate * Decimal("1.5") / 360 * dpd)
     fees_due = to_fen(product.late_fee * min(overdue_instalments, LATE_FEE_CAP_INSTALMENTS))
-    return loan_amount, principal_due, interest_due, penalty_due, fees_due, paid
+    return _Loan(loan_amount, principal_due, interest_due, penalty_due, fees_due, paid, term, rate)
 
 
-def _placement_plan(*, rng: random.Random, agency_slugs: tuple[str, ...], active_counts: dict[str, int]) -> PlacementPlan | None:
+def _placement_plan(*, rng: random.Random, agency_slugs: tuple[str, ...], active_counts: dict[str, int], dpd: int) -> PlacementPlan | None:
     """Place about a third of the cases; every other active placement of an agency goes to one
-    of its collectors in turn (分案到人), the rest wait in the agency's unassigned pool."""
+    of its collectors in turn (分案到人), the rest wait in the agency's unassigned pool.
+
+    A case is placed only once it is overdue (placement refuses a case not overdue on the day of placement), so
+    the start is at most ``dpd - 1`` days ago; a case too recently overdue for a start-and-recall before today is
+    placed and kept instead of recalled."""
     if not agency_slugs or rng.random() >= PLACED_SHARE:
         return None
     agency = rng.choice(agency_slugs)
     if rng.random() < RECALLED_SHARE:
-        started = rng.randint(40, 80)
-        return PlacementPlan(agency, None, True, started, rng.randint(60, 90), ended_days_after_start=rng.randint(5, 30))
+        started = min(rng.randint(40, 80), dpd - 1)
+        ended = min(rng.randint(5, 30), started - 1)
+        if ended >= 1:
+            return PlacementPlan(agency, None, True, started, ended_days_after_start=ended)
     nth = active_counts[agency] = active_counts.get(agency, 0) + 1
     collector = (nth // 2) % 2 if nth % 2 else None
-    return PlacementPlan(agency, collector, False, rng.randint(1, 7), rng.randint(30, 90))
+    return PlacementPlan(agency, collector, False, min(rng.randint(1, 7), dpd - 1))
 
 
 def generate_cases(*, seed: str, contract_prefix: str, count: int, today: datetime.date, agency_slugs: tuple[str, ...]) -> list[DemoCase]:
@@ -397,15 +435,19 @@ def generate_cases(*, seed: str, contract_prefix: str, count: int, today: dateti
         bucket = BUCKET_DPD[index] if index < len(BUCKET_DPD) else rng.choices(BUCKET_DPD, weights=BUCKET_WEIGHTS)[0]
         dpd = rng.randint(bucket[1], bucket[2])
         overdue_since = today - datetime.timedelta(days=dpd)
-        loan_amount, principal_due, interest_due, penalty_due, fees_due, paid = _balances(rng=rng, product=product, dpd=dpd)
+        loan = _balances(rng=rng, product=product, dpd=dpd)
         cases.append(DemoCase(
             contract_no=f"{contract_prefix}-{product.code}-{index + 1:06d}",
             debtor_name=person.name, id_number=person.id_number, mobile=person.mobile, address=person.address,
             product=product.name, region=person.region.label,
-            loan_amount=loan_amount, principal_due=principal_due, interest_due=interest_due,
-            penalty_due=penalty_due, fees_due=fees_due,
-            disbursed_on=add_months(overdue_since, -(paid + 1)), overdue_since=overdue_since, dpd=dpd,
-            placement=_placement_plan(rng=rng, agency_slugs=agency_slugs, active_counts=active_counts),
+            loan_amount=loan.loan_amount, principal_due=loan.principal_due, interest_due=loan.interest_due,
+            penalty_due=loan.penalty_due, fees_due=loan.fees_due,
+            # The first missed instalment is the (paid + 1)th monthly one.
+            disbursed_on=add_months(overdue_since, -(loan.paid + 1)), overdue_since=overdue_since, dpd=dpd,
+            placement=_placement_plan(rng=rng, agency_slugs=agency_slugs, active_counts=active_counts, dpd=dpd),
+            annual_rate=(loan.rate * 100).quantize(Decimal("0.01")), term_months=loan.term, repayment_method=product.method,
+            last_payment_on=add_months(overdue_since, -1) if loan.paid else None,
+            accelerated_on=overdue_since + datetime.timedelta(days=ACCELERATE_AFTER_DAYS) if dpd > ACCELERATE_AFTER_DAYS else None,
         ))
     return cases
 
@@ -522,86 +564,84 @@ def _ensure_engagement(*, lender: Lender, partner: Organisation) -> None:
     # An ended engagement stays ended (they are never reopened); its cases stay in-house.
 
 
-def _base_status(record: DemoCase) -> str:
-    return CaseStatus.NEW if record.dpd <= 30 and record.placement is None else CaseStatus.INTERNAL
+def import_row(record: DemoCase) -> dict:
+    """The case as a lender's file hands it over: one row of the canonical import template (portal/intake/columns.py)."""
+    def day(value):
+        return value.isoformat() if value else ""
+
+    return {
+        "contract_no": record.contract_no, "product": record.product, "borrower_name": record.debtor_name,
+        "id_number": record.id_number, "mobile": record.mobile, "address": record.address, "region": record.region,
+        "loan_amount": str(record.loan_amount), "disbursed_on": day(record.disbursed_on), "annual_rate": str(record.annual_rate),
+        "term_months": str(record.term_months or ""), "repayment_method": record.repayment_method,
+        "principal_due": str(record.principal_due), "interest_due": str(record.interest_due),
+        "penalty_due": str(record.penalty_due), "fees_due": str(record.fees_due),
+        "overdue_since": day(record.overdue_since), "last_payment_on": day(record.last_payment_on),
+        "accelerated_on": day(record.accelerated_on),
+    }
 
 
-def _write_cases(*, records: list[DemoCase], report: LenderReport, today: datetime.date) -> dict[str, Case]:
-    """Debtors and cases missing from the lender's schema (by contract number and blind index)."""
-    by_contract = {c.contract_no: c for c in Case.objects.filter(contract_no__in=[r.contract_no for r in records])}
-    missing = [r for r in records if r.contract_no not in by_contract]
+class DemoDataRefused(ValidationError):
+    """The import refused rows the demo generated: the generator and the intake rules disagree."""
+
+
+def _write_cases(*, records: list[DemoCase], report: LenderReport, lender_slug: str, imported_by: User | None) -> dict[str, Case]:
+    """The cases missing from the lender's schema, imported exactly as a lender's file is (intake.import_now): the same
+    checks, encryption and blind index, limitation evidence (art. 188/189) with its effects, balance snapshots and
+    history. Cases already there (by contract number) are left alone, so a re-run imports nothing."""
+    existing = set(Case.objects.filter(contract_no__in=[r.contract_no for r in records]).values_list("contract_no", flat=True))
+    missing = [r for r in records if r.contract_no not in existing]
     if missing:
-        indexes = {r.id_number: crypto.blind_index(r.id_number) for r in missing}
-        debtors = {d.id_number_index: d for d in Debtor.objects.filter(id_number_index__in=set(indexes.values()))}
-        new_debtors = []
-        for record in missing:
-            if indexes[record.id_number] not in debtors:
-                debtor = Debtor(name=record.debtor_name, mobile=record.mobile, address=record.address)
-                debtor.set_id_number(record.id_number)
-                debtors[debtor.id_number_index] = debtor
-                new_debtors.append(debtor)
-        Debtor.objects.bulk_create(new_debtors)
-        new_cases = [
-            Case(
-                debtor=debtors[indexes[r.id_number]], contract_no=r.contract_no, product=r.product, region=r.region,
-                loan_amount=r.loan_amount, principal_due=r.principal_due, interest_due=r.interest_due,
-                penalty_due=r.penalty_due, fees_due=r.fees_due, disbursed_on=r.disbursed_on,
-                overdue_since=r.overdue_since, status=_base_status(r),
-                limitation_expires_on=limitation.expiry_from([(LimitationEventKind.DUE, r.overdue_since)])[0],
-            )
-            for r in missing
-        ]
-        Case.objects.bulk_create(new_cases)
-        # As an import would: the due date as the limitation evidence, and the balances as their first history entry.
-        LimitationEvent.objects.bulk_create([
-            LimitationEvent(case=c, kind=LimitationEventKind.DUE, occurred_on=c.overdue_since, evidence="演示数据：逾期起始日", source_type="demo")
-            for c in new_cases])
-        BalanceSnapshot.objects.bulk_create([
-            BalanceSnapshot(case=c, as_of=today, principal_due=c.principal_due, interest_due=c.interest_due,
-                            penalty_due=c.penalty_due, fees_due=c.fees_due, source="demo")
-            for c in new_cases])
-        by_contract.update({c.contract_no: c for c in new_cases})
-        report.cases_created = len(new_cases)
-    return by_contract
+        content = json.dumps([import_row(r) for r in missing], ensure_ascii=False).encode()
+        _batch, verdict = intake.import_now(content=content, original_name=f"demo-{lender_slug}.json", commit=True, json_rows=True,
+                                            source=BatchSource.COMMAND, created_by=imported_by)
+        if verdict.errors:
+            raise DemoDataRefused("; ".join(f"{missing[e.row - 2].contract_no} {e.column}: {e.message}" for e in verdict.errors[:5]))
+        report.cases_created = verdict.created
+    return {c.contract_no: c for c in Case.objects.filter(contract_no__in=[r.contract_no for r in records])}
+
+
+RECALL_REASON = "演示数据：案件调回内催"
 
 
 def _write_placements(*, records: list[DemoCase], cases: dict[str, Case], agencies: dict[str, Organisation],
-                      collectors: dict[str, list[User]], placed_by: User | None, now: datetime.datetime,
-                      report: LenderReport, versions: dict | None = None) -> None:
-    """Placements (委案) for planned cases that have never been placed, with eligible agencies only."""
+                      collectors: dict[str, list[User]], placed_by: User | None, agency_admins: dict[str, User],
+                      now: datetime.datetime, report: LenderReport) -> None:
+    """Placements (委案) of planned cases that have never been placed, with eligible agencies only, through the
+    placement service as a collections manager would have made them: history is replayed in date order (each
+    placement day's cases per agency in one ``place_cases(now=that day)``, each recall with ``recall_placements(now=...)``),
+    so terms, rate cells, rounds, buckets and statuses are the service's. Then each agency's admin hands every
+    other active case to a collector (workbench.assign_cases)."""
     planned = [r for r in records if r.placement is not None and r.placement.agency_slug in agencies]
     already = set(Placement.objects.filter(case__contract_no__in=[r.contract_no for r in planned]).values_list("case__contract_no", flat=True))
-    placements, active_ids, recalled_ids = [], [], []
-    for record in planned:
-        if record.contract_no in already:
-            continue
-        plan, case = record.placement, cases[record.contract_no]
-        starts_at = now - datetime.timedelta(days=plan.started_days_ago)
-        # The terms it was placed under: the bucket it was in then, first outsourcing (手别 1).
-        terms = {"agreement_version": (versions or {}).get(plan.agency_slug), "round": 1, "balance_at_placement": case.balance,
-                 "bucket": bucket_for(max(1, record.dpd - plan.started_days_ago))}
+    todo = [r for r in planned if r.contract_no not in already]
+    # (when, order, action): placements before recalls at the same instant; recalls come after their placement by ≥ 1 day.
+    events: dict[tuple, list[DemoCase]] = {}
+    for record in todo:
+        plan = record.placement
+        events.setdefault((now - datetime.timedelta(days=plan.started_days_ago), 0, plan.agency_slug), []).append(record)
         if plan.recalled:
-            ends_at = starts_at + datetime.timedelta(days=plan.term_days)
-            placements.append(Placement(
-                case=case, partner=agencies[plan.agency_slug], status=PlacementStatus.RECALLED, placed_by=placed_by,
-                starts_at=starts_at, ends_at=ends_at, term_ends_at=ends_at,
-                ended_at=starts_at + datetime.timedelta(days=plan.ended_days_after_start), **terms,
-            ))
-            recalled_ids.append(case.pk)
-            continue
-        team = collectors.get(plan.agency_slug) or []
-        assignee = team[plan.collector_index % len(team)] if team and plan.collector_index is not None else None
-        ends_at = now + datetime.timedelta(days=plan.term_days)
-        placements.append(Placement(
-            case=case, partner=agencies[plan.agency_slug], assigned_to=assignee, placed_by=placed_by,
-            starts_at=starts_at, ends_at=ends_at, term_ends_at=ends_at, **terms,
-        ))
-        active_ids.append(case.pk)
-    Placement.objects.bulk_create(placements)
-    Case.objects.filter(pk__in=active_ids).exclude(status=CaseStatus.PLACED).update(status=CaseStatus.PLACED)
-    # Back from the agency: worked in-house again (内催).
-    Case.objects.filter(pk__in=recalled_ids, status__in=[CaseStatus.NEW, CaseStatus.PLACED]).update(status=CaseStatus.INTERNAL)
-    report.placements_created = len(placements)
+            recalled_at = now - datetime.timedelta(days=plan.started_days_ago - plan.ended_days_after_start)
+            events.setdefault((recalled_at, 1, ""), []).append(record)
+    created = 0
+    for (when, order, agency_slug), batch in sorted(events.items()):
+        case_ids = [cases[r.contract_no].pk for r in batch]
+        if order == 0:
+            created += len(placing.place_cases(cases=case_ids, partner=agencies[agency_slug], placed_by=placed_by, now=when))
+        else:
+            in_force = Placement.objects.active(when).filter(case_id__in=case_ids)
+            placing.recall_placements(placements=in_force, by=placed_by, reason=RECALL_REASON, now=when)
+    for slug, agency in agencies.items():
+        team = collectors.get(slug) or []
+        by_collector: dict[int, list] = {}
+        for record in todo:
+            plan = record.placement
+            if plan.agency_slug == slug and not plan.recalled and team and plan.collector_index is not None:
+                by_collector.setdefault(plan.collector_index % len(team), []).append(cases[record.contract_no].pk)
+        for index, case_ids in sorted(by_collector.items()):
+            ids = Placement.objects.active(now).filter(partner=agency, case_id__in=case_ids).values_list("pk", flat=True)
+            assign_cases(placement_ids=list(ids), collector=team[index], agency=agency, assigned_by=agency_admins.get(slug), now=now)
+    report.placements_created = created
 
 
 # Commission schedule of the demo agreements: the rate rises with the bucket and with each outsourcing round (手别).
@@ -738,10 +778,10 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
         records = generate_cases(seed=spec.seed, contract_prefix=spec.contract_prefix, count=cases_per_lender, today=today, agency_slugs=agency_slugs)
         lender_report = LenderReport(slug=spec.slug)
         with tenant_context(lender):
-            cases = _write_cases(records=records, report=lender_report, today=today)
-            versions = _ensure_agreements(agencies=eligible, created_by=managers.get(spec.slug))
-            _write_placements(records=records, cases=cases, agencies=eligible, collectors=collectors,
-                              placed_by=managers.get(spec.slug), now=now, report=lender_report, versions=versions)
+            cases = _write_cases(records=records, report=lender_report, lender_slug=spec.slug, imported_by=managers.get(spec.slug))
+            _ensure_agreements(agencies=eligible, created_by=managers.get(spec.slug))
+            _write_placements(records=records, cases=cases, agencies=eligible, collectors=collectors, placed_by=managers.get(spec.slug),
+                              agency_admins=agency_admins, now=now, report=lender_report)
             _write_money(seed=spec.seed, agencies=eligible, finance=finance.get(spec.slug),
                          agency_admins=agency_admins, now=now)
             lender_report.cases, lender_report.placements = Case.objects.count(), Placement.objects.count()

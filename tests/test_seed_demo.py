@@ -19,11 +19,12 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
-from outsourcing.models import Placement, PlacementStatus
 from demo import seeding as demo
+from outsourcing import placement as placing
+from outsourcing.models import Placement, PlacementStatus
 from portal import access
 from portal.lib import crypto, idnumber
-from portal.models import Case, CaseStatus, Debtor
+from portal.models import Case, CaseStatus, Debtor, bucket_for
 from tenants import services
 from tenants.models import (
     ROLES_REQUIRING_2FA,
@@ -126,6 +127,28 @@ def test_generation_is_deterministic_and_a_bigger_demo_extends_the_same_portfoli
     assert {c.bucket for c in acme_cases(6)} == {"M1", "M2", "M3", "M4", "M5", "M6+"}
 
 
+def test_generated_placements_start_after_the_case_fell_overdue_and_recalls_precede_today():
+    """Only an overdue case goes to an agency (placement refuses it on a day it is not overdue)."""
+    plans = [(case, case.placement) for case in acme_cases() if case.placement is not None]
+    assert plans and any(plan.recalled for _case, plan in plans)
+    for case, plan in plans:
+        assert 0 <= plan.started_days_ago < case.dpd
+        if plan.recalled:
+            assert 1 <= plan.ended_days_after_start < plan.started_days_ago
+
+
+def test_generated_loans_carry_what_the_limitation_period_runs_from():
+    """Art. 189: an instalment loan's period runs from its last instalment, or from the acceleration the lender declared."""
+    for case in acme_cases():
+        assert case.repayment_method in {"equal_instalments", "equal_principal", "interest_only"} and case.term_months
+        assert case.disbursed_on < case.overdue_since <= demo.add_months(case.disbursed_on, case.term_months)
+        assert (case.accelerated_on is not None) == (case.dpd > demo.ACCELERATE_AFTER_DAYS)
+        if case.accelerated_on:
+            assert case.overdue_since < case.accelerated_on < TODAY
+        if case.last_payment_on:
+            assert case.disbursed_on <= case.last_payment_on < case.overdue_since
+
+
 def test_generated_credit_codes_carry_valid_check_characters():
     # Published examples of unified social credit codes (GB 32100-2015).
     assert demo.credit_code(head="91350100", body="M000100Y") == "91350100M000100Y43"
@@ -210,6 +233,15 @@ def test_placements_go_only_to_engaged_licensed_agencies(cast):
                     assert placement.assigned_to.email in collectors[placement.partner.slug]
                 if placement.status == PlacementStatus.RECALLED:
                     assert placement.ended_at < now and placement.case.status == CaseStatus.INTERNAL
+            for placement in placements:
+                # Placed by the placement service: a term of whole local days under the agreement in force, only once
+                # the case was overdue, in the bucket it was in that day, first round (手别 1).
+                start_day = timezone.localdate(placement.starts_at)
+                assert placement.starts_at == placing.local_midnight(start_day)
+                assert placement.term_ends_at == placing.local_midnight(start_day + datetime.timedelta(days=placement.agreement_version.term_days))
+                assert start_day > placement.case.overdue_since
+                assert placement.bucket == bucket_for((start_day - placement.case.overdue_since).days) != bucket_for(0)
+                assert placement.agreement_version.rate_for(placement.bucket, placement.round) is not None and placement.round == 1
             active = [p for p in placements if p.status == PlacementStatus.ACTIVE]
             assert all(p.starts_at < now < p.ends_at for p in active)
             assert {p.case_id for p in active} == set(Case.objects.filter(status=CaseStatus.PLACED).values_list("id", flat=True))
@@ -340,18 +372,82 @@ def test_the_demo_has_a_returned_payment_whose_commission_is_clawed_back_this_mo
     assert found >= 1
 
 
+def last_instalment(case):
+    """民法典 art. 189: "当事人约定同一债务分期履行的，诉讼时效期间自最后一期履行期限届满之日起计算"."""
+    from portal.lib.months import add_months
+
+    return add_months(case.disbursed_on, case.term_months)
+
+
 @pytest.mark.django_db
 def test_demo_cases_carry_their_limitation_evidence_and_first_balances(cast):
+    """Every demo loan is repaid in instalments, so the period runs from the last instalment's due date (art. 189),
+    or from the day the lender declared the whole loan due when it did so earlier; three years (art. 188)."""
     from portal.limitation import LIMITATION_YEARS, add_years
     from portal.models import BalanceSnapshot, LimitationEvent
 
     seed(cast, cases=40)
     with tenant_context(lender(cast.lenders[0].slug)):
-        for case in Case.objects.all():
-            assert LimitationEvent.objects.filter(case=case, kind="due", occurred_on=case.overdue_since).exists()
-            standing = LimitationEvent.objects.filter(case=case, withdrawn_at__isnull=True)
-            assert case.limitation_expires_on == add_years(max(e.occurred_on for e in standing), LIMITATION_YEARS)
-            assert BalanceSnapshot.objects.filter(case=case).exists()
+        cases = list(Case.objects.all())
+        for case in cases:
+            assert case.repayment_method and case.term_months
+            start = min(case.accelerated_on, last_instalment(case)) if case.accelerated_on else last_instalment(case)
+            assert LimitationEvent.objects.filter(case=case, kind="due", occurred_on=start, withdrawn_at__isnull=True).exists()
+            counted = LimitationEvent.objects.filter(case=case, withdrawn_at__isnull=True, effect="counted")
+            assert case.limitation_expires_on == add_years(max(e.occurred_on for e in counted), LIMITATION_YEARS)
+            assert BalanceSnapshot.objects.filter(case=case, source__startswith="import:").exists()
+        # Both readings of art. 189 appear: loans the lender accelerated (M4 and later), and loans still running on their schedule.
+        assert any(c.accelerated_on for c in cases) and any(c.accelerated_on is None and last_instalment(c) > c.overdue_since for c in cases)
+
+
+IMPORT_HEADERS = ("合同编号", "产品", "借款人姓名", "身份证号", "手机号", "地址", "地区", "借款金额", "放款日期", "年利率", "期限",
+                  "还款方式", "应还本金", "应还利息", "罚息", "费用", "逾期起始日", "最近还款日", "加速到期日")
+
+
+@pytest.mark.django_db
+def test_a_demo_case_carries_exactly_what_importing_its_row_gives(cast):
+    """The demo's cases are imported, not built beside the import: the same row in a lender's own CSV file
+    (Chinese headers) gives the same case, limitation events with their effects, expiry, snapshot and history."""
+    from portal.intake import services as intake
+    from portal.models import BalanceSnapshot, LimitationEvent
+
+    seed(cast, cases=40)
+    spec = cast.lenders[0]
+    records = {r.contract_no: r for r in demo.generate_cases(seed=spec.seed, contract_prefix=spec.contract_prefix, count=40,
+                                                             today=timezone.localdate(),
+                                                             agency_slugs=tuple(p.slug for p in cast.agencies_for(lender_slug=spec.slug)))}
+    with tenant_context(lender(spec.slug)):
+        unplaced = Case.objects.exclude(placements__isnull=False).order_by("contract_no")
+        chosen = {}  # one never-placed case (no payments) per repayment method and acceleration
+        for case in unplaced:
+            chosen.setdefault((case.repayment_method, case.accelerated_on is None), case)
+        assert len(chosen) >= 3
+        lines = [",".join(IMPORT_HEADERS)]
+        for case in chosen.values():
+            r = records[case.contract_no]
+            cells = (f"{r.contract_no}-R", r.product, r.debtor_name, r.id_number, r.mobile, r.address, r.region, r.loan_amount,
+                     r.disbursed_on, r.annual_rate, r.term_months, r.repayment_method, r.principal_due, r.interest_due,
+                     r.penalty_due, r.fees_due, r.overdue_since, r.last_payment_on or "", r.accelerated_on or "")
+            lines.append(",".join(str(cell) for cell in cells))
+        _batch, verdict = intake.import_now(content="\n".join(lines).encode(), original_name="lender.csv", commit=True)
+        assert verdict.errors == [] and verdict.created == len(chosen)
+
+        def facts(case):
+            fields = ("product", "region", "loan_amount", "disbursed_on", "annual_rate", "term_months", "repayment_method", "principal_due",
+                      "interest_due", "penalty_due", "fees_due", "overdue_since", "last_payment_on", "accelerated_on", "status",
+                      "limitation_expires_on", "limitation_review", "debtor_id")
+            events = sorted((e.kind, e.occurred_on, e.effect, e.source_type, e.withdrawn_at) for e in LimitationEvent.objects.filter(case=case))
+            snapshots = [(s.as_of, s.principal_due, s.interest_due, s.penalty_due, s.fees_due, s.source.split(":")[0])
+                         for s in BalanceSnapshot.objects.filter(case=case).order_by("as_of", "pk")]
+            history = [(event.pgh_label, "import" in (event.pgh_context.metadata if event.pgh_context else {}))
+                       for event in Case.pgh_event_model.objects.filter(pgh_obj_id=case.pk).select_related("pgh_context")]
+            return {name: getattr(case, name) for name in fields}, events, snapshots, history
+
+        for case in chosen.values():
+            imported = Case.objects.get(contract_no=f"{case.contract_no}-R")
+            assert facts(case) == facts(imported)
+            assert (("insert", True) in facts(case)[3]) and facts(case)[1]  # filed under the import's history context; evidence kept
+            assert case.debtor.id_number == imported.debtor.id_number  # one borrower, found by the blind index
 
 
 @pytest.mark.django_db

@@ -158,7 +158,7 @@ def seed(n: int):
 
 def rules_for(agencies):
     return {"filters": {"products": [PRODUCT]}, "mode": "percent",
-            "champion": [[str(a.pk), share] for a, share in zip(agencies, SHARES)], "challenger": None}
+            "champion": [[str(a.pk), share] for a, share in zip(agencies, SHARES, strict=True)], "challenger": None}
 
 
 # ----------------------------------------------------------------- the two contenders
@@ -187,7 +187,7 @@ def bare_update_sql(agencies, n):
     for quota in quotas:
         running += quota
         bounds.append(running)
-    whens = " ".join(f"WHEN ranked.rn <= {bound} THEN '{agency.pk}'::uuid" for bound, agency in zip(bounds, agencies))
+    whens = " ".join(f"WHEN ranked.rn <= {bound} THEN '{agency.pk}'::uuid" for bound, agency in zip(bounds, agencies, strict=True))
     return f"""
         UPDATE portal_case AS c SET bench_partner = CASE {whens} END, status = 'placed'
         FROM (
@@ -223,7 +223,7 @@ def check_allocation(batch, agencies, n):
     from outsourcing.allocation import largest_remainder
     from outsourcing.models import Placement, PlacementStatus
 
-    expected = dict(zip([a.pk for a in agencies], largest_remainder(n, [Decimal(s) for s in SHARES])))
+    expected = dict(zip([a.pk for a in agencies], largest_remainder(n, [Decimal(s) for s in SHARES]), strict=True))
     got = dict(Placement.objects.filter(batch=batch, status=PlacementStatus.ACTIVE).values_list("partner_id").annotate(c=Count("pk")))
     if got != expected:
         raise RuntimeError(f"allocation placed {got}, expected {expected}")
@@ -236,7 +236,7 @@ def check_bare(agencies, n):
 
     from outsourcing.allocation import largest_remainder
 
-    expected = dict(zip([a.pk for a in agencies], largest_remainder(n, [Decimal(s) for s in SHARES])))
+    expected = dict(zip([a.pk for a in agencies], largest_remainder(n, [Decimal(s) for s in SHARES]), strict=True))
     with connection.cursor() as cursor:
         cursor.execute("SELECT bench_partner, count(*) FROM portal_case WHERE bench_partner IS NOT NULL GROUP BY 1")
         got = dict(cursor.fetchall())

@@ -54,12 +54,13 @@ BARE_COLUMNS = """contract_no text, product text, borrower_name text, id_number 
     work_phone text, employer text, address text, contact1_name text, contact1_relation text, contact1_phone text,
     loan_amount numeric(14,2), disbursed_on date, annual_rate numeric(7,4), term_months integer,
     principal_due numeric(14,2), interest_due numeric(14,2), penalty_due numeric(14,2), fees_due numeric(14,2),
-    overdue_since date, last_payment_on date, region text"""
+    overdue_since date, last_payment_on date, repayment_method text, accelerated_on date, region text"""
 RELATIONS = ["配偶", "父母", "子女", "兄弟姐妹", "朋友", "同事"]
 
 
-def generate_csv(rows: int) -> bytes:
-    """N valid rows in the canonical layout, UTF-8 with BOM as Excel saves "CSV UTF-8"."""
+def generate_csv(rows: int, *, plain: bool = False) -> bytes:
+    """N valid rows in the canonical layout, UTF-8 with BOM as Excel saves "CSV UTF-8". A third are instalment loans
+    and a seventh were declared due early; ``plain`` leaves those two columns empty (the file as before they existed)."""
     import datetime
 
     from portal.intake.columns import NAMES
@@ -73,15 +74,19 @@ def generate_csv(rows: int) -> bytes:
         first17 = f"{310101 + seed % 50:06d}{born:%Y%m%d}{seed % 1000:03d}"
         overdue = datetime.date(2024, 1, 1) + datetime.timedelta(days=seed % 600)
         principal = 5000 + seed % 40000
-        writer.writerow([
+        values = [
             f"HT{seed:09d}", "随心贷" if seed % 3 else "极速贷", f"借款人{seed % 9973}", first17 + idnumber.check_char(first17),
             f"1{3 + seed % 7}{seed % 10**9:09d}", f"021-{5550000 + seed % 10000}", "" if seed % 2 else "010-66001234",
             f"上海某科技有限公司{seed % 500}", f"上海市浦东新区世纪大道{seed % 2000}号", f"联系人{seed % 311}", RELATIONS[seed % 6],
             f"139{seed % 10**8:08d}", f"{principal + 5000}.00", (overdue - datetime.timedelta(days=400)).isoformat(),
             f"{12 + seed % 24}.{seed % 100:02d}", str(6 + seed % 31), f"{principal}.{seed % 100:02d}", f"{seed % 3000}.35",
             f"{seed % 500}.00", "0.00", overdue.isoformat(), (overdue + datetime.timedelta(days=seed % 40)).isoformat() if seed % 4 else "",
+            "等额本息" if seed % 3 == 0 and not plain else "",  # instalments: the period runs from the last instalment's due date (民法典 art. 189)
+            (overdue + datetime.timedelta(days=60 + seed % 30)).isoformat() if seed % 7 == 0 and not plain else "",  # declared due early
             ["上海", "北京", "广东", "浙江", "四川"][seed % 5],
-        ])
+        ]
+        assert len(values) == len(NAMES), "the generated row no longer matches portal.intake.columns: add the new column here"
+        writer.writerow(values)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -191,7 +196,34 @@ def floor_once(dumped: dict, slug: str, rows: int) -> tuple[float, dict]:
     return elapsed, parts
 
 
-def import_once(content: bytes, slug: str) -> tuple[float, dict, float, dict, object]:
+@contextlib.contextmanager
+def sql_clock(enabled: bool):
+    """With ``enabled``: seconds per SQL statement the import runs (first 110 characters as the label), printed slowest
+    first; shows where the write phase goes (the limitation walk's CREATE TEMPORARY TABLE ... WITH RECURSIVE, the INSERTs)."""
+    from django.db import connection
+
+    if not enabled:
+        yield
+        return
+    spent = {}
+
+    def timer(execute, sql, params, many, context):
+        start = clock()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            label = " ".join(str(sql).split())[:110]
+            seconds, calls = spent.get(label, (0.0, 0))
+            spent[label] = (seconds + clock() - start, calls + 1)
+
+    with connection.execute_wrapper(timer):
+        yield
+    say("   SQL statements of that import, slowest first (COPY is not an execute() and does not show):")
+    for label, (seconds, calls) in sorted(spent.items(), key=lambda item: -item[1][0])[:12]:
+        say(f"     {seconds:6.2f} s  x{calls:<5} {label}")
+
+
+def import_once(content: bytes, slug: str, *, sql_times: bool = False) -> tuple[float, dict, float, dict, object]:
     """Seconds to import the file into a new lender, the verdict, seconds to import it again (nothing changes), the phases,
     and the lender (whose rows the floor measurement copies)."""
     from django.db import connection
@@ -203,7 +235,7 @@ def import_once(content: bytes, slug: str) -> tuple[float, dict, float, dict, ob
     connection.set_schema_to_public()
     lender = create_lender(slug=slug, name=f"Bench {slug}")
     with tenant_context(lender):
-        with phase_clock() as phases:
+        with phase_clock() as phases, sql_clock(sql_times):
             start = clock()
             _batch, verdict = services.import_now(content=content, original_name="bench.csv", commit=True)
             elapsed = clock() - start
@@ -233,9 +265,9 @@ def run(opts) -> Result:
     from django.conf import settings
 
     say(f"\n== Import of {rows:,} rows (validate + commit) vs COPY of the same rows into a bare table; {repeats} of each, alternating")
-    content = generate_csv(rows)
+    content = generate_csv(rows, plain=getattr(opts, "plain", False))
     settings.MAX_UPLOAD_BYTES = max(settings.MAX_UPLOAD_BYTES, len(content) + 1)  # the benchmark file is larger than an upload may be
-    say(f"   file: {len(content) / 1024 / 1024:.1f} MB CSV, {rows:,} rows x 23 columns")
+    say(f"   file: {len(content) / 1024 / 1024:.1f} MB CSV, {rows:,} rows x {len(content.splitlines()[0].split(b','))} columns")
     copy_baseline(content)  # warm-up: server caches, COPY path
     times = {"copy": [], "import": [], "reimport": [], "validate": [], "floor": []}
     phase_times = {}
@@ -249,7 +281,7 @@ def run(opts) -> Result:
                 times["copy"].append(elapsed)
                 say(f"   run {i + 1}/{repeats} COPY    {fmt_s(elapsed)}")
             else:
-                elapsed, outcome, repeat, phases, lender = import_once(content, f"bench-import-{i:02d}")
+                elapsed, outcome, repeat, phases, lender = import_once(content, f"bench-import-{i:02d}", sql_times=getattr(opts, "sql_times", False) and i == 0)
                 assert outcome["created"] == rows and outcome["rejected"] == 0, outcome
                 assert outcome["again_created"] == 0 and outcome["again_updated"] == 0, outcome
                 times["import"].append(elapsed)
@@ -305,6 +337,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout (progress goes to stderr)")
     parser.add_argument("--db", default="caseport_bench_import", help="scratch database name; created and dropped")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--sql-times", action="store_true", help="time each SQL statement of the first import and print the slowest")
+    parser.add_argument("--plain", action="store_true", help="leave repayment_method and accelerated_on empty (to compare with runs before 2026-12-04)")
     opts = parser.parse_args(argv)
     opts.import_repeats = opts.repeats
     json_out = sys.stdout

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench import database  # noqa: E402
 from bench.run import scratch_database, setup_world  # noqa: E402
 from bench.timing import say  # noqa: E402
-from portal.lib import months
+from portal.lib import months  # noqa: E402 (after the sys.path set-up above)
 
 HOST = "acme.localhost"
 COLLECTORS = 20
@@ -189,7 +189,7 @@ def variants(world, clients):
 def time_variants(items, repeats, warmup, context):
     samples = {label: [] for label, _ in items}
     with context():
-        for label, run in items:
+        for _label, run in items:
             for _ in range(warmup):
                 run()
         rng = random.Random(2026)
@@ -211,6 +211,7 @@ def main(argv=None) -> int:
         failed = False
         try:
             import contextlib
+
             from django.db import connection
             from django.test import Client
             from django.test.utils import override_settings

@@ -89,12 +89,12 @@ def fmt_value(seconds, unit):
 def print_table(headers, rows):
     widths = [len(h) for h in headers]
     for row in rows:
-        widths = [max(w, len(str(c))) for w, c in zip(widths, row)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+        widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     say(line)
     say("  ".join("-" * w for w in widths))
     for row in rows:
-        say("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        say("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
 def print_summary(results):

@@ -196,7 +196,8 @@ def standing_events(case: Case):
 
 def recompute(case: Case) -> datetime.date | None:
     """Store the case's expiry, each standing event's effect and the legal-review flag; returns the expiry."""
-    events = list(standing_events(case).only("id", "kind", "occurred_on", "effect"))
+    # case_id too: Django reads a deferred case_id back (one query per event) to attach the case it came from.
+    events = list(standing_events(case).only("id", "case_id", "kind", "occurred_on", "effect"))
     result = walk((event.kind, event.occurred_on) for event in events)
     effects = dict(result.steps)
     for event in events:

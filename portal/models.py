@@ -8,11 +8,12 @@ import uuid
 import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.lib import crypto, idnumber
+from portal.buckets import bucket_for  # noqa: F401  (the one definition lives in portal.buckets; re-exported)
+from portal.lib import crypto, idnumber, phones
 
 
 @pghistory.track(exclude=["id_number_ciphertext"], level=pghistory.Statement)
@@ -57,7 +58,8 @@ class Debtor(models.Model):
 
     @property
     def mobile_masked(self):
-        return self.mobile[:3] + "****" + self.mobile[-4:] if len(self.mobile) >= 11 else self.mobile
+        """The mobile number as the case page shows it (portal.lib.phones.mask, the one definition)."""
+        return phones.mask(self.mobile)
 
 
 class ContactRelation(models.TextChoices):
@@ -117,12 +119,8 @@ class RiskFlag(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
 
 
-def bucket_for(dpd: int) -> str:
-    """M1 = 1–30 days past due, M2 = 31–60, … M6+ from 151 days (PRODUCT.md glossary)."""
-    if dpd <= 0:
-        return "M0"
-    month = (dpd - 1) // 30 + 1
-    return "M6+" if month >= 6 else f"M{month}"
+# The four parts of what a debtor owes on a case; its balance is their sum (Case.balance, Case.balance_expression).
+BALANCE_PARTS = ("principal_due", "interest_due", "penalty_due", "fees_due")
 
 
 @pghistory.track(level=pghistory.Statement)
@@ -171,7 +169,9 @@ class Case(models.Model):
             models.Index(fields=["overdue_since"], name="case_overdue_since"),
             models.Index(fields=["status"], name="case_status"),
             # The case list's filters (limitation due, product) on a million cases: ranges and equality on an index.
-            models.Index(fields=["limitation_expires_on"], name="case_limitation_expires"),
+            # Limitation due/expired, then the list's keyset order (bench/bench_queue.py: the filter's own index,
+            # used through keyset.paginate(ids_first=True); a plain date index alone was never chosen).
+            models.Index(fields=["limitation_expires_on", "-created_at", "id"], name="case_limitation_keyset"),
             models.Index(fields=["product"], name="case_product"),
             # The case list's keyset order (portal.lib.keyset: created_at DESC, id).
             models.Index(fields=["-created_at", "id"], name="case_created_keyset"),
@@ -182,7 +182,16 @@ class Case(models.Model):
 
     @property
     def balance(self):
-        return self.principal_due + self.interest_due + self.penalty_due + self.fees_due
+        """What the debtor owes: principal + interest + penalty interest + fees (BALANCE_PARTS)."""
+        return sum((getattr(self, part) for part in BALANCE_PARTS[1:]), getattr(self, BALANCE_PARTS[0]))
+
+    @staticmethod
+    def balance_expression(prefix: str = ""):
+        """``balance`` in SQL, for annotations and sums; ``prefix`` reaches a related case ("case__")."""
+        first, *rest = (F(prefix + part) for part in BALANCE_PARTS)
+        for part in rest:
+            first = first + part
+        return first
 
     def dpd(self, today=None):
         today = today or timezone.localdate()

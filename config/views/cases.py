@@ -9,28 +9,25 @@ from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from outsourcing.allocation import bucket_condition
 from outsourcing.forms import ManualPlacementForm, engaged_agencies
 from outsourcing.models import Placement
 from portal import access, case_panels, limitation
 from portal.audit.log import Action, record
+from portal.buckets import BUCKETS, condition as bucket_condition
 from portal.lib.keyset import paginate
 from portal.models import CaseStatus
 from portal.payments import hooks as payment_hooks
 from portal.payments.models import Payment
 from tenants.models import EngagementStatus
 
-
 MAX_EVIDENCE = 50  # limitation events shown on the case page, newest first
 MAX_BALANCES = 20  # balance snapshots shown
 LIMITATION_WARNING_DAYS = 180  # a date closer than this is flagged: time to demand payment or file (民法典 art. 195)
 
 
-BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6+")
 LIMITATION_DUE = {"expired": gettext_lazy("Expired"), "30": gettext_lazy("Within 30 days"), "90": gettext_lazy("Within 90 days"),
                   "180": gettext_lazy("Within 180 days"), "365": gettext_lazy("Within a year")}
 # The manual placement page reads at most 2,000 contract numbers from one submission
@@ -112,7 +109,8 @@ def case_list(request):
     lender_view = principal.is_lender_staff
     filters = parse_case_filters(request.GET, lender_view=lender_view)
     cases = _filtered_cases(request, filters).select_related("debtor")
-    page = paginate(cases, time_field="created_at", cursor=request.GET.get("cursor"))
+    # The limitation filters match the oldest cases: pick the page's ids through the limitation index first.
+    page = paginate(cases, time_field="created_at", cursor=request.GET.get("cursor"), ids_first=bool(filters.limitation))
     template = "portal/partials/case_rows.html" if request.htmx else "portal/case_list.html"
     context = {"page": page, "q": filters.q, "filters": filters, "query": urlencode(filters.as_query()),
                "hide_amounts": not access.can(principal, "case.view_amounts"), "can_select": _can_select(principal),

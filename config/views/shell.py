@@ -1,17 +1,16 @@
 """Home pages: the lender workspace dashboard, the public workspace picker and work list."""
 from django.db import connection
-from django.db.models import Count, F, Sum
+from django.db.models import Count, Sum
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from outsourcing.models import Placement
 from portal import access
-from portal.models import bucket_for
+from portal.buckets import BUCKETS, bucket_for
 from portal.middleware import is_public_request
+from portal.models import Case
 from tenants.models import Engagement, EngagementStatus
-
-BUCKETS = ["M1", "M2", "M3", "M4", "M5", "M6+"]
 
 
 def home(request):
@@ -29,7 +28,7 @@ def workspace_dashboard(request):
     by_bucket = {b: {"count": 0, "balance": 0} for b in BUCKETS}
     measures = {"n": Count("pk")}
     if show_amounts:
-        measures["balance"] = Sum(F("principal_due") + F("interest_due") + F("penalty_due") + F("fees_due"))
+        measures["balance"] = Sum(Case.balance_expression())
     for row in cases.values("overdue_since").annotate(**measures):
         bucket = bucket_for((today - row["overdue_since"]).days)
         if bucket in by_bucket:

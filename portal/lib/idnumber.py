@@ -20,7 +20,7 @@ REGIONS = frozenset({*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 
 
 
 def check_char(first17: str) -> str:
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
+    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
 def validate(value: str) -> str | None:

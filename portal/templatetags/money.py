@@ -1,6 +1,8 @@
+from decimal import InvalidOperation
+
 from django import template
 
-from portal.lib.money import format_cny
+from portal.lib.money import format_cny, format_percent
 
 register = template.Library()
 
@@ -14,11 +16,10 @@ def cny(value):
 
 
 @register.filter
-def percent(value):
-    """A fraction as a percentage with up to two decimals: 0.1825 → 18.25%."""
-    if value is None or value == "":
+def percent(value, places=None):
+    """A fraction as a percentage, half up: {{ 0.1825|percent }} → 18.25%, {{ rate|percent:1 }} → 18.3%; — for none.
+    Text that is not a number shows as — (a template never raises)."""
+    try:
+        return format_percent(value) if places is None else format_percent(value, int(places))
+    except (InvalidOperation, TypeError, ValueError):
         return "—"
-    from decimal import Decimal
-
-    shown = (Decimal(value) * 100).quantize(Decimal("0.01")).normalize()
-    return f"{shown:f}%"

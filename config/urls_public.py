@@ -2,8 +2,8 @@
 from django.urls import path
 
 from config.urls_common import urlpatterns as common
-from portal.views import auth, platform, team
 from config.views import shell
+from portal.views import auth, platform, team
 
 urlpatterns = common + [
     path("", shell.home, name="home"),

@@ -2,8 +2,8 @@
 from django.urls import include, path
 
 from config.urls_common import urlpatterns as common
-from portal.views import audit, auth, engagements, jobs, team
 from config.views import cases, shell
+from portal.views import audit, auth, engagements, jobs, team
 
 urlpatterns = common + [
     path("", shell.home, name="home"),

@@ -21,7 +21,6 @@ manager previews again.
 """
 from __future__ import annotations
 
-import datetime
 import hashlib
 import random
 import secrets
@@ -31,10 +30,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal import buckets as bucket_rule
 from portal.audit.log import Action, record
 from portal.lib.money import to_fen
 from portal.models import Case, bucket_for
@@ -43,8 +43,8 @@ from tenants.models import Organisation
 from .history import bulk_history
 from .models import BUCKETS, Agreement, AgreementVersion, AllocationBatch, Arm, BatchStatus, Placement, PlacementStatus
 from .placement import (
-    PLACEABLE_STATUSES,
     MESSAGES,
+    PLACEABLE_STATUSES,
     PlacementRefused,
     PlacementRow,
     _end_stale,
@@ -148,32 +148,15 @@ def new_seed() -> int:
 # ----------------------------------------------------------------- candidates
 
 
-def bucket_condition(buckets, *, today) -> Q:
-    """Cases whose bucket today is one of these, as date ranges on overdue_since (index-friendly)."""
-    condition = Q()
-    for bucket in buckets:
-        if bucket == "M6+":
-            condition |= Q(overdue_since__lte=today - datetime.timedelta(days=151))
-        else:
-            month = int(bucket[1:])
-            condition |= Q(overdue_since__gte=today - datetime.timedelta(days=30 * month),
-                           overdue_since__lte=today - datetime.timedelta(days=30 * (month - 1) + 1))
-    return condition
-
-
-def outstanding():
-    return F("principal_due") + F("interest_due") + F("penalty_due") + F("fees_due")
-
-
 def candidates(filters: dict, *, now):
     """Cases the rules select that may be placed now: placeable status, not in an active placement."""
     today = timezone.localdate(now)
     # Not "active(now)": a placement marked active whose term is over does not block a new one
     # (commit records it as expired first); one that starts a moment later (another writer's clock) does.
     in_force = Placement.objects.filter(case=OuterRef("pk"), status=PlacementStatus.ACTIVE, ends_at__gt=now)
-    qs = Case.objects.filter(status__in=PLACEABLE_STATUSES).exclude(Exists(in_force)).annotate(outstanding=outstanding())
+    qs = Case.objects.filter(status__in=PLACEABLE_STATUSES).exclude(Exists(in_force)).annotate(outstanding=Case.balance_expression())
     if filters.get("buckets"):
-        qs = qs.filter(bucket_condition(filters["buckets"], today=today))
+        qs = qs.filter(bucket_rule.condition(filters["buckets"], today=today))
     else:
         qs = qs.filter(overdue_since__lt=today)  # only overdue cases are outsourced
     if filters.get("regions"):
@@ -420,7 +403,7 @@ def compute(*, rules: dict, seed: int, now=None, lock: bool = False) -> Plan:
 
     for partner_id, _arm in plan.assignment.values():
         plan.partners[partner_id]["new"] += 1
-    for pid, facts in plan.partners.items():
+    for facts in plan.partners.values():
         if facts["refusal"] is None and facts["new"] > facts["free"]:
             problem = refusal("capacity", partner=facts["name"], active=facts["active"], new=facts["new"], capacity=facts["capacity"])
             plan.refusals.append(problem)
@@ -582,4 +565,4 @@ def facets():
 
 
 def total_balance(qs):
-    return qs.aggregate(total=Sum(outstanding()))["total"] or Decimal(0)
+    return qs.aggregate(total=Sum(Case.balance_expression()))["total"] or Decimal(0)

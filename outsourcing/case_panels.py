@@ -18,8 +18,11 @@ SHOW_ALL_PARAM = "history"
 
 def collection_history(request, case) -> dict:
     show_all = request.GET.get(SHOW_ALL_PARAM) == "all"
+    full = history.case_history(case=case, principal=request.principal, max_attempts=None if show_all else PANEL_ATTEMPTS)
+    # The agencies' work only: the limitation evidence has its own card on the case page.
+    work = history.History([entry for entry in full.entries if entry.kind != "limitation"], full.truncated)
     return {
-        "history": history.case_history(case=case, principal=request.principal, max_attempts=None if show_all else PANEL_ATTEMPTS),
+        "history": work,
         "show_all": show_all,
         "show_amounts": can(request.principal, "case.view_amounts"),
         "show_all_param": SHOW_ALL_PARAM,

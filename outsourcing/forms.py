@@ -178,7 +178,7 @@ CONTRACT_SPLIT = re.compile(r"[\s,;，；]+")
 
 
 class ManualPlacementForm(forms.Form):
-    partner = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Agency"))
+    partner = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Agency"), empty_label=_("Choose an agency"))
     contracts = forms.CharField(label=_("Contract numbers"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                 help_text=_("Or tick cases in the list below. One or more, separated by spaces, commas or new lines."))
 

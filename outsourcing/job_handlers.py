@@ -1,7 +1,5 @@
 """Background jobs of outsourcing (found by portal.jobs' autodiscovery of ``job_handlers``)."""
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 from portal.jobs.services import job_handler
 from tenants.models import User

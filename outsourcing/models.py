@@ -17,13 +17,13 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
-# The buckets and rounds a commission schedule is defined for (PRODUCT.md glossary;
+from portal.buckets import BUCKETS
+
+# A commission schedule is defined per bucket (portal.buckets) and round (PRODUCT.md glossary;
 # landscape.md §3.2: PRC rules vary the rate by overdue bucket and by the number of
 # prior outsourcings, 手别). Round 3 stands for "third and later".
-BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6+")
 ROUNDS = (1, 2, 3)
 LAST_ROUND = ROUNDS[-1]
 

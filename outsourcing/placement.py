@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import access
 from portal.audit.log import Action, record
+from portal.errors import RuleError
 from portal.models import Case, CaseStatus, bucket_for
 from tenants.models import Engagement, EngagementStatus, Organisation, OrganisationKind
 
@@ -95,12 +96,8 @@ def refusal(code: str, **params) -> ValidationError:
     return ValidationError(MESSAGES[code], code=code, params=params or None)
 
 
-class PlacementRefused(ValidationError):
-    """Raised when a business rule refuses a placement, recall or hold; ``error_list`` holds each reason."""
-
-    @property
-    def codes(self):
-        return [error.code for error in self.error_list]
+class PlacementRefused(RuleError):
+    """Raised when a business rule refuses a placement, recall or hold; ``error_list`` holds each reason (``codes``)."""
 
 
 def refuse(*errors):
@@ -192,7 +189,7 @@ def _lock_cases(case_ids):
     """Lock the cases in pk order (one order everywhere: no deadlocks)."""
     return list(
         Case.objects.filter(pk__in=case_ids).order_by("pk").select_for_update(of=("self",))
-        .values_list("pk", "contract_no", "status", "overdue_since", "principal_due", "interest_due", "penalty_due", "fees_due")
+        .annotate(balance=Case.balance_expression()).values_list("pk", "contract_no", "status", "overdue_since", "balance")
     )
 
 
@@ -374,8 +371,8 @@ def _place_locked(locked, *, partner, version, placed_by, now) -> list[Placement
     rounds = prior_rounds(case_ids)
     today = timezone.localdate(now)
     rows = [
-        PlacementRow(case_id=pk, bucket=bucket_for((today - overdue).days), balance=p + i + pen + fee, round=rounds.get(pk, 0) + 1)
-        for pk, _contract, _status, overdue, p, i, pen, fee in locked
+        PlacementRow(case_id=pk, bucket=bucket_for((today - overdue).days), balance=balance, round=rounds.get(pk, 0) + 1)
+        for pk, _contract, _status, overdue, balance in locked
     ]
     contracts = {row[0]: row[1] for row in locked}
     problems = rate_refusals(version, partner_name=partner.name, cases=[(row.bucket, row.round, contracts[row.case_id]) for row in rows])

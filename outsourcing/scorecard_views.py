@@ -11,12 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django import forms
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 
-from portal.lib import months
 from portal import access
 from portal.audit.log import Action, record
+from portal.lib import months
 from portal.lib.downloads import attachment
 from portal.lib.spreadsheet import csv_bytes
 
@@ -96,12 +95,12 @@ def _chart(rows, metric, title):
     values = [getattr(r, metric) for r in rows]
     scale = _scale(values)
     bars = []
-    for position, (row, value) in enumerate(zip(rows, values)):
+    for position, (row, value) in enumerate(zip(rows, values, strict=True)):
         shown = min(value, scale) if value is not None else Decimal(0)
         width = (Decimal(TRACK_WIDTH) * shown / scale).quantize(Decimal("0.1"), ROUND_HALF_UP)
         bars.append({"name": row.partner_name, "placed": row.placed, "value": scorecards.percent(value), "width": width,
                      "y": position * ROW_HEIGHT, "missing": value is None})
-    return {"metric": metric, "title": title, "bars": bars, "scale": scorecards.percent(scale, Decimal("1")),
+    return {"metric": metric, "title": title, "bars": bars, "scale": scorecards.percent(scale, 0),
             "height": len(bars) * ROW_HEIGHT + 24, "axis_y": len(bars) * ROW_HEIGHT + 16}
 
 
@@ -111,19 +110,7 @@ def scorecard_page(request):
     # The cells are read once: the table, the default comparison and (when its cohort is in the range) the chart come from them.
     cohorts = scorecards.cohorts(month_from, month_to, bucket=bucket, partner=own)
     rows = cohorts.rows()
-    compare_month, compare_bucket = data.get("compare_month"), data.get("compare_bucket")
-    if not (compare_month and compare_bucket):
-        # Default: the latest month with placements and its largest bucket; with a bucket chosen, the latest month
-        # that bucket had placements (from the rows already read), so the chart is never an empty cohort.
-        if bucket:
-            placed_months = [row.month for row in rows if row.placed]
-            default = (max(placed_months), bucket) if placed_months else None
-        else:
-            default = cohorts.busiest()
-        if default is not None:
-            compare_month, compare_bucket = compare_month or default[0], compare_bucket or default[1]
-    compare_month = compare_month or month_to
-    compare_bucket = compare_bucket or bucket or BUCKETS[0]
+    compare_month, compare_bucket = cohorts.compared_cohort(data.get("compare_month"), data.get("compare_bucket"))
     comparison = cohorts.comparison(compare_month, compare_bucket)
     charts = [
         _chart(comparison, "recovery_rate", _("Recovery rate")),
@@ -140,10 +127,6 @@ def scorecard_page(request):
     })
 
 
-def _plain(value):
-    return "" if value is None else value
-
-
 def scorecard_export(request):
     """The page's table as CSV (text cells formula-neutralised, rates as fractions); the export is audited.
     ``?table=collectors`` gives an agency admin the collector table instead."""
@@ -151,20 +134,12 @@ def scorecard_export(request):
     _form, _data, month_from, month_to, bucket = _filters(request)
     if request.GET.get("table") == "collectors" and own is not None:
         rows = scorecards.collector_scorecards(own, month_from, month_to, bucket=bucket)
-        header = [_("Collector"), _("Attempts"), _("Contacts with the debtor"), _("Promises"), _("Kept"), _("Partly kept"), _("Broken"),
-                  _("Promise-kept rate"), _("Recovered")]
-        lines = [[r.name or _("Not assigned"), r.attempts, r.contacts, r.promises, r.promises_kept, r.promises_partly_kept, r.promises_broken,
-                  _plain(r.promise_kept_rate), r.recovered] for r in rows]
+        table = scorecards.collector_export_rows(rows)
         what, name = "collector scorecards", "collectors"
     else:
         rows = scorecards.agency_scorecards(month_from, month_to, bucket=bucket, partner=own)
-        header = [_("Agency"), _("Placement month"), _("Bucket"), _("Placed"), _("Placed balance"), _("Recovered"), _("Recovery rate"),
-                  _("Contact rate"), _("Promise-kept rate"), _("Complaints"), _("Complaints per 1,000 placements"), _("Commission"),
-                  _("Commission per yuan recovered")]
-        lines = [[r.partner_name, r.month.strftime("%Y-%m"), r.bucket or _("Every bucket"), r.placed, r.placed_balance, r.recovered,
-                  _plain(r.recovery_rate), _plain(r.contact_rate), _plain(r.promise_kept_rate), r.complaints,
-                  _plain(r.complaints_per_thousand), r.commission, _plain(r.commission_per_yuan)] for r in rows]
+        table = scorecards.agency_export_rows(rows)
         what, name = "agency scorecards", "agencies"
     record(Action.EXPORT, request=request, object_type="outsourcing.scorecard", object_id=name, what=what, rows=len(rows),
            month_from=month_from.isoformat(), month_to=month_to.isoformat(), bucket=bucket or "")
-    return attachment(csv_bytes([header, *lines]), f"scorecards-{name}-{month_from:%Y%m}-{month_to:%Y%m}.csv", "text/csv; charset=utf-8")
+    return attachment(csv_bytes(table), f"scorecards-{name}-{month_from:%Y%m}-{month_to:%Y%m}.csv", "text/csv; charset=utf-8")

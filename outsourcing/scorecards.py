@@ -47,14 +47,30 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection
-from django.db.models import (BigIntegerField, Case, Count, DateTimeField, DecimalField, Exists, F, Func, IntegerField, OuterRef, Q,
-                              Subquery, Sum, Value, When)
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 
+from portal.lib.money import format_percent
 from portal.lib.months import add_months, month_start, months_between
 from tenants.models import Organisation, User
 
-from .models import CommissionLine, Placement
+from .models import BUCKETS, CommissionLine, Placement
 from .workbench.models import CollectorAssignment, ContactAttempt, Outcome, Party, PromiseStatus, PromiseToPay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -109,11 +125,12 @@ def ratio(numerator, denominator, places=RATE_PLACES) -> Decimal | None:
     return (Decimal(numerator) / Decimal(denominator)).quantize(places, rounding=ROUND_HALF_UP)
 
 
-def percent(rate: Decimal | None, places=Decimal("0.1")) -> str:
-    """0.12345 → "12.3%"; None → "—"."""
-    if rate is None:
-        return "—"
-    return f"{(rate * 100).quantize(places, rounding=ROUND_HALF_UP)}%"
+SHOWN_PLACES = 1  # a scorecard rate is shown to a tenth of a per cent
+
+
+def percent(rate: Decimal | None, places: int = SHOWN_PLACES) -> str:
+    """0.1234 → "12.3%"; None → "—" (portal.lib.money.format_percent, the one definition)."""
+    return format_percent(rate, places)
 
 
 # ----------------------------------------------------------------- rows
@@ -350,7 +367,7 @@ def _add_done(sql, params, cell) -> None:
             tally.recovered, tally.commission = recovered, commission
         # int(): a SUM of counts (the per-placement method) is numeric in PostgreSQL.
         tally.reached, tally.attempts, tally.complaints = int(reached), int(attempts), int(complaints)
-        for (name, _status), value in zip(_PROMISE_COLUMNS, promises):
+        for (name, _status), value in zip(_PROMISE_COLUMNS, promises, strict=True):
             setattr(tally, name, int(value))
 
 
@@ -396,6 +413,21 @@ class Cohorts:
             return None
         # Latest month, then its largest bucket, ties to the first bucket (busiest_cohort's ORDER BY; M1…M6+ sort alike here and there).
         return min(placed, key=lambda key: (-(key[0].year * 12 + key[0].month), -placed[key], key[1]))
+
+    def compared_cohort(self, month: datetime.date | None = None, bucket: str | None = None) -> tuple[datetime.date, str]:
+        """The cohort (placement month, bucket) a page compares agencies on: the one asked for; what is missing of it
+        defaults to the latest month with placements and its largest bucket (with the range limited to one bucket, the
+        latest month that bucket had placements), so that the chart is never an empty cohort when one has placements;
+        with no placements at all, the range's last month and its bucket (or the first bucket)."""
+        if not (month and bucket):
+            if self.bucket:
+                placed_months = [row.month for row in self.rows() if row.placed]
+                default = (max(placed_months), self.bucket) if placed_months else None
+            else:
+                default = self.busiest()
+            if default is not None:
+                month, bucket = month or default[0], bucket or default[1]
+        return month or self.month_to, bucket or self.bucket or BUCKETS[0]
 
     def comparison(self, month: datetime.date, bucket: str) -> list[ScorecardRow]:
         """What ``cohort_comparison(month, bucket, partner)`` returns: from these cells when they hold that cohort
@@ -489,3 +521,30 @@ def collector_scorecards(partner, month_from: datetime.date, month_to: datetime.
         row.name = names.get(row.collector_id, "")
     # Named collectors by name; the row of work nobody is credited with (unassigned) last.
     return sorted(rows.values(), key=lambda r: (r.collector_id is None, r.name))
+
+
+# ------------------------------------------------------------------ export rows
+def _blank(value):
+    return "" if value is None else value
+
+
+def agency_export_rows(rows: list[ScorecardRow]) -> list[list]:
+    """The agency table as spreadsheet rows, header first (rates as fractions; a rate with no base is left empty)."""
+    from django.utils.translation import gettext as _
+
+    header = [_("Agency"), _("Placement month"), _("Bucket"), _("Placed"), _("Placed balance"), _("Recovered"), _("Recovery rate"),
+              _("Contact rate"), _("Promise-kept rate"), _("Complaints"), _("Complaints per 1,000 placements"), _("Commission"),
+              _("Commission per yuan recovered")]
+    return [header, *([r.partner_name, r.month.strftime("%Y-%m"), r.bucket or _("Every bucket"), r.placed, r.placed_balance, r.recovered,
+                       _blank(r.recovery_rate), _blank(r.contact_rate), _blank(r.promise_kept_rate), r.complaints,
+                       _blank(r.complaints_per_thousand), r.commission, _blank(r.commission_per_yuan)] for r in rows)]
+
+
+def collector_export_rows(rows: list[CollectorRow]) -> list[list]:
+    """An agency's collector table as spreadsheet rows, header first."""
+    from django.utils.translation import gettext as _
+
+    header = [_("Collector"), _("Attempts"), _("Contacts with the debtor"), _("Promises"), _("Kept"), _("Partly kept"), _("Broken"),
+              _("Promise-kept rate"), _("Recovered")]
+    return [header, *([r.name or _("Not assigned"), r.attempts, r.contacts, r.promises, r.promises_kept, r.promises_partly_kept,
+                       r.promises_broken, _blank(r.promise_kept_rate), r.recovered] for r in rows)]

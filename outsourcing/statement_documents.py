@@ -14,9 +14,8 @@ read from our static files; every URL is refused) and embeds no file identifier.
 """
 from __future__ import annotations
 
-import csv
-import hashlib
 import datetime
+import hashlib
 import io
 import os
 import threading
@@ -31,15 +30,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from portal.lib.money import format_cny, to_fen
-from portal.lib.spreadsheet import neutralise
+from portal.lib.money import format_cny, percent, to_fen
+from portal.lib.spreadsheet import csv_bytes, neutralise
 
 from .models import Statement, StatementStatus
 
-BOM = "\ufeff"
 PDF_STYLESHEET = "css/statement_pdf.css"
 AMOUNT_FORMAT = "#,##0.00"
-HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,8 @@ class Line:
 
     @property
     def rate_percent(self) -> Decimal:
-        return (self.rate * HUNDRED).quantize(Decimal("0.01"))
+        """The rate in per cent for the "Rate (%)" column (portal.lib.money.percent, the one definition)."""
+        return percent(self.rate)
 
     @property
     def round_label(self) -> str:
@@ -172,27 +170,21 @@ def column_labels() -> list[str]:
             _("Recovered (CNY)"), _("Commission (CNY)")]
 
 
-def _amount_text(amount: Decimal) -> str:
-    return f"{to_fen(amount):.2f}"
-
-
 # ----------------------------------------------------------------- CSV
 
 
 def to_csv(document: StatementDocument) -> bytes:
-    """UTF-8 with a BOM (Excel then reads the Chinese correctly); header block, lines, totals."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for label, value in header_rows(document):
-        writer.writerow([neutralise(label), _amount_text(value) if isinstance(value, Decimal) else neutralise(value)])
-    writer.writerow([])
-    writer.writerow([neutralise(label) for label in column_labels()])
+    """UTF-8 with a BOM (Excel then reads the Chinese correctly); header block, lines, totals. Written by
+    ``portal.lib.spreadsheet.csv_bytes``, which neutralises every text cell; amounts and rates go in as
+    Decimals (two places), so a clawback's "-480.00" stays a number."""
+    rows = [[label, to_fen(value) if isinstance(value, Decimal) else value] for label, value in header_rows(document)]
+    rows.append([])
+    rows.append(column_labels())
     for line in document.lines:
-        writer.writerow([neutralise(line.contract_no), line.paid_on.isoformat(), neutralise(line.shown_reference), neutralise(line.bucket),
-                         line.round, f"{line.rate_percent:.2f}", _amount_text(line.recovered), _amount_text(line.commission)])
-    writer.writerow([neutralise(_("Total")), "", "", "", "", "", _amount_text(document.totals.recovered),
-                     _amount_text(document.totals.commission)])
-    return (BOM + buffer.getvalue()).encode("utf-8")
+        rows.append([line.contract_no, line.paid_on.isoformat(), line.shown_reference, line.bucket, line.round, line.rate_percent,
+                     to_fen(line.recovered), to_fen(line.commission)])
+    rows.append([_("Total"), "", "", "", "", "", to_fen(document.totals.recovered), to_fen(document.totals.commission)])
+    return csv_bytes(rows)
 
 
 # ----------------------------------------------------------------- XLSX
@@ -231,7 +223,7 @@ def to_xlsx(document: StatementDocument) -> bytes:
         cell.font = bold
     sheet.cell(row=sheet.max_row, column=7).number_format = AMOUNT_FORMAT
     sheet.cell(row=sheet.max_row, column=8).number_format = AMOUNT_FORMAT
-    for letter, width in zip("ABCDEFGH", (24, 12, 24, 8, 8, 10, 16, 16)):
+    for letter, width in zip("ABCDEFGH", (24, 12, 24, 8, 8, 10, 16, 16), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = sheet.cell(row=heading_row + 1, column=1)
     buffer = io.BytesIO()

@@ -12,11 +12,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from portal import access
+from portal import access, errors
 from portal.audit.log import Action, record
 from portal.lib.downloads import attachment
 from portal.lib.keyset import paginate
@@ -26,7 +25,7 @@ from tenants.models import EngagementStatus, Organisation
 from . import statement_documents, statements
 from .forms import engaged_agencies, uuids
 from .models import Statement, StatementStatus
-from .views import _not_found, _refusal_messages
+from .views import _not_found
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -105,16 +104,15 @@ def statement_draft(request):
     access.require(request, "statement.manage", lender_only=True)
     form = DraftForm(request.POST, lender=request.tenant)
     if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, errors[0])
+        for field_errors in form.errors.values():
+            messages.error(request, field_errors[0])
         return redirect("outsourcing:statement-list")
     try:
         statement = statements.draft_statement(partner=form.cleaned_data["partner"], period=form.cleaned_data["month"],
-                                               created_by=request.user)
+                                               created_by=request.user, request=request)
     except ValidationError as error:
-        _refusal_messages(request, error)
+        errors.to_messages(request, error)
         return redirect("outsourcing:statement-list")
-    record(Action.CHANGE, request=request, obj=statement, what="statement drafted", lines=statement.line_count)
     messages.success(request, _("Draft %(number)s is up to date: %(count)s line(s).") % {"number": statement.number, "count": statement.line_count})
     return redirect("outsourcing:statement-detail", statement_id=statement.pk)
 
@@ -140,7 +138,7 @@ def _act(request, statement_id, act, success):
     try:
         result = act(statement)
     except ValidationError as error:
-        _refusal_messages(request, error)
+        errors.to_messages(request, error)
     else:
         messages.success(request, success(result))
     return statement
@@ -149,9 +147,7 @@ def _act(request, statement_id, act, success):
 @require_POST
 def statement_refresh(request, statement_id):
     def act(statement):
-        refreshed = statements.draft_statement(partner=statement.partner, period=statement.period, created_by=request.user)
-        record(Action.CHANGE, request=request, obj=refreshed, what="statement refreshed", lines=refreshed.line_count)
-        return refreshed
+        return statements.draft_statement(partner=statement.partner, period=statement.period, created_by=request.user, request=request)
 
     statement = _act(request, statement_id, act,
                      lambda s: _("Draft brought up to date: %(count)s line(s).") % {"count": s.line_count})
@@ -161,9 +157,7 @@ def statement_refresh(request, statement_id):
 @require_POST
 def statement_approve(request, statement_id):
     def act(statement):
-        approved = statements.approve(statement=statement, approved_by=request.user)
-        record(Action.CHANGE, request=request, obj=approved, what="statement approved", commission=str(approved.commission_total))
-        return approved
+        return statements.approve(statement=statement, approved_by=request.user, request=request)
 
     statement = _act(request, statement_id, act, lambda s: _("Statement %(number)s approved; its lines are final.") % {"number": s.number})
     return redirect("outsourcing:statement-detail", statement_id=statement.pk)
@@ -173,10 +167,8 @@ def statement_approve(request, statement_id):
 def statement_issue(request, statement_id):
     def act(statement):
         # The PDF sent to the agency; its hash is kept so that any later download can be checked against it.
-        issued = statements.issue(statement=statement, issued_by=request.user,
-                                  render=lambda locked: statement_documents.to_pdf(statement_documents.build(locked)))
-        record(Action.CHANGE, request=request, obj=issued, what="statement issued", sha256=issued.document_sha256)
-        return issued
+        return statements.issue(statement=statement, issued_by=request.user, request=request,
+                                render=lambda locked: statement_documents.to_pdf(statement_documents.build(locked)))
 
     statement = _act(request, statement_id, act,
                      lambda s: _("Statement %(number)s issued; send the PDF to the agency.") % {"number": s.number})
@@ -189,11 +181,10 @@ def statement_discard(request, statement_id):
     statement = _statement(request, statement_id)
     number, pk = statement.number, statement.pk
     try:
-        statements.discard_draft(statement=statement)
+        statements.discard_draft(statement=statement, discarded_by=request.user, request=request)
     except ValidationError as error:
-        _refusal_messages(request, error)
+        errors.to_messages(request, error)
         return redirect("outsourcing:statement-detail", statement_id=pk)
-    record(Action.CHANGE, request=request, object_type="outsourcing.statement", object_id=str(pk), what="statement discarded", number=number)
     messages.success(request, _("Draft %(number)s discarded; its lines wait for the next statement.") % {"number": number})
     return redirect("outsourcing:statement-list")
 

@@ -7,16 +7,13 @@ its own; anything else is a 404 (never confirm that something exists).
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_POST
 
-from portal import access
-from portal.audit.log import Action, record
+from portal import access, errors
 from portal.jobs.models import Job
 from portal.lib.keyset import paginate
 from portal.models import Case
@@ -52,15 +49,7 @@ MANUAL_LIST_SIZE = 50
 
 
 def _not_found(request, object_type, object_id):
-    record(Action.ACCESS_DENIED, request=request, object_type=object_type, object_id=str(object_id))
-    raise Http404
-
-
-def _refusal_messages(request, error: ValidationError):
-    for message in error.messages[:20]:
-        messages.error(request, message)
-    if len(error.messages) > 20:
-        messages.error(request, _("… and %(count)s more.") % {"count": len(error.messages) - 20})
+    raise access.not_found(request, object_type, object_id)
 
 
 # ----------------------------------------------------------------- agreements
@@ -245,7 +234,7 @@ def allocation_commit(request, batch_id):
     try:
         job = allocation.start_commit(batch=batch, by=request.user, organisation=request.principal.organisation, request=request)
     except ValidationError as error:
-        _refusal_messages(request, error)
+        errors.to_messages(request, error)
     else:
         if job is None:
             batch.refresh_from_db()
@@ -278,7 +267,7 @@ def manual_placement(request):
             try:
                 placed = placement.place_cases(cases=sorted(case_ids), partner=form.cleaned_data["partner"], placed_by=request.user, request=request)
             except ValidationError as error:
-                _refusal_messages(request, error)
+                errors.to_messages(request, error)
             else:
                 messages.success(request, ngettext("%(count)s case placed with %(partner)s.", "%(count)s cases placed with %(partner)s.", len(placed))
                                  % {"count": len(placed), "partner": form.cleaned_data["partner"].name})
@@ -311,7 +300,7 @@ def placement_list(request):
     query = request.GET.get("q", "").strip()[:64]
     if principal.is_lender_staff:
         if status == "active":
-            placements = placements.filter(status=PlacementStatus.ACTIVE, ends_at__gt=timezone.now())
+            placements = placements.active()
         elif status == "ended":
             placements = placements.filter(Q(status__in=[PlacementStatus.RECALLED, PlacementStatus.EXPIRED, PlacementStatus.RETURNED]) | Q(ends_at__lte=timezone.now()))
         if partner_id:
@@ -332,8 +321,7 @@ def placement_list(request):
         return render(request, "outsourcing/partials/placement_rows.html", context)
     if context["can_manage"]:
         context["partners"] = engaged_agencies(request.tenant, statuses=(EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED, EngagementStatus.ENDED))
-        context["pending_holds"] = (HoldRequest.objects.filter(status=HoldStatus.PENDING, placement__status=PlacementStatus.ACTIVE,
-                                                               placement__ends_at__gt=timezone.now())
+        context["pending_holds"] = (HoldRequest.objects.filter(status=HoldStatus.PENDING, placement__in=Placement.objects.active())
                                     .select_related("placement", "placement__case", "placement__partner", "requested_by")
                                     .order_by("placement__ends_at")[:50])
         context["recall_form"] = RecallForm()
@@ -381,7 +369,7 @@ def placement_recall(request):
     try:
         count = placement.recall_placements(placements=selected, by=request.user, reason=form.cleaned_data["reason"], request=request)
     except ValidationError as error:
-        _refusal_messages(request, error)
+        errors.to_messages(request, error)
     else:
         messages.success(request, ngettext("%(count)s placement recalled; the agency no longer sees the case.",
                                            "%(count)s placements recalled; the agency no longer sees those cases.", count) % {"count": count})
@@ -400,12 +388,12 @@ def placement_hold_request(request, placement_id):
             placement.request_hold(placement=placement_obj, by=request.user, until=form.cleaned_data["until"],
                                    reason=form.cleaned_data["reason"], request=request)
         except ValidationError as error:
-            _refusal_messages(request, error)
+            errors.to_messages(request, error)
         else:
             messages.success(request, _("Hold requested; the lender decides."))
     else:
-        for errors in form.errors.values():
-            messages.error(request, errors[0])
+        for field_errors in form.errors.values():
+            messages.error(request, field_errors[0])
     return redirect("outsourcing:placement-detail", placement_id=placement_obj.pk)
 
 
@@ -425,7 +413,7 @@ def hold_decide(request, hold_id):
     try:
         placement.decide_hold(hold=hold, by=request.user, approve=approve, note=form.cleaned_data["note"], request=request)
     except ValidationError as error:
-        _refusal_messages(request, error)
+        errors.to_messages(request, error)
     else:
         messages.success(request, _("Hold approved.") if approve else _("Hold refused."))
     return redirect(back)

@@ -1,7 +1,6 @@
 """Deployment checks of our own, run by `manage.py check --deploy`."""
 from django.conf import settings
-from django.core.checks import Error, Tags, register
-from django.core.checks import Warning as CheckWarning
+from django.core.checks import Error, Tags, Warning as CheckWarning, register
 
 
 @register(Tags.security, deploy=True)

@@ -114,8 +114,7 @@ class TenantAccessMiddleware:
                 return redirect(f"/accounts/2fa/?next={path}")
             return self.get_response(request)
         if user.must_change_password and not path.startswith(PASSWORD_CHANGE_PREFIXES):
-            messages.info(request, _("Choose a new password: the current one was set by someone else."))
-            return redirect(PASSWORD_CHANGE_PATH)
+            return redirect(PASSWORD_CHANGE_PATH)  # the page itself says why
         if is_public_request(request):
             request.principal = access.public_principal(user)
             return self.get_response(request)

@@ -6,6 +6,7 @@ management commands and tests all call these.
 import hashlib
 import re
 import secrets
+import time
 import uuid
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from django_tenants.clone import CLONE_SCHEMA_FUNCTION
 from django_tenants.utils import schema_exists
 
+from . import hooks
 from .models import (
     ROLES_BY_KIND,
     Domain,
@@ -115,7 +117,7 @@ def replay_migrations(schema_name: str):
 
     _check_schema_name(schema_name)
     with connection.cursor() as cursor:
-        cursor.execute("CREATE SCHEMA %s" % connection.ops.quote_name(schema_name))
+        cursor.execute(f"CREATE SCHEMA {connection.ops.quote_name(schema_name)}")
     call_command("migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=0)
 
 
@@ -232,13 +234,15 @@ def claim_spare_schema(*, schema_name: str, slug: str, name: str) -> Lender | No
 
 
 @transaction.atomic
-def create_lender(*, slug: str, name: str, domain: str | None = None, clone: bool = True) -> Lender:
+def create_lender(*, slug: str, name: str, domain: str | None = None, clone: bool = True, actor: User | None = None,
+                  request=None) -> Lender:
     """Provision a lender: organisation, schema, domain. One transaction: all or nothing.
 
     ``clone=True`` takes a spare schema if one is ready (a rename), else copies
     the migrated template schema; ``clone=False`` replays every migration (the
     slow path, kept for the benchmark and the schema-equality test).
     """
+    started = time.perf_counter()
     slug = validate_slug(slug)
     name = (name or "").strip()
     if not name:
@@ -258,14 +262,18 @@ def create_lender(*, slug: str, name: str, domain: str | None = None, clone: boo
             replay_migrations(lender.schema_name)
     connection.set_schema_to_public()
     Domain.objects.create(domain=domain, tenant=lender, is_primary=True)
+    hooks.audit(hooks.CREATE, request=request, actor=actor, obj=lender, seconds=round(time.perf_counter() - started, 3))
     return lender
 
 
 @transaction.atomic
-def create_organisation(*, slug: str, name: str, kind: str, credit_code: str = "") -> Organisation:
+def create_organisation(*, slug: str, name: str, kind: str, credit_code: str = "", actor: User | None = None,
+                        request=None) -> Organisation:
     if kind not in (OrganisationKind.AGENCY, OrganisationKind.LAW_FIRM):
         raise ValidationError(_("Only collection agencies and law firms are created here; lenders are provisioned."))
-    return Organisation.objects.create(slug=validate_slug(slug), name=name.strip(), kind=kind, unified_social_credit_code=credit_code)
+    organisation = Organisation.objects.create(slug=validate_slug(slug), name=name.strip(), kind=kind, unified_social_credit_code=credit_code)
+    hooks.audit(hooks.CREATE, request=request, actor=actor, obj=organisation)
+    return organisation
 
 
 def add_licence(*, organisation: Organisation, **fields) -> Licence:
@@ -278,17 +286,18 @@ def add_licence(*, organisation: Organisation, **fields) -> Licence:
 
 
 @transaction.atomic
-def verify_licence(*, licence: Licence, by: User, approve: bool = True) -> Licence:
+def verify_licence(*, licence: Licence, by: User, approve: bool = True, request=None) -> Licence:
     licence = Licence.objects.select_for_update().get(pk=licence.pk)
     licence.status = LicenceStatus.VERIFIED if approve else LicenceStatus.REJECTED
     licence.verified_by = by
     licence.verified_at = timezone.now()
     licence.save(update_fields=["status", "verified_by", "verified_at"])
+    hooks.audit(hooks.CHANGE, request=request, actor=by, obj=licence, status=licence.status)
     return licence
 
 
 @transaction.atomic
-def verify_certificate(*, certificate, by: User, approve: bool = True):
+def verify_certificate(*, certificate, by: User, approve: bool = True, request=None):
     from .models import PractitionerCertificate
 
     certificate = PractitionerCertificate.objects.select_for_update().get(pk=certificate.pk)
@@ -296,6 +305,7 @@ def verify_certificate(*, certificate, by: User, approve: bool = True):
     certificate.verified_by = by
     certificate.verified_at = timezone.now()
     certificate.save(update_fields=["status", "verified_by", "verified_at"])
+    hooks.audit(hooks.CHANGE, request=request, actor=by, obj=certificate, status=certificate.status)
     return certificate
 
 
@@ -308,21 +318,24 @@ ENGAGEMENT_TRANSITIONS = {
 
 
 @transaction.atomic
-def engage_partner(*, lender: Lender, partner: Organisation, note: str = "") -> Engagement:
+def engage_partner(*, lender: Lender, partner: Organisation, note: str = "", actor: User | None = None, request=None) -> Engagement:
     if not partner.is_partner:
         raise ValidationError(_("Only collection agencies and law firms can be engaged."))
     engagement, created = Engagement.objects.get_or_create(lender=lender, partner=partner, defaults={"note": note})
     if not created and engagement.status == EngagementStatus.ENDED:
         raise ValidationError(_("This engagement has ended; ended engagements are not reopened."))
+    if created:
+        hooks.audit(hooks.CREATE, request=request, actor=actor, obj=engagement, partner=partner.slug, status=engagement.status)
     return engagement
 
 
 @transaction.atomic
-def set_engagement_status(*, engagement: Engagement, status: str) -> Engagement:
+def set_engagement_status(*, engagement: Engagement, status: str, actor: User | None = None, request=None) -> Engagement:
     engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
     if status not in ENGAGEMENT_TRANSITIONS[engagement.status]:
         raise ValidationError(_("An engagement cannot go from %(old)s to %(new)s.") % {
             "old": engagement.get_status_display(), "new": EngagementStatus(status).label})
+    previous = engagement.status
     engagement.status = status
     today = timezone.localdate()
     if status == EngagementStatus.ACTIVE and engagement.started_on is None:
@@ -330,6 +343,7 @@ def set_engagement_status(*, engagement: Engagement, status: str) -> Engagement:
     if status == EngagementStatus.ENDED:
         engagement.ended_on = today
     engagement.save()
+    hooks.audit(hooks.CHANGE, request=request, actor=actor, obj=engagement, partner=engagement.partner.slug, old=previous, new=status)
     return engagement
 
 
@@ -370,7 +384,7 @@ def invitation_url(token: str) -> str:
 
 @transaction.atomic
 def invite_member(*, organisation: Organisation, email: str, role: str | None = None, roles=None, full_name: str = "",
-                  invited_by: User | None = None, days: int = INVITATION_DAYS) -> tuple[Invitation, str]:
+                  invited_by: User | None = None, days: int = INVITATION_DAYS, request=None) -> tuple[Invitation, str]:
     """Invite a person by email; returns the invitation and the token (only ever in the mailed link).
 
     Whether an account with this email exists changes nothing the inviter
@@ -394,6 +408,7 @@ def invite_member(*, organisation: Organisation, email: str, role: str | None = 
         message=render_to_string("emails/invitation.txt", context),
         from_email=None, recipient_list=[email],
     )
+    hooks.audit(hooks.CREATE, request=request, actor=invited_by, obj=invitation, organisation_slug=organisation.slug, roles=roles)
     return invitation, token
 
 
@@ -461,16 +476,19 @@ def end_sessions(user: User) -> int:
 
 
 @transaction.atomic
-def disable_user(*, user: User) -> User:
+def disable_user(*, user: User, actor: User | None = None, request=None) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])  # the post_save signal ends the sessions
+    hooks.audit(hooks.CHANGE, request=request, actor=actor, obj=user, is_active=False)
     return user
 
 
 @transaction.atomic
-def deactivate_membership(*, membership: Membership) -> Membership:
+def deactivate_membership(*, membership: Membership, actor: User | None = None, request=None) -> Membership:
     membership.is_active = False
     membership.save(update_fields=["is_active"])
+    hooks.audit(hooks.CHANGE, request=request, actor=actor, obj=membership, user=membership.user.email, role=membership.role,
+                is_active=False)
     return membership
 
 

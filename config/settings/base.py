@@ -4,8 +4,8 @@ Every knob a deployment turns is an environment variable; the defaults are
 for a developer's machine (embedded PostgreSQL under ``var/``, a filesystem
 Celery broker when no ``CELERY_BROKER_URL`` is set). See README "Configuration".
 """
-from pathlib import Path
 import os
+from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -332,6 +332,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_RATES": {"integration": "600/minute"},
     "UNAUTHENTICATED_USER": None,
+    # A business rule's refusal (portal.errors.RuleError, any Django ValidationError) escaping a view: 400 {"errors": [...]}.
+    "EXCEPTION_HANDLER": "portal.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Caseport lender integration API",

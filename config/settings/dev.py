@@ -6,5 +6,6 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "ZGV2LW9ubHktZmllbGQta2V5LWNhc2Vw
 os.environ.setdefault("BLIND_INDEX_KEY", "dev-only-blind-index-key")
 
 from .base import *  # noqa: E402,F401,F403
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")  # mail is printed
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 (whitenoise warns about a missing root)

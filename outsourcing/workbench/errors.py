@@ -1,13 +1,17 @@
-"""The workbench's one error type: a refusal a person can read, translated where it is raised."""
+"""The workbench's refusals: the project's one error type (``portal.errors.RuleError``), translated where raised."""
+from portal.errors import RuleError
 
 
-class WorkbenchError(Exception):
-    """A business rule refused the operation; ``str(error)`` is the reason, in the active language."""
+class WorkbenchError(RuleError):
+    """A business rule refused the operation; ``message`` is the reason, in the active language, ``code`` names the rule."""
 
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = str(message)
+    default_code = "workbench_refused"
+
+    def __init__(self, message, *, code=None):
+        super().__init__(str(message), code=code or self.default_code)
 
 
 class ConductRefused(WorkbenchError):
     """A contact the lender's conduct rules do not allow (outside the window, over the daily cap)."""
+
+    default_code = "conduct_refused"

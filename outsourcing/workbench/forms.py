@@ -5,8 +5,8 @@ from zoneinfo import available_timezones
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import MAX_DAILY_CAP, MAX_PROMISE_GRACE_DAYS, Channel, IdentityMethod, NumberKind, Outcome, VisitReason
 from . import services
+from .models import MAX_DAILY_CAP, MAX_PROMISE_GRACE_DAYS, Channel, IdentityMethod, NumberKind, Outcome, VisitReason
 from .services import collectors_of
 
 # Time zones a lender in China would choose from; any IANA zone is accepted by the service.

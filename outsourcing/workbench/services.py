@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 
 from outsourcing.models import CollectionAction, Placement
 from portal import limitation
+from portal.audit.log import Action, record
+from portal.lib import phones
 from portal.lib.money import to_fen
 from portal.models import Case, Contact, Debtor, LimitationEventKind, RiskFlag
 from tenants.models import Membership, Role
@@ -106,29 +107,13 @@ def dial_list(debtor: Debtor, contacts=None) -> list[dict]:
     rows = []
     for kind, number in ((NumberKind.MOBILE, debtor.mobile), (NumberKind.HOME, debtor.home_phone), (NumberKind.WORK, debtor.work_phone)):
         if number:
-            rows.append({"kind": kind, "label": kind.label, "number": number, "masked": mask_phone(number), "contact": None,
-                         "sms": is_mobile_number(number)})
+            rows.append({"kind": kind, "label": kind.label, "number": number, "masked": phones.mask(number), "contact": None,
+                         "sms": phones.is_mobile(number)})
     for contact in (contacts if contacts is not None else debtor.contacts.all()):
         if contact.phone:
-            rows.append({"kind": NumberKind.CONTACT, "label": str(contact), "number": contact.phone, "masked": mask_phone(contact.phone),
-                         "contact": contact, "sms": is_mobile_number(contact.phone)})
+            rows.append({"kind": NumberKind.CONTACT, "label": str(contact), "number": contact.phone, "masked": phones.mask(contact.phone),
+                         "contact": contact, "sms": phones.is_mobile(contact.phone)})
     return rows
-
-
-def is_mobile_number(number: str) -> bool:
-    """A mainland mobile number (11 digits from 1), the only kind a text message can reach."""
-    digits = "".join(ch for ch in (number or "") if ch.isdigit())
-    if digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return len(digits) == 11 and digits.startswith("1")
-
-
-def mask_phone(number: str) -> str:
-    """13800138000 → 138****8000; 02161234567 → 021****4567; short numbers keep only the last two."""
-    number = (number or "").strip()
-    if len(number) >= 7:
-        return number[:3] + "****" + number[-4:]
-    return "*" * max(len(number) - 2, 0) + number[-2:]
 
 
 def _number_for(*, debtor, number_kind, contact):
@@ -214,7 +199,8 @@ def close_orphaned_attempts(*, now: datetime.datetime, case: Case | None = None,
     """Close the attempts left open when their placement ended (recall, expiry, return); returns how many.
 
     The placement's owners end placements without knowing about calls, so the workbench closes these
-    lazily, wherever it meets them (the case page, the queue, an action on the attempt). The outcome is
+    lazily, in the next action that meets them (starting a call, verifying, logging an outcome); never on a
+    page read (a GET writes nothing; the case page simply no longer offers such a call). The outcome is
     PLACEMENT_ENDED and the note stays empty: nothing is invented about a call whose outcome was never
     logged, and nothing may be recorded on it once access ended. Whoever was verified stays recorded.
     ``ended_at`` is when access ended (not before the call started, not after ``now``).
@@ -261,7 +247,7 @@ def start_attempt(*, case: Case, placement: Placement, agency, collector, channe
     number = _number_for(debtor=debtor, number_kind=number_kind, contact=contact)
     if not number:
         raise WorkbenchError(_("There is no such number on record."))
-    if channel == Channel.SMS and not is_mobile_number(number):
+    if channel == Channel.SMS and not phones.is_mobile(number):
         raise WorkbenchError(_("A text message can only be sent to a mobile number."))
     # An attempt left open under an earlier placement of this case can no longer be logged: close it, not block.
     close_orphaned_attempts(case=case, collector=collector, now=now)
@@ -676,7 +662,7 @@ def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: da
 # ------------------------------------------------------------------ contact policy
 @transaction.atomic
 def set_contact_policy(*, window_start: datetime.time, window_end: datetime.time, daily_cap: int, time_zone: str,
-                       updated_by, now: datetime.datetime, promise_grace_days: int | None = None) -> ContactPolicy:
+                       updated_by, now: datetime.datetime, promise_grace_days: int | None = None, request=None) -> ContactPolicy:
     """The lender's contact rules. The window may only be narrowed from 08:00–21:00 (the database refuses wider)."""
     if window_start < EARLIEST_CONTACT or window_end > LATEST_CONTACT:
         raise WorkbenchError(_("The contact window can only be made stricter than 08:00–21:00."))
@@ -695,4 +681,7 @@ def set_contact_policy(*, window_start: datetime.time, window_end: datetime.time
         "window_start": window_start, "window_end": window_end, "daily_cap_per_debtor": int(daily_cap),
         "debtor_time_zone": time_zone, "promise_grace_days": int(promise_grace_days), "updated_by": updated_by, "updated_at": now,
     })
+    record(Action.CHANGE, request=request, actor=updated_by, object_type="workbench.contactpolicy", object_id="1",
+           window=f"{window_start:%H:%M}-{window_end:%H:%M}", daily_cap=int(daily_cap), time_zone=time_zone,
+           promise_grace_days=int(promise_grace_days))
     return policy

@@ -4,7 +4,7 @@ Every case is fetched through portal.access.get_visible_case, so a recalled plac
 page here at once (404, audited). Business rules live in services.py and conduct.py.
 """
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from outsourcing.models import CollectionAction, Placement
-from portal import access
+from portal import access, errors
 from portal.audit.log import Action, record
+from portal.lib.downloads import stored_file
 from portal.lib.keyset import paginate
 from portal.models import Contact, RiskFlag
 
@@ -27,10 +28,20 @@ from .forms import (
     RecordingForm,
     StartAttemptForm,
     VerifyIdentityForm,
-    VisitRequestForm,
     VisitReportForm,
+    VisitRequestForm,
 )
-from .models import CallRecording, Channel, ContactAttempt, ContactPolicy, FieldVisitPhoto, FieldVisitReport, FieldVisitRequest, PromiseToPay, VisitStatus
+from .models import (
+    CallRecording,
+    Channel,
+    ContactAttempt,
+    ContactPolicy,
+    FieldVisitPhoto,
+    FieldVisitReport,
+    FieldVisitRequest,
+    PromiseToPay,
+    VisitStatus,
+)
 
 
 def now():
@@ -50,15 +61,15 @@ def _case_url(case_id, anchor=""):
 
 
 def _error(request, error):
-    messages.error(request, error.message if isinstance(error, WorkbenchError) else str(error))
+    errors.to_messages(request, error)
 
 
 # ------------------------------------------------------------------ queue and assignment
 def queue_page(request):
     access.require(request, "workbench.work")
     moment = now()
-    # Attempts the collector left open on placements that have ended since are closed here, unlogged.
-    services.close_orphaned_attempts(collector=request.user, now=moment)
+    # Nothing is written on a GET: calls left open on placements that have ended since are closed by the next
+    # action that meets them (start_attempt, log_outcome ... : services.close_orphaned_attempts).
     policy = ContactPolicy.current()
     page = queue.collector_queue(agency=request.principal.organisation, collector=request.user,
                                  today=conduct.debtor_local(moment, policy).date(), now=moment, cursor=request.GET.get("cursor"))
@@ -95,16 +106,17 @@ def case_page(request, case_id):
     principal = request.principal
     case = access.get_visible_case(principal, case_id, request=request)
     moment = now()
-    # An attempt left open under a placement that has ended can no longer be logged: close it before showing the call.
-    services.close_orphaned_attempts(case=case, now=moment)
     policy = ContactPolicy.current()
     placement = _our_placement(principal, case, moment)
     can_work = placement is not None and access.can(principal, "workbench.work")
     # The agreement decides which buttons exist; the services refuse the rest anyway.
     allowed = services.allowed_actions(placement)
     may_request_visit = placement is not None and access.can(principal, "fieldvisit.request")
+    # Only a call under the placement in force now is offered: one left open under a placement that has ended can no
+    # longer be logged (the next action closes it, unlogged). Read only: a GET writes nothing (issue item 15).
     open_attempt = (
-        ContactAttempt.objects.filter(case=case, collector=request.user, outcome="").select_related("contact").order_by("-started_at").first()
+        ContactAttempt.objects.filter(case=case, collector=request.user, outcome="", placement=placement)
+        .select_related("contact").order_by("-started_at").first()
         if can_work else None
     )
     # Lender staff are the creditor; an agency sees the debt only in a call with the verified debtor.
@@ -244,10 +256,8 @@ def recording_download(request, recording_id):
     access.get_visible_case(request.principal, recording.attempt.case_id, request=request)
     record(Action.DOWNLOAD, request=request, obj=recording, case_id=recording.attempt.case_id)
     extension = {"audio/mpeg": "mp3", "audio/wav": "wav", "audio/mp4": "m4a", "audio/aac": "aac", "audio/amr": "amr", "audio/ogg": "ogg"}
-    response = FileResponse(recording.file.open("rb"), as_attachment=True, content_type=recording.mime,
-                            filename=f"recording-{recording.attempt.started_at:%Y%m%d-%H%M}.{extension.get(recording.mime, 'bin')}")
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+    return stored_file(recording.file.open("rb"), content_type=recording.mime,
+                       filename=f"recording-{recording.attempt.started_at:%Y%m%d-%H%M}.{extension.get(recording.mime, 'bin')}")
 
 
 # ------------------------------------------------------------------ field visits
@@ -361,10 +371,7 @@ def visit_photo(request, visit_photo_id):
     case_id = photo.report.request.case_id
     access.get_visible_case(request.principal, case_id, request=request)
     record(Action.DOWNLOAD, request=request, obj=photo, case_id=case_id)
-    response = FileResponse(photo.file.open("rb"), content_type=photo.mime)
-    response["Content-Disposition"] = "inline"
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+    return stored_file(photo.file.open("rb"), filename=None, content_type=photo.mime, inline=True)  # shown in the report page
 
 
 # ------------------------------------------------------------------ the lender's contact policy
@@ -380,11 +387,10 @@ def contact_policy(request):
         try:
             services.set_contact_policy(window_start=data["window_start"], window_end=data["window_end"], daily_cap=data["daily_cap"],
                                         time_zone=data["time_zone"], promise_grace_days=data["promise_grace_days"], updated_by=request.user,
-                                        now=now())
+                                        now=now(), request=request)
         except WorkbenchError as error:
             form.add_error(None, error.message)
         else:
-            record(Action.CHANGE, request=request, object_type="workbench.contactpolicy", object_id="1")
             messages.success(request, _("Contact rules saved."))
             return redirect("workbench-policy")
     return render(request, "workbench/policy.html", {"form": form, "policy": policy})

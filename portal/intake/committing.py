@@ -38,8 +38,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from portal.lib import idnumber
 from portal import limitation
+from portal.lib import idnumber
 from portal.lib.money import to_fen
 from portal.models import BalanceSnapshot, Case, Contact, ContactRelation, Debtor, LimitationEvent, LimitationEventKind
 from portal.payments.models import Payment, PaymentPostingCorrection, PaymentReversal
@@ -142,7 +142,7 @@ def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history
         with connection.cursor() as cursor:
             # Put the context back: whatever runs later in an enclosing transaction is filed as before.
             cursor.execute(f"SELECT {', '.join('set_config(%s, %s, true)' for _name in HISTORY_SETTINGS)}",
-                           [value for pair in zip(HISTORY_SETTINGS, before) for value in (pair[0], pair[1] or "")])
+                           [value for pair in zip(HISTORY_SETTINGS, before, strict=True) for value in (pair[0], pair[1] or "")])
     return plan.outcome
 
 
@@ -210,25 +210,25 @@ def _existing(contract_nos: list, indexes: list):
                          f"UNION SELECT debtor_id FROM {_table(Case)} WHERE contract_no = {ANY_KEY}")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {selected} FROM {_table(Case)} WHERE contract_no = {ANY_KEY}", [keys(contract_nos)])
-        cases = {values[2]: dict(zip(case_columns, values)) for values in cursor.fetchall()}
+        cases = {values[2]: dict(zip(case_columns, values, strict=True)) for values in cursor.fetchall()}
         if not cases and not indexes:
             return cases, {}, {}, {}, {}, {}
         debtor_columns = ["id", "id_number_index", *DEBTOR_FIELDS.values()]
         cursor.execute(f"SELECT id::text, {', '.join(quote(column) for column in debtor_columns[1:])} FROM {_table(Debtor)} "
                        f"WHERE id IN ({debtors_concerned}) ORDER BY created_at, id", [keys(indexes), keys(contract_nos)])
-        debtors = {values[0]: dict(zip(debtor_columns, values)) for values in cursor.fetchall()}
+        debtors = {values[0]: dict(zip(debtor_columns, values, strict=True)) for values in cursor.fetchall()}
         contacts, events, payments = {}, {}, {}
         if debtors:
             cursor.execute(f"SELECT id::text, debtor_id::text, name, relation, phone FROM {_table(Contact)} "
                            f"WHERE position = 1 AND debtor_id IN ({debtors_concerned})", [keys(indexes), keys(contract_nos)])
-            contacts = {values[1]: dict(zip(("id", "debtor_id", "name", "relation", "phone"), values)) for values in cursor.fetchall()}
+            contacts = {values[1]: dict(zip(("id", "debtor_id", "name", "relation", "phone"), values, strict=True)) for values in cursor.fetchall()}
         if cases:
             cursor.execute(f"SELECT event.case_id::text, event.id::text, event.kind, event.occurred_on, event.source_type, event.effect "
                            f"FROM {_table(LimitationEvent)} AS event "
                            f"JOIN {_table(Case)} AS c ON c.id = event.case_id WHERE c.contract_no = {ANY_KEY} AND event.withdrawn_at IS NULL",
                            [keys(contract_nos)])
             for case_id, *event in cursor.fetchall():
-                events.setdefault(case_id, []).append(dict(zip(("id", "kind", "occurred_on", "source_type", "effect"), event)))
+                events.setdefault(case_id, []).append(dict(zip(("id", "kind", "occurred_on", "source_type", "effect"), event, strict=True)))
             # The portal's own payments that stand (not reversed): the balances they changed are theirs (_reapplied).
             # Each payment's split as it stands (its own posting plus the corrections a reversal's re-application wrote:
             # payments.models.effective_split), so a file never takes off parts the payment no longer holds.
@@ -240,7 +240,7 @@ def _existing(contract_nos: list, indexes: list):
                            f"WHERE c.contract_no = {ANY_KEY} AND NOT EXISTS (SELECT 1 FROM {_table(PaymentReversal)} AS r WHERE r.payment_id = p.id) "
                            f"GROUP BY p.id ORDER BY p.paid_on, p.recorded_at", [keys(contract_nos)])
             for case_id, *payment in cursor.fetchall():
-                payments.setdefault(case_id, []).append(dict(zip(("paid_on", "to_fees", "to_penalty", "to_interest", "to_principal"), payment)))
+                payments.setdefault(case_id, []).append(dict(zip(("paid_on", "to_fees", "to_penalty", "to_interest", "to_principal"), payment, strict=True)))
     by_index = {}
     for debtor in debtors.values():  # ordered oldest first: a borrower's first record is the one kept
         by_index.setdefault(debtor["id_number_index"], debtor["id"])
@@ -294,7 +294,7 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
     debtor_values, contact_values = {}, {}
     staged_values = _getter(STAGED)
     existing_rows = []  # (case changed?, debtor id) for rows of existing cases
-    for row, index in zip(rows, indexes):
+    for row, index in zip(rows, indexes, strict=True):
         case = cases.get(row.contract_no)
         # Which debtor: the case's own if the ID number is the same, else the borrower's existing record, else a new one.
         if case is not None and debtors[case["debtor_id"]]["id_number_index"] == index:
@@ -309,7 +309,7 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
             plan.debtors_new[debtor_id] = {"id": debtor_id, "id_number_ciphertext": None,
                                            "id_number_index": index, "id_number_masked": idnumber.mask(row.id_number), "created_at": now}
         # A borrower named on several rows: the last row's details win.
-        debtor_values[debtor_id] = dict(zip(debtor_names, debtor_getter(row)))
+        debtor_values[debtor_id] = dict(zip(debtor_names, debtor_getter(row), strict=True))
         if row.contact1_name and row.contact1_phone:
             contact_values[debtor_id] = {"name": row.contact1_name, "relation": row.contact1_relation or OTHER_RELATION, "phone": row.contact1_phone}
         if case is None:
@@ -459,7 +459,7 @@ def _stage_new_cases(cases_new: list):
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {temp} (ord serial, case_id uuid NOT NULL, due_id uuid NOT NULL, payment_id uuid NOT NULL, "
                        f"debtor_id uuid NOT NULL, evidence text NOT NULL, due_on date NOT NULL, "
-                       f"{', '.join(f'{name} {kind}' for name, kind in zip(names, types))}) ON COMMIT DROP")
+                       f"{', '.join(f'{name} {kind}' for name, kind in zip(names, types, strict=True))}) ON COMMIT DROP")
         _copy(cursor, temp, ["case_id", "due_id", "payment_id", "debtor_id", "evidence", "due_on", *names], cases_new)
     return temp
 

@@ -3,24 +3,20 @@
 Everything written is neutralised against formula injection (CWE-1236,
 ASVS 1.2.10); CSV carries a UTF-8 BOM so Excel opens Chinese text correctly.
 """
-import csv
 import io
 
 from django.utils.translation import gettext as _
 
-from portal.lib.spreadsheet import neutralise
+from portal.lib.spreadsheet import csv_bytes, neutralise
 
 from .columns import COLUMNS, NAMES
 
-BOM = "\ufeff"
 # Columns Excel must keep as text: long digit strings lose digits or leading zeros as numbers.
 TEXT_COLUMNS = ("contract_no", "id_number", "mobile", "home_phone", "work_phone", "contact1_phone")
 
 
 def template_csv() -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(NAMES)
-    return (BOM + buffer.getvalue()).encode("utf-8")
+    return csv_bytes([NAMES])
 
 
 def template_xlsx() -> bytes:
@@ -55,9 +51,6 @@ def template_xlsx() -> bytes:
 
 def errors_csv(batch) -> bytes:
     """Every stored refusal of a batch: row, column, the file's header, and why, in the reader's language."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("Row"), _("Column"), _("Column in your file"), _("Problem")])
-    for error in batch.row_errors():
-        writer.writerow([error.row, neutralise(error.column), neutralise(error.header or error.column), neutralise(error.message)])
-    return (BOM + buffer.getvalue()).encode("utf-8")
+    rows = [[_("Row"), _("Column"), _("Column in your file"), _("Problem")]]
+    rows.extend([error.row, error.column, error.header or error.column, str(error.message)] for error in batch.row_errors())
+    return csv_bytes(rows)

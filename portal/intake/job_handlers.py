@@ -4,8 +4,7 @@ Both may run again after a worker dies (acks_late): checking rewrites the
 same verdict; committing happens in one transaction guarded by the batch's
 status, so a second run finds the batch committed and does nothing.
 """
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 
 from portal.jobs.services import job_handler
 

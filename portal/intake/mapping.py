@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from .columns import ALIASES, BY_NAME, NAMES, REQUIRED, normalise_header
 from .errors import IntakeError
 
-
 # Options a saved mapping carries beside {canonical: header}, in the same JSON (ColumnMapping.mapping,
 # ImportBatch.mapping). RATE_IS_FRACTION: the annual_rate column holds fractions (0.18 = 18%).
 RATE_IS_FRACTION = "annual_rate_is_fraction"

@@ -117,15 +117,10 @@ def clean_mobile(value, *, required: bool = False) -> str:
         if required:
             raise CellError("required")
         return ""
-    if len(value) != 11:
-        value = value.replace("-", "")
-        if len(value) == 13 and value.startswith("86"):
-            value = value[2:]
-        elif len(value) == 14 and value.startswith("+86"):
-            value = value[3:]
-    if not MOBILE.fullmatch(value):
+    mobile = phones.as_mobile(value)  # hyphens and a +86/86 country code dropped (portal.lib.phones)
+    if mobile is None:
         raise CellError("mobile")
-    return value
+    return mobile
 
 
 def clean_phone(value) -> str:
@@ -556,13 +551,13 @@ def cross_check(columns: dict) -> list:
     )
     for blamed, later, earlier, code in pairs:
         if FAILED in later or FAILED in earlier or None in later or None in earlier:
-            problems.extend((position, blamed, code) for position, (high, low) in enumerate(zip(later, earlier))
+            problems.extend((position, blamed, code) for position, (high, low) in enumerate(zip(later, earlier, strict=True))
                             if _real(high) and _real(low) and high < low)
         else:  # every value present and good (the usual case): compared in one pass in C
             problems.extend((position, blamed, code) for position in compress(count(), map(operator.lt, later, earlier)))
     # A contact is a name and a phone number; a relation alone, or a bad cell, still means a contact was meant.
     name, relation, phone = columns["contact1_name"], columns["contact1_relation"], columns["contact1_phone"]
-    for position, contact in enumerate(zip(name, relation, phone)):
+    for position, contact in enumerate(zip(name, relation, phone, strict=True)):
         if any(contact) and not (contact[0] and contact[2]):
             problems.extend((position, column, "contact_incomplete") for column, value in (("contact1_name", contact[0]), ("contact1_phone", contact[2])) if not value)
     return problems
@@ -606,7 +601,7 @@ class _Checker:
         width = max(map(len, rows))
         if min(map(len, rows)) != width:
             rows = [row if len(row) == width else [*row, *[""] * (width - len(row))] for row in rows]
-        cells_by_index = list(zip(*rows))
+        cells_by_index = list(zip(*rows, strict=True))  # every row padded to the widest above
         columns, bad = {}, {}  # bad: position in chunk -> {column: RowError}
         for name, index, rule in self.mapped:
             cells = cells_by_index[index] if index < width else ("",) * size
@@ -631,7 +626,7 @@ class _Checker:
             verdict.errors.extend(sorted(bad[position].values(), key=lambda error: SLOT[error.column]))
         verdict.valid += size - len(bad)
         if self.keep_rows:
-            valid = zip(numbers, *[columns[name] for name in NAMES])
+            valid = zip(numbers, *[columns[name] for name in NAMES], strict=True)
             if bad:
                 valid = (values for position, values in enumerate(valid) if position not in bad)
             verdict.clean.extend(map(CleanRow._make, valid))

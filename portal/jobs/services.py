@@ -6,8 +6,8 @@ redelivered (acks_late + reject_on_worker_lost), so a handler writes its
 result under the job's own id and the job is completed by compare-and-swap.
 """
 import logging
-from dataclasses import dataclass
 import traceback
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import F

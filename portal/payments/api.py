@@ -3,10 +3,7 @@ file), with the same checks and idempotency as the import page (the reference is
 sending a payment twice records it once). POST /payments/api/reversals/: it reverses one (冲正, e.g.
 the bank returned it), idempotent too: the same reversal sent again answers with the one recorded.
 Authenticated by an integration token of this lender, or a signed-in finance/admin session."""
-import datetime
-
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -152,30 +149,19 @@ class PaymentReversalView(APIView):
             field, problems = next(iter(form.errors.items()))
             return _error(field, problems[0].code, problems[0], status.HTTP_400_BAD_REQUEST)
         data = form.validated_data
-        reversed_on = data.get("reversed_on") or timezone.localdate()
         payment = Payment.objects.filter(reference=data["reference"].strip()).first()
         if payment is None:
             return _error("reference", "not_found", _("No payment has reference %(reference)s.") % {"reference": data["reference"]},
                           status.HTTP_404_NOT_FOUND)
-        earlier = PaymentReversal.objects.filter(payment=payment).select_related("payment").first()
-        if earlier is not None:
-            return self._resent(earlier, data["reason"], data.get("reversed_on"))
+        by_system = isinstance(request.auth, IntegrationToken)  # the lender's system: no person to name
         try:
-            by_system = isinstance(request.auth, IntegrationToken)  # the lender's system: no person to name
-            reversal = services.reverse_payment(payment=payment, reason=data["reason"], note=data["note"], reversed_on=reversed_on,
-                                                reversed_by=None if by_system else request.user, request=request)
+            # The service decides: a resend answers with the reversal recorded (200), a different one is a conflict (409).
+            reversal, created = services.reverse_payment_idempotent(
+                payment=payment, reason=data["reason"], note=data["note"], reversed_on=data.get("reversed_on"),
+                reversed_by=None if by_system else request.user, request=request)
         except ValidationError as error:
-            if error.code == "already_reversed":  # reversed by a concurrent call since we looked
-                return self._resent(PaymentReversal.objects.select_related("payment").get(payment=payment), data["reason"],
-                                    data.get("reversed_on"))
+            if error.code == "conflict":
+                return _error("reference", "already_reversed", error.messages[0], status.HTTP_409_CONFLICT)
             field = {"note": "note", "reason": "reason", "future": "reversed_on", "before_payment": "reversed_on"}.get(error.code, "reference")
             return _error(field, error.code, error.messages[0], status.HTTP_400_BAD_REQUEST)
-        return _result(reversal, created=True)
-
-    @staticmethod
-    def _resent(earlier: PaymentReversal, reason: str, reversed_on: datetime.date | None) -> Response:
-        """A resend of the same reversal (same reason, and the same date if the request names one: a retry after midnight
-        without a date is still the same reversal) answers with the one recorded; anything else is a conflict."""
-        if earlier.reason == reason and reversed_on in (None, earlier.reversed_on):
-            return _result(earlier, created=False)
-        return _error("reference", "already_reversed", _("This payment has already been reversed."), status.HTTP_409_CONFLICT)
+        return _result(reversal, created=created)

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 
 from portal.intake.columns import normalise_header
 from portal.intake.errors import ROW_MESSAGES, CellError, IntakeError

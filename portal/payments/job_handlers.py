@@ -4,8 +4,7 @@ Safe to run again after a worker dies: the rows are recorded in one transaction 
 a payment already recorded is recognised by its reference, so a second run records nothing twice.
 """
 from django.contrib.auth import get_user_model
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 
 from portal.jobs.services import job_handler
 from portal.lib import filecrypt

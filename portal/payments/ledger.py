@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-
 from . import hooks
 
 EXPORT_LIMIT = 50_000  # rows in one file; more is refused with a request to narrow the dates (never cut silently)

@@ -10,21 +10,21 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 
 from portal import limitation
 from portal.audit.log import Action, record
+from portal.errors import RuleError
 from portal.lib.money import to_fen
 from portal.models import BalanceSnapshot, Case, CaseStatus, LimitationEventKind
 
 from . import hooks
 from .models import (
+    SPLIT_PARTS,
     Dispute,
     DisputeEvent,
     DisputeEventKind,
     DisputeStatus,
-    SPLIT_PARTS,
     Payment,
     PaymentPostingCorrection,
     PaymentReport,
@@ -189,6 +189,48 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
         record(Action.CREATE, request=request, actor=reversed_by, obj=reversal, case_id=str(case.pk), event="payment_reversed",
                payment=str(payment.pk), reason=reversal.reason)
     return reversal
+
+
+def is_resend(earlier: PaymentReversal, *, reason: str, reversed_on: datetime.date | None) -> bool:
+    """Is a request to reverse a payment already reversed the same reversal sent again? Same reason, and the same date if
+    the request names one (a retry after midnight without a date is still the same reversal)."""
+    return earlier.reason == reason and reversed_on in (None, earlier.reversed_on)
+
+
+def reverse_payment_idempotent(*, payment: Payment, reason: str, note: str, reversed_on: datetime.date | None = None, reversed_by=None,
+                               now: datetime.datetime | None = None, request=None) -> tuple[PaymentReversal, bool]:
+    """Reverse a payment, answering a resend with the reversal recorded before: (reversal, created).
+
+    A different reversal of a payment already reversed is refused with RuleError code "conflict" (a payment is
+    reversed once; reverse_payment's other refusals pass through unchanged)."""
+    earlier = PaymentReversal.objects.filter(payment=payment).select_related("payment").first()
+    if earlier is None:
+        try:
+            return reverse_payment(payment=payment, reason=reason, note=note, reversed_on=reversed_on, reversed_by=reversed_by,
+                                   now=now, request=request), True
+        except ValidationError as error:
+            if getattr(error, "code", None) != "already_reversed":  # reversed by a concurrent call since we looked
+                raise
+        earlier = PaymentReversal.objects.select_related("payment").get(payment=payment)
+    if is_resend(earlier, reason=reason, reversed_on=reversed_on):
+        return earlier, False
+    raise RuleError(_("This payment has already been reversed."), code="conflict")
+
+
+def match_candidates(reports, *, window=datetime.timedelta(days=30), per_report=10) -> dict:
+    """The payments a lender may match to each pending report: its own payments on the report's case, still
+    standing (not reversed), not matched to another report, dated within ``window`` of the report; at most
+    ``per_report`` each, oldest first. {report pk: [Payment]}, in one query."""
+    if not reports:
+        return {}
+    payments = (Payment.objects.filter(case_id__in={r.case_id for r in reports},
+                                       paid_on__gte=min(r.paid_on for r in reports) - window,
+                                       paid_on__lte=max(r.paid_on for r in reports) + window)
+                .filter(reversal__isnull=True).exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on"))
+    by_case: dict = {}
+    for payment in payments:
+        by_case.setdefault(payment.case_id, []).append(payment)
+    return {r.pk: [p for p in by_case.get(r.case_id, []) if abs(p.paid_on - r.paid_on) <= window][:per_report] for r in reports}
 
 
 def _in_applied_order(payments):

@@ -1,34 +1,41 @@
 """Payments pages on a lender's host (/payments/): the lender's finance records and imports
 payments, matches partners' reports and decides disputes; a partner reports payments, sees its own
 payment lines and reports, and disputes them. Thin: every rule is in services / importing."""
-import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal import access
+from portal import access, errors
 from portal.audit.log import Action, record
+from portal.jobs.services import start_job
 from portal.lib import uploads
 from portal.lib.downloads import attachment
 from portal.lib.keyset import paginate
 from portal.lib.spreadsheet import csv_bytes
 from tenants.models import Organisation
 
-from portal.jobs.services import start_job
-
 from . import hooks, importing, ledger, services
-from .job_handlers import JOB_KIND
 from .forms import CommentForm, DecisionForm, DisputeForm, PaymentFileForm, PaymentForm, ReportForm, ReversalForm
+from .job_handlers import JOB_KIND
 from .models import DISPUTE_DECISION_DAYS, DisputeStatus, Payment, PaymentReversal, PaymentSource, ReportStatus
-from .visibility import PARTNER_RECEIVED, filter_reports, report_status_label, report_statuses, sees_report_match, visible_disputes, visible_payments, visible_reports
+from .visibility import (
+    PARTNER_RECEIVED,
+    dispute_rights,
+    filter_reports,
+    report_status_label,
+    report_statuses,
+    sees_report_match,
+    visible_disputes,
+    visible_payments,
+    visible_reports,
+)
 
 PAGE_SIZE = 50
 UPLOAD_SESSION_KEY = "payment-upload"
@@ -44,14 +51,8 @@ def _render(request, template, context):
 def _get_or_404(request, queryset, pk, object_type):
     obj = queryset.filter(pk=pk).first()
     if obj is None:
-        record(Action.ACCESS_DENIED, request=request, object_type=object_type, object_id=str(pk))
-        raise Http404
+        raise access.not_found(request, object_type, pk)
     return obj
-
-
-def _errors(request, error: ValidationError):
-    for message in error.messages:
-        messages.error(request, message)
 
 
 def _case_for(request, contract_no):
@@ -157,7 +158,7 @@ def payment_reverse(request, payment_id):
         services.reverse_payment(payment=payment, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
                                  reversed_on=form.cleaned_data["reversed_on"], reversed_by=request.user, request=request)
     except ValidationError as error:
-        _errors(request, error)
+        errors.to_messages(request, error)
         return redirect("payment-detail", payment_id=payment.pk)
     messages.success(request, _("Payment %(reference)s reversed.") % {"reference": payment.reference})
     return redirect("payment-detail", payment_id=payment.pk)
@@ -184,7 +185,7 @@ def payment_dispute(request, payment_id):
         dispute = services.open_dispute(payment=payment, partner=partner, raised_by_org=principal.organisation, raised_by=request.user,
                                         reason=form.cleaned_data["reason"], text=form.cleaned_data["text"])
     except ValidationError as error:
-        _errors(request, error)
+        errors.to_messages(request, error)
         return redirect("payment-detail", payment_id=payment.pk)
     messages.success(request, _("Dispute opened."))
     return redirect("dispute-detail", dispute_id=dispute.pk)
@@ -274,25 +275,11 @@ def report_list(request):
                     return redirect("payment-reports")
     is_lender = principal.is_lender_staff
     rows = list(reports[:200])
-    candidates = _match_candidates([r for r in rows if r.status == ReportStatus.PENDING]) if is_lender else {}
+    candidates = services.match_candidates([r for r in rows if r.status == ReportStatus.PENDING]) if is_lender else {}
     context = {"rows": [(report, candidates.get(report.pk, []), report_status_label(principal, report)) for report in rows],
                "form": form, "status": status, "statuses": report_statuses(principal), "is_lender": is_lender, "show_match": show_match,
                "can_decide": is_lender and access.can(principal, "payment.record")}
     return _render(request, "payments/report_list.html", context)
-
-
-def _match_candidates(reports, *, window=datetime.timedelta(days=30), per_report=10) -> dict:
-    """The lender's unmatched payments on each pending report's case, dated within a month of it: one query."""
-    if not reports:
-        return {}
-    payments = (Payment.objects.filter(case_id__in={r.case_id for r in reports},
-                                       paid_on__gte=min(r.paid_on for r in reports) - window,
-                                       paid_on__lte=max(r.paid_on for r in reports) + window)
-                .filter(reversal__isnull=True).exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on"))
-    by_case: dict = {}
-    for payment in payments:
-        by_case.setdefault(payment.case_id, []).append(payment)
-    return {r.pk: [p for p in by_case.get(r.case_id, []) if abs(p.paid_on - r.paid_on) <= window][:per_report] for r in reports}
 
 
 @require_POST
@@ -306,7 +293,7 @@ def report_match(request, report_id):
         try:
             services.match_report(report=report, payment=payment, decided_by=request.user, request=request)
         except ValidationError as error:
-            _errors(request, error)
+            errors.to_messages(request, error)
         else:
             messages.success(request, _("Report matched to payment %(reference)s.") % {"reference": payment.reference})
     return redirect("payment-reports")
@@ -319,7 +306,7 @@ def report_reject(request, report_id):
     try:
         services.reject_report(report=report, decided_by=request.user, note=request.POST.get("note", ""), request=request)
     except ValidationError as error:
-        _errors(request, error)
+        errors.to_messages(request, error)
     else:
         messages.success(request, _("Report rejected."))
     return redirect("payment-reports")
@@ -338,7 +325,7 @@ def report_dispute(request, report_id):
         dispute = services.open_dispute(report=report, partner=report.organisation, raised_by_org=principal.organisation,
                                         raised_by=request.user, reason=form.cleaned_data["reason"], text=form.cleaned_data["text"])
     except ValidationError as error:
-        _errors(request, error)
+        errors.to_messages(request, error)
         return redirect("payment-reports")
     return redirect("dispute-detail", dispute_id=dispute.pk)
 
@@ -364,8 +351,7 @@ def dispute_detail(request, dispute_id):
     dispute = _get_or_404(request, visible_disputes(principal).select_related("payment__case", "report__case", "partner", "raised_by_org"),
                           dispute_id, "payments.dispute")
     lender_org_id = request.tenant.organisation_id
-    may_decide = principal.organisation.pk == lender_org_id and access.can(principal, "payment.record")
-    may_withdraw = principal.organisation.pk == dispute.raised_by_org_id and access.can(principal, "dispute.raise")
+    rights = dispute_rights(principal, dispute, lender_organisation_id=lender_org_id)
     if request.method == "POST":
         access.require(request, "dispute.raise")
         try:
@@ -379,17 +365,17 @@ def dispute_detail(request, dispute_id):
                 if not form.is_valid():
                     raise ValidationError(_("Choose a decision."))
                 outcome = form.cleaned_data["outcome"]
-                if (outcome == DisputeStatus.WITHDRAWN and not may_withdraw) or (outcome != DisputeStatus.WITHDRAWN and not may_decide):
+                if not rights.may_close(outcome):
                     record(Action.ACCESS_DENIED, request=request, object_type="payments.dispute", object_id=str(dispute.pk))
                     raise PermissionDenied
                 services.close_dispute(dispute=dispute, outcome=outcome, actor=request.user, organisation=principal.organisation,
                                        lender_organisation_id=lender_org_id, text=form.cleaned_data["text"])
         except ValidationError as error:
-            _errors(request, error)
+            errors.to_messages(request, error)
         return redirect("dispute-detail", dispute_id=dispute.pk)
     context = {"dispute": dispute, "events": dispute.events.select_related("actor", "organisation"),
                "report_status": report_status_label(principal, dispute.report) if dispute.report_id else "",
-               "may_decide": may_decide and dispute.is_open, "may_withdraw": may_withdraw and dispute.is_open,
-               "may_comment": dispute.is_open and access.can(principal, "dispute.raise"),
+               "may_decide": rights.decide and dispute.is_open, "may_withdraw": rights.withdraw and dispute.is_open,
+               "may_comment": rights.comment and dispute.is_open,
                "comment_form": CommentForm()}
     return _render(request, "payments/dispute_detail.html", context)

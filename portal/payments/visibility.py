@@ -2,12 +2,14 @@
 a partner only its own lines (registered by the app that attributes payments), its own reports and
 its own disputes. Contract numbers and amounts only: a partner's view of a line never carries the
 debtor's data (that goes with the case, and disappears when the placement ends)."""
+from dataclasses import dataclass
+
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import can
 
 from . import hooks
-from .models import Dispute, Payment, PaymentReport, ReportStatus
+from .models import Dispute, DisputeStatus, Payment, PaymentReport, ReportStatus
 
 
 def visible_payments(principal):
@@ -43,6 +45,30 @@ def visible_disputes(principal):
     if principal.is_lender_staff:
         return Dispute.objects.all()
     return Dispute.objects.filter(partner=principal.organisation)
+
+
+@dataclass(frozen=True)
+class DisputeRights:
+    """What a principal may do on one dispute it can see (the dispute page asks here, and only here)."""
+
+    decide: bool  # uphold or reject: the lender, whose money record is disputed, by its finance (payment.record)
+    withdraw: bool  # only the organisation that raised the dispute takes it back
+    comment: bool  # both sides argue their case, with dispute.raise
+
+    def may_close(self, outcome: str) -> bool:
+        return self.withdraw if outcome == DisputeStatus.WITHDRAWN else self.decide
+
+
+def dispute_rights(principal, dispute: Dispute, *, lender_organisation_id) -> DisputeRights:
+    """The rights of ``principal`` on ``dispute`` in the lender whose organisation is ``lender_organisation_id``.
+    A closed dispute accepts nothing more (the services refuse it too); ``may_close`` answers for the role alone."""
+    if principal is None:
+        return DisputeRights(decide=False, withdraw=False, comment=False)
+    return DisputeRights(
+        decide=principal.organisation.pk == lender_organisation_id and can(principal, "payment.record"),
+        withdraw=principal.organisation.pk == dispute.raised_by_org_id and can(principal, "dispute.raise"),
+        comment=can(principal, "dispute.raise"),
+    )
 
 
 # ------------------------------------------------------------------ what a partner learns of its reports

@@ -3,8 +3,7 @@ import base64
 
 import segno
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
+from django.contrib.auth import login, views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -12,8 +11,7 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django_otp import login as otp_login
-from django_otp import match_token
+from django_otp import login as otp_login, match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 

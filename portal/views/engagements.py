@@ -3,14 +3,12 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_POST
 
-from portal import access
+from portal import access, errors
 from tenants import services
 from tenants.models import PARTNER_KINDS, Engagement, EngagementStatus, Organisation
-
 
 ORDER = [EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED, EngagementStatus.ENDED, EngagementStatus.PENDING]
 
@@ -29,7 +27,8 @@ def engagements(request):
     access.require(request, "engagement.manage")
     form = EngageForm(request.POST or None, lender=request.tenant)
     if request.method == "POST" and form.is_valid():
-        services.engage_partner(lender=request.tenant, partner=form.cleaned_data["partner"], note=form.cleaned_data["note"])
+        services.engage_partner(lender=request.tenant, partner=form.cleaned_data["partner"], note=form.cleaned_data["note"],
+                                actor=request.user, request=request)
         messages.success(request, _("Engagement created. Activate it to open your workspace to the partner."))
         return redirect("engagements")
     rows = [
@@ -44,9 +43,11 @@ def engagement_status(request, engagement_id):
     access.require(request, "engagement.manage")
     engagement = get_object_or_404(Engagement, pk=engagement_id, lender=request.tenant)
     try:
-        services.set_engagement_status(engagement=engagement, status=request.POST.get("status", ""))
-    except (ValidationError, ValueError) as error:
-        messages.error(request, error.messages[0] if hasattr(error, "messages") else _("Unknown status."))
+        services.set_engagement_status(engagement=engagement, status=request.POST.get("status", ""), actor=request.user, request=request)
+    except ValidationError as error:
+        errors.to_messages(request, error)
+    except ValueError:
+        messages.error(request, _("Unknown status."))
     else:
         messages.success(request, _("Engagement updated."))
     return redirect("engagements")

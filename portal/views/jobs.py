@@ -1,10 +1,11 @@
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import render
 
 from portal import access
 from portal.audit.log import Action, record
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.services import permission_for
+from portal.lib.downloads import stored_file
 
 
 def _visible_job(request, job_id):
@@ -16,8 +17,7 @@ def _visible_job(request, job_id):
     job = Job.objects.filter(pk=job_id, organisation_id=principal.organisation.pk).first()
     needed = permission_for(job.kind) if job is not None else ""
     if job is None or not needed or not access.can(principal, needed):
-        record(Action.ACCESS_DENIED, request=request, object_type="jobs.job", object_id=str(job_id))
-        raise Http404
+        raise access.not_found(request, "jobs.job", job_id)
     return job
 
 
@@ -34,6 +34,4 @@ def job_download(request, job_id):
     if job.status != JobStatus.DONE or not job.result:
         raise Http404
     record(Action.DOWNLOAD, request=request, obj=job)
-    response = FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name or "result")
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+    return stored_file(job.result.open("rb"), filename=job.result_name or "result")

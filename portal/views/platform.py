@@ -4,17 +4,16 @@ import time
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from portal import access
 from portal.audit.log import Action, record
 from portal.forms import InvitationForm
+from portal.lib.downloads import stored_file
 from portal.lib.uploads import check_document
-
 from tenants import services
 from tenants.models import (
     PARTNER_KINDS,
@@ -82,11 +81,10 @@ def lenders(request):
     if request.method == "POST" and form.is_valid():
         started = time.perf_counter()
         try:
-            lender = services.create_lender(**form.cleaned_data)
+            lender = services.create_lender(**form.cleaned_data, actor=request.user, request=request)
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            record(Action.CREATE, request=request, obj=lender, seconds=round(time.perf_counter() - started, 3))
             messages.success(request, _("Lender %(name)s is ready at %(domain)s (%(seconds).2f s).") % {
                 "name": lender.name, "domain": lender.get_primary_domain().domain, "seconds": time.perf_counter() - started})
             return redirect("platform-lenders")
@@ -99,11 +97,10 @@ def organisations(request):
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            org = services.create_organisation(**form.cleaned_data)
+            org = services.create_organisation(**form.cleaned_data, actor=request.user, request=request)
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            record(Action.CREATE, request=request, obj=org)
             return redirect("platform-organisation", org_id=org.pk)
     partners = Organisation.objects.filter(kind__in=PARTNER_KINDS).prefetch_related("licences")
     rows = [{"org": org, "licensed": access.may_receive_cases(org)} for org in partners]
@@ -141,11 +138,10 @@ def organisation_detail(request, org_id):
         member_form = InvitationForm(request.POST, prefix="member", kind=org.kind)
         if member_form.is_valid():
             try:
-                invitation, _token = services.invite_member(organisation=org, invited_by=request.user, **member_form.cleaned_data)
+                invitation, _token = services.invite_member(organisation=org, invited_by=request.user, request=request, **member_form.cleaned_data)
             except ValidationError as error:
                 member_form.add_error(None, error)
             else:
-                record(Action.CREATE, request=request, obj=invitation)
                 messages.success(request, _("An invitation was sent to %(email)s.") % {"email": invitation.email})
                 return redirect(request.path)
     return render(request, "tenants/organisation_detail.html", {
@@ -162,8 +158,8 @@ def organisation_detail(request, org_id):
 def certificate_verify(request, certificate_id):
     access.require(request, "platform.manage")
     certificate = get_object_or_404(PractitionerCertificate, pk=certificate_id)
-    certificate = services.verify_certificate(certificate=certificate, by=request.user, approve=request.POST.get("decision") == "approve")
-    record(Action.CHANGE, request=request, obj=certificate, status=certificate.status)
+    certificate = services.verify_certificate(certificate=certificate, by=request.user, approve=request.POST.get("decision") == "approve",
+                                              request=request)
     return redirect("platform-organisation", org_id=certificate.membership.organisation_id)
 
 
@@ -175,8 +171,7 @@ def user_disable(request, user_id):
     if user == request.user:
         messages.error(request, _("You cannot disable your own account."))
     else:
-        services.disable_user(user=user)
-        record(Action.CHANGE, request=request, obj=user, is_active=False)
+        services.disable_user(user=user, actor=request.user, request=request)
         messages.success(request, _("%(email)s can no longer sign in; their sessions have ended.") % {"email": user.email})
     membership = user.memberships.filter(organisation__kind__in=PARTNER_KINDS).first()
     return redirect("platform-organisation", org_id=membership.organisation_id) if membership else redirect("platform-organisations")
@@ -186,8 +181,7 @@ def user_disable(request, user_id):
 def licence_verify(request, licence_id):
     access.require(request, "platform.manage")
     licence = get_object_or_404(Licence, pk=licence_id)
-    licence = services.verify_licence(licence=licence, by=request.user, approve=request.POST.get("decision") == "approve")
-    record(Action.CHANGE, request=request, obj=licence, status=licence.status)
+    licence = services.verify_licence(licence=licence, by=request.user, approve=request.POST.get("decision") == "approve", request=request)
     return redirect("platform-organisation", org_id=licence.organisation_id)
 
 
@@ -197,9 +191,7 @@ def licence_document(request, licence_id):
     if not licence.document:
         raise Http404
     record(Action.DOWNLOAD, request=request, obj=licence)
-    response = FileResponse(licence.document.open("rb"), as_attachment=True, filename=licence.document_name or "licence")
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+    return stored_file(licence.document.open("rb"), filename=licence.document_name or "licence")
 
 
 @require_POST

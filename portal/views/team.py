@@ -6,7 +6,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import access
-from portal.audit.log import Action, record
 from portal.forms import InvitationForm
 from portal.middleware import is_public_request
 from tenants import services
@@ -29,11 +28,10 @@ def team(request, slug=None):
     form = InvitationForm(request.POST or None, kind=organisation.kind)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation, _token = services.invite_member(organisation=organisation, invited_by=request.user, **form.cleaned_data)
+            invitation, _token = services.invite_member(organisation=organisation, invited_by=request.user, request=request, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            record(Action.CREATE, request=request, obj=invitation)
             messages.success(request, _("An invitation was sent to %(email)s.") % {"email": invitation.email})
             return redirect(request.path)
     members = Membership.objects.filter(organisation=organisation).select_related("user").order_by("-is_active", "user__email")
@@ -48,6 +46,6 @@ def deactivate_member(request, membership_id, slug=None):
     if membership.user_id == request.user.pk and membership.role in (Role.LENDER_ADMIN, Role.AGENCY_ADMIN):
         messages.error(request, _("You cannot remove your own admin role."))
     else:
-        services.deactivate_membership(membership=membership)
+        services.deactivate_membership(membership=membership, actor=request.user, request=request)
         messages.success(request, _("The role was removed."))
     return redirect("partner-team", slug=slug) if slug else redirect("team")

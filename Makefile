@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install system-deps demo test test-embedded bench messages check clean
+.PHONY: install system-deps demo test test-embedded bench messages check format clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -47,6 +47,12 @@ check: install
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/1} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
 	AXES_PROXY_COUNT=$${AXES_PROXY_COUNT:-1} \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=config.settings.base
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Format the code and apply ruff's safe fixes (ruff.toml: the rules, line length, first-party packages).
+format: install
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 clean:
 	rm -rf var/celery var/test-media test-artifacts

@@ -17,7 +17,7 @@ def main(path):
     for msgid, msgstr in table.items():
         quoted = json.dumps(msgid, ensure_ascii=False)
         pattern = re.compile(r'(?:#, fuzzy\n)?(?:#\| msgid .*\n)*msgid ' + re.escape(quoted) + r'\nmsgstr ".*"\n')
-        text, count = pattern.subn(lambda _: f"msgid {quoted}\nmsgstr {json.dumps(msgstr, ensure_ascii=False)}\n", text)
+        text, count = pattern.subn(lambda _, quoted=quoted, msgstr=msgstr: f"msgid {quoted}\nmsgstr {json.dumps(msgstr, ensure_ascii=False)}\n", text)
         if not count:
             print(f"not in catalogue: {msgid}", file=sys.stderr)
     PO.write_text(text)

@@ -1,10 +1,9 @@
 """Invalidate cached access decisions after any committed change that can alter them."""
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-
-from portal.access import bump_access_generation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.access import bump_access_generation
 from tenants.models import Domain, Engagement, Lender, Membership, Organisation, User
 
 

@@ -182,7 +182,7 @@ def restore_totp(world):
 
     yield remember
     for pk, (model, (last_t, drift)) in saved.items():
-        off_the_event_loop(lambda: model.objects.filter(pk=pk).update(last_t=last_t, drift=drift))
+        off_the_event_loop(lambda model=model, pk=pk, last_t=last_t, drift=drift: model.objects.filter(pk=pk).update(last_t=last_t, drift=drift))
 
 
 def no_horizontal_overflow(page):

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_tenants.utils import tenant_context
 
 from tests.world import build_world
 
@@ -42,6 +43,20 @@ def world(django_db_setup, django_db_blocker):
                 connection.set_schema_to_public()
         connection.set_schema_to_public()
     return built
+
+
+@pytest.fixture
+def acme(world, db):
+    """The world, with acme's schema active: build and query acme's cases directly (tests.factories)."""
+    with tenant_context(world.lenders["acme"]):
+        yield world
+
+
+@pytest.fixture
+def beta(world, db):
+    """The world, with beta's schema active."""
+    with tenant_context(world.lenders["beta"]):
+        yield world
 
 
 @pytest.fixture(autouse=True)

@@ -50,16 +50,18 @@ def make_case(world, contract_no, *, agency="xagency", collector="x_collector", 
     Call inside in_acme(world). Returns (case, placement).
     """
     from outsourcing.models import Placement
-    from portal.models import Case, Contact, Debtor
+    from portal.models import CaseStatus, Contact
+    from tests.factories import CaseFactory, DebtorFactory
 
     if debtor is None:
-        debtor = Debtor(name=name, mobile=mobile, home_phone=home_phone, work_phone=work_phone, address="上海市黄浦区南京东路100号", employer="某某科技")
-        debtor.set_id_number(TEST_ID_NUMBER)
-        debtor.save()
+        debtor = DebtorFactory(name=name, mobile=mobile, home_phone=home_phone, work_phone=work_phone, address="上海市黄浦区南京东路100号",
+                               employer="某某科技", id_number=TEST_ID_NUMBER)
         for position, (contact_name, phone) in enumerate(contacts, start=1):
             Contact.objects.create(debtor=debtor, name=contact_name, relation="friend", phone=phone, position=position)
-    case = Case.objects.create(debtor=debtor, contract_no=contract_no, product="随心贷", loan_amount=Decimal("20000.00"),
-                               principal_due=Decimal("15000.00"), interest_due=Decimal("812.35"), overdue_since=datetime.date(2025, 3, 1))
+    # No import evidence: the workbench tests check exactly which limitation events a contact records.
+    case = CaseFactory(debtor=debtor, contract_no=contract_no, principal_due="15000.00", interest_due="812.35", overdue_since=datetime.date(2025, 3, 1),
+                       region="", status=CaseStatus.NEW, imported=False)
+    # Placed directly, not through place_cases: the term must start before every fixed test moment (2025), before the licences.
     placement = Placement.objects.create(
         case=case, partner=world.orgs[agency], assigned_to=world.people[collector].user if collector else None,
         starts_at=starts_at or datetime.datetime(2020, 1, 1, tzinfo=SHANGHAI), ends_at=timezone.now() + datetime.timedelta(days=365))

@@ -54,7 +54,7 @@ def test_a_suspended_or_ended_engagement_closes_the_workspace(status, world, cli
     services.set_engagement_status(engagement=engagement, status=status)
     assert access.principal_for(world.people["x_admin"].user, world.lenders["acme"]) is None
     assert client_for("x_admin", host="acme").get("/cases/").status_code == 404
-    assert [l.organisation.slug for l, _ in access.workspaces_for(world.people["x_admin"].user)] == ["beta"]
+    assert [lender.organisation.slug for lender, _ in access.workspaces_for(world.people["x_admin"].user)] == ["beta"]
 
 
 @pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_may_receive_cases_needs_a_verified_unexpired_licence(world):
 def test_one_person_in_several_organisations_gets_each_workspace(world):
     user = world.people["x_admin"].user
     services.add_member(organisation=world.orgs["beta"], email=user.email, full_name="x", role="finance")
-    workspaces = {l.organisation.slug: p for l, p in access.workspaces_for(user)}
+    workspaces = {lender.organisation.slug: p for lender, p in access.workspaces_for(user)}
     assert workspaces["acme"].organisation == world.orgs["xagency"]
     assert workspaces["beta"].organisation == world.orgs["beta"]  # their own membership wins over the engagement
     assert workspaces["beta"].roles == frozenset({"finance"})

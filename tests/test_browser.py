@@ -12,7 +12,14 @@ import pytest
 from django.conf import settings
 
 from tests.browser_support import (  # noqa: F401 (fixtures)
-    chromium, current_code, live_app, new_page, no_horizontal_overflow, restore_totp, scroll_widths, shot,
+    chromium,
+    current_code,
+    live_app,
+    new_page,
+    no_horizontal_overflow,
+    restore_totp,
+    scroll_widths,
+    shot,
 )
 from tests.world import PASSWORD
 

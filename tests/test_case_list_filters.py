@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from config.views import cases as case_views
 from outsourcing import placement
 from outsourcing.models import Placement, PlacementStatus
 from portal.models import Case, CaseStatus
-from config.views import cases as case_views
 from tests.matrix_outsourcing import make_cases
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django_tenants.utils import tenant_context
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from outsourcing import statement_documents, statements
 from outsourcing.commissions import claw_back, commission_for

@@ -38,12 +38,6 @@ def media(tmp_path):
         yield folder
 
 
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
-
-
 def stored_bytes(batch) -> bytes:
     with default_storage.open(batch.file.name, "rb") as handle:
         return handle.read()

@@ -7,9 +7,9 @@ import pytest
 from django.db import connections
 from django_tenants.utils import tenant_context
 
+from portal.intake.models import ColumnMapping
 from portal.jobs import tasks
 from tests.browser_support import chromium, live_app, new_page, no_horizontal_overflow, off_the_event_loop, shot  # noqa: F401
-from portal.intake.models import ColumnMapping
 from tests.intake_support import id_number, remove_imported, row, to_csv
 from tests.world import PASSWORD
 

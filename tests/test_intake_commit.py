@@ -7,7 +7,6 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
-from django_tenants.utils import tenant_context
 
 from portal.audit.models import AuditEvent
 from portal.intake import committing, services
@@ -23,12 +22,6 @@ pytestmark = pytest.mark.django_db
 
 CaseEvent = apps.get_model("portal", "CaseEvent")
 DebtorEvent = apps.get_model("portal", "DebtorEvent")
-
-
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
 
 
 def run(rows, *, commit=True, name="cases.csv", **options):

@@ -3,8 +3,7 @@ column; the whole-column fast path never accepts what the cell rules refuse, nor
 import datetime
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from portal.intake import mapping, parsing, validation
 from portal.lib import idnumber
@@ -122,5 +121,5 @@ def test_the_column_fast_path_agrees_with_the_cell_rules(name, data):
     fast = rule.fast(tuple(column))
     if fast is None:
         return
-    for cell, value in zip(column, fast):
+    for cell, value in zip(column, fast, strict=True):
         assert rule.clean(cell) == value, cell  # raises CellError if the fast path let through a bad cell

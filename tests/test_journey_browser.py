@@ -34,7 +34,7 @@ CASES = 10
 
 def midday_zone(now: datetime.datetime) -> str:
     """An Etc/GMT zone where it is about 14:00 now (Etc/GMT-3 is UTC+3: the sign is POSIX's)."""
-    offset = 14 - now.astimezone(datetime.timezone.utc).hour
+    offset = 14 - now.astimezone(datetime.UTC).hour
     offset = (offset + 12) % 24 - 12  # -12 … +11
     return "Etc/UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 

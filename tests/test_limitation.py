@@ -2,8 +2,7 @@ import datetime
 
 import pytest
 from django_tenants.utils import tenant_context
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from portal import limitation
 from portal.models import LimitationEventKind

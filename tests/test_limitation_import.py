@@ -5,8 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django_tenants.utils import tenant_context
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from portal import limitation
 from portal.intake import services
@@ -17,12 +16,6 @@ from tests.intake_support import row, to_csv
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
 
 
 def run(rows, **options):
@@ -61,7 +54,7 @@ def test_the_imports_sql_walk_agrees_with_the_python_walk(acme, loans):
                         last_payment_on=paid.isoformat() if paid else ""))
     Case.objects.filter(contract_no__startswith="HYP").delete()
     run(rows)
-    for (overdue, paid), values in zip(loans, rows):
+    for (overdue, paid), values in zip(loans, rows, strict=True):
         case = Case.objects.get(contract_no=values["contract_no"])
         events = [("due", overdue)] + ([("partial_payment", paid)] if paid and paid >= overdue else [])
         expected = limitation.walk(events)

@@ -4,8 +4,8 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 from hypothesis import given, settings as hsettings, strategies as st
 
 from outsourcing import agreements, allocation, placement
@@ -15,7 +15,8 @@ from outsourcing.placement import PlacementRefused
 from portal.jobs import services as jobs
 from portal.models import Case, CaseStatus
 from tenants.models import LicenceStatus
-from tests.matrix_outsourcing import make_cases, terms
+from tests.factories import CaseFactory, manager
+from tests.matrix_outsourcing import terms
 
 # ----------------------------------------------------------------- largest remainder (no database)
 
@@ -36,22 +37,12 @@ def test_largest_remainder_is_exact_and_never_more_than_one_case_off(total, shar
     counts = largest_remainder(total, weights)
     assert sum(counts) == total
     whole = sum(weights)
-    for count, weight in zip(counts, weights):
+    for count, weight in zip(counts, weights, strict=True):
         exact = Decimal(total) * weight / whole
         assert exact - 1 < count < exact + 1
 
 
 # ----------------------------------------------------------------- with the database
-
-@pytest.fixture
-def acme(world, db):
-    with tenant_context(world.lenders["acme"]):
-        yield world
-
-
-def manager(world):
-    return world.people["acme_manager"].user
-
 
 def rules(world, product, split, *, mode="percent", challenger=None, **filters):
     champion = [[str(world.orgs[slug].pk), str(share)] for slug, share in split]
@@ -70,7 +61,7 @@ def counts_by_partner(plan, world):
 def test_a_percentage_split_is_exact(acme):
     world = acme
     with_y(world)
-    make_cases(101, product="分案-百分比")
+    CaseFactory.create_batch(101, product="分案-百分比")
     plan = allocation.preview(rules=rules(world, "分案-百分比", [("xagency", 60), ("yagency", 40)]), seed=7)
     assert counts_by_partner(plan, world) == {"xagency": 61, "yagency": 40}
     summary = plan.summary()
@@ -82,12 +73,12 @@ def test_a_percentage_split_is_exact(acme):
 
 def test_filters_by_bucket_region_product_and_balance(acme):
     world = acme
-    m2_sh = make_cases(3, dpd=45, region="上海", product="分案-筛选", principal="5000.00")
-    make_cases(2, dpd=45, region="北京", product="分案-筛选", principal="5000.00")
-    make_cases(2, dpd=100, region="上海", product="分案-筛选", principal="5000.00")  # M4
-    make_cases(2, dpd=45, region="上海", product="分案-筛选", principal="500.00")
-    make_cases(2, dpd=45, region="上海", product="其他产品", principal="5000.00")
-    make_cases(1, dpd=45, region="上海", product="分案-筛选", principal="5000.00", status=CaseStatus.LITIGATION)
+    m2_sh = CaseFactory.create_batch(3, dpd=45, region="上海", product="分案-筛选", principal_due="5000.00")
+    CaseFactory.create_batch(2, dpd=45, region="北京", product="分案-筛选", principal_due="5000.00")
+    CaseFactory.create_batch(2, dpd=100, region="上海", product="分案-筛选", principal_due="5000.00")  # M4
+    CaseFactory.create_batch(2, dpd=45, region="上海", product="分案-筛选", principal_due="500.00")
+    CaseFactory.create_batch(2, dpd=45, region="上海", product="其他产品", principal_due="5000.00")
+    CaseFactory.create_batch(1, dpd=45, region="上海", product="分案-筛选", principal_due="5000.00", status=CaseStatus.LITIGATION)
     chosen = rules(world, "分案-筛选", [("xagency", 100)], buckets=["M2"], regions=["上海"], min_balance="1000", max_balance="9999.99")
     plan = allocation.preview(rules=chosen, seed=1)
     assert set(plan.case_ids) == {c.pk for c in m2_sh}
@@ -95,7 +86,7 @@ def test_filters_by_bucket_region_product_and_balance(acme):
 
 def test_bucket_boundaries_follow_bucket_for(acme):
     world = acme
-    edges = {dpd: make_cases(1, dpd=dpd, product="分案-边界")[0].pk for dpd in (30, 31, 60, 61, 150, 151, 400)}
+    edges = {dpd: CaseFactory(dpd=dpd, product="分案-边界").pk for dpd in (30, 31, 60, 61, 150, 151, 400)}
     for bucket, expected in {"M1": {30}, "M2": {31, 60}, "M3": {61}, "M5": {150}, "M6+": {151, 400}}.items():
         plan = allocation.preview(rules=rules(world, "分案-边界", [("xagency", 100)], buckets=[bucket]), seed=1)
         assert set(plan.case_ids) == {edges[d] for d in expected}, bucket
@@ -105,11 +96,11 @@ def test_a_capacity_split_follows_the_room_each_agency_has(acme):
     world = acme
     agreements.revise_agreement(agreement=world.outsourcing["agreement"], created_by=manager(world), terms=terms(capacity=12))  # 2 used: 10 free
     with_y(world, capacity=30)
-    make_cases(20, product="分案-产能")
+    CaseFactory.create_batch(20, product="分案-产能")
     plan = allocation.preview(rules=rules(world, "分案-产能", [("xagency", 0), ("yagency", 0)], mode="capacity"), seed=3)
     assert counts_by_partner(plan, world) == {"xagency": 5, "yagency": 15}
     assert plan.refusals == []
-    make_cases(30, product="分案-产能")
+    CaseFactory.create_batch(30, product="分案-产能")
     plan = allocation.preview(rules=rules(world, "分案-产能", [("xagency", 0), ("yagency", 0)], mode="capacity"), seed=3)
     assert counts_by_partner(plan, world) == {"xagency": 10, "yagency": 30}
     assert plan.left_out == {"rotation": 0, "capacity": 10}
@@ -119,7 +110,7 @@ def test_a_capacity_split_follows_the_room_each_agency_has(acme):
 def test_rotation_never_returns_a_case_to_an_agency_that_had_it(acme):
     world = acme
     with_y(world)
-    cases = make_cases(20, product="分案-轮换")
+    cases = CaseFactory.create_batch(20, product="分案-轮换")
     had_x = cases[:6]
     old = placement.place_cases(cases=had_x, partner=world.orgs["xagency"], placed_by=manager(world))
     placement.recall_placements(placements=old, by=manager(world), reason="轮换")
@@ -132,7 +123,7 @@ def test_rotation_never_returns_a_case_to_an_agency_that_had_it(acme):
 
 def test_a_case_every_chosen_agency_had_before_is_left_out(acme):
     world = acme
-    cases = make_cases(4, product="分案-全轮换")
+    cases = CaseFactory.create_batch(4, product="分案-全轮换")
     old = placement.place_cases(cases=cases[:1], partner=world.orgs["xagency"], placed_by=manager(world))
     placement.recall_placements(placements=old, by=manager(world), reason="r")
     plan = allocation.preview(rules=rules(world, "分案-全轮换", [("xagency", 100)]), seed=5)
@@ -143,7 +134,7 @@ def test_a_case_every_chosen_agency_had_before_is_left_out(acme):
 def test_champion_challenger_is_reproducible_from_the_seed(acme):
     world = acme
     with_y(world)
-    make_cases(50, product="分案-冠军")
+    CaseFactory.create_batch(50, product="分案-冠军")
     challenger = {"share": "20", "split": [[str(world.orgs["yagency"].pk), "100"]]}
     chosen = rules(world, "分案-冠军", [("xagency", 70), ("yagency", 30)], challenger=challenger)
     first = allocation.preview(rules=chosen, seed=424242)
@@ -165,7 +156,7 @@ def test_champion_challenger_is_reproducible_from_the_seed(acme):
 def test_preview_refuses_unlicensed_unengaged_or_full_agencies_with_reasons(acme):
     world = acme
     with_y(world, capacity=5)
-    make_cases(20, product="分案-拒绝")
+    CaseFactory.create_batch(20, product="分案-拒绝")
     licence = world.orgs["xagency_licence"]
     type(licence).objects.filter(pk=licence.pk).update(status=LicenceStatus.REJECTED)
     plan = allocation.preview(rules=rules(world, "分案-拒绝", [("xagency", 50), ("yagency", 50)]), seed=2)
@@ -186,7 +177,7 @@ def test_preview_refuses_unlicensed_unengaged_or_full_agencies_with_reasons(acme
 def test_commit_places_exactly_the_preview_once(acme):
     world = acme
     with_y(world)
-    cases = make_cases(30, product="分案-提交", dpd=70)
+    cases = CaseFactory.create_batch(30, product="分案-提交", dpd=70)
     batch = allocation.prepare_batch(rules=rules(world, "分案-提交", [("xagency", 60), ("yagency", 40)]), seed=99, created_by=manager(world))
     assert batch.preview["assigned"] == 30 and batch.status == BatchStatus.PREVIEWED
     allocation.commit(batch=batch, by=manager(world))
@@ -204,7 +195,7 @@ def test_commit_writes_the_history_pghistory_would_under_one_context(acme):
     from django.apps import apps
 
     world = acme
-    cases = make_cases(12, product="分案-历史")
+    cases = CaseFactory.create_batch(12, product="分案-历史")
     batch = allocation.prepare_batch(rules=rules(world, "分案-历史", [("xagency", 100)]), seed=3, created_by=manager(world))
     allocation.commit(batch=batch, by=manager(world))
     placement_events = apps.get_model("outsourcing", "PlacementEvent").objects.filter(batch_id=batch.pk)
@@ -223,9 +214,9 @@ def test_commit_writes_the_history_pghistory_would_under_one_context(acme):
 
 def test_commit_is_refused_when_the_cases_changed_since_the_preview(acme):
     world = acme
-    make_cases(10, product="分案-变化")
+    CaseFactory.create_batch(10, product="分案-变化")
     batch = allocation.prepare_batch(rules=rules(world, "分案-变化", [("xagency", 100)]), seed=5, created_by=manager(world))
-    make_cases(1, product="分案-变化")
+    CaseFactory.create_batch(1, product="分案-变化")
     with pytest.raises(PlacementRefused) as excinfo:
         allocation.commit(batch=batch, by=manager(world))
     assert excinfo.value.codes == ["stale_preview"]
@@ -236,7 +227,7 @@ def test_commit_is_refused_when_the_cases_changed_since_the_preview(acme):
 
 def test_commit_rechecks_capacity_under_lock(acme):
     world = acme
-    make_cases(5, product="分案-复核")
+    CaseFactory.create_batch(5, product="分案-复核")
     batch = allocation.prepare_batch(rules=rules(world, "分案-复核", [("xagency", 100)]), seed=5, created_by=manager(world))
     agreements.revise_agreement(agreement=world.outsourcing["agreement"], created_by=manager(world), terms=terms(capacity=4))
     with pytest.raises(PlacementRefused) as excinfo:
@@ -246,7 +237,7 @@ def test_commit_rechecks_capacity_under_lock(acme):
 
 def test_a_large_commit_runs_as_a_job(acme, monkeypatch, django_capture_on_commit_callbacks):
     world = acme
-    make_cases(12, product="分案-后台")
+    CaseFactory.create_batch(12, product="分案-后台")
     monkeypatch.setattr(allocation, "SYNC_LIMIT", 5)
     batch = allocation.prepare_batch(rules=rules(world, "分案-后台", [("xagency", 100)]), seed=8, created_by=manager(world))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -264,7 +255,7 @@ def test_a_large_commit_runs_as_a_job(acme, monkeypatch, django_capture_on_commi
 def test_expired_placements_are_candidates_again_but_not_for_the_same_agency(acme):
     world = acme
     with_y(world)
-    cases = make_cases(4, product="分案-到期", dpd=120)  # overdue on the day of the old placement too
+    cases = CaseFactory.create_batch(4, product="分案-到期", dpd=120)  # overdue on the day of the old placement too
     placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61))
     batch = allocation.prepare_batch(rules=rules(world, "分案-到期", [("xagency", 50), ("yagency", 50)]), seed=4, created_by=manager(world))
     assert batch.preview["candidates"] == 4 and batch.preview["assigned"] == 2 and batch.preview["left_out"]["rotation"] == 2
@@ -277,12 +268,12 @@ def test_expired_placements_are_candidates_again_but_not_for_the_same_agency(acm
 
 def test_rules_are_checked(acme):
     world = acme
-    with pytest.raises(Exception) as excinfo:
+    with pytest.raises(ValidationError) as excinfo:
         allocation.normalise_rules(rules(world, "p", [("xagency", 60), ("yagency", 30)]))
     assert "add up to 100%" in str(excinfo.value)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         allocation.normalise_rules(rules(world, "p", [("xagency", 100)], mode="capacity",
                                          challenger={"share": "10", "split": [[str(world.orgs["xagency"].pk), "100"]]}))
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         allocation.normalise_rules({"filters": {}, "mode": "percent", "champion": []})
 

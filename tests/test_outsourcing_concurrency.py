@@ -19,7 +19,8 @@ from outsourcing import agreements, placement
 from outsourcing.models import Agreement, AgreementVersion, CommissionRate, Placement, PlacementStatus
 from outsourcing.placement import PlacementRefused
 from portal.models import Case, Debtor
-from tests.matrix_outsourcing import make_cases, terms
+from tests.factories import CaseFactory
+from tests.matrix_outsourcing import terms
 
 WAIT = 30  # seconds; only guards against a hang, never part of what is asserted
 
@@ -30,7 +31,7 @@ def race(world, django_db_blocker):
     acme = world.lenders["acme"]
     with django_db_blocker.unblock():
         with tenant_context(acme):
-            case = make_cases(1, product="并发测试", prefix="RACE")[0]
+            case = CaseFactory(product="并发测试", prefix="RACE")
             y = agreements.create_agreement(partner=world.orgs["yagency"], created_by=world.people["acme_manager"].user, terms=terms())
         connection.set_schema_to_public()
         try:
@@ -138,7 +139,7 @@ def test_the_second_placement_waits_for_the_first_and_is_then_refused(world, rac
 def test_the_database_constraint_is_the_last_guard(world, monkeypatch):
     """Should the checks ever miss a concurrent placement, the unique index refuses it with the same clear reason."""
     with tenant_context(world.lenders["acme"]):
-        case = make_cases(1, product="并发-约束")[0]
+        case = CaseFactory(product="并发-约束")
         real_active_counts = placement.active_counts
 
         def sneak_in_a_placement(partner_ids, *, now):

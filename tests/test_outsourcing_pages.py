@@ -10,10 +10,11 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from outsourcing import agreements, allocation, placement
+from outsourcing import agreements, allocation
 from outsourcing.models import AllocationBatch, BatchStatus, HoldRequest, HoldStatus, Placement, PlacementStatus
 from tenants.models import LicenceStatus
-from tests.matrix_outsourcing import make_cases, terms
+from tests.factories import CaseFactory, place
+from tests.matrix_outsourcing import terms
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +30,6 @@ def terms_form(**overrides):
             data[f"rate_{bucket}_{r}"] = "18.25"
     data.update(overrides)
     return data
-
-
-def place(world, cases, slug="xagency", **kwargs):
-    with in_acme(world):
-        return placement.place_cases(cases=cases, partner=world.orgs[slug], placed_by=world.people["acme_manager"].user, **kwargs)
 
 
 def test_a_manager_sets_up_and_revises_an_agreement(world, client_for):
@@ -75,7 +71,7 @@ def test_agreement_versions_cannot_be_edited_in_the_database(world):
 def test_allocation_preview_then_commit(world, client_for):
     with in_acme(world):
         agreements.create_agreement(partner=world.orgs["yagency"], created_by=world.people["acme_manager"].user, terms=terms())
-        cases = make_cases(10, product="页面分案", dpd=40)
+        cases = CaseFactory.create_batch(10, product="页面分案", dpd=40)
     client = client_for("acme_manager", host="acme")
     page = client.get("/outsourcing/allocation/").content.decode()
     assert "页面分案" in page and "Rule-based allocation" in page
@@ -98,7 +94,7 @@ def test_allocation_preview_then_commit(world, client_for):
 
 def test_allocation_refusals_are_explained_and_block_the_commit(world, client_for):
     with in_acme(world):
-        make_cases(4, product="页面拒绝")
+        CaseFactory.create_batch(4, product="页面拒绝")
     licence = world.orgs["xagency_licence"]
     type(licence).objects.filter(pk=licence.pk).update(status=LicenceStatus.REJECTED)
     client = client_for("acme_manager", host="acme")
@@ -123,7 +119,7 @@ def test_bad_shares_are_explained(world, client_for):
 def test_a_large_commit_shows_a_progress_bar(world, client_for, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(allocation, "SYNC_LIMIT", 1)
     with in_acme(world):
-        make_cases(3, product="页面后台")
+        CaseFactory.create_batch(3, product="页面后台")
     client = client_for("acme_manager", host="acme")
     x = world.orgs["xagency"].pk
     response = client.post("/outsourcing/allocation/", {"products": ["页面后台"], "mode": "percent", f"include_{x}": "on", f"share_{x}": "100"})
@@ -142,8 +138,8 @@ def test_a_large_commit_shows_a_progress_bar(world, client_for, monkeypatch, dja
 
 def test_manual_placement_from_a_filtered_list(world, client_for):
     with in_acme(world):
-        ticked = make_cases(2, product="手工委案")
-        typed = make_cases(1, product="手工委案")[0]
+        ticked = CaseFactory.create_batch(2, product="手工委案")
+        typed = CaseFactory(product="手工委案")
     client = client_for("acme_manager", host="acme")
     page = client.get("/outsourcing/place/?products=手工委案").content.decode()
     assert ticked[0].contract_no in page and 'name="case"' in page
@@ -160,7 +156,7 @@ def test_manual_placement_from_a_filtered_list(world, client_for):
 
 def test_recalled_placement_disappears_at_once_from_the_agencys_pages(world, client_for):
     with in_acme(world):
-        case = make_cases(1, product="撤案页面")[0]
+        case = CaseFactory(product="撤案页面")
     placed = place(world, [case])[0]
     agency = client_for("x_admin", host="acme")
     assert case.contract_no in agency.get("/outsourcing/placements/").content.decode()
@@ -180,7 +176,7 @@ def test_recalled_placement_disappears_at_once_from_the_agencys_pages(world, cli
 
 def test_expired_placement_disappears_before_any_sweeper_runs(world, client_for):
     with in_acme(world):
-        case = make_cases(1, product="到期页面", dpd=120)[0]  # overdue on the day of the old placement too
+        case = CaseFactory(product="到期页面", dpd=120)  # overdue on the day of the old placement too
     placed = place(world, [case], now=timezone.now() - datetime.timedelta(days=61))[0]
     agency = client_for("x_admin", host="acme")
     assert case.contract_no not in agency.get("/outsourcing/placements/").content.decode()
@@ -193,7 +189,7 @@ def test_expired_placement_disappears_before_any_sweeper_runs(world, client_for)
 
 def test_an_agency_asks_for_a_hold_and_the_lender_approves(world, client_for):
     with in_acme(world):
-        case = make_cases(1, product="留案页面")[0]
+        case = CaseFactory(product="留案页面")
     placed = place(world, [case])[0]
     agency = client_for("x_admin", host="acme")
     until = (placed.last_day + datetime.timedelta(days=10)).isoformat()

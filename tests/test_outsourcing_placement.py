@@ -13,19 +13,10 @@ from portal import access
 from portal.models import Case, CaseStatus
 from tenants import services
 from tenants.models import EngagementStatus, LicenceStatus
-from tests.matrix_outsourcing import make_cases, terms
+from tests.factories import CaseFactory, manager
+from tests.matrix_outsourcing import terms
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
-
-
-def manager(world):
-    return world.people["acme_manager"].user
 
 
 def y_agreement(world, **overrides):
@@ -38,7 +29,7 @@ def refused_codes(excinfo):
 
 def test_placing_cases_follows_the_agreement_in_force(acme):
     world = acme
-    cases = make_cases(3, dpd=45, principal="1200.50")
+    cases = CaseFactory.create_batch(3, dpd=45, principal_due="1200.50")
     version = world.outsourcing["agreement"].current_version
     now = timezone.now()
     placed = placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world), now=now)
@@ -57,7 +48,7 @@ def test_placing_cases_follows_the_agreement_in_force(acme):
 
 def test_a_revision_applies_to_new_placements_only(acme):
     world = acme
-    first, second = make_cases(2)
+    first, second = CaseFactory.create_batch(2)
     old = placement.place_cases(cases=[first], partner=world.orgs["xagency"], placed_by=manager(world))[0]
     revised = agreements.revise_agreement(agreement=world.outsourcing["agreement"], created_by=manager(world), terms=terms(term_days=30))
     new = placement.place_cases(cases=[second], partner=world.orgs["xagency"], placed_by=manager(world))[0]
@@ -73,7 +64,7 @@ def test_refused_when_the_engagement_is_not_active(acme):
     engagement = world.lenders["acme"].engagements.get(partner=world.orgs["yagency"])
     services.set_engagement_status(engagement=engagement, status=EngagementStatus.SUSPENDED)
     with pytest.raises(PlacementRefused) as excinfo:
-        placement.place_cases(cases=make_cases(1), partner=world.orgs["yagency"], placed_by=manager(world))
+        placement.place_cases(cases=CaseFactory.create_batch(1), partner=world.orgs["yagency"], placed_by=manager(world))
     assert refused_codes(excinfo) == ["engagement"]
     assert "not an active partner" in excinfo.value.messages[0]
 
@@ -89,7 +80,7 @@ def test_refused_when_the_licence_is_unverified_or_expired(acme, change):
         yesterday = timezone.localdate() - datetime.timedelta(days=1)
         type(licence).objects.filter(pk=licence.pk).update(valid_from=yesterday - datetime.timedelta(days=365), valid_to=yesterday)
     with pytest.raises(PlacementRefused) as excinfo:
-        placement.place_cases(cases=make_cases(1), partner=world.orgs["yagency"], placed_by=manager(world))
+        placement.place_cases(cases=CaseFactory.create_batch(1), partner=world.orgs["yagency"], placed_by=manager(world))
     assert refused_codes(excinfo) == ["licence"]
     assert "no verified, unexpired collection licence" in excinfo.value.messages[0]
     assert not Placement.objects.filter(partner=world.orgs["yagency"], status=PlacementStatus.ACTIVE).exists()
@@ -98,14 +89,14 @@ def test_refused_when_the_licence_is_unverified_or_expired(acme, change):
 def test_refused_without_an_agreement(acme):
     world = acme
     with pytest.raises(PlacementRefused) as excinfo:
-        placement.place_cases(cases=make_cases(1), partner=world.orgs["yagency"], placed_by=manager(world))
+        placement.place_cases(cases=CaseFactory.create_batch(1), partner=world.orgs["yagency"], placed_by=manager(world))
     assert refused_codes(excinfo) == ["no_agreement"]
 
 
 def test_refused_over_capacity_and_nothing_is_placed(acme):
     world = acme
     agreements.revise_agreement(agreement=world.outsourcing["agreement"], created_by=manager(world), terms=terms(capacity=4))
-    cases = make_cases(3)  # X already holds the two canaries: 2 + 3 > 4
+    cases = CaseFactory.create_batch(3)  # X already holds the two canaries: 2 + 3 > 4
     with pytest.raises(PlacementRefused) as excinfo:
         placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world))
     assert refused_codes(excinfo) == ["capacity"]
@@ -132,7 +123,7 @@ def test_refused_when_already_placed_or_placed_with_that_agency_before(acme):
 @pytest.mark.parametrize("status", [CaseStatus.LITIGATION, CaseStatus.SETTLED, CaseStatus.WRITTEN_OFF, CaseStatus.CLOSED])
 def test_cases_in_litigation_or_closed_are_never_placed(acme, status):
     world = acme
-    case = make_cases(1, status=status)[0]
+    case = CaseFactory(status=status)
     with pytest.raises(PlacementRefused) as excinfo:
         placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world))
     assert refused_codes(excinfo) == ["case_status"]
@@ -140,8 +131,8 @@ def test_cases_in_litigation_or_closed_are_never_placed(acme, status):
 
 def test_every_reason_is_listed_and_nothing_is_placed(acme):
     world = acme
-    good = make_cases(1)[0]
-    closed = make_cases(1, status=CaseStatus.CLOSED)[0]
+    good = CaseFactory()
+    closed = CaseFactory(status=CaseStatus.CLOSED)
     with pytest.raises(PlacementRefused) as excinfo:
         placement.place_cases(cases=[good, closed, world.cases["acme_placed"]], partner=world.orgs["xagency"], placed_by=manager(world))
     assert sorted(refused_codes(excinfo)) == ["already_placed", "case_status"]
@@ -150,7 +141,7 @@ def test_every_reason_is_listed_and_nothing_is_placed(acme):
 
 def test_recall_ends_access_at_once_and_returns_the_case_in_house(acme):
     world = acme
-    case = make_cases(1)[0]
+    case = CaseFactory()
     placed = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world))[0]
     x_admin = access.principal_for(world.people["x_admin"].user, world.lenders["acme"])
     assert access.visible_cases(x_admin).filter(pk=case.pk).exists()
@@ -173,7 +164,7 @@ def test_a_recall_needs_a_reason(acme):
 
 def test_recall_many_at_once(acme):
     world = acme
-    cases = make_cases(5)
+    cases = CaseFactory.create_batch(5)
     placed = placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world))
     assert placement.recall_placements(placements=Placement.objects.filter(pk__in=[p.pk for p in placed[:4]]), by=manager(world), reason="调整") == 4
     assert Placement.objects.active().filter(case__in=cases).count() == 1
@@ -181,7 +172,7 @@ def test_recall_many_at_once(acme):
 
 def test_expiry_records_what_the_clock_decided_and_is_idempotent(acme):
     world = acme
-    cases = make_cases(2, dpd=120)
+    cases = CaseFactory.create_batch(2, dpd=120)
     started = timezone.now() - datetime.timedelta(days=61)
     placed = placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world), now=started)
     x_admin = access.principal_for(world.people["x_admin"].user, world.lenders["acme"])
@@ -200,7 +191,7 @@ def test_expiry_records_what_the_clock_decided_and_is_idempotent(acme):
 def test_a_case_whose_term_ran_out_can_be_placed_before_the_sweeper_runs(acme):
     world = acme
     y_agreement(world)
-    case = make_cases(1, dpd=120)[0]
+    case = CaseFactory(dpd=120)
     old = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61))[0]
     new = placement.place_cases(cases=[case], partner=world.orgs["yagency"], placed_by=manager(world))[0]
     old.refresh_from_db()
@@ -209,7 +200,7 @@ def test_a_case_whose_term_ran_out_can_be_placed_before_the_sweeper_runs(acme):
 
 def test_an_approved_hold_keeps_the_case_with_the_agency_until_its_date(acme):
     world = acme
-    case = make_cases(1, dpd=120)[0]
+    case = CaseFactory(dpd=120)
     started = timezone.now() - datetime.timedelta(days=59)
     placed = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world), now=started)[0]
     until = timezone.localdate(placed.ends_at) + datetime.timedelta(days=10)
@@ -231,7 +222,7 @@ def test_an_approved_hold_keeps_the_case_with_the_agency_until_its_date(acme):
 
 def test_a_refused_hold_changes_nothing(acme):
     world = acme
-    placed = placement.place_cases(cases=make_cases(1), partner=world.orgs["xagency"], placed_by=manager(world))[0]
+    placed = placement.place_cases(cases=CaseFactory.create_batch(1), partner=world.orgs["xagency"], placed_by=manager(world))[0]
     hold = placement.request_hold(placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=5), reason="r")
     ends = placed.ends_at
     placement.decide_hold(hold=hold, by=manager(world), approve=False, note="不同意")
@@ -244,7 +235,7 @@ def test_a_refused_hold_changes_nothing(acme):
 
 def test_hold_limits(acme):
     world = acme
-    placed = placement.place_cases(cases=make_cases(1), partner=world.orgs["xagency"], placed_by=manager(world))[0]
+    placed = placement.place_cases(cases=CaseFactory.create_batch(1), partner=world.orgs["xagency"], placed_by=manager(world))[0]
     x = world.people["x_admin"].user
     end = timezone.localdate(placed.ends_at)
     with pytest.raises(PlacementRefused) as excinfo:
@@ -260,7 +251,7 @@ def test_hold_limits(acme):
 
 def test_pending_holds_lapse_when_the_placement_ends(acme):
     world = acme
-    placed = placement.place_cases(cases=make_cases(1), partner=world.orgs["xagency"], placed_by=manager(world))[0]
+    placed = placement.place_cases(cases=CaseFactory.create_batch(1), partner=world.orgs["xagency"], placed_by=manager(world))[0]
     hold = placement.request_hold(placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=3), reason="r")
     placement.recall_placements(placements=[placed], by=manager(world), reason="撤案")
     hold.refresh_from_db()
@@ -271,7 +262,7 @@ def test_pending_holds_lapse_when_the_placement_ends(acme):
 
 def test_a_hold_cannot_revive_an_ended_placement(acme):
     world = acme
-    placed = placement.place_cases(cases=make_cases(1, dpd=120), partner=world.orgs["xagency"], placed_by=manager(world),
+    placed = placement.place_cases(cases=CaseFactory.create_batch(1, dpd=120), partner=world.orgs["xagency"], placed_by=manager(world),
                                    now=timezone.now() - datetime.timedelta(days=59))[0]
     hold = placement.request_hold(placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=3), reason="r")
     after = placed.ends_at + datetime.timedelta(minutes=1)
@@ -285,7 +276,7 @@ def test_the_beat_task_expires_placements_in_every_lender_in_its_schema(world, s
     from config.celery import app
 
     with tenant_context(world.lenders["acme"]):
-        case = make_cases(1, dpd=120)[0]
+        case = CaseFactory(dpd=120)
         placed = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world),
                                        now=timezone.now() - datetime.timedelta(days=61))[0]
     with tenant_context(world.lenders["beta"]):

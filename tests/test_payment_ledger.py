@@ -70,7 +70,7 @@ def test_finance_exports_the_ledger_with_posting_commission_and_reversal(world, 
     heading, body = rows[0], rows[1:]
     assert heading[:5] == ["Paid on", "Contract no.", "Reference", "Amount", "Source"] and "Applied to principal" in heading
     assert [row[2] for row in body] == ["'=HYPERLINK(\"x\")LEDGER", "LEDGER-MID", "LEDGER-OLD"]  # newest first; formula neutralised
-    mid = dict(zip(heading, body[1]))
+    mid = dict(zip(heading, body[1], strict=True))
     assert mid["Amount"] == "100.00" and mid["Reversed on"] == lines["today"].isoformat() and mid["Reversal reason"]
     assert mid["Commission"] and mid["Commission clawed back"] == f"-{mid['Commission']}"
     assert mid["Agency"] == world.orgs["xagency"].name

@@ -18,8 +18,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from outsourcing import placement, scorecards, statements
 from outsourcing.commissions import commission_for
@@ -27,20 +26,13 @@ from outsourcing.models import CommissionLine
 from portal.lib import months
 from portal.models import BalanceSnapshot, Case
 from portal.payments import hooks, ledger, services
-from portal.payments.models import (Payment, PaymentPostingCorrection, PaymentReversal, PaymentSource, ReversalReason,
-                                    effective_split)
+from portal.payments.models import Payment, PaymentPostingCorrection, PaymentReversal, PaymentSource, ReversalReason, effective_split
 from portal.payments.posting import Balances, allocate
 from tests.matrix_outsourcing import make_cases
 from tests.test_statements import M1, M2, after, day, moment
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
 
 
 def owing(*, principal="0.00", interest="0.00", penalty="0.00", fees="0.00", prefix="REAPP", dpd=150):

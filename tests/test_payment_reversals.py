@@ -11,35 +11,21 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 
-from outsourcing import placement, statement_documents, statements
+from outsourcing import statement_documents, statements
 from outsourcing.models import CommissionLine
 from outsourcing.workbench.models import ContactAttempt, PromiseStatus, PromiseToPay
 from portal.audit.models import AuditEvent
 from portal.limitation import LIMITATION_YEARS, add_years
 from portal.models import BalanceSnapshot, Case, CaseStatus, LimitationEvent
 from portal.payments import services
-from portal.payments.models import Payment, PaymentReversal, PaymentSource, ReportStatus, ReversalReason
-from tests.matrix_outsourcing import make_cases
+from portal.payments.models import Payment, PaymentReversal, ReportStatus, ReversalReason
+from tests.factories import CaseFactory, PaymentFactory, finance, place
 from tests.matrix_workbench import make_case
 from tests.test_intake_api import system, token_for
 from tests.test_statements import M1, M2, after, day, moment
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
-
-
-def finance(world):
-    return world.people["acme_finance"].user
-
-
-def record(case, amount, paid_on, reference, **kw):
-    return services.record_payment(case=case, amount=amount, paid_on=paid_on, reference=reference, source=PaymentSource.MANUAL, **kw)[0]
 
 
 def reverse(payment, *, reason=ReversalReason.RETURNED, note="银行退票", **kw):
@@ -51,20 +37,16 @@ def balances(case):
     return (case.principal_due, case.interest_due, case.penalty_due, case.fees_due)
 
 
-def place(world, cases, *, agency="xagency", now=None):
-    return placement.place_cases(cases=cases, partner=world.orgs[agency], placed_by=world.people["acme_manager"].user, now=now)
-
-
 # ------------------------------------------------------------------ the case
 
 
 def test_a_reversal_gives_the_parts_back_and_withdraws_the_limitation_evidence(acme):
-    case = make_cases(1, prefix="REV-BAL", principal="1000.00")[0]
+    case = CaseFactory(prefix="REV-BAL", principal_due="1000.00")
     Case.objects.filter(pk=case.pk).update(interest_due=D("100.00"), fees_due=D("20.00"))
     before = balances(case)
     due_expiry = case.limitation_expires_on
     paid_on = timezone.localdate() - datetime.timedelta(days=10)
-    payment = record(case, "300.00", paid_on, "REV-BAL-1")
+    payment = PaymentFactory(case=case, amount="300.00", paid_on=paid_on, reference="REV-BAL-1")
     assert balances(case) == (D("820.00"), D("0.00"), D("0.00"), D("0.00"))
     assert case.limitation_expires_on == add_years(paid_on, LIMITATION_YEARS) and case.last_payment_on == paid_on
 
@@ -81,10 +63,10 @@ def test_a_reversal_gives_the_parts_back_and_withdraws_the_limitation_evidence(a
 
 
 def test_the_latest_standing_payment_becomes_the_last_payment(acme):
-    case = make_cases(1, prefix="REV-LAST", principal="5000.00")[0]
+    case = CaseFactory(prefix="REV-LAST", principal_due="5000.00")
     today = timezone.localdate()
-    record(case, "100.00", today - datetime.timedelta(days=20), "REV-LAST-1")
-    later = record(case, "100.00", today - datetime.timedelta(days=5), "REV-LAST-2")
+    PaymentFactory(case=case, amount="100.00", paid_on=today - datetime.timedelta(days=20), reference="REV-LAST-1")
+    later = PaymentFactory(case=case, amount="100.00", paid_on=today - datetime.timedelta(days=5), reference="REV-LAST-2")
     reverse(later)
     case.refresh_from_db()
     assert case.last_payment_on == today - datetime.timedelta(days=20)
@@ -98,8 +80,8 @@ def test_the_latest_standing_payment_becomes_the_last_payment(acme):
     ({"reversed_on": timezone.localdate() - datetime.timedelta(days=30)}, "before_payment"),
 ])
 def test_bad_reversals_are_refused_and_change_nothing(acme, change, code):
-    case = make_cases(1, prefix=f"REV-BAD-{code}", principal="1000.00")[0]
-    payment = record(case, "400.00", timezone.localdate() - datetime.timedelta(days=3), f"REV-BAD-{code}")
+    case = CaseFactory(prefix=f"REV-BAD-{code}", principal_due="1000.00")
+    payment = PaymentFactory(case=case, amount="400.00", paid_on=timezone.localdate() - datetime.timedelta(days=3), reference=f"REV-BAD-{code}")
     after_payment = balances(case)
     with pytest.raises(ValidationError) as refused:
         reverse(payment, **change)
@@ -108,8 +90,8 @@ def test_bad_reversals_are_refused_and_change_nothing(acme, change, code):
 
 
 def test_a_payment_is_reversed_once(acme):
-    case = make_cases(1, prefix="REV-TWICE", principal="1000.00")[0]
-    payment = record(case, "400.00", timezone.localdate(), "REV-TWICE-1")
+    case = CaseFactory(prefix="REV-TWICE", principal_due="1000.00")
+    payment = PaymentFactory(case=case, amount="400.00", paid_on=timezone.localdate(), reference="REV-TWICE-1")
     reverse(payment)
     with pytest.raises(ValidationError) as refused:
         reverse(payment, reason=ReversalReason.ERROR, note="again")
@@ -119,21 +101,21 @@ def test_a_payment_is_reversed_once(acme):
 
 
 def test_the_database_refuses_changes_to_a_reversal(acme):
-    case = make_cases(1, prefix="REV-IMM", principal="1000.00")[0]
-    reversal = reverse(record(case, "10.00", timezone.localdate(), "REV-IMM-1"))
+    case = CaseFactory(prefix="REV-IMM", principal_due="1000.00")
+    reversal = reverse(PaymentFactory(case=case, amount="10.00", paid_on=timezone.localdate(), reference="REV-IMM-1"))
     for change in (lambda: PaymentReversal.objects.filter(pk=reversal.pk).update(note="edited"),
                    lambda: PaymentReversal.objects.filter(pk=reversal.pk).delete()):
-        with pytest.raises(Exception), transaction.atomic():
+        with pytest.raises(DatabaseError), transaction.atomic():  # the append-only trigger
             change()
     assert PaymentReversal.objects.get(pk=reversal.pk).note == "银行退票"
 
 
 def test_a_reversal_reopens_a_settled_case_and_puts_it_back_with_its_agency(acme):
     world = acme
-    alone, placed = make_cases(2, prefix="REV-SETTLE", principal="500.00")
+    alone, placed = CaseFactory.create_batch(2, prefix="REV-SETTLE", principal_due="500.00")
     place(world, [placed])
     today = timezone.localdate()
-    first, second = record(alone, "500.00", today, "REV-SETTLE-1"), record(placed, "500.00", today, "REV-SETTLE-2")
+    first, second = PaymentFactory(case=alone, amount="500.00", paid_on=today, reference="REV-SETTLE-1"), PaymentFactory(case=placed, amount="500.00", paid_on=today, reference="REV-SETTLE-2")
     for case in (alone, placed):
         case.refresh_from_db()
         assert case.status == CaseStatus.SETTLED
@@ -146,10 +128,10 @@ def test_a_reversal_reopens_a_settled_case_and_puts_it_back_with_its_agency(acme
 
 def test_a_report_never_matches_a_reversed_payment(acme):
     world = acme
-    case = make_cases(1, prefix="REV-RPT", principal="5000.00")[0]
+    case = CaseFactory(prefix="REV-RPT", principal_due="5000.00")
     place(world, [case])
     today = timezone.localdate()
-    reverse(record(case, "700.00", today, "REV-RPT-1"))
+    reverse(PaymentFactory(case=case, amount="700.00", paid_on=today, reference="REV-RPT-1"))
     report = services.report_payment(case=case, organisation=world.orgs["xagency"], amount="700.00", paid_on=today,
                                      reported_by=world.people["x_admin"].user)
     assert report.status == ReportStatus.PENDING
@@ -160,9 +142,9 @@ def test_a_report_never_matches_a_reversed_payment(acme):
 
 def test_the_commission_is_clawed_back_on_the_statement_of_the_reversals_month(acme):
     world = acme
-    case = make_cases(1, prefix="REV-STM", dpd=150)[0]
+    case = CaseFactory(prefix="REV-STM", dpd=150)
     place(world, [case], now=moment(M2, 8))
-    payment = record(case, "1000.00", day(M2, 5), "REV-STM-1", now=moment(day(M2, 5), 10))
+    payment = PaymentFactory(case=case, amount="1000.00", paid_on=day(M2, 5), reference="REV-STM-1", now=moment(day(M2, 5), 10))
     earned = CommissionLine.objects.get(payment=payment)
     approved = statements.approve(statement=statements.draft_statement(partner=world.orgs["xagency"], period=M2), approved_by=finance(world),
                                   now=after(M2))
@@ -179,9 +161,9 @@ def test_the_commission_is_clawed_back_on_the_statement_of_the_reversals_month(a
 
 def test_a_payment_reversed_before_any_statement_nets_to_nothing(acme):
     world = acme
-    case = make_cases(1, prefix="REV-NET", dpd=150)[0]
+    case = CaseFactory(prefix="REV-NET", dpd=150)
     place(world, [case], now=moment(M2, 8))
-    payment = record(case, "333.33", day(M2, 5), "REV-NET-1", now=moment(day(M2, 5), 10))
+    payment = PaymentFactory(case=case, amount="333.33", paid_on=day(M2, 5), reference="REV-NET-1", now=moment(day(M2, 5), 10))
     reverse(payment, reversed_on=day(M2, 9), now=moment(day(M2, 9), 10))
     statement = statements.draft_statement(partner=world.orgs["xagency"], period=M2)
     assert statement.line_count == 2 and statement.recovered_total == D("0.00") and statement.commission_total == D("0.00")
@@ -190,16 +172,16 @@ def test_a_payment_reversed_before_any_statement_nets_to_nothing(acme):
 
 def test_the_database_keeps_clawbacks_negative_and_one_earned_line_per_payment(acme):
     world = acme
-    case = make_cases(1, prefix="REV-CHK", dpd=150)[0]
+    case = CaseFactory(prefix="REV-CHK", dpd=150)
     place(world, [case])
-    payment = record(case, "100.00", timezone.localdate(), "REV-CHK-1")
+    payment = PaymentFactory(case=case, amount="100.00", paid_on=timezone.localdate(), reference="REV-CHK-1")
     earned = CommissionLine.objects.get(payment=payment)
     reversal = reverse(payment)
     clawback = CommissionLine.objects.get(reversal=reversal)
     fields = {f.attname: getattr(earned, f.attname) for f in CommissionLine._meta.concrete_fields if f.attname not in ("id", "reversal_id")}
     with pytest.raises(IntegrityError, match="commission_one_line_per_payment"), transaction.atomic():
         CommissionLine.objects.create(**fields)  # a second earned line for the payment
-    stray = record(make_cases(1, prefix="REV-CHK-O")[0], "5.00", timezone.localdate(), "REV-CHK-2")  # unplaced: no line of its own
+    stray = PaymentFactory(case=CaseFactory(prefix="REV-CHK-O"), amount="5.00", paid_on=timezone.localdate(), reference="REV-CHK-2")  # unplaced: no line of its own
     with pytest.raises(IntegrityError, match="commission_recovered_sign"), transaction.atomic():  # an "earned" line taking money back
         CommissionLine.objects.create(**(fields | {"payment_id": stray.pk, "recovered": D("-5.00"), "commission": D("-1.00")}))
     with pytest.raises(DatabaseError), transaction.atomic():  # the money of a line never changes
@@ -208,8 +190,8 @@ def test_the_database_keeps_clawbacks_negative_and_one_earned_line_per_payment(a
 
 
 def test_no_commission_no_clawback(acme):
-    case = make_cases(1, prefix="REV-NONE", principal="1000.00")[0]  # never placed: the payment earned nothing
-    reversal = reverse(record(case, "50.00", timezone.localdate(), "REV-NONE-1"))
+    case = CaseFactory(prefix="REV-NONE", principal_due="1000.00")  # never placed: the payment earned nothing
+    reversal = reverse(PaymentFactory(case=case, amount="50.00", paid_on=timezone.localdate(), reference="REV-NONE-1"))
     assert not CommissionLine.objects.filter(reversal=reversal).exists()
 
 
@@ -222,7 +204,7 @@ def test_a_kept_promise_is_open_again_once_its_payment_is_reversed(acme):
                                             party_reached="debtor", identity_verified=True, identity_method="id_last4", debtor_local_date=today)
     promise = PromiseToPay.objects.create(case=case, placement=placed, attempt=attempt, amount=D("800.00"), promised_on=today,
                                           due_on=today + datetime.timedelta(days=3))
-    payment = record(case, "800.00", today, "REV-PTP-PAY")
+    payment = PaymentFactory(case=case, amount="800.00", paid_on=today, reference="REV-PTP-PAY")
     promise.refresh_from_db()
     assert promise.status == PromiseStatus.KEPT
     reverse(payment)
@@ -235,10 +217,10 @@ def test_a_kept_promise_is_open_again_once_its_payment_is_reversed(acme):
 
 def _payment(world, prefix, *, placed=True):
     with tenant_context(world.lenders["acme"]):
-        case = make_cases(1, prefix=prefix, principal="2000.00")[0]
+        case = CaseFactory(prefix=prefix, principal_due="2000.00")
         if placed:
             place(world, [case])
-        return record(case, "600.00", timezone.localdate(), f"{prefix}-PAY")
+        return PaymentFactory(case=case, amount="600.00", paid_on=timezone.localdate(), reference=f"{prefix}-PAY")
 
 
 def test_finance_reverses_on_the_payment_page_and_every_page_says_so(world, client_for):
@@ -288,9 +270,9 @@ def test_an_incomplete_reversal_form_changes_nothing(world, client_for):
 
 def test_the_case_page_shows_the_evidence_behind_the_limitation_date(world, client_for):
     with tenant_context(world.lenders["acme"]):
-        case = make_cases(1, prefix="REV-LIM", principal="2000.00")[0]
+        case = CaseFactory(prefix="REV-LIM", principal_due="2000.00")
         paid = timezone.localdate() - datetime.timedelta(days=2)
-        record(case, "100.00", paid, "REV-LIM-PAY")
+        PaymentFactory(case=case, amount="100.00", paid_on=paid, reference="REV-LIM-PAY")
         case.refresh_from_db()
     page = client_for("acme_manager", host="acme").get(f"/cases/{case.pk}/").content.decode()
     limitation = page.split('id="limitation"')[1].split('id="balances"')[0]
@@ -301,9 +283,9 @@ def test_the_case_page_shows_the_evidence_behind_the_limitation_date(world, clie
 
 def test_the_statement_files_mark_the_clawback_and_still_reconcile(acme):
     world = acme
-    case = make_cases(1, prefix="REV-DOC", dpd=150, principal="2000.00")[0]
+    case = CaseFactory(prefix="REV-DOC", dpd=150, principal_due="2000.00")
     place(world, [case], now=moment(M2, 8))
-    payment = record(case, "1234.56", day(M2, 5), "REV-DOC-1", now=moment(day(M2, 5), 10))
+    payment = PaymentFactory(case=case, amount="1234.56", paid_on=day(M2, 5), reference="REV-DOC-1", now=moment(day(M2, 5), 10))
     reverse(payment, reversed_on=day(M2, 20), now=moment(day(M2, 20), 10))
     document = statement_documents.build(statements.draft_statement(partner=world.orgs["xagency"], period=M2))
     assert [line.clawback for line in document.lines] == [False, True]
@@ -367,9 +349,9 @@ def test_another_lenders_token_and_strangers_cannot_reverse(world):
 
 
 def test_limitation_evidence_is_written_in_the_lenders_document_language(acme):
-    case = make_cases(1, prefix="REV-LANG", principal="1000.00")[0]
+    case = CaseFactory(prefix="REV-LANG", principal_due="1000.00")
     with translation.override("en"):  # an English screen records and reverses
-        payment = record(case, "10.00", timezone.localdate(), "REV-LANG-1")
+        payment = PaymentFactory(case=case, amount="10.00", paid_on=timezone.localdate(), reference="REV-LANG-1")
         reverse(payment)
     event = LimitationEvent.objects.get(case=case, source_type="payments.payment", source_id=str(payment.pk))
     assert event.evidence == "还款 REV-LANG-1，金额 10.00"
@@ -378,12 +360,12 @@ def test_limitation_evidence_is_written_in_the_lenders_document_language(acme):
 
 def test_a_report_matched_to_a_payment_later_reversed_says_so(world, client_for):
     with tenant_context(world.lenders["acme"]):
-        case = make_cases(1, prefix="REV-RPTM", principal="3000.00")[0]
+        case = CaseFactory(prefix="REV-RPTM", principal_due="3000.00")
         place(world, [case])
         today = timezone.localdate()
         services.report_payment(case=case, organisation=world.orgs["xagency"], amount="250.00", paid_on=today,
                                 reported_by=world.people["x_admin"].user)
-        payment = record(case, "250.00", today, "REV-RPTM-PAY")
+        payment = PaymentFactory(case=case, amount="250.00", paid_on=today, reference="REV-RPTM-PAY")
         reverse(payment)
     page = client_for("acme_finance", host="acme").get("/payments/reports/?status=matched").content.decode()
     row = next(line for line in page.split("<tr") if "REV-RPTM-PAY" in line)
@@ -394,13 +376,13 @@ def test_a_report_matched_to_a_payment_later_reversed_says_so(world, client_for)
 
 def test_the_database_keeps_a_lines_payment_agency_and_date_as_written(acme):
     world = acme
-    case = make_cases(1, prefix="REV-FIX", dpd=150)[0]
+    case = CaseFactory(prefix="REV-FIX", dpd=150)
     place(world, [case])
-    payment = record(case, "100.00", timezone.localdate(), "REV-FIX-1")
+    payment = PaymentFactory(case=case, amount="100.00", paid_on=timezone.localdate(), reference="REV-FIX-1")
     reverse(payment)
     earned = CommissionLine.objects.get(payment=payment, reversal__isnull=True)
     for change in ({"paid_on": timezone.localdate() - datetime.timedelta(days=40)}, {"partner_id": world.orgs["yagency"].pk},
-                   {"reversal_id": None}, {"payment_id": record(case, "1.00", timezone.localdate(), "REV-FIX-2").pk}):
+                   {"reversal_id": None}, {"payment_id": PaymentFactory(case=case, amount="1.00", paid_on=timezone.localdate(), reference="REV-FIX-2").pk}):
         line = CommissionLine.objects.get(payment=payment, reversal__isnull=False) if "reversal_id" in change else earned
         with pytest.raises(DatabaseError), transaction.atomic():
             CommissionLine.objects.filter(pk=line.pk).update(**change)

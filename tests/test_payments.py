@@ -6,9 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from outsourcing import placement
 from outsourcing.models import CommissionLine
@@ -16,28 +15,10 @@ from portal.models import BalanceSnapshot, Case, CaseStatus, LimitationEvent
 from portal.payments import services
 from portal.payments.models import DisputeStatus, Payment, PaymentSource, ReportStatus
 from portal.payments.posting import Balances, allocate
-from tests.matrix_outsourcing import make_cases
+from tests.factories import CaseFactory, PaymentFactory, finance, place
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
-
-
-def finance(world):
-    return world.people["acme_finance"].user
-
-
-def place(world, case, *, agency="xagency", now=None):
-    return placement.place_cases(cases=[case], partner=world.orgs[agency], placed_by=world.people["acme_manager"].user, now=now)[0]
-
-
-def record(case, amount, day, ref, **kw):
-    return services.record_payment(case=case, amount=amount, paid_on=day, reference=ref, source=PaymentSource.MANUAL, **kw)
 
 
 def test_allocation_follows_the_statutory_order_and_keeps_the_overpayment():
@@ -51,10 +32,10 @@ def test_allocation_follows_the_statutory_order_and_keeps_the_overpayment():
 
 
 def test_a_payment_posts_to_the_balances_history_and_limitation(acme):
-    case = make_cases(1, principal="1000.00")[0]
+    case = CaseFactory(principal_due="1000.00")
     Case.objects.filter(pk=case.pk).update(interest_due=D("100.00"))
     today = timezone.localdate()
-    payment, created = record(case, "300.00", today, "BANK-1")
+    payment, created = services.record_payment(case=case, amount="300.00", paid_on=today, reference="BANK-1", source=PaymentSource.MANUAL)
     assert created
     case.refresh_from_db()
     assert (payment.to_interest, payment.to_principal) == (D("100.00"), D("200.00"))
@@ -65,14 +46,14 @@ def test_a_payment_posts_to_the_balances_history_and_limitation(acme):
 
 
 def test_the_same_reference_records_once_and_a_conflicting_one_is_refused(acme):
-    case, other = make_cases(2)
+    case, other = CaseFactory.create_batch(2)
     today = timezone.localdate()
-    first, created = record(case, "100.00", today, "BANK-2")
-    again, created_again = record(case, "100.00", today, "BANK-2")
+    first, created = services.record_payment(case=case, amount="100.00", paid_on=today, reference="BANK-2", source=PaymentSource.MANUAL)
+    again, created_again = services.record_payment(case=case, amount="100.00", paid_on=today, reference="BANK-2", source=PaymentSource.MANUAL)
     assert created and not created_again and again.pk == first.pk
     assert Payment.objects.filter(reference="BANK-2").count() == 1
     with pytest.raises(ValidationError) as excinfo:
-        record(other, "100.00", today, "BANK-2")
+        services.record_payment(case=other, amount="100.00", paid_on=today, reference="BANK-2", source=PaymentSource.MANUAL)
     assert excinfo.value.code == "reference_taken"
     case.refresh_from_db()
     assert case.principal_due == D("900.00")  # posted once
@@ -80,24 +61,24 @@ def test_the_same_reference_records_once_and_a_conflicting_one_is_refused(acme):
 
 @pytest.mark.parametrize("amount, day_offset, code", [("0", 0, "amount"), ("-5", 0, "amount"), ("abc", 0, "amount"), ("10", 1, "future")])
 def test_bad_payments_are_refused_and_leave_nothing(acme, amount, day_offset, code):
-    case = make_cases(1)[0]
+    case = CaseFactory()
     with pytest.raises(ValidationError) as excinfo:
-        record(case, amount, timezone.localdate() + datetime.timedelta(days=day_offset), "BAD-1")
+        services.record_payment(case=case, amount=amount, paid_on=timezone.localdate() + datetime.timedelta(days=day_offset), reference="BAD-1", source=PaymentSource.MANUAL)
     assert excinfo.value.code == code
     assert not Payment.objects.filter(case=case).exists()
 
 
 def test_paying_everything_settles_the_case(acme):
-    case = make_cases(1, principal="50.00")[0]
-    record(case, "50.00", timezone.localdate(), "BANK-3")
+    case = CaseFactory(principal_due="50.00")
+    PaymentFactory(case=case, amount="50.00", paid_on=timezone.localdate(), reference="BANK-3")
     case.refresh_from_db()
     assert case.status == CaseStatus.SETTLED and case.balance == 0
 
 
 def test_the_database_refuses_changes_to_a_payment(acme):
-    case = make_cases(1)[0]
-    payment, _ = record(case, "10.00", timezone.localdate(), "BANK-4")
-    with pytest.raises(Exception), transaction.atomic():
+    case = CaseFactory()
+    payment = PaymentFactory(case=case, amount="10.00", paid_on=timezone.localdate(), reference="BANK-4")
+    with pytest.raises(DatabaseError), transaction.atomic():  # the append-only trigger
         Payment.objects.filter(pk=payment.pk).update(amount=D("1.00"))
     with pytest.raises(IntegrityError), transaction.atomic():
         Payment.objects.create(case=case, amount=D("5.00"), paid_on=timezone.localdate(), reference="X", source="manual", to_principal=D("4.00"))
@@ -108,9 +89,9 @@ def test_the_database_refuses_changes_to_a_payment(acme):
 
 def test_a_payment_inside_the_term_earns_the_agency_its_commission(acme):
     world = acme
-    case = make_cases(1, dpd=45, principal="5000.00")[0]  # M2, round 1 → 16% in the test schedule
-    p = place(world, case)
-    payment, _ = record(case, "3000.00", timezone.localdate(), "BANK-5")  # paid straight to the lender
+    case = CaseFactory(dpd=45, principal_due="5000.00")  # M2, round 1 → 16% in the test schedule
+    p = place(world, [case])[0]
+    payment = PaymentFactory(case=case, amount="3000.00", paid_on=timezone.localdate(), reference="BANK-5")  # paid straight to the lender
     line = CommissionLine.objects.get(payment=payment)
     assert line.placement == p and line.partner_id == world.orgs["xagency"].pk
     assert (line.bucket, line.round, line.rate, line.commission) == ("M2", 1, D("0.1600"), D("480.00"))
@@ -118,14 +99,14 @@ def test_a_payment_inside_the_term_earns_the_agency_its_commission(acme):
 
 def test_no_commission_after_recall_or_before_placement(acme):
     world = acme
-    case = make_cases(1, dpd=45)[0]
+    case = CaseFactory(dpd=45)
     now = timezone.now()
-    p = place(world, case, now=now - datetime.timedelta(days=10))
+    p = place(world, [case], now=now - datetime.timedelta(days=10))[0]
     placement.recall_placements(placements=[p], by=world.people["acme_manager"].user, reason="测试撤案", now=now - datetime.timedelta(days=5))
     today = timezone.localdate()
-    late, _ = record(case, "100.00", today, "BANK-6")
-    early, _ = record(case, "100.00", today - datetime.timedelta(days=20), "BANK-7")
-    inside, _ = record(case, "100.00", today - datetime.timedelta(days=7), "BANK-8")  # recorded after recall, dated in the term
+    late = PaymentFactory(case=case, amount="100.00", paid_on=today, reference="BANK-6")
+    early = PaymentFactory(case=case, amount="100.00", paid_on=today - datetime.timedelta(days=20), reference="BANK-7")
+    inside = PaymentFactory(case=case, amount="100.00", paid_on=today - datetime.timedelta(days=7), reference="BANK-8")  # recorded after recall, dated in the term
     assert not CommissionLine.objects.filter(payment__in=[late, early]).exists()
     assert CommissionLine.objects.get(payment=inside).placement == p
 
@@ -134,9 +115,9 @@ def test_attribution_is_written_once(acme):
     from outsourcing import commissions
 
     world = acme
-    case = make_cases(1)[0]
-    place(world, case)
-    payment, _ = record(case, "100.00", timezone.localdate(), "BANK-9")
+    case = CaseFactory()
+    place(world, [case])
+    payment = PaymentFactory(case=case, amount="100.00", paid_on=timezone.localdate(), reference="BANK-9")
     assert commissions.attribute(payment=payment) == CommissionLine.objects.get(payment=payment)
     assert CommissionLine.objects.filter(payment=payment).count() == 1
 
@@ -158,7 +139,7 @@ def test_a_payment_keeps_the_promise(acme):
                                                 debtor_local_date=today)
         promise = PromiseToPay.objects.create(case=case, placement=p, attempt=attempt, amount=D("3000.00"), promised_on=today,
                                               due_on=today + datetime.timedelta(days=3))
-    record(case, str(promise.amount), promise.promised_on, "BANK-PTP-1")
+    PaymentFactory(case=case, amount=str(promise.amount), paid_on=promise.promised_on, reference="BANK-PTP-1")
     promise.refresh_from_db()
     assert promise.status == PromiseStatus.KEPT and promise.paid_amount == promise.amount
 
@@ -168,15 +149,15 @@ def test_a_payment_keeps_the_promise(acme):
 
 def test_an_agency_report_waits_for_the_lender_and_then_matches(acme):
     world = acme
-    case = make_cases(1)[0]
-    place(world, case)
+    case = CaseFactory()
+    place(world, [case])
     today = timezone.localdate()
     report = services.report_payment(case=case, organisation=world.orgs["xagency"], amount="200.00", paid_on=today - datetime.timedelta(days=1),
                                      reference="RCPT-1", reported_by=world.people["x_admin"].user)
     assert report.status == ReportStatus.PENDING
     case.refresh_from_db()
     assert case.principal_due == D("1000.00")  # a report never moves a balance
-    payment, _ = record(case, "200.00", today, "BANK-10")
+    payment = PaymentFactory(case=case, amount="200.00", paid_on=today, reference="BANK-10")
     report.refresh_from_db()
     assert report.status == ReportStatus.MATCHED and report.matched_payment == payment
     with pytest.raises(ValidationError):
@@ -185,9 +166,9 @@ def test_an_agency_report_waits_for_the_lender_and_then_matches(acme):
 
 def test_a_report_after_the_lender_recorded_matches_at_once_and_reject_needs_a_reason(acme):
     world = acme
-    case = make_cases(1)[0]
+    case = CaseFactory()
     today = timezone.localdate()
-    payment, _ = record(case, "70.00", today, "BANK-11")
+    payment = PaymentFactory(case=case, amount="70.00", paid_on=today, reference="BANK-11")
     report = services.report_payment(case=case, organisation=world.orgs["xagency"], amount="70.00", paid_on=today)
     assert report.status == ReportStatus.MATCHED and report.matched_payment == payment
     other = services.report_payment(case=case, organisation=world.orgs["xagency"], amount="80.00", paid_on=today)
@@ -203,9 +184,9 @@ def test_a_report_after_the_lender_recorded_matches_at_once_and_reject_needs_a_r
 
 def test_a_dispute_has_a_status_and_a_history_only_the_lender_decides(acme):
     world = acme
-    case = make_cases(1)[0]
-    place(world, case)
-    payment, _ = record(case, "100.00", timezone.localdate(), "BANK-12")
+    case = CaseFactory()
+    place(world, [case])
+    payment = PaymentFactory(case=case, amount="100.00", paid_on=timezone.localdate(), reference="BANK-12")
     x, acme_org = world.orgs["xagency"], world.lenders["acme"].organisation
     dispute = services.open_dispute(payment=payment, partner=x, raised_by_org=x, raised_by=world.people["x_admin"].user,
                                     reason="commission", text="费率应为M3")

@@ -10,12 +10,11 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from drf_spectacular.validation import validate_schema
 
-from outsourcing import placement
 from outsourcing.models import CommissionLine
 from portal.models import Case
 from portal.payments import services
 from portal.payments.models import DISPUTE_DECISION_DAYS, Dispute, DisputeStatus, Payment, PaymentReport, ReportStatus
-from tests.matrix_outsourcing import make_cases
+from tests.factories import CaseFactory, place
 from tests.test_intake_api import system, token_for
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +23,8 @@ D = Decimal
 
 def placed_case(world, contract_prefix="PAYPG"):
     with tenant_context(world.lenders["acme"]):
-        case = make_cases(1, dpd=45, prefix=contract_prefix, principal="5000.00")[0]  # owes more than is paid: all of it is applied
-        placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=world.people["acme_manager"].user)
+        case = CaseFactory(dpd=45, prefix=contract_prefix, principal_due="5000.00")  # owes more than is paid: all of it is applied
+        place(world, [case])
     return case
 
 
@@ -36,7 +35,7 @@ def test_finance_records_a_payment_and_sees_the_agency_commission(world, client_
     response = client.post("/payments/new/", {"contract_no": case.contract_no, "amount": "3000.00", "paid_on": today, "reference": "BK-PG-1"}, follow=True)
     assert response.status_code == 200
     text = response.content.decode()
-    assert "BK-PG-1" in text and "¥480.00" in text and "16%" in text  # M2 round 1 in the test schedule
+    assert "BK-PG-1" in text and "¥480.00" in text and "16.00%" in text  # M2 round 1 in the test schedule
     again = client.post("/payments/new/", {"contract_no": case.contract_no, "amount": "3000.00", "paid_on": today, "reference": "BK-PG-1"}, follow=True)
     assert "already recorded" in again.content.decode()
     with tenant_context(world.lenders["acme"]):
@@ -56,7 +55,7 @@ def test_a_payment_file_is_checked_whole_then_recorded_once(world, client_for):
                f"NOPE,{today},5.00,F-3,\r\n"
                f"{case.contract_no},{today},-1,F-4,\r\n"
                f"{case.contract_no},{today},20.00,F-1,\r\n"
-               f"{case.contract_no},{today},30.00,=HYPERLINK(1),\r\n").encode("utf-8")
+               f"{case.contract_no},{today},30.00,=HYPERLINK(1),\r\n").encode()
     client = client_for("acme_finance", host="acme")
     response = client.post("/payments/import/", {"file": SimpleUploadedFile("pay.csv", content)})
     text = response.content.decode()

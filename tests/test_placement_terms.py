@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db.models import Max
-from django_tenants.utils import tenant_context
 
 from outsourcing import allocation, placement
 from outsourcing.models import AgreementVersion, CommissionRate, PlacementStatus
 from outsourcing.placement import PlacementRefused
+from tests.factories import manager
 from tests.matrix_outsourcing import make_cases
 
 pytestmark = pytest.mark.django_db
@@ -25,16 +25,6 @@ def on(days, hour, minute=0):
 
 def midnight(day):
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
-
-
-def manager(world):
-    return world.people["acme_manager"].user
 
 
 def test_a_term_begins_and_ends_at_local_midnight(acme):

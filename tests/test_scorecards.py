@@ -10,16 +10,17 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from outsourcing import agreements, placement, scorecards
+from outsourcing import agreements, scorecards
 from outsourcing.models import Placement, PlacementStatus
 from outsourcing.workbench import services as workbench
 from outsourcing.workbench.models import ContactAttempt, PromiseToPay
-from portal.lib import months
 from portal.audit.models import Action, AuditEvent
+from portal.lib import months
 from portal.payments import services as payments
-from portal.payments.models import Payment, PaymentSource, ReversalReason
+from portal.payments.models import Payment, ReversalReason
 from tenants import services as tenant_services
-from tests.matrix_outsourcing import make_cases, terms
+from tests.factories import CaseFactory, PaymentFactory, place
+from tests.matrix_outsourcing import terms
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -48,11 +49,7 @@ def at(month, day, hour=10):
 def cases_in_bucket(n, *, placed_at, dpd, principal):
     """Cases that are ``dpd`` days past due on the day they are placed (so their bucket is known)."""
     days_since = (timezone.localdate() - placed_at.astimezone(SHANGHAI).date()).days
-    return make_cases(n, dpd=days_since + dpd, principal=principal, prefix="SC")
-
-
-def place(world, cases, agency, when):
-    return placement.place_cases(cases=cases, partner=world.orgs[agency], placed_by=world.people["acme_manager"].user, now=when)
+    return CaseFactory.create_batch(n, dpd=days_since + dpd, principal_due=principal, prefix="SC")
 
 
 def attempt(world, p, collector, *, party="none", outcome="no_answer", when=None, organisation=None):
@@ -73,7 +70,7 @@ def promise(world, p, collector, status, amount="500.00"):
 
 
 def pay(p, amount, day, ref):
-    return payments.record_payment(case=p.case, amount=D(amount), paid_on=day, reference=ref, source=PaymentSource.MANUAL)[0]
+    return PaymentFactory(case=p.case, amount=D(amount), paid_on=day, reference=ref)
 
 
 @pytest.fixture
@@ -83,11 +80,11 @@ def built(world):
     with tenant_context(world.lenders["acme"]):
         agreements.create_agreement(partner=world.orgs["yagency"], created_by=world.people["acme_manager"].user, terms=terms())
         start_a = at(MONTH_A, 10)
-        x_m2 = place(world, cases_in_bucket(4, placed_at=start_a, dpd=45, principal="1000.00"), "xagency", start_a)
-        x_m4 = place(world, cases_in_bucket(1, placed_at=start_a, dpd=100, principal="5000.00"), "xagency", start_a)
-        y_m2 = place(world, cases_in_bucket(2, placed_at=start_a, dpd=45, principal="2000.00"), "yagency", start_a)
+        x_m2 = place(world, cases_in_bucket(4, placed_at=start_a, dpd=45, principal="1000.00"), agency="xagency", now=start_a)
+        x_m4 = place(world, cases_in_bucket(1, placed_at=start_a, dpd=100, principal="5000.00"), agency="xagency", now=start_a)
+        y_m2 = place(world, cases_in_bucket(2, placed_at=start_a, dpd=45, principal="2000.00"), agency="yagency", now=start_a)
         start_b = at(MONTH_B, 12)
-        x_b = place(world, cases_in_bucket(2, placed_at=start_b, dpd=45, principal="1000.00"), "xagency", start_b)
+        x_b = place(world, cases_in_bucket(2, placed_at=start_b, dpd=45, principal="1000.00"), agency="xagency", now=start_b)
         assert {p.bucket for p in x_m2 + y_m2 + x_b} == {"M2"} and x_m4[0].bucket == "M4"
         c1, c2, c3, c4 = sorted(x_m2, key=lambda p: p.case.contract_no)
         (c5,) = x_m4
@@ -173,7 +170,7 @@ def test_a_month_is_a_calendar_month_in_beijing_time(built, either_way):
     world = built.world
     first_of_b = at(MONTH_B, 1, 0).replace(minute=30)  # 16:30 UTC on the last day of month A
     last_of_a = first_of_b - datetime.timedelta(hours=1)
-    for when, case in zip((first_of_b, last_of_a), make_cases(2, prefix="SC-TZ")):
+    for when, case in zip((first_of_b, last_of_a), CaseFactory.create_batch(2, prefix="SC-TZ"), strict=True):
         Placement.objects.create(case=case, partner=world.orgs["yagency"], status=PlacementStatus.EXPIRED, starts_at=when,
                                  ends_at=when + datetime.timedelta(days=30), bucket="M3", balance_at_placement=D("10.00"))
     assert [(r.month, r.placed) for r in scorecards.agency_scorecards(MONTH_A, MONTH_B, bucket="M3")] == [(MONTH_B, 1), (MONTH_A, 1)]
@@ -321,7 +318,7 @@ def test_export_is_the_table_neutralised_and_audited(built, client_for):
     world = built.world
     with tenant_context(world.lenders["acme"]):
         odd = tenant_services.create_organisation(slug="formula-agency", name="=HYPERLINK(\"x\")", kind="agency")
-        case = make_cases(1, prefix="SC-ODD")[0]
+        case = CaseFactory(prefix="SC-ODD")
         Placement.objects.create(case=case, partner=odd, status=PlacementStatus.EXPIRED, starts_at=built.start_a,
                                  ends_at=built.start_a + datetime.timedelta(days=30), bucket="M2", balance_at_placement=D("10.00"))
     response = client_for("acme_finance", host="acme").get("/outsourcing/scorecards/export.csv", FILTER)

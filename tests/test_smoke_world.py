@@ -2,7 +2,6 @@ import pytest
 
 from portal import access
 
-
 pytestmark = pytest.mark.embedded  # also proves the embedded PostgreSQL path (make test-embedded)
 
 

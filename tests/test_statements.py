@@ -20,12 +20,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from outsourcing import placement, statement_documents, statements
+from outsourcing import statement_documents, statements
 from outsourcing.models import CommissionLine, Statement, StatementStatus
 from portal.audit.models import Action, AuditEvent
 from portal.payments import services
-from portal.payments.models import DisputeReason, DisputeStatus, PaymentSource
-from tests.matrix_outsourcing import make_cases
+from portal.payments.models import DisputeReason, DisputeStatus
+from tests.factories import CaseFactory, PaymentFactory, finance, place
 from tests.matrix_statements import REFERENCE_CANARY
 
 pytestmark = pytest.mark.django_db
@@ -56,26 +56,15 @@ def in_acme(world):
     return tenant_context(world.lenders["acme"])
 
 
-@pytest.fixture
-def acme(world):
-    with tenant_context(world.lenders["acme"]):
-        yield world
-
-
-def finance(world):
-    return world.people["acme_finance"].user
-
-
 def placed_cases(world, n=2, *, agency="xagency", prefix="STM", principal="1000.00"):
     """``n`` cases placed with the agency from the first day of M2 (a 60-day term covers M2 and most of M1)."""
-    cases = make_cases(n, prefix=prefix, dpd=150, principal=principal)  # two to three months overdue when placed on M2's first day
-    placement.place_cases(cases=cases, partner=world.orgs[agency], placed_by=world.people["acme_manager"].user, now=moment(M2, 8))
+    cases = CaseFactory.create_batch(n, prefix=prefix, dpd=150, principal_due=principal)  # two to three months overdue when placed on M2's first day
+    place(world, cases, agency=agency, now=moment(M2, 8))
     return cases
 
 
 def pay(case, amount, on, reference):
-    payment, _ = services.record_payment(case=case, amount=amount, paid_on=on, reference=reference, source=PaymentSource.MANUAL)
-    return CommissionLine.objects.get(payment=payment)
+    return CommissionLine.objects.get(payment=PaymentFactory(case=case, amount=amount, paid_on=on, reference=reference))
 
 
 def draft(world, period, agency="xagency"):
@@ -236,8 +225,8 @@ def test_discarding_a_draft_returns_its_lines(acme, client_for):
 def with_lines(acme):
     """An M2 draft for X with three lines, one of them with a payment reference a spreadsheet would run."""
     world = acme
-    a, b, c = make_cases(3, prefix="=CMD", dpd=150, principal="10000000.00")  # contract numbers starting with "=" too
-    placement.place_cases(cases=[a, b, c], partner=world.orgs["xagency"], placed_by=world.people["acme_manager"].user, now=moment(M2, 8))
+    a, b, c = CaseFactory.create_batch(3, prefix="=CMD", dpd=150, principal_due="10000000.00")  # contract numbers starting with "=" too
+    place(world, [a, b, c], now=moment(M2, 8))
     pay(a, "1234.56", day(M2, 4), '=HYPERLINK("http://evil.example","x")')
     pay(b, "0.07", day(M2, 12), "STM-F2")
     pay(c, "9999999.99", day(M2, 25), "+STM-F3")

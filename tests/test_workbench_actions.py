@@ -3,7 +3,8 @@
 * AgreementVersion.allowed_actions is enforced by the services (a call needs "phone", a text "sms", a
   field-visit request "field_visit"); a placement made before agreements existed allows calls and texts.
 * An attempt left open when its placement is recalled or expires can no longer be verified or logged;
-  it is closed unlogged ("placement_ended") wherever the workbench meets it.
+  it is closed unlogged ("placement_ended") by the next action that meets it; a page (a GET) shows it no longer
+  as open and writes nothing (issue item 15).
 """
 import datetime
 
@@ -232,10 +233,11 @@ def test_a_case_placed_again_shows_no_stale_call_and_the_collector_can_dial_agai
     client = client_for("x_collector", host="acme")
     page = client.get(f"/workbench/cases/{case.pk}/").content.decode()
     assert "¥15,812.35" not in page and "data-debt-hidden" in page  # the old verification reveals nothing
-    assert f"/workbench/attempts/{orphan.pk}/outcome/" not in page and "Closed unlogged: the placement ended" in page
-    # The old attempt can no longer be logged, even though the case is visible again.
+    assert f"/workbench/attempts/{orphan.pk}/outcome/" not in page
+    # The old attempt can no longer be logged, even though the case is visible again; the refusal closes it, unlogged.
     refused = client.post(f"/workbench/attempts/{orphan.pk}/outcome/", {"outcome": "debtor_reached"}, follow=True)
-    assert "already closed" in refused.content.decode()
+    assert "The open attempt was closed unlogged" in refused.content.decode()
+    assert "Closed unlogged: the placement ended" in client.get(f"/workbench/cases/{case.pk}/").content.decode()
     client.post(f"/workbench/cases/{case.pk}/attempts/", {"channel": "phone", "number_kind": "mobile"})
     with in_acme(world):
         assert ContactAttempt.objects.filter(case=case, outcome="").exclude(pk=orphan.pk).count() == 1
@@ -256,7 +258,7 @@ def test_starting_a_call_closes_a_stale_one_instead_of_blocking(world):
 
 
 @pytest.mark.django_db
-def test_the_queue_closes_the_collectors_stale_calls(world, client_for, monkeypatch):
+def test_the_queue_writes_nothing_and_the_next_action_closes_the_collectors_stale_call(world, client_for, monkeypatch):
     monkeypatch.setattr(views, "now", lambda: at(10, 10))
     with in_acme(world):
         case, placement = make_case(world, "WB-END-009")
@@ -264,6 +266,10 @@ def test_the_queue_closes_the_collectors_stale_calls(world, client_for, monkeypa
         Placement.objects.filter(pk=placement.pk).update(status=PlacementStatus.RECALLED, ended_at=at(10, 5))
     assert client_for("x_collector", host="acme").get("/workbench/").status_code == 200
     with in_acme(world):
+        orphan.refresh_from_db()
+        assert orphan.outcome == ""  # a GET writes nothing (issue item 15)
+        with pytest.raises(WorkbenchError):
+            verify(world, orphan, at(10, 10))
         orphan.refresh_from_db()
         assert orphan.outcome == Outcome.PLACEMENT_ENDED and orphan.ended_at == at(10, 5)
         assert orphan.ended_at.astimezone(SHANGHAI).date() == orphan.debtor_local_date

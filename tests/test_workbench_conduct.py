@@ -7,8 +7,7 @@ import datetime
 
 import pytest
 from django.db import IntegrityError, transaction
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from outsourcing.workbench import conduct, services, views
 from outsourcing.workbench.errors import ConductRefused, WorkbenchError

@@ -8,8 +8,7 @@ from PIL import Image
 from outsourcing.workbench import services, uploads, views
 from outsourcing.workbench.errors import WorkbenchError
 from outsourcing.workbench.models import FieldVisitPhoto, FieldVisitReport, FieldVisitRequest, VisitStatus
-from tests.matrix_workbench import at, in_acme, png_bytes
-from tests.matrix_workbench import make_case as make_placed_case
+from tests.matrix_workbench import at, in_acme, make_case as make_placed_case, png_bytes
 from tests.test_workbench_actions import under_agreement
 
 

@@ -4,13 +4,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from outsourcing.workbench import services, views
-from portal.lib.money import to_fen
 from outsourcing.workbench.errors import WorkbenchError
 from outsourcing.workbench.models import PromiseStatus, PromiseToPay
+from portal.lib.money import to_fen
 from portal.models import Case, LimitationEvent
 from tests.matrix_workbench import at, in_acme, make_case
 

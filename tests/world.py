@@ -138,7 +138,7 @@ def build_world() -> World:
 
         job = Job.objects.create(kind="audit_export", status=JobStatus.DONE, progress=100, result_name="audit.csv",
                                  created_by_id=world.people["acme_admin"].user.pk, organisation_id=world.orgs["acme"].pk)
-        job.result.save("audit.csv", ContentFile("at,actor\nCANARY-ACME-JOB,acme_admin\n".encode()), save=True)
+        job.result.save("audit.csv", ContentFile(b"at,actor\nCANARY-ACME-JOB,acme_admin\n"), save=True)
         world.jobs = {"acme": job}
     world.canaries = {
         "acme": ["ACME-CANARY", "甲金丝雀", "乙金丝雀", "丙金丝雀", "丁金丝雀", "CANARY-ACME", IDS[0], IDS[1], IDS[2], IDS[3]],

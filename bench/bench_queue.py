@@ -3,7 +3,7 @@
 
 Target (the workbench issue): server time p95 under 150 ms for the collector's queue and the case
 list, with keyset pagination, no COUNT over the whole table, and a constant number of queries per
-page (the constant query count is asserted in tests/test_workbench_queue.py, not here).
+page (the constant query count is asserted in tests/outsourcing/workbench/test_workbench_queue.py, not here).
 
 What it does:
   1. creates a scratch database (default caseport_bench_queue) on the server named by DATABASE_URL,

@@ -147,7 +147,7 @@ def expiry_sql(latest: str) -> tuple[str, tuple]:
     """add_years(latest, LIMITATION_YEARS) in SQL: (expression, parameters).
 
     ``latest`` is an SQL date expression. PostgreSQL's date + interval of whole years takes 29 February to
-    28 February, exactly as add_years does (tests/test_limitation.py holds the two to the same dates)."""
+    28 February, exactly as add_years does (tests/portal/test_limitation.py holds the two to the same dates)."""
     return f"CAST(({latest}) + make_interval(years => %s) AS date)", (LIMITATION_YEARS,)
 
 

@@ -48,7 +48,7 @@ def no_broker(monkeypatch):
 def daytime(monkeypatch):
     """The journey must not depend on when it runs: the debtor's zone is one where it is about 14:00 (the fixture's
     contact policy), and so is "China time" here; the window in both zones is tested with explicit moments in
-    tests/test_conduct_zones_and_visits.py."""
+    tests/outsourcing/workbench/test_conduct_zones_and_visits.py."""
     from outsourcing.workbench import conduct
 
     monkeypatch.setattr(conduct, "CHINA_TIME_ZONE", midday_zone(timezone.now()))

@@ -104,7 +104,7 @@ TENANT_SPARE_SCHEMAS = int(os.environ.get("TENANT_SPARE_SCHEMAS", "2"))
 # One `SET search_path` per schema switch instead of one per cursor (halves the
 # statements of a request). Safe with django-tenants 4.0.1: its rollback() and
 # savepoint_rollback() forget the cached search_path (the django-tenants#1262
-# bug); tests/test_tenancy.py checks exactly that scenario.
+# bug); tests/tenants/test_tenancy.py checks exactly that scenario.
 TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 

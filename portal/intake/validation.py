@@ -302,7 +302,7 @@ def clean_repayment_method(value) -> str:
 # ---------------------------------------------------------------- whole columns at once
 # A fast path per column for the common case of clean, plain text cells. It
 # only ever accepts what the cell's cleaner would accept, with the same
-# value (tests/test_intake_properties.py checks this); when anything in the
+# value (tests/portal/intake/test_intake_properties.py checks this); when anything in the
 # column is unusual it returns None and every cell goes through its cleaner.
 
 

@@ -3,9 +3,8 @@
 Rows are ordered by (timestamp DESC, id ASC); the cursor is the last row's
 pair, signed so a client cannot forge arbitrary filters through it.
 """
-from dataclasses import dataclass
-
 import datetime
+from dataclasses import dataclass
 
 from django.core import signing
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value

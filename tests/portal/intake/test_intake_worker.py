@@ -7,7 +7,7 @@ from portal.intake.models import BatchStatus
 from portal.jobs.models import JobStatus
 from portal.models import Case
 from tests.intake_support import id_number, remove_imported, row, to_csv
-from tests.test_jobs_worker import wait_for, worker  # noqa: F401  (the module-scoped worker process)
+from tests.portal.test_jobs_worker import wait_for, worker  # noqa: F401  (the module-scoped worker process)
 
 pytestmark = [pytest.mark.worker, pytest.mark.embedded]
 

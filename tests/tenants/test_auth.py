@@ -10,7 +10,7 @@ from django_otp.oath import TOTP
 from portal.audit.models import Action, AuditEvent
 from tenants import services
 from tenants.models import UserSession, WorkspaceTicket
-from tests.test_accounts_handoff import PUBLIC_ORIGIN, ask_for_ticket, public_client
+from tests.tenants.test_accounts_handoff import PUBLIC_ORIGIN, ask_for_ticket, public_client
 from tests.world import PASSWORD
 
 
@@ -128,7 +128,7 @@ def test_absolute_session_lifetime_is_enforced(world, client_for, settings):
 @pytest.mark.django_db
 def test_entering_a_workspace_hands_the_session_over_once(world):
     # Changed with issue item 12: the ticket and its one-time value travel in a POST from the page the public host
-    # showed this browser (tests/test_accounts_handoff.py covers the binding); the rest is as before.
+    # showed this browser (tests/tenants/test_accounts_handoff.py covers the binding); the rest is as before.
     public = public_client(world, "x_admin")
     action, ticket, nonce, _page = ask_for_ticket(public, next_path="/cases/")
     assert action.startswith("http://acme.localhost:8000/auth/handoff/")

@@ -40,16 +40,16 @@ def test_picking_a_page_by_ids_first_gives_the_same_rows_in_the_same_order(acme)
     same_moment = cases[0].created_at
     Case.objects.filter(pk__in=[c.pk for c in cases[:3]]).update(created_at=same_moment)  # ties broken by id
     queryset = Case.objects.filter(contract_no__startswith="KEYSET")
-    for ids_first in (False, True):
+
+    def walk(ids_first):
         seen, cursor = [], None
         while True:
             page = paginate(queryset, time_field="created_at", cursor=cursor, size=3, ids_first=ids_first)
             seen.extend(case.pk for case in page.rows)
             cursor = page.next_cursor
             if cursor is None:
-                break
-        if ids_first:
-            assert seen == plain
-        else:
-            plain = seen
+                return seen
+
+    plain = walk(ids_first=False)
+    assert walk(ids_first=True) == plain
     assert len(plain) == 7 and len(set(plain)) == 7

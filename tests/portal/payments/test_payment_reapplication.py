@@ -29,7 +29,7 @@ from portal.payments import hooks, ledger, services
 from portal.payments.models import Payment, PaymentPostingCorrection, PaymentReversal, PaymentSource, ReversalReason, effective_split
 from portal.payments.posting import Balances, allocate
 from tests.matrix_outsourcing import make_cases
-from tests.test_statements import M1, M2, after, day, moment
+from tests.outsourcing.test_statements import M1, M2, after, day, moment
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -15,7 +15,7 @@ from portal.models import Case
 from portal.payments import services
 from portal.payments.models import DISPUTE_DECISION_DAYS, Dispute, DisputeStatus, Payment, PaymentReport, ReportStatus
 from tests.factories import CaseFactory, place
-from tests.test_intake_api import system, token_for
+from tests.portal.intake.test_intake_api import system, token_for
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -24,7 +24,7 @@ from tests.browser_support import (  # noqa: F401 (fixtures)
     scroll_widths,
     shot,
 )
-from tests.test_browser import PHONE, sign_in
+from tests.config.test_browser import PHONE, sign_in
 from tests.world import PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -9,12 +9,12 @@ from outsourcing.workbench import services, uploads, views
 from outsourcing.workbench.errors import WorkbenchError
 from outsourcing.workbench.models import FieldVisitPhoto, FieldVisitReport, FieldVisitRequest, VisitStatus
 from tests.matrix_workbench import at, in_acme, make_case as make_placed_case, png_bytes
-from tests.test_workbench_actions import under_agreement
+from tests.outsourcing.workbench.test_workbench_actions import under_agreement
 
 
 def make_case(world, contract_no, **kwargs):
     """A placed case whose agreement allows field visits (the services enforce allowed_actions;
-    tests/test_workbench_actions.py checks the refusals)."""
+    tests/outsourcing/workbench/test_workbench_actions.py checks the refusals)."""
     case, placement = make_placed_case(world, contract_no, **kwargs)
     return case, under_agreement(world, placement, ["phone", "sms", "letter", "field_visit"])
 

@@ -21,8 +21,8 @@ from portal.payments import services
 from portal.payments.models import Payment, PaymentReversal, ReportStatus, ReversalReason
 from tests.factories import CaseFactory, PaymentFactory, finance, place
 from tests.matrix_workbench import make_case
-from tests.test_intake_api import system, token_for
-from tests.test_statements import M1, M2, after, day, moment
+from tests.outsourcing.test_statements import M1, M2, after, day, moment
+from tests.portal.intake.test_intake_api import system, token_for
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -31,7 +32,7 @@ from tests.matrix_statements import REFERENCE_CANARY
 pytestmark = pytest.mark.django_db
 D = Decimal
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 
 
 def month_start(months_back: int) -> datetime.date:

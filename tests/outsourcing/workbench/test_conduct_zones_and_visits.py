@@ -9,7 +9,7 @@ from outsourcing.workbench import conduct, services, views
 from outsourcing.workbench.errors import ConductRefused
 from outsourcing.workbench.models import ContactPolicy, FieldVisitReport
 from tests.matrix_workbench import TEST_ID_NUMBER, at, in_acme
-from tests.test_workbench_field_visits import make_case, request_visit
+from tests.outsourcing.workbench.test_workbench_field_visits import make_case, request_visit
 
 URUMQI = ContactPolicy(debtor_time_zone="Asia/Urumqi")  # two hours behind Beijing in daily life
 

@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from portal.intake.models import BatchSource, ColumnMapping, ImportBatch
 from portal.models import Case
 from tests.intake_support import row, to_csv, to_xlsx
-from tests.test_jobs_worker import database_url
+from tests.portal.test_jobs_worker import database_url
 
 pytestmark = pytest.mark.django_db
 

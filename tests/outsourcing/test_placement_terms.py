@@ -55,7 +55,7 @@ def test_each_local_date_belongs_to_exactly_one_placement_across_a_recall_and_re
     x = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world), now=on(0, 10))[0]
     # Recalled at 10:00 on the day, re-placed with agency Y at 15:00 the same day.
     placement.recall_placements(placements=[x], by=manager(world), reason="投诉", now=on(5, 10))
-    from tests.test_outsourcing_placement import y_agreement
+    from tests.outsourcing.test_outsourcing_placement import y_agreement
     y_agreement(world)
     y = placement.place_cases(cases=[case], partner=world.orgs["yagency"], placed_by=manager(world), now=on(5, 15))[0]
     x.refresh_from_db()

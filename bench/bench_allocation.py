@@ -24,6 +24,7 @@ and the state is reset between runs, untimed. Prints medians, the ratio
 allocation / bare UPDATE and PASS/FAIL against the target of 10 s.
 ``run(opts)`` returns a bench.timing.Result, so bench/run.py can include it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,10 +79,18 @@ def _agencies(count=5):
     agencies = []
     for i in range(count):
         slug = f"bench-agency-{i + 1}"
-        org = Organisation.objects.filter(slug=slug).first() or services.create_organisation(slug=slug, name=f"测试催收 {i + 1}", kind="agency")
+        org = Organisation.objects.filter(slug=slug).first() or services.create_organisation(
+            slug=slug, name=f"测试催收 {i + 1}", kind="agency"
+        )
         if not org.licences.exists():
-            licence = services.add_licence(organisation=org, kind=LicenceKind.COLLECTION, number=f"BENCH-{i + 1}", issuing_authority="bench",
-                                           valid_from=today - datetime.timedelta(days=30), valid_to=today + datetime.timedelta(days=365))
+            licence = services.add_licence(
+                organisation=org,
+                kind=LicenceKind.COLLECTION,
+                number=f"BENCH-{i + 1}",
+                issuing_authority="bench",
+                valid_from=today - datetime.timedelta(days=30),
+                valid_to=today + datetime.timedelta(days=365),
+            )
             services.verify_licence(licence=licence, by=None)
         agencies.append(org)
     return agencies
@@ -93,18 +102,34 @@ def _seed_chunk(template, offset, size, *, n, today, rng):
 
     from portal.models import Case, CaseStatus, Debtor
 
-    debtors = Debtor.objects.bulk_create([
-        Debtor(name=f"债务人{offset + i}", id_number_ciphertext=template.id_number_ciphertext, id_number_index=template.id_number_index,
-               id_number_masked=template.id_number_masked, mobile="13800138000")
-        for i in range(size)
-    ])
-    Case.objects.bulk_create([
-        Case(debtor=debtor, contract_no=f"BENCH-{offset + i:07d}", product=PRODUCT if offset + i < n else OTHER_PRODUCT,
-             region=rng.choice(["上海", "北京", "广东", "浙江", "四川"]), loan_amount=Decimal("20000.00"),
-             principal_due=Decimal(rng.randint(500, 50000)), interest_due=Decimal("12.34"),
-             overdue_since=today - datetime.timedelta(days=rng.randint(1, 400)), status=CaseStatus.INTERNAL)
-        for i, debtor in enumerate(debtors)
-    ])
+    debtors = Debtor.objects.bulk_create(
+        [
+            Debtor(
+                name=f"债务人{offset + i}",
+                id_number_ciphertext=template.id_number_ciphertext,
+                id_number_index=template.id_number_index,
+                id_number_masked=template.id_number_masked,
+                mobile="13800138000",
+            )
+            for i in range(size)
+        ]
+    )
+    Case.objects.bulk_create(
+        [
+            Case(
+                debtor=debtor,
+                contract_no=f"BENCH-{offset + i:07d}",
+                product=PRODUCT if offset + i < n else OTHER_PRODUCT,
+                region=rng.choice(["上海", "北京", "广东", "浙江", "四川"]),
+                loan_amount=Decimal("20000.00"),
+                principal_due=Decimal(rng.randint(500, 50000)),
+                interest_due=Decimal("12.34"),
+                overdue_since=today - datetime.timedelta(days=rng.randint(1, 400)),
+                status=CaseStatus.INTERNAL,
+            )
+            for i, debtor in enumerate(debtors)
+        ]
+    )
 
 
 def seed(n: int):
@@ -137,8 +162,11 @@ def seed(n: int):
         rates = {(b, r): Decimal("0.15") for b in BUCKETS for r in ROUNDS}
         for agency in agencies:
             if not Agreement.objects.filter(partner=agency).exists():
-                agreements.create_agreement(partner=agency, created_by=None, terms={
-                    "term_days": 60, "capacity": n, "max_hold_days": 30, "allowed_actions": ["phone", "sms"], "rates": rates})
+                agreements.create_agreement(
+                    partner=agency,
+                    created_by=None,
+                    terms={"term_days": 60, "capacity": n, "max_hold_days": 30, "allowed_actions": ["phone", "sms"], "rates": rates},
+                )
         template = Debtor(name="模板")
         template.set_id_number("11010519491231002X")
         today = timezone.localdate()
@@ -157,8 +185,12 @@ def seed(n: int):
 
 
 def rules_for(agencies):
-    return {"filters": {"products": [PRODUCT]}, "mode": "percent",
-            "champion": [[str(a.pk), share] for a, share in zip(agencies, SHARES, strict=True)], "challenger": None}
+    return {
+        "filters": {"products": [PRODUCT]},
+        "mode": "percent",
+        "champion": [[str(a.pk), share] for a, share in zip(agencies, SHARES, strict=True)],
+        "challenger": None,
+    }
 
 
 # ----------------------------------------------------------------- the two contenders
@@ -188,7 +220,8 @@ def bare_update_sql(agencies, n):
         running += quota
         bounds.append(running)
     whens = " ".join(f"WHEN ranked.rn <= {bound} THEN '{agency.pk}'::uuid" for bound, agency in zip(bounds, agencies, strict=True))
-    return f"""
+    return (
+        f"""
         UPDATE portal_case AS c SET bench_partner = CASE {whens} END, status = 'placed'
         FROM (
             SELECT id, row_number() OVER (ORDER BY md5(id::text || '{SEED}')) AS rn
@@ -197,7 +230,9 @@ def bare_update_sql(agencies, n):
               AND NOT EXISTS (SELECT 1 FROM outsourcing_placement p WHERE p.case_id = k.id AND p.status = 'active' AND p.ends_at > now())
         ) AS ranked
         WHERE c.id = ranked.id
-    """, quotas
+    """,
+        quotas,
+    )
 
 
 def run_bare_update(agencies, n):
@@ -253,7 +288,9 @@ def reset():
         cursor.execute("DELETE FROM outsourcing_placementevent")
         cursor.execute("DELETE FROM outsourcing_placement")
         cursor.execute("DELETE FROM outsourcing_allocationbatch")
-        cursor.execute("UPDATE portal_case SET status = 'internal', bench_partner = NULL WHERE status <> 'internal' OR bench_partner IS NOT NULL")
+        cursor.execute(
+            "UPDATE portal_case SET status = 'internal', bench_partner = NULL WHERE status <> 'internal' OR bench_partner IS NOT NULL"
+        )
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM portal_caseevent")  # the history rows the runs wrote; keeps every run equal
         for table in ("portal_case", "portal_caseevent", "outsourcing_placement", "outsourcing_placementevent"):
@@ -270,8 +307,10 @@ def run(opts) -> Result:
 
     n = getattr(opts, "allocation_cases", None) or 100_000
     repeats = getattr(opts, "allocation_repeats", None) or 3
-    say(f"\n== Allocation: rule-based allocation of {n:,} cases to 5 agencies (30/25/20/15/10) vs one bare SQL UPDATE; "
-        f"{repeats} of each, alternating")
+    say(
+        f"\n== Allocation: rule-based allocation of {n:,} cases to 5 agencies (30/25/20/15/10) vs one bare SQL UPDATE; "
+        f"{repeats} of each, alternating"
+    )
     lender, agencies = seed(n)
     times = {"allocation": [], "preview": [], "commit": [], "bare": []}
     with override_settings(DEBUG=False), tenant_context(lender):  # as in production: no query log
@@ -303,19 +342,36 @@ def run(opts) -> Result:
     stats = {kind: summary(samples) for kind, samples in times.items()}
     ratio = stats["allocation"]["median"] / stats["bare"]["median"]
     verdict = "PASS" if stats["allocation"]["median"] < TARGET_SECONDS else "FAIL"
-    say(f"   allocation  median {fmt_s(stats['allocation']['median'])}  (preview {fmt_s(stats['preview']['median'])}, "
-        f"commit {fmt_s(stats['commit']['median'])}; min {fmt_s(stats['allocation']['min'])}, max {fmt_s(stats['allocation']['max'])})")
+    say(
+        f"   allocation  median {fmt_s(stats['allocation']['median'])}  (preview {fmt_s(stats['preview']['median'])}, "
+        f"commit {fmt_s(stats['commit']['median'])}; min {fmt_s(stats['allocation']['min'])}, max {fmt_s(stats['allocation']['max'])})"
+    )
     say(f"   bare UPDATE median {fmt_s(stats['bare']['median'])}  (min {fmt_s(stats['bare']['min'])}, max {fmt_s(stats['bare']['max'])})")
     say(f"   ratio allocation / bare UPDATE = {ratio:.2f}x")
     say(f"   target: {n:,} cases to 5 agencies under {TARGET_SECONDS:.0f} s -> {verdict}")
     result = Result(name="allocation", title="Rule-based allocation (preview + commit)")
-    result.rows.append(Row(
-        bench="4 allocation", metric=f"allocate {n:,} cases to 5 agencies (median)", value=stats["allocation"]["median"],
-        baseline_metric="one bare SQL UPDATE (median)", baseline=stats["bare"]["median"],
-        target=f"< {TARGET_SECONDS:.0f} s", verdict=verdict,
-    ))
-    result.details = {"cases": n, "repeats": repeats, "shares": SHARES, "seed": SEED, "warmup": warm, "samples": times,
-                      "stats": stats, "ratio_allocation_over_bare": ratio, "verdict": verdict}
+    result.rows.append(
+        Row(
+            bench="4 allocation",
+            metric=f"allocate {n:,} cases to 5 agencies (median)",
+            value=stats["allocation"]["median"],
+            baseline_metric="one bare SQL UPDATE (median)",
+            baseline=stats["bare"]["median"],
+            target=f"< {TARGET_SECONDS:.0f} s",
+            verdict=verdict,
+        )
+    )
+    result.details = {
+        "cases": n,
+        "repeats": repeats,
+        "shares": SHARES,
+        "seed": SEED,
+        "warmup": warm,
+        "samples": times,
+        "stats": stats,
+        "ratio_allocation_over_bare": ratio,
+        "verdict": verdict,
+    }
     return result
 
 
@@ -329,8 +385,10 @@ def main(argv=None) -> int:
 
     result, failed = None, False
     with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-allocation-") as server_url:
-        say(f"Caseport allocation benchmark: database {opts.db!r} (PostgreSQL {database.server_version(server_url)}), "
-            f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
+        say(
+            f"Caseport allocation benchmark: database {opts.db!r} (PostgreSQL {database.server_version(server_url)}), "
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
+        )
         try:
             setup_database()
             result = run(opts)

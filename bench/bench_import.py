@@ -29,6 +29,7 @@ statement-level history triggers and deferred foreign keys included) and
 committed. No Python touches a row, no cell is checked, nothing is encrypted:
 whatever any implementation of this import does costs at least this much.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,13 +76,31 @@ def generate_csv(rows: int, *, plain: bool = False) -> bytes:
         overdue = datetime.date(2024, 1, 1) + datetime.timedelta(days=seed % 600)
         principal = 5000 + seed % 40000
         values = [
-            f"HT{seed:09d}", "随心贷" if seed % 3 else "极速贷", f"借款人{seed % 9973}", first17 + idnumber.check_char(first17),
-            f"1{3 + seed % 7}{seed % 10**9:09d}", f"021-{5550000 + seed % 10000}", "" if seed % 2 else "010-66001234",
-            f"上海某科技有限公司{seed % 500}", f"上海市浦东新区世纪大道{seed % 2000}号", f"联系人{seed % 311}", RELATIONS[seed % 6],
-            f"139{seed % 10**8:08d}", f"{principal + 5000}.00", (overdue - datetime.timedelta(days=400)).isoformat(),
-            f"{12 + seed % 24}.{seed % 100:02d}", str(6 + seed % 31), f"{principal}.{seed % 100:02d}", f"{seed % 3000}.35",
-            f"{seed % 500}.00", "0.00", overdue.isoformat(), (overdue + datetime.timedelta(days=seed % 40)).isoformat() if seed % 4 else "",
-            "等额本息" if seed % 3 == 0 and not plain else "",  # instalments: the period runs from the last instalment's due date (民法典 art. 189)
+            f"HT{seed:09d}",
+            "随心贷" if seed % 3 else "极速贷",
+            f"借款人{seed % 9973}",
+            first17 + idnumber.check_char(first17),
+            f"1{3 + seed % 7}{seed % 10**9:09d}",
+            f"021-{5550000 + seed % 10000}",
+            "" if seed % 2 else "010-66001234",
+            f"上海某科技有限公司{seed % 500}",
+            f"上海市浦东新区世纪大道{seed % 2000}号",
+            f"联系人{seed % 311}",
+            RELATIONS[seed % 6],
+            f"139{seed % 10**8:08d}",
+            f"{principal + 5000}.00",
+            (overdue - datetime.timedelta(days=400)).isoformat(),
+            f"{12 + seed % 24}.{seed % 100:02d}",
+            str(6 + seed % 31),
+            f"{principal}.{seed % 100:02d}",
+            f"{seed % 3000}.35",
+            f"{seed % 500}.00",
+            "0.00",
+            overdue.isoformat(),
+            (overdue + datetime.timedelta(days=seed % 40)).isoformat() if seed % 4 else "",
+            "等额本息"
+            if seed % 3 == 0 and not plain
+            else "",  # instalments: the period runs from the last instalment's due date (民法典 art. 189)
             (overdue + datetime.timedelta(days=60 + seed % 30)).isoformat() if seed % 7 == 0 and not plain else "",  # declared due early
             ["上海", "北京", "广东", "浙江", "四川"][seed % 5],
         ]
@@ -110,8 +129,11 @@ def copy_baseline(content: bytes) -> float:
     return elapsed, copied
 
 
-PHASES = (("check", "portal.intake.services", "_check_file"), ("plan", "portal.intake.committing", "_plan"),
-          ("write", "portal.intake.committing", "_write"))
+PHASES = (
+    ("check", "portal.intake.services", "_check_file"),
+    ("plan", "portal.intake.committing", "_plan"),
+    ("write", "portal.intake.committing", "_write"),
+)
 
 
 @contextlib.contextmanager
@@ -183,7 +205,9 @@ def floor_once(dumped: dict, slug: str, rows: int) -> tuple[float, dict]:
             with bulk_history(event="bench-floor"), connection.cursor() as cursor:
                 for model, (columns, data) in dumped.items():
                     began = clock()
-                    with cursor.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                    with cursor.copy(
+                        f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN (FORMAT binary)"
+                    ) as copy:
                         copy.write(data)
                     parts[model.__name__] = clock() - began
             committing = clock()
@@ -245,8 +269,15 @@ def import_once(content: bytes, slug: str, *, sql_times: bool = False) -> tuple[
         _batch, again = services.import_now(content=content, original_name="bench.csv", commit=True)
         repeat = clock() - start
     connection.set_schema_to_public()
-    outcome = {"rows": verdict.rows, "valid": verdict.valid, "created": verdict.created, "updated": verdict.updated,
-               "rejected": len(verdict.errors), "again_created": again.created, "again_updated": again.updated}
+    outcome = {
+        "rows": verdict.rows,
+        "valid": verdict.valid,
+        "created": verdict.created,
+        "updated": verdict.updated,
+        "rejected": len(verdict.errors),
+        "again_created": again.created,
+        "again_updated": again.updated,
+    }
     return elapsed, outcome, repeat, phases, lender
 
 
@@ -281,19 +312,27 @@ def run(opts) -> Result:
                 times["copy"].append(elapsed)
                 say(f"   run {i + 1}/{repeats} COPY    {fmt_s(elapsed)}")
             else:
-                elapsed, outcome, repeat, phases, lender = import_once(content, f"bench-import-{i:02d}", sql_times=getattr(opts, "sql_times", False) and i == 0)
+                elapsed, outcome, repeat, phases, lender = import_once(
+                    content, f"bench-import-{i:02d}", sql_times=getattr(opts, "sql_times", False) and i == 0
+                )
                 assert outcome["created"] == rows and outcome["rejected"] == 0, outcome
                 assert outcome["again_created"] == 0 and outcome["again_updated"] == 0, outcome
                 times["import"].append(elapsed)
                 times["reimport"].append(repeat)
                 for phase, seconds in phases.items():
                     phase_times.setdefault(phase, []).append(seconds)
-                say(f"   run {i + 1}/{repeats} import  {fmt_s(elapsed)}  ({rows / elapsed:,.0f} rows/s; "
-                    + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in phases.items()) + f"); same file again {fmt_s(repeat)}")
+                say(
+                    f"   run {i + 1}/{repeats} import  {fmt_s(elapsed)}  ({rows / elapsed:,.0f} rows/s; "
+                    + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in phases.items())
+                    + f"); same file again {fmt_s(repeat)}"
+                )
                 floor, parts = floor_once(dump_written(lender), f"bench-floor-{i:02d}", rows)
                 times["floor"].append(floor)
-                say(f"   run {i + 1}/{repeats} floor   {fmt_s(floor)}  (the same rows, binary COPY into the real tables, committed: "
-                    + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in parts.items()) + ")")
+                say(
+                    f"   run {i + 1}/{repeats} floor   {fmt_s(floor)}  (the same rows, binary COPY into the real tables, committed: "
+                    + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in parts.items())
+                    + ")"
+                )
         times["validate"].append(validate_only(content))
     copy, imported = summary(times["copy"]), summary(times["import"])
     reimport, validated = summary(times["reimport"]), summary(times["validate"])
@@ -301,32 +340,82 @@ def run(opts) -> Result:
     ratio = imported["median"] / copy["median"]
     verdict = "PASS" if ratio < TARGET_RATIO else "FAIL"
     say(f"   COPY    median {fmt_s(copy['median'])}  ({rows / copy['median']:,.0f} rows/s)")
-    say(f"   import  median {fmt_s(imported['median'])}  ({rows / imported['median']:,.0f} rows/s): "
-        f"{outcome['created']:,} created, {outcome['rejected']} rejected")
+    say(
+        f"   import  median {fmt_s(imported['median'])}  ({rows / imported['median']:,.0f} rows/s): "
+        f"{outcome['created']:,} created, {outcome['rejected']} rejected"
+    )
     medians = {phase: summary(values)["median"] for phase, values in phase_times.items()}
-    say("   phases (medians): " + ", ".join(f"{phase} {seconds:.2f} s ({seconds / copy['median']:.1f}x COPY)" for phase, seconds in medians.items()))
+    say(
+        "   phases (medians): "
+        + ", ".join(f"{phase} {seconds:.2f} s ({seconds / copy['median']:.1f}x COPY)" for phase, seconds in medians.items())
+    )
     say("     check = decode, match headers, every cell's rules; plan = read what exists, blind index and Fernet-encrypt each ID number;")
     say("     write = COPY of debtors, contacts and a staging row per new case; INSERT ... SELECT of cases, balance snapshots,")
     say("             limitation events from it (+ history rows from the statement-level triggers), with indexes;")
     say("     commit and rest = storing the file, the batch row, COMMIT with the deferred foreign-key checks")
     say(f"   checking every cell alone (parse + validate, no database): median {fmt_s(validated['median'])}")
     say(f"   same file again (0 created, 0 updated): median {fmt_s(reimport['median'])}")
-    say(f"   database writes alone (floor): median {fmt_s(floor['median'])} = {floor['median'] / copy['median']:.2f}x COPY; "
-        f"the import is {imported['median'] / floor['median']:.2f}x its floor")
+    say(
+        f"   database writes alone (floor): median {fmt_s(floor['median'])} = {floor['median'] / copy['median']:.2f}x COPY; "
+        f"the import is {imported['median'] / floor['median']:.2f}x its floor"
+    )
     say(f"   ratio import/COPY = {ratio:.2f}x; target under {TARGET_RATIO:.0f}x -> {verdict}")
     result = Result(name="import", title=f"Case import, {rows:,} rows (validate + commit)")
-    result.rows.append(Row(bench="import", metric=f"import {rows:,} rows", value=imported["median"], baseline_metric="COPY same rows",
-                           baseline=copy["median"], target=f"< {TARGET_RATIO:.0f}x COPY", verdict=verdict))
-    result.rows.append(Row(bench="import", metric="floor: the same rows, COPY into the real tables", value=floor["median"],
-                           baseline_metric="COPY same rows", baseline=copy["median"]))
-    result.rows.append(Row(bench="import", metric="check only (no DB)", value=validated["median"], baseline_metric="COPY same rows",
-                           baseline=copy["median"]))
-    result.rows.append(Row(bench="import", metric="re-import, unchanged", value=reimport["median"], baseline_metric="COPY same rows",
-                           baseline=copy["median"]))
+    result.rows.append(
+        Row(
+            bench="import",
+            metric=f"import {rows:,} rows",
+            value=imported["median"],
+            baseline_metric="COPY same rows",
+            baseline=copy["median"],
+            target=f"< {TARGET_RATIO:.0f}x COPY",
+            verdict=verdict,
+        )
+    )
+    result.rows.append(
+        Row(
+            bench="import",
+            metric="floor: the same rows, COPY into the real tables",
+            value=floor["median"],
+            baseline_metric="COPY same rows",
+            baseline=copy["median"],
+        )
+    )
+    result.rows.append(
+        Row(
+            bench="import",
+            metric="check only (no DB)",
+            value=validated["median"],
+            baseline_metric="COPY same rows",
+            baseline=copy["median"],
+        )
+    )
+    result.rows.append(
+        Row(
+            bench="import",
+            metric="re-import, unchanged",
+            value=reimport["median"],
+            baseline_metric="COPY same rows",
+            baseline=copy["median"],
+        )
+    )
     for phase, seconds in medians.items():
-        result.rows.append(Row(bench="import", metric=f"  phase: {phase}", value=seconds, baseline_metric="COPY same rows", baseline=copy["median"]))
-    result.details = {"rows": rows, "bytes": len(content), "copy": copy, "import": imported, "reimport": reimport, "validate": validated, "floor": floor,
-                      "phases": medians, "rows_per_second": rows / imported["median"], "ratio": ratio, "outcome": outcome}
+        result.rows.append(
+            Row(bench="import", metric=f"  phase: {phase}", value=seconds, baseline_metric="COPY same rows", baseline=copy["median"])
+        )
+    result.details = {
+        "rows": rows,
+        "bytes": len(content),
+        "copy": copy,
+        "import": imported,
+        "reimport": reimport,
+        "validate": validated,
+        "floor": floor,
+        "phases": medians,
+        "rows_per_second": rows / imported["median"],
+        "ratio": ratio,
+        "outcome": outcome,
+    }
     return result
 
 
@@ -338,7 +427,9 @@ def main(argv=None) -> int:
     parser.add_argument("--db", default="caseport_bench_import", help="scratch database name; created and dropped")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--sql-times", action="store_true", help="time each SQL statement of the first import and print the slowest")
-    parser.add_argument("--plain", action="store_true", help="leave repayment_method and accelerated_on empty (to compare with runs before 2026-12-04)")
+    parser.add_argument(
+        "--plain", action="store_true", help="leave repayment_method and accelerated_on empty (to compare with runs before 2026-12-04)"
+    )
     opts = parser.parse_args(argv)
     opts.import_repeats = opts.repeats
     json_out = sys.stdout
@@ -350,8 +441,10 @@ def main(argv=None) -> int:
     os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1maWVsZC1rZXktY2FzZXBvcnQtMDA=")
     os.environ.setdefault("BLIND_INDEX_KEY", "bench-only-blind-index-key")
     with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-import-") as server_url:
-        say(f"Caseport import benchmark: database {opts.db!r} (PostgreSQL {database.server_version(server_url)}), "
-            f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
+        say(
+            f"Caseport import benchmark: database {opts.db!r} (PostgreSQL {database.server_version(server_url)}), "
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
+        )
         setup_database()
         result = run(opts)
     say("\n== Summary (ratio = value / baseline, both measured in this run)")

@@ -15,6 +15,7 @@ What it does:
      payments (the interest is owed again, so the first nine of them now go to interest: nine correction rows);
   4. prints medians, the ratio reversal / one payment, and the SQL statements each runs; drops the database.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,11 +57,22 @@ def fresh_case(world, number):
     debtor = Debtor(name="冲正测试", mobile="13912345678", address="上海市黄浦区南京东路100号")
     debtor.set_id_number("110101199003077774")
     debtor.save()
-    case = Case.objects.create(debtor=debtor, contract_no=f"REV-{number:05d}", product="随心贷", loan_amount=Decimal("20000.00"),
-                               principal_due=Decimal("15000.00"), interest_due=Decimal("812.35"), overdue_since=datetime.date(2025, 3, 1),
-                               status="placed")
-    Placement.objects.create(case=case, partner=world.orgs["xagency"], starts_at=timezone.now() - datetime.timedelta(days=400),
-                             ends_at=timezone.now() + datetime.timedelta(days=365))
+    case = Case.objects.create(
+        debtor=debtor,
+        contract_no=f"REV-{number:05d}",
+        product="随心贷",
+        loan_amount=Decimal("20000.00"),
+        principal_due=Decimal("15000.00"),
+        interest_due=Decimal("812.35"),
+        overdue_since=datetime.date(2025, 3, 1),
+        status="placed",
+    )
+    Placement.objects.create(
+        case=case,
+        partner=world.orgs["xagency"],
+        starts_at=timezone.now() - datetime.timedelta(days=400),
+        ends_at=timezone.now() + datetime.timedelta(days=365),
+    )
     return case
 
 
@@ -79,8 +91,9 @@ def one_round(world, number, later, show_sql=False):
     case = fresh_case(world, number)
 
     def pay(amount, day, reference):
-        return services.record_payment(case=case, amount=amount, paid_on=day, reference=reference, source=PaymentSource.MANUAL,
-                                       recorded_by=finance)[0]
+        return services.record_payment(
+            case=case, amount=amount, paid_on=day, reference=reference, source=PaymentSource.MANUAL, recorded_by=finance
+        )[0]
 
     first = pay(Decimal("1000.00"), first_day, f"R{number:05d}-000")
     for i in range(1, later):
@@ -109,8 +122,10 @@ def one_round(world, number, later, show_sql=False):
 def main(argv=None) -> int:
     opts = parse_args(argv)
     with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-reversal-") as server_url:
-        say(f"Reversal benchmark: {opts.rounds} rounds, {opts.later} later payments, database {opts.db!r} "
-            f"(PostgreSQL {database.server_version(server_url)}), {os.cpu_count()} CPUs")
+        say(
+            f"Reversal benchmark: {opts.rounds} rounds, {opts.later} later payments, database {opts.db!r} "
+            f"(PostgreSQL {database.server_version(server_url)}), {os.cpu_count()} CPUs"
+        )
         try:
             from django.db import connection
             from django.test.utils import override_settings
@@ -124,15 +139,20 @@ def main(argv=None) -> int:
                     one_round(world, number, opts.later)
                 for number in range(2, 2 + opts.rounds):
                     one_payment, reversing, payment_sql, reversal_sql, corrections = one_round(
-                        world, number, opts.later, show_sql=opts.show_sql and number == 2)
+                        world, number, opts.later, show_sql=opts.show_sql and number == 2
+                    )
                     samples["payment"].append(one_payment)
                     samples["reversal"].append(reversing)
             connection.set_schema_to_public()
             payment, reversal = statistics.median(samples["payment"]), statistics.median(samples["reversal"])
-            say(f"\n   record one payment (case with {opts.later} payments)   median {payment * 1000:7.1f} ms  "
-                f"max {max(samples['payment']) * 1000:7.1f} ms  {payment_sql} SQL")
-            say(f"   reverse the first, re-applying {opts.later} later       median {reversal * 1000:7.1f} ms  "
-                f"max {max(samples['reversal']) * 1000:7.1f} ms  {reversal_sql} SQL, {corrections} correction rows")
+            say(
+                f"\n   record one payment (case with {opts.later} payments)   median {payment * 1000:7.1f} ms  "
+                f"max {max(samples['payment']) * 1000:7.1f} ms  {payment_sql} SQL"
+            )
+            say(
+                f"   reverse the first, re-applying {opts.later} later       median {reversal * 1000:7.1f} ms  "
+                f"max {max(samples['reversal']) * 1000:7.1f} ms  {reversal_sql} SQL, {corrections} correction rows"
+            )
             say(f"   ratio reversal / one payment = {reversal / payment:.2f}x (medians of {opts.rounds} rounds)")
         except Exception:
             import traceback

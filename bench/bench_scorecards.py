@@ -20,6 +20,7 @@ What it does:
 
 Nothing asserts on timing; the ratio to the baseline is what carries over between machines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,7 +69,9 @@ def load(world, n: int) -> None:
 
     x, y = world.orgs["xagency"], world.orgs["yagency"]
     admin = world.people["x_admin"].user
-    people = User.objects.bulk_create([User(email=f"bench-sc-{i:02d}@bench.test", full_name=f"催收员{i:02d}", password="!") for i in range(COLLECTORS)])
+    people = User.objects.bulk_create(
+        [User(email=f"bench-sc-{i:02d}@bench.test", full_name=f"催收员{i:02d}", password="!") for i in range(COLLECTORS)]
+    )
     Membership.objects.bulk_create([Membership(user=user, organisation=x, role=Role.COLLECTOR) for user in people])
     collectors = "ARRAY[" + ",".join(str(u.pk) for u in people) + "]::bigint[]"
     series = f"FROM generate_series(0, {n - 1}) AS g"
@@ -78,54 +81,158 @@ def load(world, n: int) -> None:
     with tenant_context(world.lenders["acme"]), connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")  # no history/FK triggers during the load
         say(f"== loading {n:,} placements into acme (schema {connection.schema_name})")
-        _insert(cursor, Debtor, {"id": "md5('debtor:' || g)::uuid", "name": "'债务人' || g", "id_number_ciphertext": "'bench'",
-                                 "id_number_index": "md5('idx:' || g)", "id_number_masked": "'110***********0000'", "mobile": "'13800138000'"},
-                series, "debtors")
-        _insert(cursor, Case, {"id": "md5('case:' || g)::uuid", "debtor_id": "md5('debtor:' || g)::uuid", "contract_no": "'SC-' || lpad(g::text, 8, '0')",
-                               "product": "'随心贷'", "region": "'上海'", "loan_amount": "30000", "principal_due": "10000 + g % 20000",
-                               "interest_due": "0", "penalty_due": "0", "fees_due": "0", "overdue_since": "current_date - 200",
-                               "status": "'internal'", "risk_flags": "'{}'", "day_count_basis": "365", "repayment_method": "''"},
-                series, "cases")
-        _insert(cursor, Placement, {
-            "id": "md5('placement:' || g)::uuid", "case_id": "md5('case:' || g)::uuid", "partner_id": partner,
-            "assigned_to_id": f"CASE WHEN {is_x} THEN ({collectors})[1 + g % {COLLECTORS}] ELSE NULL END", "status": "'expired'",
-            "starts_at": starts, "ends_at": f"{starts} + interval '60 days'", "ended_at": f"{starts} + interval '60 days'",
-            "bucket": "(ARRAY['M1','M2','M3','M4','M5','M6+'])[1 + (g / 7) % 6]", "balance_at_placement": "10000 + g % 20000", "round": "1",
-        }, series, "placements (X 60 %, Y 40 %; 12 months × 6 buckets)")
-        _insert(cursor, CollectorAssignment, {
-            "id": f"nextval(pg_get_serial_sequence('{CollectorAssignment._meta.db_table}', 'id'))",
-            "placement_id": "md5('placement:' || g)::uuid", "case_id": "md5('case:' || g)::uuid",
-            "collector_id": f"({collectors})[1 + g % {COLLECTORS}]", "assigned_by_id": str(admin.pk), "assigned_at": f"{starts} + interval '1 hour'",
-        }, f"{series} WHERE {is_x}", "collector assignments (X)")
+        _insert(
+            cursor,
+            Debtor,
+            {
+                "id": "md5('debtor:' || g)::uuid",
+                "name": "'债务人' || g",
+                "id_number_ciphertext": "'bench'",
+                "id_number_index": "md5('idx:' || g)",
+                "id_number_masked": "'110***********0000'",
+                "mobile": "'13800138000'",
+            },
+            series,
+            "debtors",
+        )
+        _insert(
+            cursor,
+            Case,
+            {
+                "id": "md5('case:' || g)::uuid",
+                "debtor_id": "md5('debtor:' || g)::uuid",
+                "contract_no": "'SC-' || lpad(g::text, 8, '0')",
+                "product": "'随心贷'",
+                "region": "'上海'",
+                "loan_amount": "30000",
+                "principal_due": "10000 + g % 20000",
+                "interest_due": "0",
+                "penalty_due": "0",
+                "fees_due": "0",
+                "overdue_since": "current_date - 200",
+                "status": "'internal'",
+                "risk_flags": "'{}'",
+                "day_count_basis": "365",
+                "repayment_method": "''",
+            },
+            series,
+            "cases",
+        )
+        _insert(
+            cursor,
+            Placement,
+            {
+                "id": "md5('placement:' || g)::uuid",
+                "case_id": "md5('case:' || g)::uuid",
+                "partner_id": partner,
+                "assigned_to_id": f"CASE WHEN {is_x} THEN ({collectors})[1 + g % {COLLECTORS}] ELSE NULL END",
+                "status": "'expired'",
+                "starts_at": starts,
+                "ends_at": f"{starts} + interval '60 days'",
+                "ended_at": f"{starts} + interval '60 days'",
+                "bucket": "(ARRAY['M1','M2','M3','M4','M5','M6+'])[1 + (g / 7) % 6]",
+                "balance_at_placement": "10000 + g % 20000",
+                "round": "1",
+            },
+            series,
+            "placements (X 60 %, Y 40 %; 12 months × 6 buckets)",
+        )
+        _insert(
+            cursor,
+            CollectorAssignment,
+            {
+                "id": f"nextval(pg_get_serial_sequence('{CollectorAssignment._meta.db_table}', 'id'))",
+                "placement_id": "md5('placement:' || g)::uuid",
+                "case_id": "md5('case:' || g)::uuid",
+                "collector_id": f"({collectors})[1 + g % {COLLECTORS}]",
+                "assigned_by_id": str(admin.pk),
+                "assigned_at": f"{starts} + interval '1 hour'",
+            },
+            f"{series} WHERE {is_x}",
+            "collector assignments (X)",
+        )
         attempt_starts = f"({starts} + make_interval(days => 1 + a))"
-        _insert(cursor, ContactAttempt, {
-            "id": "md5('attempt:' || g || ':' || a)::uuid", "case_id": "md5('case:' || g)::uuid", "debtor_id": "md5('debtor:' || g)::uuid",
-            "placement_id": "md5('placement:' || g)::uuid", "organisation_id": partner,
-            "collector_id": f"CASE WHEN {is_x} THEN ({collectors})[1 + (g + a) % {COLLECTORS}] ELSE {world.people['y_collector'].user.pk} END",
-            "channel": "'phone'", "number_kind": "'mobile'", "number_dialled": "'13800138000'",
-            "party_reached": "CASE WHEN (g + a) % 5 = 0 THEN 'debtor' ELSE 'none' END", "identity_verified": "(g + a) % 5 = 0",
-            "identity_method": "CASE WHEN (g + a) % 5 = 0 THEN 'id_last4' ELSE '' END",
-            "outcome": "CASE WHEN (g * 3 + a) % 1000 = 0 THEN 'complaint' WHEN (g + a) % 5 = 0 THEN 'promise_to_pay' ELSE 'no_answer' END",
-            "started_at": attempt_starts, "ended_at": f"{attempt_starts} + interval '3 minutes'",
-            "debtor_local_date": f"({attempt_starts} AT TIME ZONE 'Asia/Shanghai')::date", "identity_failures": "0", "note": "''",
-        }, f"{series}, generate_series(0, 2) AS a", "contact attempts (3 per placement)")
-        _insert(cursor, PromiseToPay, {
-            "id": "md5('promise:' || g)::uuid", "case_id": "md5('case:' || g)::uuid", "placement_id": "md5('placement:' || g)::uuid",
-            "attempt_id": "md5('attempt:' || g || ':0')::uuid", "amount": "1000", "promised_on": f"({starts})::date + 1",
-            "due_on": f"({starts})::date + 8", "status": "(ARRAY['kept','partly_kept','broken','pending'])[1 + (g / 10) % 4]",
-            "paid_amount": "0",
-        }, f"{series} WHERE g % 10 = 0", "promises (every tenth placement)")
-        _insert(cursor, Payment, {
-            "id": "md5('payment:' || g)::uuid", "case_id": "md5('case:' || g)::uuid", "amount": "500 + g % 1000", "to_principal": "500 + g % 1000",
-            "to_fees": "0", "to_penalty": "0", "to_interest": "0", "unapplied": "0", "paid_on": f"({starts})::date + 5",
-            "reference": "'SC-PAY-' || g", "source": "'import'",
-        }, f"{series} WHERE g % 5 = 1", "payments (every fifth placement)")
-        _insert(cursor, CommissionLine, {
-            "id": "md5('line:' || g)::uuid", "payment_id": "md5('payment:' || g)::uuid", "placement_id": "md5('placement:' || g)::uuid",
-            "partner_id": partner, "case_id": "md5('case:' || g)::uuid", "paid_on": f"({starts})::date + 5",
-            "bucket": "(ARRAY['M1','M2','M3','M4','M5','M6+'])[1 + (g / 7) % 6]", "round": "1", "recovered": "500 + g % 1000",
-            "rate": "0.1600", "commission": "round((500 + g % 1000) * 0.16, 2)",
-        }, f"{series} WHERE g % 5 = 1", "commission lines")
+        _insert(
+            cursor,
+            ContactAttempt,
+            {
+                "id": "md5('attempt:' || g || ':' || a)::uuid",
+                "case_id": "md5('case:' || g)::uuid",
+                "debtor_id": "md5('debtor:' || g)::uuid",
+                "placement_id": "md5('placement:' || g)::uuid",
+                "organisation_id": partner,
+                "collector_id": f"CASE WHEN {is_x} THEN ({collectors})[1 + (g + a) % {COLLECTORS}] ELSE {world.people['y_collector'].user.pk} END",
+                "channel": "'phone'",
+                "number_kind": "'mobile'",
+                "number_dialled": "'13800138000'",
+                "party_reached": "CASE WHEN (g + a) % 5 = 0 THEN 'debtor' ELSE 'none' END",
+                "identity_verified": "(g + a) % 5 = 0",
+                "identity_method": "CASE WHEN (g + a) % 5 = 0 THEN 'id_last4' ELSE '' END",
+                "outcome": "CASE WHEN (g * 3 + a) % 1000 = 0 THEN 'complaint' WHEN (g + a) % 5 = 0 THEN 'promise_to_pay' ELSE 'no_answer' END",
+                "started_at": attempt_starts,
+                "ended_at": f"{attempt_starts} + interval '3 minutes'",
+                "debtor_local_date": f"({attempt_starts} AT TIME ZONE 'Asia/Shanghai')::date",
+                "identity_failures": "0",
+                "note": "''",
+            },
+            f"{series}, generate_series(0, 2) AS a",
+            "contact attempts (3 per placement)",
+        )
+        _insert(
+            cursor,
+            PromiseToPay,
+            {
+                "id": "md5('promise:' || g)::uuid",
+                "case_id": "md5('case:' || g)::uuid",
+                "placement_id": "md5('placement:' || g)::uuid",
+                "attempt_id": "md5('attempt:' || g || ':0')::uuid",
+                "amount": "1000",
+                "promised_on": f"({starts})::date + 1",
+                "due_on": f"({starts})::date + 8",
+                "status": "(ARRAY['kept','partly_kept','broken','pending'])[1 + (g / 10) % 4]",
+                "paid_amount": "0",
+            },
+            f"{series} WHERE g % 10 = 0",
+            "promises (every tenth placement)",
+        )
+        _insert(
+            cursor,
+            Payment,
+            {
+                "id": "md5('payment:' || g)::uuid",
+                "case_id": "md5('case:' || g)::uuid",
+                "amount": "500 + g % 1000",
+                "to_principal": "500 + g % 1000",
+                "to_fees": "0",
+                "to_penalty": "0",
+                "to_interest": "0",
+                "unapplied": "0",
+                "paid_on": f"({starts})::date + 5",
+                "reference": "'SC-PAY-' || g",
+                "source": "'import'",
+            },
+            f"{series} WHERE g % 5 = 1",
+            "payments (every fifth placement)",
+        )
+        _insert(
+            cursor,
+            CommissionLine,
+            {
+                "id": "md5('line:' || g)::uuid",
+                "payment_id": "md5('payment:' || g)::uuid",
+                "placement_id": "md5('placement:' || g)::uuid",
+                "partner_id": partner,
+                "case_id": "md5('case:' || g)::uuid",
+                "paid_on": f"({starts})::date + 5",
+                "bucket": "(ARRAY['M1','M2','M3','M4','M5','M6+'])[1 + (g / 7) % 6]",
+                "round": "1",
+                "recovered": "500 + g % 1000",
+                "rate": "0.1600",
+                "commission": "round((500 + g % 1000) * 0.16, 2)",
+            },
+            f"{series} WHERE g % 5 = 1",
+            "commission lines",
+        )
         cursor.execute("SET session_replication_role = DEFAULT")
         started = time.perf_counter()
         for model in (Placement, CollectorAssignment, ContactAttempt, PromiseToPay, Payment, CommissionLine):
@@ -141,8 +248,11 @@ def check_both_ways(world) -> None:
 
     this_month = months.month_start(timezone.localdate())
     month = months.add_months(this_month, -3)
-    cohorts = [(month, month, "M2", None), (months.add_months(month, -2), month, None, None),
-               (months.add_months(this_month, -5), this_month, None, world.orgs["xagency"])]
+    cohorts = [
+        (month, month, "M2", None),
+        (months.add_months(month, -2), month, None, None),
+        (months.add_months(this_month, -5), this_month, None, world.orgs["xagency"]),
+    ]
     limit = scorecards.PER_PLACEMENT_LIMIT
     try:
         for month_from, month_to, bucket, partner in cohorts:
@@ -152,8 +262,10 @@ def check_both_ways(world) -> None:
                 found.append(scorecards.agency_scorecards(month_from, month_to, bucket=bucket, partner=partner, by_bucket=True))
             assert found[0] == found[1], f"the two methods disagree on {month_from:%Y-%m}..{month_to:%Y-%m} {bucket or 'every bucket'}"
             placed = sum(row.placed for row in found[0])
-            say(f"   same numbers both ways: {month_from:%Y-%m}..{month_to:%Y-%m}, {bucket or 'every bucket'}"
-                f"{', agency X' if partner else ''} ({placed:,} placements)")
+            say(
+                f"   same numbers both ways: {month_from:%Y-%m}..{month_to:%Y-%m}, {bucket or 'every bucket'}"
+                f"{', agency X' if partner else ''} ({placed:,} placements)"
+            )
     finally:
         scorecards.PER_PLACEMENT_LIMIT = limit
 
@@ -166,7 +278,11 @@ def variants(world, clients):
     from outsourcing.models import Placement
 
     this_month = months.month_start(timezone.localdate())
-    year_ago, half_year_ago, month = months.add_months(this_month, -11), months.add_months(this_month, -5), months.add_months(this_month, -3)
+    year_ago, half_year_ago, month = (
+        months.add_months(this_month, -11),
+        months.add_months(this_month, -5),
+        months.add_months(this_month, -3),
+    )
     x = world.orgs["xagency"]
     page = f"/outsourcing/scorecards/?month_from={year_ago:%Y-%m}&month_to={this_month:%Y-%m}"
 
@@ -176,7 +292,10 @@ def variants(world, clients):
         return response
 
     return [
-        ("baseline: SELECT partner, COUNT(*) GROUP BY partner (whole table)", lambda: list(Placement.objects.values("partner_id").annotate(n=Count("pk")).order_by())),
+        (
+            "baseline: SELECT partner, COUNT(*) GROUP BY partner (whole table)",
+            lambda: list(Placement.objects.values("partner_id").annotate(n=Count("pk")).order_by()),
+        ),
         ("agency_scorecards: 12 months, every agency (lender table)", lambda: scorecards.agency_scorecards(year_ago, this_month)),
         ("agency_scorecards: 12 months × bucket rows", lambda: scorecards.agency_scorecards(year_ago, this_month, by_bucket=True)),
         ("agency_scorecards: 6 months, agency X only", lambda: scorecards.agency_scorecards(half_year_ago, this_month, partner=x)),
@@ -206,8 +325,10 @@ def time_variants(items, repeats, warmup, context):
 def main(argv=None) -> int:
     opts = parse_args(argv)
     with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-scorecards-") as server_url:
-        say(f"Scorecards benchmark: {opts.placements:,} placements, database {opts.db!r} "
-            f"(PostgreSQL {database.server_version(server_url)}), {os.cpu_count()} CPUs")
+        say(
+            f"Scorecards benchmark: {opts.placements:,} placements, database {opts.db!r} "
+            f"(PostgreSQL {database.server_version(server_url)}), {os.cpu_count()} CPUs"
+        )
         failed = False
         try:
             import contextlib
@@ -238,6 +359,7 @@ def main(argv=None) -> int:
                         return run()
                     finally:
                         connection.set_tenant(world.lenders["acme"])
+
                 return wrapped
 
             say("\n== checking the two ways of reading a cohort")

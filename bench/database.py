@@ -4,6 +4,7 @@ DATABASE_URL, marked with a comment, and dropped at the end.
 Only a database carrying that comment is ever dropped, so pointing ``--db`` at
 a real database (caseport_dev, test_caseport, ...) fails instead of wiping it.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
@@ -33,9 +34,7 @@ def _connect(url: str):
 
 
 def _marker(conn, name):
-    row = conn.execute(
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
-    ).fetchone()
+    row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]).fetchone()
     if row is None:
         return None  # no such database
     return row[0] or ""

@@ -6,6 +6,7 @@ set-up and the migration graph load are counted as the operator pays them.
 The baseline, ``migrate_schemas --shared`` (the public schema only), is
 measured in the same run; per-tenant cost = (full run - public-only run) / tenants.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,10 @@ def manage(*args) -> tuple[float, str]:
     start = clock()
     proc = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
     )
     elapsed = clock() - start
     if proc.returncode != 0:
@@ -51,8 +55,13 @@ def ensure_tenants(count: int) -> dict:
             say(f"     {i + 1}/{missing}: median of the last 25 {fmt_s(summary(times[-25:])['median'])}")
     connection.set_schema_to_public()
     total = Lender.objects.exclude(schema_name="public").count()
-    fleet = {"tenant_schemas": total, "created": missing, "clone": summary(times) if times else None,
-             "clone_samples": times, "first_schemas": existing}
+    fleet = {
+        "tenant_schemas": total,
+        "created": missing,
+        "clone": summary(times) if times else None,
+        "clone_samples": times,
+        "first_schemas": existing,
+    }
     k = min(25, len(times) // 4)
     if k >= 2:  # does provisioning slow down as schemas accumulate?
         fleet["window"] = k
@@ -73,20 +82,30 @@ def run(opts) -> Result:
     say(f"\n== 2. migrate_schemas with nothing to migrate, over {count} tenant schemas (subprocess, as an operator runs it)")
     fleet = ensure_tenants(count)
     if fleet["clone"]:
-        say(f"   cloned {fleet['created']} lenders, median {fmt_s(fleet['clone']['median'])} each "
-            f"(min {fmt_s(fleet['clone']['min'])}, max {fmt_s(fleet['clone']['max'])})")
+        say(
+            f"   cloned {fleet['created']} lenders, median {fmt_s(fleet['clone']['median'])} each "
+            f"(min {fmt_s(fleet['clone']['min'])}, max {fmt_s(fleet['clone']['max'])})"
+        )
     tenants = fleet["tenant_schemas"]
     result = Result(name="migrate_schemas", title=f"migrate_schemas no-op over {tenants} tenants")
     if "window" in fleet:
         k, first, last = fleet["window"], fleet["clone_first"]["median"], fleet["clone_last"]["median"]
         verdict = "PASS" if last < 1.0 else "FAIL"
-        say(f"   provisioning at scale: median of the first {k} clones (from {fleet['first_schemas']} schemas) {fmt_s(first)}, "
-            f"of the last {k} (up to {tenants} schemas) {fmt_s(last)} -> {last / first:.2f}x; under 1 s: {verdict}")
-        result.rows.append(Row(
-            bench="2 migrate_schemas", metric=f"create_lender clone, last {k} (~{tenants} schemas)", value=last,
-            baseline_metric=f"first {k} clones (~{fleet['first_schemas']} schemas)", baseline=first,
-            target="< 1 s", verdict=verdict,
-        ))
+        say(
+            f"   provisioning at scale: median of the first {k} clones (from {fleet['first_schemas']} schemas) {fmt_s(first)}, "
+            f"of the last {k} (up to {tenants} schemas) {fmt_s(last)} -> {last / first:.2f}x; under 1 s: {verdict}"
+        )
+        result.rows.append(
+            Row(
+                bench="2 migrate_schemas",
+                metric=f"create_lender clone, last {k} (~{tenants} schemas)",
+                value=last,
+                baseline_metric=f"first {k} clones (~{fleet['first_schemas']} schemas)",
+                baseline=first,
+                target="< 1 s",
+                verdict=verdict,
+            )
+        )
 
     public_samples = []
     for _ in range(opts.public_repeats):
@@ -94,8 +113,10 @@ def run(opts) -> Result:
         check_noop(output, "--shared")
         public_samples.append(elapsed)
     public = summary(public_samples)
-    say(f"   baseline  migrate_schemas --shared (public only): median {fmt_s(public['median'])} of {public['n']} "
-        f"({', '.join(fmt_s(s) for s in public_samples)})")
+    say(
+        f"   baseline  migrate_schemas --shared (public only): median {fmt_s(public['median'])} of {public['n']} "
+        f"({', '.join(fmt_s(s) for s in public_samples)})"
+    )
 
     from django.conf import settings
 
@@ -106,23 +127,42 @@ def run(opts) -> Result:
         elapsed, output = manage("migrate_schemas", f"--executor={executor}")
         visited = check_noop(output, executor)
         per_tenant = (elapsed - public["median"]) / tenants
-        runs[executor] = {"seconds": elapsed, "processes": processes if executor == "multiprocessing" else 1,
-                          "schemas_visited": visited, "per_tenant_seconds": per_tenant,
-                          "ratio_per_tenant_over_public": per_tenant / public["median"],
-                          "ratio_total_over_public": elapsed / public["median"]}
+        runs[executor] = {
+            "seconds": elapsed,
+            "processes": processes if executor == "multiprocessing" else 1,
+            "schemas_visited": visited,
+            "per_tenant_seconds": per_tenant,
+            "ratio_per_tenant_over_public": per_tenant / public["median"],
+            "ratio_total_over_public": elapsed / public["median"],
+        }
         note = f" (TENANT_MULTIPROCESSING_MAX_PROCESSES={processes})" if executor == "multiprocessing" else ""
-        say(f"   --executor={executor}{note}: {fmt_s(elapsed)} total for {visited} schemas "
-            f"(public + {tenants} tenants); {per_tenant * 1000:.0f} ms per tenant")
-        say(f"      ratio per-tenant / public-only = {per_tenant / public['median']:.3f}x; "
-            f"total / public-only = {elapsed / public['median']:.1f}x")
-        result.rows.append(Row(
-            bench="2 migrate_schemas", metric=f"{executor}: total, {tenants} tenants", value=elapsed,
-            baseline_metric="--shared (public only)", baseline=public["median"],
-        ))
-        result.rows.append(Row(
-            bench="2 migrate_schemas", metric=f"{executor}: per tenant", value=per_tenant, unit="ms",
-            baseline_metric="--shared (public only)", baseline=public["median"], baseline_unit="s",
-        ))
-    result.details = {"tenant_schemas": tenants, "fleet": fleet, "public_only": public,
-                      "public_only_samples": public_samples, "runs": runs}
+        say(
+            f"   --executor={executor}{note}: {fmt_s(elapsed)} total for {visited} schemas "
+            f"(public + {tenants} tenants); {per_tenant * 1000:.0f} ms per tenant"
+        )
+        say(
+            f"      ratio per-tenant / public-only = {per_tenant / public['median']:.3f}x; "
+            f"total / public-only = {elapsed / public['median']:.1f}x"
+        )
+        result.rows.append(
+            Row(
+                bench="2 migrate_schemas",
+                metric=f"{executor}: total, {tenants} tenants",
+                value=elapsed,
+                baseline_metric="--shared (public only)",
+                baseline=public["median"],
+            )
+        )
+        result.rows.append(
+            Row(
+                bench="2 migrate_schemas",
+                metric=f"{executor}: per tenant",
+                value=per_tenant,
+                unit="ms",
+                baseline_metric="--shared (public only)",
+                baseline=public["median"],
+                baseline_unit="s",
+            )
+        )
+    result.details = {"tenant_schemas": tenants, "fleet": fleet, "public_only": public, "public_only_samples": public_samples, "runs": runs}
     return result

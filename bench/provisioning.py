@@ -5,6 +5,7 @@ migrated template schema; the baseline replays every tenant migration into
 an empty schema. Runs alternate (clone, replay, replay, clone, ...) so that
 drift on a noisy machine hits both sides alike; medians are reported.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -128,20 +129,41 @@ def run(opts) -> Result:
     say(f"   schema check: clone {shapes['clone']} / replay {shapes['replay']} -> {'identical' if same_shape else 'DIFFERENT'}")
 
     result = Result(name="provisioning", title="Lender provisioning (create_lender)")
-    result.rows.append(Row(
-        bench="1 provisioning", metric="create_lender clone (median)", value=clone["median"],
-        baseline_metric="replay migrations (median)", baseline=replay["median"],
-        target=f"clone < {TARGET_SECONDS:.0f} s", verdict=verdict,
-    ))
-    result.rows.append(Row(
-        bench="1 provisioning", metric="create_lender from a spare (median)", value=spare["median"],
-        baseline_metric="replay migrations (median)", baseline=replay["median"],
-        target=f"< {TARGET_SECONDS:.0f} s", verdict="PASS" if spare["median"] < TARGET_SECONDS else "FAIL",
-    ))
+    result.rows.append(
+        Row(
+            bench="1 provisioning",
+            metric="create_lender clone (median)",
+            value=clone["median"],
+            baseline_metric="replay migrations (median)",
+            baseline=replay["median"],
+            target=f"clone < {TARGET_SECONDS:.0f} s",
+            verdict=verdict,
+        )
+    )
+    result.rows.append(
+        Row(
+            bench="1 provisioning",
+            metric="create_lender from a spare (median)",
+            value=spare["median"],
+            baseline_metric="replay migrations (median)",
+            baseline=replay["median"],
+            target=f"< {TARGET_SECONDS:.0f} s",
+            verdict="PASS" if spare["median"] < TARGET_SECONDS else "FAIL",
+        )
+    )
     result.details = {
-        "repeats": repeats, "target_seconds": TARGET_SECONDS, "clone": clone, "replay": replay,
-        "clone_samples": times["clone"], "replay_samples": times["replay"], "ratio_clone_over_replay": ratio,
-        "spare": spare, "spare_samples": times["spare"],
-        "warmup": cold, "schema_shapes": shapes, "schemas_identical": same_shape, "verdict": verdict,
+        "repeats": repeats,
+        "target_seconds": TARGET_SECONDS,
+        "clone": clone,
+        "replay": replay,
+        "clone_samples": times["clone"],
+        "replay_samples": times["replay"],
+        "ratio_clone_over_replay": ratio,
+        "spare": spare,
+        "spare_samples": times["spare"],
+        "warmup": cold,
+        "schema_shapes": shapes,
+        "schemas_identical": same_shape,
+        "verdict": verdict,
     }
     return result

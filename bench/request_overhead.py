@@ -16,6 +16,7 @@ The bare view does what @login_required does (checks request.user) and
 returns "ok". Variants are interleaved in shuffled order every round, so
 machine noise spreads evenly; medians are reported. See bench/README.md.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -65,14 +66,26 @@ class Browser:
 
     def environ(self, path):
         return {
-            "REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
-            "SERVER_NAME": HOST, "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": HOST, "REMOTE_ADDR": "127.0.0.1",
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": HOST,
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": HOST,
+            "REMOTE_ADDR": "127.0.0.1",
             "HTTP_COOKIE": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-            "HTTP_USER_AGENT": "caseport-bench/1.0", "HTTP_ACCEPT": "text/html",
+            "HTTP_USER_AGENT": "caseport-bench/1.0",
+            "HTTP_ACCEPT": "text/html",
             "HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5",
-            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
         }
 
     def get(self, handler, path):
@@ -119,17 +132,33 @@ def seed_cases(world, count: int) -> dict:
             debtor.set_id_number(IDS[i % len(IDS)])
             debtors.append(debtor)
         Debtor.objects.bulk_create(debtors)
-        cases = Case.objects.bulk_create([
-            Case(debtor=debtor, contract_no=f"BENCH-{i:06d}", product="随心贷", region="上海",
-                 loan_amount=Decimal("30000.00"), principal_due=Decimal(10000 + i), interest_due=Decimal("512.30"),
-                 overdue_since=today - datetime.timedelta(days=1 + (i * 7) % 240))
-            for i, debtor in enumerate(debtors)
-        ])
-        placements = Placement.objects.bulk_create([
-            Placement(case=case, partner=x_agency, assigned_to=collector if i % 2 else None,
-                      starts_at=now - datetime.timedelta(days=5), ends_at=now + datetime.timedelta(days=1 + i % 60))
-            for i, case in enumerate(cases[::3])
-        ])
+        cases = Case.objects.bulk_create(
+            [
+                Case(
+                    debtor=debtor,
+                    contract_no=f"BENCH-{i:06d}",
+                    product="随心贷",
+                    region="上海",
+                    loan_amount=Decimal("30000.00"),
+                    principal_due=Decimal(10000 + i),
+                    interest_due=Decimal("512.30"),
+                    overdue_since=today - datetime.timedelta(days=1 + (i * 7) % 240),
+                )
+                for i, debtor in enumerate(debtors)
+            ]
+        )
+        placements = Placement.objects.bulk_create(
+            [
+                Placement(
+                    case=case,
+                    partner=x_agency,
+                    assigned_to=collector if i % 2 else None,
+                    starts_at=now - datetime.timedelta(days=5),
+                    ends_at=now + datetime.timedelta(days=1 + i % 60),
+                )
+                for i, case in enumerate(cases[::3])
+            ]
+        )
         total = Case.objects.count()
     return {"cases_seeded": len(cases), "placements_seeded": len(placements), "acme_cases_total": total}
 
@@ -166,13 +195,17 @@ def run(opts) -> Result:
 
     from tests.world import build_world
 
-    say(f"\n== 3. Request overhead of tenant routing + access checks ({opts.iterations} timed requests per variant "
-        f"after {opts.warmup} warm-up, interleaved; medians)")
+    say(
+        f"\n== 3. Request overhead of tenant routing + access checks ({opts.iterations} timed requests per variant "
+        f"after {opts.warmup} warm-up, interleaved; medians)"
+    )
     world = build_world()
     seeded = seed_cases(world, opts.cases)
     connection.set_schema_to_public()
-    say(f"   world built (tests/world.py); seeded {seeded['cases_seeded']} cases in acme "
-        f"({seeded['acme_cases_total']} in all), {seeded['placements_seeded']} placed with agency X")
+    say(
+        f"   world built (tests/world.py); seeded {seeded['cases_seeded']} cases in acme "
+        f"({seeded['acme_cases_total']} in all), {seeded['placements_seeded']} placed with agency X"
+    )
 
     full = list(settings.MIDDLEWARE)
     no_tenancy = [m for m in full if m not in TENANCY_MIDDLEWARE]
@@ -223,9 +256,11 @@ def run(opts) -> Result:
     med = {key: s["median"] for key, s in stats.items()}
     for variant in variants:
         s = stats[variant.key]
-        say(f"   {variant.label:<46} median {fmt_ms(s['median']):>9}  p90 {fmt_ms(s['p90']):>9}  "
+        say(
+            f"   {variant.label:<46} median {fmt_ms(s['median']):>9}  p90 {fmt_ms(s['p90']):>9}  "
             f"{len(statements[variant.key]):>2} SQL statements "
-            f"({sum(1 for q in statements[variant.key] if q.upper().startswith('SET SEARCH_PATH'))} of them SET search_path)")
+            f"({sum(1 for q in statements[variant.key] if q.upper().startswith('SET SEARCH_PATH'))} of them SET search_path)"
+        )
 
     def ratio_line(label, num, den, target=None):
         value = med[num] / med[den]
@@ -247,8 +282,26 @@ def run(opts) -> Result:
     result = Result(name="request_overhead", title="Request overhead of tenant routing + access checks")
     target = f"< {TARGET_RATIO}x"
     rows = [
-        Row("3 requests", "bare view, full stack (manager)", med["stack_manager"], "same, minus tenancy+access", med["no_tenancy"], "ms", target, v_m),
-        Row("3 requests", "bare view, full stack (agency admin)", med["stack_agency"], "same, minus tenancy+access", med["no_tenancy"], "ms", target, v_a),
+        Row(
+            "3 requests",
+            "bare view, full stack (manager)",
+            med["stack_manager"],
+            "same, minus tenancy+access",
+            med["no_tenancy"],
+            "ms",
+            target,
+            v_m,
+        ),
+        Row(
+            "3 requests",
+            "bare view, full stack (agency admin)",
+            med["stack_agency"],
+            "same, minus tenancy+access",
+            med["no_tenancy"],
+            "ms",
+            target,
+            v_a,
+        ),
         Row("3 requests", "bare view, full stack (manager)", med["stack_manager"], "bare view, stock Django mw", med["django"], "ms"),
         Row("3 requests", "bare view, full stack (manager)", med["stack_manager"], "bare view, no middleware", med["floor"], "ms"),
         Row("3 requests", "dashboard (manager)", med["dash_manager"], "bare view, full stack", med["stack_manager"], "ms"),
@@ -258,18 +311,33 @@ def run(opts) -> Result:
     ]
     result.rows.extend(rows)
     result.details = {
-        "host": HOST, "iterations": opts.iterations, "warmup": opts.warmup, "debug": debug, "seed": seeded,
-        "variants": {v.key: {"label": v.label, "path": v.path, "persona": v.persona,
-                             "middleware": v.middleware if v.middleware is not None else full,
-                             "sql_statements": len(statements[v.key]), "sql": statements[v.key],
-                             "stats": stats[v.key]} for v in variants},
-        "ratios": {"routing_access_manager": ra_m, "routing_access_agency": ra_a,
-                   "stack_over_django": med["stack_manager"] / med["django"],
-                   "stack_over_floor": med["stack_manager"] / med["floor"],
-                   "dashboard_manager_over_stack": med["dash_manager"] / med["stack_manager"],
-                   "dashboard_agency_over_stack": med["dash_agency"] / med["stack_agency"],
-                   "dashboard_manager_over_django": med["dash_manager"] / med["django"],
-                   "dashboard_agency_over_django": med["dash_agency"] / med["django"]},
+        "host": HOST,
+        "iterations": opts.iterations,
+        "warmup": opts.warmup,
+        "debug": debug,
+        "seed": seeded,
+        "variants": {
+            v.key: {
+                "label": v.label,
+                "path": v.path,
+                "persona": v.persona,
+                "middleware": v.middleware if v.middleware is not None else full,
+                "sql_statements": len(statements[v.key]),
+                "sql": statements[v.key],
+                "stats": stats[v.key],
+            }
+            for v in variants
+        },
+        "ratios": {
+            "routing_access_manager": ra_m,
+            "routing_access_agency": ra_a,
+            "stack_over_django": med["stack_manager"] / med["django"],
+            "stack_over_floor": med["stack_manager"] / med["floor"],
+            "dashboard_manager_over_stack": med["dash_manager"] / med["stack_manager"],
+            "dashboard_agency_over_stack": med["dash_agency"] / med["stack_agency"],
+            "dashboard_manager_over_django": med["dash_manager"] / med["django"],
+            "dashboard_agency_over_django": med["dash_agency"] / med["django"],
+        },
         "target_ratio": TARGET_RATIO,
     }
     return result

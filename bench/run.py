@@ -7,6 +7,7 @@ runs the benchmarks and drops it again. Each benchmark prints absolute
 figures and a ratio against a baseline measured in the same run. See
 bench/README.md for what is measured and how to read it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,10 +47,12 @@ def parse_args(argv=None):
     parser.add_argument("--iterations", type=int, help="timed requests per variant (default 300; --quick 100)")
     parser.add_argument("--warmup", type=int, help="warm-up requests per variant (default 30; --quick 10)")
     parser.add_argument("--cases", type=int, help="cases seeded in acme for the dashboard (default 400; --quick 200)")
-    parser.add_argument("--no-multiprocessing", dest="multiprocessing", action="store_false",
-                        help="skip migrate_schemas --executor=multiprocessing")
-    parser.add_argument("--debug-requests", action="store_true",
-                        help="keep DEBUG=True while timing requests (default: DEBUG=False, as in production)")
+    parser.add_argument(
+        "--no-multiprocessing", dest="multiprocessing", action="store_false", help="skip migrate_schemas --executor=multiprocessing"
+    )
+    parser.add_argument(
+        "--debug-requests", action="store_true", help="keep DEBUG=True while timing requests (default: DEBUG=False, as in production)"
+    )
     opts = parser.parse_args(argv)
     quick = opts.quick
     opts.tenants = opts.tenants or (20 if quick else 200)
@@ -110,8 +113,10 @@ def setup_database() -> dict:
     start = timing.clock()
     call_command("bootstrap_platform", verbosity=0, stdout=io.StringIO())
     bootstrapped = timing.clock() - start
-    say(f"setup: migrate_schemas --shared {timing.fmt_s(migrated)}; bootstrap_platform {timing.fmt_s(bootstrapped)} "
-        f"(public tenant + template schema, migrations replayed once)")
+    say(
+        f"setup: migrate_schemas --shared {timing.fmt_s(migrated)}; bootstrap_platform {timing.fmt_s(bootstrapped)} "
+        f"(public tenant + template schema, migrations replayed once)"
+    )
     return {"migrate_shared_seconds": migrated, "bootstrap_seconds": bootstrapped}
 
 
@@ -135,11 +140,19 @@ def main(argv=None) -> int:
         sys.stdout = sys.stderr
     results, failed = [], []
     with scratch_database(opts.db, keep=opts.keep_db, prefix="caseport-bench-") as server_url:
-        say(f"Caseport benchmarks{' (quick)' if opts.quick else ''}: database {opts.db!r} on "
+        say(
+            f"Caseport benchmarks{' (quick)' if opts.quick else ''}: database {opts.db!r} on "
             f"{database.admin_url(server_url).rsplit('/', 1)[0]} (PostgreSQL {database.server_version(server_url)}), "
-            f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
-        meta = {"quick": opts.quick, "database": opts.db, "python": platform.python_version(), "cpus": os.cpu_count(),
-                "postgresql": database.server_version(server_url), "settings": "config.settings.dev"}
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
+        )
+        meta = {
+            "quick": opts.quick,
+            "database": opts.db,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "postgresql": database.server_version(server_url),
+            "settings": "config.settings.dev",
+        }
         meta["setup"] = setup_database()
         from bench import migrate_noop, provisioning, request_overhead
 

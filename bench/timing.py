@@ -1,4 +1,5 @@
 """Small timing and reporting helpers shared by the benchmarks (no Django imports)."""
+
 from __future__ import annotations
 
 import statistics
@@ -103,9 +104,16 @@ def print_summary(results):
     for result in results:
         for row in result.rows:
             ratio = row.ratio
-            table.append([
-                row.bench, row.metric, fmt_value(row.value, row.unit), row.baseline_metric or "-",
-                fmt_value(row.baseline, row.baseline_unit or row.unit), f"{ratio:.2f}x" if ratio is not None else "-",
-                row.target or "-", row.verdict or "info",
-            ])
+            table.append(
+                [
+                    row.bench,
+                    row.metric,
+                    fmt_value(row.value, row.unit),
+                    row.baseline_metric or "-",
+                    fmt_value(row.baseline, row.baseline_unit or row.unit),
+                    f"{ratio:.2f}x" if ratio is not None else "-",
+                    row.target or "-",
+                    row.verdict or "info",
+                ]
+            )
     print_table(headers, table)

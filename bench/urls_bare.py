@@ -5,6 +5,7 @@ through ROOT_URLCONF; django-tenants only swaps in PUBLIC_SCHEMA_URLCONF for
 the public schema), so the dashboard and the bare view are resolved by the
 same resolver. The bare view comes first so that it pays no extra URL matching.
 """
+
 from django.http import HttpResponse, HttpResponseForbidden
 from django.urls import path
 

@@ -9,6 +9,7 @@ is started under var/pgdata and stopped afterwards; with DATABASE_URL set
 that server is used as is. With no CELERY_BROKER_URL, Celery uses a
 filesystem broker under var/celery, which a separate worker process shares.
 """
+
 import argparse
 import contextlib
 import json
@@ -123,14 +124,24 @@ def run(command, env):
 
 def demo(env):
     manage = [PYTHON, "manage.py"]
-    for step in (["migrate_schemas", "--shared", "-v", "0"], ["bootstrap_platform", "--spares", "2"], ["migrate_schemas", "-v", "0"], ["seed_demo"]):
+    for step in (
+        ["migrate_schemas", "--shared", "-v", "0"],
+        ["bootstrap_platform", "--spares", "2"],
+        ["migrate_schemas", "-v", "0"],
+        ["seed_demo"],
+    ):
         code = run(manage + step, env)
         if code:
             return code
     # One worker with an embedded beat (periodic tasks such as placement expiry).
-    worker = _start([PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "-s", str(VAR / "celerybeat-schedule"), "-P", "solo", "-l", "INFO"], env)
+    worker = _start(
+        [PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "-s", str(VAR / "celerybeat-schedule"), "-P", "solo", "-l", "INFO"], env
+    )
     web = _start(manage + ["runserver", "0.0.0.0:8000", "--noreload"], env)
-    print("\nCaseport is at http://localhost:8000/ (lenders at http://acme.localhost:8000/, http://beta.localhost:8000/). Ctrl-C stops it.\n", flush=True)
+    print(
+        "\nCaseport is at http://localhost:8000/ (lenders at http://acme.localhost:8000/, http://beta.localhost:8000/). Ctrl-C stops it.\n",
+        flush=True,
+    )
     try:
         while web.poll() is None and worker.poll() is None:
             time.sleep(0.5)

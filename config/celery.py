@@ -5,6 +5,7 @@ and switches the worker's connection to it before the task runs; the
 post-run hook below then puts the worker back on the public schema, so the
 next task can never inherit a tenant (reliability-and-security.md §2.1.4).
 """
+
 import os
 
 from celery.signals import task_postrun

@@ -1,4 +1,5 @@
 """What the base layout needs: who is acting, where, and the navigation for their roles."""
+
 from django.utils.translation import gettext_lazy as _
 
 from portal import access

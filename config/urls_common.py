@@ -1,4 +1,5 @@
 """URLs served on every host: sign-in, two-factor, language, health."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 

@@ -1,4 +1,5 @@
 """The public host: workspaces, the partners' combined work list, platform staff screens."""
+
 from django.urls import path
 
 from config.urls_common import urlpatterns as common

@@ -1,4 +1,5 @@
 """A lender's host (<slug>.<base domain>): the workspace."""
+
 from django.urls import include, path
 
 from config.urls_common import urlpatterns as common

@@ -17,6 +17,7 @@ reads back what a person or a test harness needs to sign in.
 The demo's passwords and TOTP keys are public by design: never seed a
 production database (the command refuses unless DEBUG is on or it is forced).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -163,24 +164,38 @@ def demo_cast(*, prefix: str = "") -> Cast:
         ),
         partners=(
             PartnerSpec(
-                slug=f"{prefix}xunda", name="上海迅达商务咨询有限公司", kind=OrganisationKind.AGENCY,
+                slug=f"{prefix}xunda",
+                name="上海迅达商务咨询有限公司",
+                kind=OrganisationKind.AGENCY,
                 credit_code=credit_code(head="91310115", body="MA1FL3K7"),
-                licence_number="沪金催备〔2025〕0117号", issuing_authority="上海市地方金融管理局",
-                licence_scope="委外催收服务（电话催收、信函催收）", licence_regions="上海市,江苏省,浙江省,广东省",
-                engaged_with=(acme, beta), people=agency_people,
+                licence_number="沪金催备〔2025〕0117号",
+                issuing_authority="上海市地方金融管理局",
+                licence_scope="委外催收服务（电话催收、信函催收）",
+                licence_regions="上海市,江苏省,浙江省,广东省",
+                engaged_with=(acme, beta),
+                people=agency_people,
             ),
             PartnerSpec(
-                slug=f"{prefix}yuanhang", name="深圳远航信息咨询有限公司", kind=OrganisationKind.AGENCY,
+                slug=f"{prefix}yuanhang",
+                name="深圳远航信息咨询有限公司",
+                kind=OrganisationKind.AGENCY,
                 credit_code=credit_code(head="91440300", body="MA5G2Q8N"),
-                licence_number="深金催备〔2025〕0342号", issuing_authority="深圳市地方金融管理局",
-                licence_scope="委外催收服务（电话催收）", licence_regions="广东省,湖南省,四川省,福建省",
-                engaged_with=(acme,), people=agency_people,
+                licence_number="深金催备〔2025〕0342号",
+                issuing_authority="深圳市地方金融管理局",
+                licence_scope="委外催收服务（电话催收）",
+                licence_regions="广东省,湖南省,四川省,福建省",
+                engaged_with=(acme,),
+                people=agency_people,
             ),
             PartnerSpec(
-                slug=f"{prefix}lvzheng", name="上海律正律师事务所", kind=OrganisationKind.LAW_FIRM,
+                slug=f"{prefix}lvzheng",
+                name="上海律正律师事务所",
+                kind=OrganisationKind.LAW_FIRM,
                 credit_code=law_firm_code,
-                licence_number=law_firm_code, issuing_authority="上海市司法局",  # 执业许可证号 = 统一社会信用代码
-                licence_scope="诉讼及非诉讼法律事务", licence_regions="上海市",
+                licence_number=law_firm_code,
+                issuing_authority="上海市司法局",  # 执业许可证号 = 统一社会信用代码
+                licence_scope="诉讼及非诉讼法律事务",
+                licence_regions="上海市",
                 engaged_with=(acme,),
                 people=(PersonSpec("lawyer", Role.LAWYER), PersonSpec("paralegal", Role.PARALEGAL)),
             ),
@@ -232,14 +247,43 @@ REGIONS = (
 # the address code of where it was first issued.
 HOMETOWN_CODES = ("411602", "341202", "511302", "430502", "360702", "450103", "370102", "420111")
 
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛段雷龙黎史陶贺毛郝顾龚邵万武钱戴严孔向常汤康易乔赖文"
-)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛段雷龙黎史陶贺毛郝顾龚邵万武钱戴严孔向常汤康易乔赖文"
 GIVEN_MALE = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆旭宁龙林阳建国志文海峰亮成东博晨轩然振"
 GIVEN_FEMALE = "芳娜敏静丽艳娟霞秀玲英萍红燕婷雪琳慧颖倩洁佳欣悦怡梅莉丹蓉晶琪薇月璐瑶婧"
 MOBILE_PREFIXES = (
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155", "156",
-    "157", "158", "159", "166", "173", "177", "180", "181", "182", "183", "185", "186", "187", "188", "189", "191", "198", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "173",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
 )
 COMPOUNDS = ("阳光花园", "锦绣家园", "金色家园", "翠苑小区", "幸福里", "华府世家", "绿城桂花园", "万科城", "碧桂园", "保利花园")
 
@@ -257,8 +301,12 @@ class Product:
 
 
 PRODUCTS = (
-    Product("随心贷", "SXD", 3_000, 50_000, (6, 12, 24), (1500, 2400), Decimal("30.00"), RepaymentMethod.EQUAL_INSTALMENTS.value),  # 等额本息
-    Product("薪享贷", "XXD", 10_000, 100_000, (12, 24, 36), (1000, 1800), Decimal("50.00"), RepaymentMethod.EQUAL_PRINCIPAL.value),  # 等额本金
+    Product(
+        "随心贷", "SXD", 3_000, 50_000, (6, 12, 24), (1500, 2400), Decimal("30.00"), RepaymentMethod.EQUAL_INSTALMENTS.value
+    ),  # 等额本息
+    Product(
+        "薪享贷", "XXD", 10_000, 100_000, (12, 24, 36), (1000, 1800), Decimal("50.00"), RepaymentMethod.EQUAL_PRINCIPAL.value
+    ),  # 等额本金
     Product("消费分期", "XFFQ", 3_000, 30_000, (3, 6, 12), (1200, 2400), Decimal("20.00"), RepaymentMethod.EQUAL_INSTALMENTS.value),
     Product("车主贷", "CZD", 30_000, 200_000, (12, 24, 36), (800, 1500), Decimal("0.00"), RepaymentMethod.INTEREST_ONLY.value),  # 先息后本
 )
@@ -334,7 +382,9 @@ def person_name(*, rng: random.Random, male: bool) -> str:
 
 def id_number(*, rng: random.Random, region_code: str, male: bool) -> str:
     """A resident ID number (GB 11643): region, birth date 1965–2002, sequence (odd for men), check."""
-    born = datetime.date(1965, 1, 1) + datetime.timedelta(days=rng.randrange((datetime.date(2002, 12, 31) - datetime.date(1965, 1, 1)).days + 1))
+    born = datetime.date(1965, 1, 1) + datetime.timedelta(
+        days=rng.randrange((datetime.date(2002, 12, 31) - datetime.date(1965, 1, 1)).days + 1)
+    )
     sequence = rng.randrange(0, 500) * 2 + (1 if male else 0)
     sequence = sequence if sequence else 2
     first17 = f"{region_code}{born:%Y%m%d}{sequence:03d}"
@@ -342,7 +392,7 @@ def id_number(*, rng: random.Random, region_code: str, male: bool) -> str:
 
 
 def mobile_number(*, rng: random.Random) -> str:
-    return rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10 ** 8):08d}"
+    return rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
 
 
 def street_address(*, rng: random.Random, region: Region) -> str:
@@ -436,19 +486,32 @@ def generate_cases(*, seed: str, contract_prefix: str, count: int, today: dateti
         dpd = rng.randint(bucket[1], bucket[2])
         overdue_since = today - datetime.timedelta(days=dpd)
         loan = _balances(rng=rng, product=product, dpd=dpd)
-        cases.append(DemoCase(
-            contract_no=f"{contract_prefix}-{product.code}-{index + 1:06d}",
-            debtor_name=person.name, id_number=person.id_number, mobile=person.mobile, address=person.address,
-            product=product.name, region=person.region.label,
-            loan_amount=loan.loan_amount, principal_due=loan.principal_due, interest_due=loan.interest_due,
-            penalty_due=loan.penalty_due, fees_due=loan.fees_due,
-            # The first missed instalment is the (paid + 1)th monthly one.
-            disbursed_on=add_months(overdue_since, -(loan.paid + 1)), overdue_since=overdue_since, dpd=dpd,
-            placement=_placement_plan(rng=rng, agency_slugs=agency_slugs, active_counts=active_counts, dpd=dpd),
-            annual_rate=(loan.rate * 100).quantize(Decimal("0.01")), term_months=loan.term, repayment_method=product.method,
-            last_payment_on=add_months(overdue_since, -1) if loan.paid else None,
-            accelerated_on=overdue_since + datetime.timedelta(days=ACCELERATE_AFTER_DAYS) if dpd > ACCELERATE_AFTER_DAYS else None,
-        ))
+        cases.append(
+            DemoCase(
+                contract_no=f"{contract_prefix}-{product.code}-{index + 1:06d}",
+                debtor_name=person.name,
+                id_number=person.id_number,
+                mobile=person.mobile,
+                address=person.address,
+                product=product.name,
+                region=person.region.label,
+                loan_amount=loan.loan_amount,
+                principal_due=loan.principal_due,
+                interest_due=loan.interest_due,
+                penalty_due=loan.penalty_due,
+                fees_due=loan.fees_due,
+                # The first missed instalment is the (paid + 1)th monthly one.
+                disbursed_on=add_months(overdue_since, -(loan.paid + 1)),
+                overdue_since=overdue_since,
+                dpd=dpd,
+                placement=_placement_plan(rng=rng, agency_slugs=agency_slugs, active_counts=active_counts, dpd=dpd),
+                annual_rate=(loan.rate * 100).quantize(Decimal("0.01")),
+                term_months=loan.term,
+                repayment_method=product.method,
+                last_payment_on=add_months(overdue_since, -1) if loan.paid else None,
+                accelerated_on=overdue_since + datetime.timedelta(days=ACCELERATE_AFTER_DAYS) if dpd > ACCELERATE_AFTER_DAYS else None,
+            )
+        )
     return cases
 
 
@@ -492,7 +555,11 @@ def _ensure_person(*, organisation: Organisation, email: str, role: str, passwor
     rng = random.Random(email)  # the same name for the same login, run after run
     # No password here: the demo hash is set below, saving a slow hash per person.
     membership = services.add_member(
-        organisation=organisation, email=email, role=role, password=None, full_name=person_name(rng=rng, male=rng.random() < 0.5),
+        organisation=organisation,
+        email=email,
+        role=role,
+        password=None,
+        full_name=person_name(rng=rng, male=rng.random() < 0.5),
     )
     user = membership.user
     if existing is None:
@@ -548,9 +615,14 @@ def _ensure_licence(*, org: Organisation, spec: PartnerSpec, today: datetime.dat
         if org.licences.filter(kind=kind, number=number).exists():  # ours, but lapsed
             number = f"{number}-{today:%Y%m%d}"
         licence = services.add_licence(
-            organisation=org, kind=kind, number=number, issuing_authority=spec.issuing_authority,
-            scope=spec.licence_scope, regions=spec.licence_regions,
-            valid_from=today - datetime.timedelta(days=400), valid_to=add_months(today, 36),
+            organisation=org,
+            kind=kind,
+            number=number,
+            issuing_authority=spec.issuing_authority,
+            scope=spec.licence_scope,
+            regions=spec.licence_regions,
+            valid_from=today - datetime.timedelta(days=400),
+            valid_to=add_months(today, 36),
         )
     services.verify_licence(licence=licence, by=verifier)
 
@@ -566,17 +638,29 @@ def _ensure_engagement(*, lender: Lender, partner: Organisation) -> None:
 
 def import_row(record: DemoCase) -> dict:
     """The case as a lender's file hands it over: one row of the canonical import template (portal/intake/columns.py)."""
+
     def day(value):
         return value.isoformat() if value else ""
 
     return {
-        "contract_no": record.contract_no, "product": record.product, "borrower_name": record.debtor_name,
-        "id_number": record.id_number, "mobile": record.mobile, "address": record.address, "region": record.region,
-        "loan_amount": str(record.loan_amount), "disbursed_on": day(record.disbursed_on), "annual_rate": str(record.annual_rate),
-        "term_months": str(record.term_months or ""), "repayment_method": record.repayment_method,
-        "principal_due": str(record.principal_due), "interest_due": str(record.interest_due),
-        "penalty_due": str(record.penalty_due), "fees_due": str(record.fees_due),
-        "overdue_since": day(record.overdue_since), "last_payment_on": day(record.last_payment_on),
+        "contract_no": record.contract_no,
+        "product": record.product,
+        "borrower_name": record.debtor_name,
+        "id_number": record.id_number,
+        "mobile": record.mobile,
+        "address": record.address,
+        "region": record.region,
+        "loan_amount": str(record.loan_amount),
+        "disbursed_on": day(record.disbursed_on),
+        "annual_rate": str(record.annual_rate),
+        "term_months": str(record.term_months or ""),
+        "repayment_method": record.repayment_method,
+        "principal_due": str(record.principal_due),
+        "interest_due": str(record.interest_due),
+        "penalty_due": str(record.penalty_due),
+        "fees_due": str(record.fees_due),
+        "overdue_since": day(record.overdue_since),
+        "last_payment_on": day(record.last_payment_on),
         "accelerated_on": day(record.accelerated_on),
     }
 
@@ -593,8 +677,14 @@ def _write_cases(*, records: list[DemoCase], report: LenderReport, lender_slug: 
     missing = [r for r in records if r.contract_no not in existing]
     if missing:
         content = json.dumps([import_row(r) for r in missing], ensure_ascii=False).encode()
-        _batch, verdict = intake.import_now(content=content, original_name=f"demo-{lender_slug}.json", commit=True, json_rows=True,
-                                            source=BatchSource.COMMAND, created_by=imported_by)
+        _batch, verdict = intake.import_now(
+            content=content,
+            original_name=f"demo-{lender_slug}.json",
+            commit=True,
+            json_rows=True,
+            source=BatchSource.COMMAND,
+            created_by=imported_by,
+        )
         if verdict.errors:
             raise DemoDataRefused("; ".join(f"{missing[e.row - 2].contract_no} {e.column}: {e.message}" for e in verdict.errors[:5]))
         report.cases_created = verdict.created
@@ -604,16 +694,26 @@ def _write_cases(*, records: list[DemoCase], report: LenderReport, lender_slug: 
 RECALL_REASON = "演示数据：案件调回内催"
 
 
-def _write_placements(*, records: list[DemoCase], cases: dict[str, Case], agencies: dict[str, Organisation],
-                      collectors: dict[str, list[User]], placed_by: User | None, agency_admins: dict[str, User],
-                      now: datetime.datetime, report: LenderReport) -> None:
+def _write_placements(
+    *,
+    records: list[DemoCase],
+    cases: dict[str, Case],
+    agencies: dict[str, Organisation],
+    collectors: dict[str, list[User]],
+    placed_by: User | None,
+    agency_admins: dict[str, User],
+    now: datetime.datetime,
+    report: LenderReport,
+) -> None:
     """Placements (委案) of planned cases that have never been placed, with eligible agencies only, through the
     placement service as a collections manager would have made them: history is replayed in date order (each
     placement day's cases per agency in one ``place_cases(now=that day)``, each recall with ``recall_placements(now=...)``),
     so terms, rate cells, rounds, buckets and statuses are the service's. Then each agency's admin hands every
     other active case to a collector (workbench.assign_cases)."""
     planned = [r for r in records if r.placement is not None and r.placement.agency_slug in agencies]
-    already = set(Placement.objects.filter(case__contract_no__in=[r.contract_no for r in planned]).values_list("case__contract_no", flat=True))
+    already = set(
+        Placement.objects.filter(case__contract_no__in=[r.contract_no for r in planned]).values_list("case__contract_no", flat=True)
+    )
     todo = [r for r in planned if r.contract_no not in already]
     # (when, order, action): placements before recalls at the same instant; recalls come after their placement by ≥ 1 day.
     events: dict[tuple, list[DemoCase]] = {}
@@ -651,9 +751,14 @@ PAID_SHARE = 0.35  # of the placements, how many brought a payment in
 
 
 def demo_terms() -> dict:
-    return {"term_days": 90, "capacity": 5000, "max_hold_days": 30, "allowed_actions": ["phone", "sms", "letter", "field_visit"],
-            "rates": {(bucket, r): Decimal(DEMO_BUCKET_RATES[bucket]) + DEMO_ROUND_STEP * (r - 1) for bucket in BUCKETS for r in ROUNDS},
-            "note": "演示协议"}
+    return {
+        "term_days": 90,
+        "capacity": 5000,
+        "max_hold_days": 30,
+        "allowed_actions": ["phone", "sms", "letter", "field_visit"],
+        "rates": {(bucket, r): Decimal(DEMO_BUCKET_RATES[bucket]) + DEMO_ROUND_STEP * (r - 1) for bucket in BUCKETS for r in ROUNDS},
+        "note": "演示协议",
+    }
 
 
 def _ensure_agreements(*, agencies: dict[str, Organisation], created_by: User | None) -> dict:
@@ -662,19 +767,24 @@ def _ensure_agreements(*, agencies: dict[str, Organisation], created_by: User | 
     for slug, org in agencies.items():
         agreement = Agreement.objects.filter(partner=org).first()
         if agreement is None:
-            agreement = agreements.create_agreement(partner=org, created_by=created_by, terms=demo_terms(), reference=f"DEMO-{slug.upper()}")
+            agreement = agreements.create_agreement(
+                partner=org, created_by=created_by, terms=demo_terms(), reference=f"DEMO-{slug.upper()}"
+            )
         versions[slug] = agreement.current_version
     return versions
 
 
-def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User | None,
-                 agency_admins: dict[str, User], now: datetime.datetime) -> None:
+def _write_money(
+    *, seed: str, agencies: dict[str, Organisation], finance: User | None, agency_admins: dict[str, User], now: datetime.datetime
+) -> None:
     """Payments on about a third of the placements (dated inside the term, some paid straight to the lender), the
     agencies' statements for last month approved and this month's drafted, one agency report waiting for its match,
     one disputed line, and one payment of last month returned by the bank (reversed). Idempotent: payments by their
     reference, the rest only when missing."""
     today = timezone.localdate(now)
-    placements = list(Placement.objects.select_related("case").filter(partner__in=agencies.values()).order_by("case__contract_no", "starts_at"))
+    placements = list(
+        Placement.objects.select_related("case").filter(partner__in=agencies.values()).order_by("case__contract_no", "starts_at")
+    )
     recorded = set(Payment.objects.filter(reference__startswith="DEMO-").values_list("reference", flat=True))
     for placement in placements:
         reference = f"DEMO-{placement.case.contract_no}-1"
@@ -690,15 +800,32 @@ def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User 
         share = rng.choice([Decimal("0.1"), Decimal("0.2"), Decimal("0.3"), Decimal("0.5")])  # partial: the cases stay open
         amount = max(Decimal("100.00"), to_fen(balance * share / 100).quantize(Decimal("1")) * 100)
         amount = min(amount, to_fen(balance)) if balance > 0 else amount
-        payment_services.record_payment(case=placement.case, amount=amount, paid_on=paid_on, reference=reference,
-                                        source=PaymentSource.IMPORT, recorded_by=finance, note="演示还款", now=now)
+        payment_services.record_payment(
+            case=placement.case,
+            amount=amount,
+            paid_on=paid_on,
+            reference=reference,
+            source=PaymentSource.IMPORT,
+            recorded_by=finance,
+            note="演示还款",
+            now=now,
+        )
     if not PaymentReversal.objects.exists():
         # One payment of last month came back from the bank: its commission is clawed back on this month's statement.
-        returned = (Payment.objects.filter(reference__startswith="DEMO-", paid_on__lt=today.replace(day=1), commission_lines__isnull=False)
-                    .order_by("reference").first())
+        returned = (
+            Payment.objects.filter(reference__startswith="DEMO-", paid_on__lt=today.replace(day=1), commission_lines__isnull=False)
+            .order_by("reference")
+            .first()
+        )
         if returned is not None:
-            payment_services.reverse_payment(payment=returned, reason=ReversalReason.RETURNED, note="银行退票：付款账户余额不足",
-                                             reversed_on=today, reversed_by=finance, now=now)
+            payment_services.reverse_payment(
+                payment=returned,
+                reason=ReversalReason.RETURNED,
+                note="银行退票：付款账户余额不足",
+                reversed_on=today,
+                reversed_by=finance,
+                now=now,
+            )
     last_month = previous_month(today)
     for org in agencies.values():
         previous = Statement.objects.filter(partner=org, period=last_month).first()
@@ -714,12 +841,27 @@ def _write_money(*, seed: str, agencies: dict[str, Organisation], finance: User 
     admin = agency_admins.get(slug)
     active = Placement.objects.active(now).filter(partner=org).select_related("case").order_by("case__contract_no").first()
     if active is not None and not PaymentReport.objects.filter(organisation=org).exists():
-        payment_services.report_payment(case=active.case, organisation=org, amount="1234.00", paid_on=today, reference="RCPT-DEMO-0001",
-                                        note="债务人称已转账至贵司对公账户", reported_by=admin, now=now)
+        payment_services.report_payment(
+            case=active.case,
+            organisation=org,
+            amount="1234.00",
+            paid_on=today,
+            reference="RCPT-DEMO-0001",
+            note="债务人称已转账至贵司对公账户",
+            reported_by=admin,
+            now=now,
+        )
     line_payment = Payment.objects.filter(commission_lines__partner=org, reversal__isnull=True).order_by("reference").first()
     if line_payment is not None and not Dispute.objects.filter(partner=org).exists():
-        payment_services.open_dispute(payment=line_payment, partner=org, raised_by_org=org, raised_by=admin, reason="commission",
-                                      text="该笔还款发生时案件处于M3，应按M3费率计佣。", now=now)
+        payment_services.open_dispute(
+            payment=line_payment,
+            partner=org,
+            raised_by_org=org,
+            raised_by=admin,
+            reason="commission",
+            text="该笔还款发生时案件处于M3，应按M3费率计佣。",
+            now=now,
+        )
 
 
 @transaction.atomic
@@ -735,7 +877,9 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
     password_hash = demo_password_hash(password=cast.password)
     services.ensure_template()
     staff = [
-        _ensure_person(organisation=platform, email=cast.platform_email(mailbox=p.mailbox), role=p.role, password_hash=password_hash, report=report)
+        _ensure_person(
+            organisation=platform, email=cast.platform_email(mailbox=p.mailbox), role=p.role, password_hash=password_hash, report=report
+        )
         for p in cast.platform_people
     ]
     verifier = staff[0]
@@ -745,8 +889,13 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
     agency_admins: dict[str, User] = {}
     for spec in cast.lenders:
         for person in spec.people:
-            user = _ensure_person(organisation=lenders[spec.slug].organisation, email=cast.email(mailbox=person.mailbox, org_slug=spec.slug),
-                                  role=person.role, password_hash=password_hash, report=report)
+            user = _ensure_person(
+                organisation=lenders[spec.slug].organisation,
+                email=cast.email(mailbox=person.mailbox, org_slug=spec.slug),
+                role=person.role,
+                password_hash=password_hash,
+                report=report,
+            )
             if person.role == Role.COLLECTIONS_MANAGER:
                 managers.setdefault(spec.slug, user)
             if person.role == Role.FINANCE:
@@ -757,8 +906,13 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
         org = partners[spec.slug] = _ensure_partner(spec=spec)
         _ensure_licence(org=org, spec=spec, today=today, verifier=verifier)
         for person in spec.people:
-            user = _ensure_person(organisation=org, email=cast.email(mailbox=person.mailbox, org_slug=spec.slug),
-                                  role=person.role, password_hash=password_hash, report=report)
+            user = _ensure_person(
+                organisation=org,
+                email=cast.email(mailbox=person.mailbox, org_slug=spec.slug),
+                role=person.role,
+                password_hash=password_hash,
+                report=report,
+            )
             if person.role == Role.COLLECTOR:
                 collectors.setdefault(spec.slug, []).append(user)
             if person.role == Role.AGENCY_ADMIN:
@@ -771,19 +925,29 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
         agency_slugs = tuple(p.slug for p in cast.agencies_for(lender_slug=spec.slug))
         # Only an active engagement with a licensed agency may receive cases (access.may_receive_cases).
         eligible = {
-            slug: partners[slug] for slug in agency_slugs
+            slug: partners[slug]
+            for slug in agency_slugs
             if access.may_receive_cases(partners[slug], on=today)
             and Engagement.objects.filter(lender=lender, partner=partners[slug], status=EngagementStatus.ACTIVE).exists()
         }
-        records = generate_cases(seed=spec.seed, contract_prefix=spec.contract_prefix, count=cases_per_lender, today=today, agency_slugs=agency_slugs)
+        records = generate_cases(
+            seed=spec.seed, contract_prefix=spec.contract_prefix, count=cases_per_lender, today=today, agency_slugs=agency_slugs
+        )
         lender_report = LenderReport(slug=spec.slug)
         with tenant_context(lender):
             cases = _write_cases(records=records, report=lender_report, lender_slug=spec.slug, imported_by=managers.get(spec.slug))
             _ensure_agreements(agencies=eligible, created_by=managers.get(spec.slug))
-            _write_placements(records=records, cases=cases, agencies=eligible, collectors=collectors, placed_by=managers.get(spec.slug),
-                              agency_admins=agency_admins, now=now, report=lender_report)
-            _write_money(seed=spec.seed, agencies=eligible, finance=finance.get(spec.slug),
-                         agency_admins=agency_admins, now=now)
+            _write_placements(
+                records=records,
+                cases=cases,
+                agencies=eligible,
+                collectors=collectors,
+                placed_by=managers.get(spec.slug),
+                agency_admins=agency_admins,
+                now=now,
+                report=lender_report,
+            )
+            _write_money(seed=spec.seed, agencies=eligible, finance=finance.get(spec.slug), agency_admins=agency_admins, now=now)
             lender_report.cases, lender_report.placements = Case.objects.count(), Placement.objects.count()
             lender_report.payments, lender_report.statements = Payment.objects.count(), Statement.objects.count()
         report.lenders.append(lender_report)
@@ -840,27 +1004,41 @@ def describe_demo(*, cast: Cast, now: datetime.datetime | None = None) -> dict:
         agencies = [partners[p.slug] for p in cast.agencies_for(lender_slug=spec.slug) if p.slug in partners]
         with tenant_context(lender):
             canaries = _canaries(agencies=agencies, now=now)
-        tenants.append({
-            "slug": spec.slug,
-            "name": lender.name,
-            "domain": lender.get_primary_domain().domain,
-            "users": [_login(email=cast.email(mailbox=p.mailbox, org_slug=spec.slug), password=cast.password, role=p.role) for p in spec.people],
-            "canaries": canaries,
-            "matters": [],  # litigation matters arrive with the litigation issue
-        })
+        tenants.append(
+            {
+                "slug": spec.slug,
+                "name": lender.name,
+                "domain": lender.get_primary_domain().domain,
+                "users": [
+                    _login(email=cast.email(mailbox=p.mailbox, org_slug=spec.slug), password=cast.password, role=p.role)
+                    for p in spec.people
+                ],
+                "canaries": canaries,
+                "matters": [],  # litigation matters arrive with the litigation issue
+            }
+        )
     partner_entries = []
     for spec in cast.partners:
         org = partners[spec.slug]
         engaged = Engagement.objects.filter(partner=org, status=EngagementStatus.ACTIVE).order_by("lender__organisation__slug")
-        partner_entries.append({
-            "slug": org.slug,
-            "name": org.name,
-            "kind": org.kind,
-            "users": [_login(email=cast.email(mailbox=p.mailbox, org_slug=spec.slug), password=cast.password, role=p.role) for p in spec.people],
-            "engaged_with": list(engaged.values_list("lender__organisation__slug", flat=True)),
-        })
+        partner_entries.append(
+            {
+                "slug": org.slug,
+                "name": org.name,
+                "kind": org.kind,
+                "users": [
+                    _login(email=cast.email(mailbox=p.mailbox, org_slug=spec.slug), password=cast.password, role=p.role)
+                    for p in spec.people
+                ],
+                "engaged_with": list(engaged.values_list("lender__organisation__slug", flat=True)),
+            }
+        )
     return {
-        "platform": {"users": [_login(email=cast.platform_email(mailbox=p.mailbox), password=cast.password, role=p.role) for p in cast.platform_people]},
+        "platform": {
+            "users": [
+                _login(email=cast.platform_email(mailbox=p.mailbox), password=cast.password, role=p.role) for p in cast.platform_people
+            ]
+        },
         "tenants": tenants,
         "partners": partner_entries,
     }
@@ -887,7 +1065,10 @@ def format_logins(*, summary: dict, url: str) -> str:
     lines = [f"Open {url} and sign in as any of:", ""]
     for row in [header, *rows]:
         lines.append("  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
-    lines += ["", "[2FA] users: get the current code with `DJANGO_SETTINGS_MODULE=config.settings.dev .venv/bin/python manage.py demo_totp EMAIL`."]
+    lines += [
+        "",
+        "[2FA] users: get the current code with `DJANGO_SETTINGS_MODULE=config.settings.dev .venv/bin/python manage.py demo_totp EMAIL`.",
+    ]
     return "\n".join(lines)
 
 

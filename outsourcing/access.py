@@ -1,4 +1,5 @@
 """What an agency sees: cases with a placement in force, and a collector only those assigned to them."""
+
 from django.db.models import Exists, OuterRef
 
 from portal.access import Principal, register_partner_case_scope

@@ -4,6 +4,7 @@ A version is never edited: revising an agreement writes a new version, which
 new placements use; placements already made keep pointing to the version they
 were placed under (the database refuses UPDATEs of versions and rates).
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -69,12 +70,21 @@ def clean_terms(terms: dict) -> dict:
 def _write_version(agreement: Agreement, terms: dict, *, created_by) -> AgreementVersion:
     number = (agreement.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = AgreementVersion.objects.create(
-        agreement=agreement, number=number, term_days=terms["term_days"], capacity=terms["capacity"],
-        allowed_actions=terms["allowed_actions"], max_hold_days=terms["max_hold_days"], note=terms["note"], created_by=created_by,
+        agreement=agreement,
+        number=number,
+        term_days=terms["term_days"],
+        capacity=terms["capacity"],
+        allowed_actions=terms["allowed_actions"],
+        max_hold_days=terms["max_hold_days"],
+        note=terms["note"],
+        created_by=created_by,
     )
-    CommissionRate.objects.bulk_create([
-        CommissionRate(version=version, bucket=bucket, round=round_number, rate=rate) for (bucket, round_number), rate in terms["rates"].items()
-    ])
+    CommissionRate.objects.bulk_create(
+        [
+            CommissionRate(version=version, bucket=bucket, round=round_number, rate=rate)
+            for (bucket, round_number), rate in terms["rates"].items()
+        ]
+    )
     agreement._current_version = version
     return version
 
@@ -85,16 +95,22 @@ def create_agreement(*, partner: Organisation, created_by, terms: dict, referenc
     if partner.kind != OrganisationKind.AGENCY:
         raise ValidationError({"partner": _("Agreements are made with collection agencies.")})
     lender = current_lender()
-    engaged = lender is not None and Engagement.objects.filter(lender=lender, partner=partner).exclude(status=EngagementStatus.ENDED).exists()
+    engaged = (
+        lender is not None and Engagement.objects.filter(lender=lender, partner=partner).exclude(status=EngagementStatus.ENDED).exists()
+    )
     if not engaged:
-        raise ValidationError({"partner": _("%(partner)s is not engaged by you; engage it on the Partners page first.") % {"partner": partner.name}})
+        raise ValidationError(
+            {"partner": _("%(partner)s is not engaged by you; engage it on the Partners page first.") % {"partner": partner.name}}
+        )
     try:
         with transaction.atomic():
             agreement = Agreement.objects.create(partner=partner, reference=(reference or "").strip()[:64], created_by=created_by)
             version = _write_version(agreement, terms, created_by=created_by)
             record(Action.CREATE, request=request, actor=created_by, obj=agreement, partner=str(partner.pk), version=version.number)
     except IntegrityError:
-        raise ValidationError({"partner": _("There is already an agreement with %(partner)s; revise it instead.") % {"partner": partner.name}}) from None
+        raise ValidationError(
+            {"partner": _("There is already an agreement with %(partner)s; revise it instead.") % {"partner": partner.name}}
+        ) from None
     return agreement
 
 
@@ -111,6 +127,10 @@ def revise_agreement(*, agreement: Agreement, created_by, terms: dict, request=N
 def terms_of(version: AgreementVersion) -> dict:
     """A version's terms in the shape clean_terms() takes (to pre-fill a revision)."""
     return {
-        "term_days": version.term_days, "capacity": version.capacity, "allowed_actions": list(version.allowed_actions),
-        "max_hold_days": version.max_hold_days, "rates": {(r.bucket, r.round): r.rate for r in version.rates.all()}, "note": "",
+        "term_days": version.term_days,
+        "capacity": version.capacity,
+        "allowed_actions": list(version.allowed_actions),
+        "max_hold_days": version.max_hold_days,
+        "rates": {(r.bucket, r.round): r.rate for r in version.rates.all()},
+        "note": "",
     }

@@ -19,6 +19,7 @@ At commit the plan is recomputed under locks and its fingerprint compared with
 the preview's; if the cases changed in between, the commit is refused and the
 manager previews again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,7 +66,6 @@ MODES = (PERCENT, CAPACITY)
 HUNDRED = Decimal(100)
 # Larger commits run as a background job with a progress page.
 SYNC_LIMIT = 2000
-
 
 
 # ----------------------------------------------------------------- rules
@@ -124,7 +124,11 @@ def normalise_rules(rules: dict) -> dict:
             if number is None or number < 0:
                 raise ValidationError(_("Balances are amounts in yuan with at most two decimals."))
             clean_filters[key] = str(number)
-    if clean_filters["min_balance"] and clean_filters["max_balance"] and Decimal(clean_filters["min_balance"]) > Decimal(clean_filters["max_balance"]):
+    if (
+        clean_filters["min_balance"]
+        and clean_filters["max_balance"]
+        and Decimal(clean_filters["min_balance"]) > Decimal(clean_filters["max_balance"])
+    ):
         raise ValidationError(_("The lowest balance is above the highest."))
     mode = rules.get("mode") or PERCENT
     if mode not in MODES:
@@ -305,11 +309,19 @@ class Plan:
             arm_count = arm_totals[arm]["count"]
             for partner_id, share in split:
                 group = groups[(arm, partner_id)]
-                rows.append({
-                    "arm": arm, "partner_id": partner_id, "partner": self.partners[partner_id]["name"], "count": group["count"],
-                    "balance": str(to_fen(group["balance"])), "target_share": share if self.rules["mode"] == PERCENT else None,
-                    "share": str((Decimal(group["count"]) * HUNDRED / arm_count).quantize(Decimal("0.01"), ROUND_HALF_UP)) if arm_count else "0.00",
-                })
+                rows.append(
+                    {
+                        "arm": arm,
+                        "partner_id": partner_id,
+                        "partner": self.partners[partner_id]["name"],
+                        "count": group["count"],
+                        "balance": str(to_fen(group["balance"])),
+                        "target_share": share if self.rules["mode"] == PERCENT else None,
+                        "share": str((Decimal(group["count"]) * HUNDRED / arm_count).quantize(Decimal("0.01"), ROUND_HALF_UP))
+                        if arm_count
+                        else "0.00",
+                    }
+                )
         total_balance = sum((g["balance"] for g in groups.values()), Decimal(0))
         return {
             "candidates": len(self.case_ids),
@@ -344,9 +356,13 @@ def compute(*, rules: dict, seed: int, now=None, lock: bool = False) -> Plan:
         version: AgreementVersion | None = agreement.current_version if agreement else None
         capacity = version.capacity if version else 0
         plan.partners[pid] = {
-            "name": partner.name, "capacity": capacity, "active": active.get(partner.pk, 0),
-            "free": max(0, capacity - active.get(partner.pk, 0)), "new": 0,
-            "version": version.number if version else None, "refusal": None,
+            "name": partner.name,
+            "capacity": capacity,
+            "active": active.get(partner.pk, 0),
+            "free": max(0, capacity - active.get(partner.pk, 0)),
+            "new": 0,
+            "version": version.number if version else None,
+            "refusal": None,
         }
         if problem is not None:
             plan.refusals.append(problem)
@@ -364,7 +380,11 @@ def compute(*, rules: dict, seed: int, now=None, lock: bool = False) -> Plan:
     # Rotation: which candidates each agency had before (one query per agency).
     unlocked = candidates(rules["filters"], now=now).values("pk")
     had = {
-        pid: {index_of[c] for c in Placement.objects.filter(partner_id=pid, case__in=unlocked).values_list("case_id", flat=True) if c in index_of}
+        pid: {
+            index_of[c]
+            for c in Placement.objects.filter(partner_id=pid, case__in=unlocked).values_list("case_id", flat=True)
+            if c in index_of
+        }
         for pid in partner_ids
     }
 
@@ -418,7 +438,8 @@ def compute(*, rules: dict, seed: int, now=None, lock: bool = False) -> Plan:
         for index, (partner_id, _arm) in plan.assignment.items():
             case_id = plan.case_ids[index]
             per_partner.setdefault(partner_id, []).append(
-                (bucket_for((today - plan.overdue[index]).days), rounds.get(case_id, 0) + 1, contracts.get(case_id, "")))
+                (bucket_for((today - plan.overdue[index]).days), rounds.get(case_id, 0) + 1, contracts.get(case_id, ""))
+            )
         for pid, cases in per_partner.items():
             agreement = agreements.get(uuid.UUID(pid))
             if agreement is None or agreement.current_version is None:
@@ -446,8 +467,16 @@ def prepare_batch(*, rules: dict, created_by, seed: int | None = None, now=None,
     """Preview and record it: the rules, the seed and the summary the manager will approve."""
     plan = preview(rules=rules, seed=seed, now=now)
     batch = AllocationBatch.objects.create(rules=plan.rules, seed=plan.seed, preview=plan.summary(), created_by=created_by)
-    record(Action.CREATE, request=request, actor=created_by, obj=batch, event="allocation_preview",
-           candidates=len(plan.case_ids), assigned=len(plan.assignment), seed=str(plan.seed))
+    record(
+        Action.CREATE,
+        request=request,
+        actor=created_by,
+        obj=batch,
+        event="allocation_preview",
+        candidates=len(plan.case_ids),
+        assigned=len(plan.assignment),
+        seed=str(plan.seed),
+    )
     return batch
 
 
@@ -486,15 +515,21 @@ def commit(*, batch: AllocationBatch, by, now=None, request=None) -> AllocationB
                 by_partner: dict = {}
                 for index, (partner_id, arm) in plan.assignment.items():
                     case_id = plan.case_ids[index]
-                    by_partner.setdefault(partner_id, []).append(PlacementRow(
-                        case_id=case_id, bucket=bucket_for((today - plan.overdue[index]).days), balance=plan.balances[index],
-                        round=rounds.get(case_id, 0) + 1, arm=arm,
-                    ))
+                    by_partner.setdefault(partner_id, []).append(
+                        PlacementRow(
+                            case_id=case_id,
+                            bucket=bucket_for((today - plan.overdue[index]).days),
+                            balance=plan.balances[index],
+                            round=rounds.get(case_id, 0) + 1,
+                            arm=arm,
+                        )
+                    )
                 placed = 0
                 for partner_id, rows in by_partner.items():
                     agreement = agreements[uuid.UUID(partner_id)]
-                    placed += insert_placements(rows, partner_id=partner_id, version=agreement.current_version, placed_by=by, now=now,
-                                                batch=batch)
+                    placed += insert_placements(
+                        rows, partner_id=partner_id, version=agreement.current_version, placed_by=by, now=now, batch=batch
+                    )
                 mark_cases_placed(batch=batch)
             batch.status = BatchStatus.COMMITTED
             batch.placed_count = placed
@@ -521,8 +556,13 @@ def _refused(batch, refused: PlacementRefused):
     if first.code == "batch_closed":
         return
     AllocationBatch.objects.filter(pk=batch.pk).exclude(status=BatchStatus.COMMITTED).update(
-        status=BatchStatus.REFUSED, error={"code": first.code, "params": {k: str(v) for k, v in (first.params or {}).items()},
-                                           "all": [{"code": e.code, "params": {k: str(v) for k, v in (e.params or {}).items()}} for e in refused.error_list]})
+        status=BatchStatus.REFUSED,
+        error={
+            "code": first.code,
+            "params": {k: str(v) for k, v in (first.params or {}).items()},
+            "all": [{"code": e.code, "params": {k: str(v) for k, v in (e.params or {}).items()}} for e in refused.error_list],
+        },
+    )
 
 
 def start_commit(*, batch: AllocationBatch, by, organisation=None, request=None):
@@ -544,14 +584,21 @@ def start_commit(*, batch: AllocationBatch, by, organisation=None, request=None)
         claimed = AllocationBatch.objects.filter(pk=batch.pk, status=BatchStatus.PREVIEWED).update(status=BatchStatus.COMMITTING)
         if not claimed:
             refuse(refusal("batch_closed"))
-        job = start_job(kind="allocation_commit", params={"batch_id": str(batch.pk), "user_id": getattr(by, "pk", None)},
-                        user=by, organisation=organisation, key=f"allocation-commit:{batch.pk}")
+        job = start_job(
+            kind="allocation_commit",
+            params={"batch_id": str(batch.pk), "user_id": getattr(by, "pk", None)},
+            user=by,
+            organisation=organisation,
+            key=f"allocation-commit:{batch.pk}",
+        )
         AllocationBatch.objects.filter(pk=batch.pk).update(job_id=job.pk)
     return job
 
 
 def discard(*, batch: AllocationBatch, by, request=None) -> bool:
-    discarded = AllocationBatch.objects.filter(pk=batch.pk, status__in=[BatchStatus.PREVIEWED, BatchStatus.REFUSED]).update(status=BatchStatus.DISCARDED)
+    discarded = AllocationBatch.objects.filter(pk=batch.pk, status__in=[BatchStatus.PREVIEWED, BatchStatus.REFUSED]).update(
+        status=BatchStatus.DISCARDED
+    )
     if discarded:
         record(Action.CHANGE, request=request, actor=by, obj=batch, event="allocation_discard")
     return bool(discarded)

@@ -6,6 +6,7 @@ decision, report), so that a manager supervises the agencies without signing in 
 with portal.case_panels at start-up (the core never imports outsourcing). Lender staff with
 ``case.view_collection_history`` only: a partner sees its own work on its own pages.
 """
+
 from portal.access import can
 from portal.case_panels import register_case_panel
 
@@ -30,5 +31,9 @@ def collection_history(request, case) -> dict:
 
 
 def register():
-    register_case_panel(key="collection-history", action="case.view_collection_history",
-                        template="outsourcing/partials/case_collection_history.html", build=collection_history)
+    register_case_panel(
+        key="collection-history",
+        action="case.view_collection_history",
+        template="outsourcing/partials/case_collection_history.html",
+        build=collection_history,
+    )

@@ -20,6 +20,7 @@ clawback: an approved statement is never touched), so the payment's lines always
 to_fen(applied × rate) — the same rate and placement as its earned line, or the placement in force on
 its date if it earned none before.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -76,9 +77,18 @@ def attribute(*, payment, now: datetime.datetime | None = None) -> CommissionLin
         return None
     rate = rate_of(placement)
     return CommissionLine.objects.create(
-        payment=payment, placement=placement, partner_id=placement.partner_id, agreement_version=placement.agreement_version,
-        case_id=payment.case_id, paid_on=payment.paid_on, bucket=placement.bucket, round=placement.round,
-        recovered=applied, rate=rate, commission=commission_for(applied, rate), created_at=now or timezone.now(),
+        payment=payment,
+        placement=placement,
+        partner_id=placement.partner_id,
+        agreement_version=placement.agreement_version,
+        case_id=payment.case_id,
+        paid_on=payment.paid_on,
+        bucket=placement.bucket,
+        round=placement.round,
+        recovered=applied,
+        rate=rate,
+        commission=commission_for(applied, rate),
+        created_at=now or timezone.now(),
     )
 
 
@@ -97,9 +107,18 @@ def claw_back(*, reversal, now: datetime.datetime | None = None) -> CommissionLi
     if not totals["recovered"]:
         return None
     return CommissionLine.objects.create(
-        payment_id=earned.payment_id, reversal=reversal, placement_id=earned.placement_id, partner_id=earned.partner_id,
-        agreement_version_id=earned.agreement_version_id, case_id=earned.case_id, paid_on=reversal.reversed_on, bucket=earned.bucket,
-        round=earned.round, recovered=-totals["recovered"], rate=earned.rate, commission=-totals["commission"],
+        payment_id=earned.payment_id,
+        reversal=reversal,
+        placement_id=earned.placement_id,
+        partner_id=earned.partner_id,
+        agreement_version_id=earned.agreement_version_id,
+        case_id=earned.case_id,
+        paid_on=reversal.reversed_on,
+        bucket=earned.bucket,
+        round=earned.round,
+        recovered=-totals["recovered"],
+        rate=earned.rate,
+        commission=-totals["commission"],
         created_at=now or timezone.now(),
     )
 
@@ -133,7 +152,17 @@ def adjust(*, correction, now: datetime.datetime | None = None) -> CommissionLin
     after_recovered = before_recovered + change
     after_commission = commission_for(after_recovered, rate) if after_recovered > 0 else Decimal("0.00")
     return CommissionLine.objects.create(
-        payment=payment, correction=correction, placement_id=placement_id, partner_id=partner_id, agreement_version_id=version_id,
-        case_id=payment.case_id, paid_on=correction.reversal.reversed_on, bucket=bucket, round=round_, recovered=change, rate=rate,
-        commission=after_commission - before_commission, created_at=now or timezone.now(),
+        payment=payment,
+        correction=correction,
+        placement_id=placement_id,
+        partner_id=partner_id,
+        agreement_version_id=version_id,
+        case_id=payment.case_id,
+        paid_on=correction.reversal.reversed_on,
+        bucket=bucket,
+        round=round_,
+        recovered=change,
+        rate=rate,
+        commission=after_commission - before_commission,
+        created_at=now or timezone.now(),
     )

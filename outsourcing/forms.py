@@ -1,4 +1,5 @@
 """Forms of the outsourcing pages: they parse input; the rules live in agreements/allocation/placement."""
+
 import re
 import uuid
 from decimal import Decimal
@@ -15,9 +16,11 @@ HUNDRED = Decimal(100)
 
 
 def engaged_agencies(lender, *, statuses=(EngagementStatus.ACTIVE,)):
-    return Organisation.objects.filter(
-        kind=OrganisationKind.AGENCY, engagements__lender=lender, engagements__status__in=list(statuses)
-    ).distinct().order_by("name")
+    return (
+        Organisation.objects.filter(kind=OrganisationKind.AGENCY, engagements__lender=lender, engagements__status__in=list(statuses))
+        .distinct()
+        .order_by("name")
+    )
 
 
 def round_label(round_number):
@@ -29,14 +32,26 @@ class AgreementForm(forms.Form):
 
     partner = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Agency"))
     reference = forms.CharField(label=_("Contract reference"), max_length=64, required=False)
-    term_days = forms.IntegerField(label=_("Term (days)"), min_value=1, max_value=366, initial=90,
-                                   help_text=_("How long each placement lasts (委托期限)."))
-    capacity = forms.IntegerField(label=_("Capacity (active cases)"), min_value=1, initial=1000,
-                                  help_text=_("Most cases the agency may hold at once."))
-    max_hold_days = forms.IntegerField(label=_("Longest hold (days)"), min_value=0, max_value=180, initial=30,
-                                       help_text=_("How far past the term a hold (留案) may reach; 0 allows none."))
-    allowed_actions = forms.MultipleChoiceField(label=_("Allowed actions"), choices=CollectionAction.choices, required=False,
-                                                widget=forms.CheckboxSelectMultiple, initial=[CollectionAction.PHONE, CollectionAction.SMS])
+    term_days = forms.IntegerField(
+        label=_("Term (days)"), min_value=1, max_value=366, initial=90, help_text=_("How long each placement lasts (委托期限).")
+    )
+    capacity = forms.IntegerField(
+        label=_("Capacity (active cases)"), min_value=1, initial=1000, help_text=_("Most cases the agency may hold at once.")
+    )
+    max_hold_days = forms.IntegerField(
+        label=_("Longest hold (days)"),
+        min_value=0,
+        max_value=180,
+        initial=30,
+        help_text=_("How far past the term a hold (留案) may reach; 0 allows none."),
+    )
+    allowed_actions = forms.MultipleChoiceField(
+        label=_("Allowed actions"),
+        choices=CollectionAction.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[CollectionAction.PHONE, CollectionAction.SMS],
+    )
     note = forms.CharField(label=_("What changed"), max_length=300, required=False)
 
     def __init__(self, *args, lender=None, revising=False, **kwargs):
@@ -54,9 +69,20 @@ class AgreementForm(forms.Form):
         for bucket in BUCKETS:
             for round_number in ROUNDS:
                 self.fields[self.rate_name(bucket, round_number)] = forms.DecimalField(
-                    label=f"{bucket} · {round_label(round_number)}", min_value=0, max_value=100, max_digits=5, decimal_places=2,
-                    widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal",
-                                                    "aria-label": f"{bucket} · {round_label(round_number)}"}),
+                    label=f"{bucket} · {round_label(round_number)}",
+                    min_value=0,
+                    max_value=100,
+                    max_digits=5,
+                    decimal_places=2,
+                    widget=forms.NumberInput(
+                        attrs={
+                            "step": "0.01",
+                            "min": "0",
+                            "max": "100",
+                            "inputmode": "decimal",
+                            "aria-label": f"{bucket} · {round_label(round_number)}",
+                        }
+                    ),
                 )
 
     @staticmethod
@@ -73,8 +99,11 @@ class AgreementForm(forms.Form):
     def terms(self) -> dict:
         data = self.cleaned_data
         return {
-            "term_days": data["term_days"], "capacity": data["capacity"], "max_hold_days": data["max_hold_days"],
-            "allowed_actions": data["allowed_actions"], "note": data.get("note", ""),
+            "term_days": data["term_days"],
+            "capacity": data["capacity"],
+            "max_hold_days": data["max_hold_days"],
+            "allowed_actions": data["allowed_actions"],
+            "note": data.get("note", ""),
             "rates": {(b, r): data[self.rate_name(b, r)] / HUNDRED for b in BUCKETS for r in ROUNDS},
         }
 
@@ -97,7 +126,9 @@ class AgreementForm(forms.Form):
 class CaseFilterForm(forms.Form):
     """Which cases: by bucket, region, product and balance (shared by allocation and manual placement)."""
 
-    buckets = forms.MultipleChoiceField(label=_("Bucket"), choices=[(b, b) for b in BUCKETS], required=False, widget=forms.CheckboxSelectMultiple)
+    buckets = forms.MultipleChoiceField(
+        label=_("Bucket"), choices=[(b, b) for b in BUCKETS], required=False, widget=forms.CheckboxSelectMultiple
+    )
     regions = forms.MultipleChoiceField(label=_("Region"), required=False)
     products = forms.MultipleChoiceField(label=_("Product"), required=False)
     min_balance = forms.DecimalField(label=_("Balance from (¥)"), min_value=0, max_digits=14, decimal_places=2, required=False)
@@ -113,7 +144,9 @@ class CaseFilterForm(forms.Form):
     def filters(self) -> dict:
         data = self.cleaned_data
         return {
-            "buckets": data.get("buckets") or [], "regions": data.get("regions") or [], "products": data.get("products") or [],
+            "buckets": data.get("buckets") or [],
+            "regions": data.get("regions") or [],
+            "products": data.get("products") or [],
             "min_balance": str(data["min_balance"]) if data.get("min_balance") is not None else None,
             "max_balance": str(data["max_balance"]) if data.get("max_balance") is not None else None,
         }
@@ -122,14 +155,33 @@ class CaseFilterForm(forms.Form):
 class AllocationForm(CaseFilterForm):
     """The rules of a batch: the filters, how to split, and an optional challenger strategy."""
 
-    mode = forms.ChoiceField(label=_("Split"), widget=forms.RadioSelect, initial="percent", choices=[
-        ("percent", _("By percentage")), ("capacity", _("By free capacity")),
-    ])
+    mode = forms.ChoiceField(
+        label=_("Split"),
+        widget=forms.RadioSelect,
+        initial="percent",
+        choices=[
+            ("percent", _("By percentage")),
+            ("capacity", _("By free capacity")),
+        ],
+    )
     challenger_share = forms.DecimalField(
-        label=_("Challenger share of the cases (%)"), min_value=0, max_value=99, max_digits=5, decimal_places=2, required=False,
-        help_text=_("Champion/challenger: this share of the cases, drawn at random with the seed, follows the challenger split. Leave empty for none."))
-    seed = forms.IntegerField(label=_("Random seed"), min_value=0, max_value=2**62, required=False,
-                              help_text=_("Leave empty for a new one; the same seed and the same cases give the same allocation."))
+        label=_("Challenger share of the cases (%)"),
+        min_value=0,
+        max_value=99,
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        help_text=_(
+            "Champion/challenger: this share of the cases, drawn at random with the seed, follows the challenger split. Leave empty for none."
+        ),
+    )
+    seed = forms.IntegerField(
+        label=_("Random seed"),
+        min_value=0,
+        max_value=2**62,
+        required=False,
+        help_text=_("Leave empty for a new one; the same seed and the same cases give the same allocation."),
+    )
 
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,14 +189,28 @@ class AllocationForm(CaseFilterForm):
         for agency in self.agencies:
             self.fields[f"include_{agency.pk}"] = forms.BooleanField(label=agency.name, required=False)
             self.fields[f"share_{agency.pk}"] = forms.DecimalField(
-                label=_("Share (%)"), min_value=0, max_value=100, max_digits=5, decimal_places=2, required=False,
-                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100"}))
+                label=_("Share (%)"),
+                min_value=0,
+                max_value=100,
+                max_digits=5,
+                decimal_places=2,
+                required=False,
+                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100"}),
+            )
             self.fields[f"challenger_{agency.pk}"] = forms.DecimalField(
-                label=_("Challenger share (%)"), min_value=0, max_value=100, max_digits=5, decimal_places=2, required=False,
-                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100"}))
+                label=_("Challenger share (%)"),
+                min_value=0,
+                max_value=100,
+                max_digits=5,
+                decimal_places=2,
+                required=False,
+                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100"}),
+            )
 
     def agency_rows(self):
-        return [(agency, self[f"include_{agency.pk}"], self[f"share_{agency.pk}"], self[f"challenger_{agency.pk}"]) for agency in self.agencies]
+        return [
+            (agency, self[f"include_{agency.pk}"], self[f"share_{agency.pk}"], self[f"challenger_{agency.pk}"]) for agency in self.agencies
+        ]
 
     def rules(self) -> dict:
         data = self.cleaned_data
@@ -179,8 +245,12 @@ CONTRACT_SPLIT = re.compile(r"[\s,;，；]+")
 
 class ManualPlacementForm(forms.Form):
     partner = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Agency"), empty_label=_("Choose an agency"))
-    contracts = forms.CharField(label=_("Contract numbers"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                help_text=_("Or tick cases in the list below. One or more, separated by spaces, commas or new lines."))
+    contracts = forms.CharField(
+        label=_("Contract numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Or tick cases in the list below. One or more, separated by spaces, commas or new lines."),
+    )
 
     def __init__(self, *args, lender=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -207,8 +277,12 @@ class RecallForm(forms.Form):
 
 class HoldRequestForm(forms.Form):
     until = forms.DateField(label=_("Keep the case until"), widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text=_("For example: a promise to pay falls due after the term, or a field visit is booked."))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: a promise to pay falls due after the term, or a field visit is booked."),
+    )
 
 
 class HoldDecisionForm(forms.Form):

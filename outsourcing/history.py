@@ -20,6 +20,7 @@ Two remedies, both keeping exactly the history pghistory would write:
   transition table. ``write_with_history(...)`` runs such a statement and fails
   loudly if the model is tracked row by row again.
 """
+
 from __future__ import annotations
 
 import contextlib

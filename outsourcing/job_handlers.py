@@ -1,4 +1,5 @@
 """Background jobs of outsourcing (found by portal.jobs' autodiscovery of ``job_handlers``)."""
+
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 from portal.jobs.services import job_handler
@@ -20,4 +21,7 @@ def commit_allocation(job, report):
     except PlacementRefused as refused:
         return {"message": refused.messages[0], "result_data": {"refused": refused.codes}}
     count = batch.placed_count
-    return {"message": ngettext("%(count)s case placed.", "%(count)s cases placed.", count) % {"count": count}, "result_data": {"placed": count}}
+    return {
+        "message": ngettext("%(count)s case placed.", "%(count)s cases placed.", count) % {"count": count},
+        "result_data": {"placed": count},
+    }

@@ -7,6 +7,7 @@ approved hold (留案) moves the placement's ``ends_at``, so that definition
 needs no exception for holds; ``term_ends_at`` keeps the end the agreement
 gave.
 """
+
 import datetime
 import uuid
 
@@ -84,8 +85,9 @@ class AgreementVersion(models.Model):
     number = models.PositiveIntegerField()
     term_days = models.PositiveSmallIntegerField(_("term (days)"))
     capacity = models.PositiveIntegerField(_("capacity (active cases)"))
-    allowed_actions = ArrayField(models.CharField(max_length=16, choices=CollectionAction.choices), default=list, blank=True,
-                                 verbose_name=_("allowed actions"))
+    allowed_actions = ArrayField(
+        models.CharField(max_length=16, choices=CollectionAction.choices), default=list, blank=True, verbose_name=_("allowed actions")
+    )
     max_hold_days = models.PositiveSmallIntegerField(_("longest hold (days)"), default=30)
     note = models.CharField(_("what changed"), max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -181,20 +183,31 @@ class AllocationBatch(models.Model):
 
 def _unindexed_history_fk(to, *, null=True):
     """A placement history column that is only ever read with its row (see Placement's indexes)."""
-    return models.ForeignKey(to, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=null, blank=null,
-                             related_name="+", related_query_name="+")
+    return models.ForeignKey(
+        to,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=null,
+        blank=null,
+        related_name="+",
+        related_query_name="+",
+    )
 
 
 # Statement-level: allocation writes 100,000 placements in one INSERT, and one trigger call per
 # statement writes the same history rows as one per row did, without a subtransaction per row.
-@pghistory.track(level=pghistory.Statement, attrs={
-    "partner": _unindexed_history_fk("tenants.Organisation", null=False),
-    "assigned_to": _unindexed_history_fk(settings.AUTH_USER_MODEL),
-    "placed_by": _unindexed_history_fk(settings.AUTH_USER_MODEL),
-    "ended_by": _unindexed_history_fk(settings.AUTH_USER_MODEL),
-    "agreement_version": _unindexed_history_fk("outsourcing.AgreementVersion"),
-    "batch": _unindexed_history_fk("outsourcing.AllocationBatch"),
-})
+@pghistory.track(
+    level=pghistory.Statement,
+    attrs={
+        "partner": _unindexed_history_fk("tenants.Organisation", null=False),
+        "assigned_to": _unindexed_history_fk(settings.AUTH_USER_MODEL),
+        "placed_by": _unindexed_history_fk(settings.AUTH_USER_MODEL),
+        "ended_by": _unindexed_history_fk(settings.AUTH_USER_MODEL),
+        "agreement_version": _unindexed_history_fk("outsourcing.AgreementVersion"),
+        "batch": _unindexed_history_fk("outsourcing.AllocationBatch"),
+    },
+)
 class Placement(models.Model):
     # Indexes are few on purpose: allocation writes 100,000 rows at a time. The partner column is
     # covered by the composite index below; who placed or ended a placement and its agreement version
@@ -204,17 +217,21 @@ class Placement(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="placements")
     partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False)
-    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                    db_index=False)  # indexed below where set: new placements are unassigned
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )  # indexed below where set: new placements are unassigned
     status = models.CharField(_("status"), max_length=16, choices=PlacementStatus.choices, default=PlacementStatus.ACTIVE)
     starts_at = models.DateTimeField(_("starts"), default=timezone.now)
     # When access ends: the term's end, or the date of an approved hold (留案).
     ends_at = models.DateTimeField(_("ends"))
     ended_at = models.DateTimeField(null=True, blank=True)
-    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     # The terms it was placed under (null for placements made before agreements existed).
-    agreement_version = models.ForeignKey(AgreementVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="placements",
-                                          db_index=False)
+    agreement_version = models.ForeignKey(
+        AgreementVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="placements", db_index=False
+    )
     round = models.PositiveSmallIntegerField(_("round"), default=1)  # 手别: 1 = first outsourcing of this case
     bucket = models.CharField(_("bucket at placement"), max_length=4, blank=True)
     balance_at_placement = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -223,7 +240,9 @@ class Placement(models.Model):
     batch = models.ForeignKey(AllocationBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="placements")
     arm = models.CharField(max_length=12, choices=Arm.choices, blank=True)
     recall_reason = models.CharField(_("recall reason"), max_length=300, blank=True)
-    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     objects = PlacementQuerySet.as_manager()
 
@@ -235,8 +254,9 @@ class Placement(models.Model):
             models.Index(fields=["assigned_to"], condition=Q(assigned_to__isnull=False), name="placement_assigned"),  # collectors' queues
             # The agency admin's assign page lists unassigned placements first, by the end of their term
             # (workbench.queue.agency_placements): 362 → 79 ms p95 at 1,000,000 cases (bench/bench_queue.py).
-            models.Index(fields=["partner", "ends_at", "id"], condition=Q(status="active", assigned_to__isnull=True),
-                         name="placement_unassigned"),
+            models.Index(
+                fields=["partner", "ends_at", "id"], condition=Q(status="active", assigned_to__isnull=True), name="placement_unassigned"
+            ),
         ]
         constraints = [
             # One active placement per case, guarded by the database.
@@ -338,8 +358,9 @@ class CommissionLine(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     payment = models.ForeignKey("payments.Payment", on_delete=models.PROTECT, related_name="commission_lines")
     reversal = models.OneToOneField("payments.PaymentReversal", null=True, blank=True, on_delete=models.PROTECT, related_name="clawback")
-    correction = models.OneToOneField("payments.PaymentPostingCorrection", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="commission_adjustment")
+    correction = models.OneToOneField(
+        "payments.PaymentPostingCorrection", null=True, blank=True, on_delete=models.PROTECT, related_name="commission_adjustment"
+    )
     placement = models.ForeignKey(Placement, on_delete=models.PROTECT, related_name="commission_lines")
     partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False)
     agreement_version = models.ForeignKey(AgreementVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -363,32 +384,41 @@ class CommissionLine(models.Model):
         constraints = [
             # One earned line per payment; a clawback is one per reversal and an adjustment one per correction (the
             # OneToOnes above). A line is earned, a clawback or an adjustment, never two of them.
-            models.UniqueConstraint(fields=["payment"], condition=Q(reversal__isnull=True, correction__isnull=True),
-                                    name="commission_one_line_per_payment"),
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(reversal__isnull=True, correction__isnull=True), name="commission_one_line_per_payment"
+            ),
             models.CheckConstraint(condition=Q(reversal__isnull=True) | Q(correction__isnull=True), name="commission_line_one_kind"),
-            models.CheckConstraint(condition=Q(reversal__isnull=True, correction__isnull=True, recovered__gt=0)
-                                   | Q(reversal__isnull=False, recovered__lt=0) | (Q(correction__isnull=False) & ~Q(recovered=0)),
-                                   name="commission_recovered_sign"),
+            models.CheckConstraint(
+                condition=Q(reversal__isnull=True, correction__isnull=True, recovered__gt=0)
+                | Q(reversal__isnull=False, recovered__lt=0)
+                | (Q(correction__isnull=False) & ~Q(recovered=0)),
+                name="commission_recovered_sign",
+            ),
             models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=1), name="commission_rate_fraction"),
             # Between 0 and the recovery, of the recovery's sign: earned 0 ≤ commission ≤ recovered, clawback
             # recovered ≤ commission ≤ 0, an adjustment either way.
-            models.CheckConstraint(condition=Q(recovered__gt=0, commission__gte=0, commission__lte=models.F("recovered"))
-                                   | Q(recovered__lt=0, commission__lte=0, commission__gte=models.F("recovered")),
-                                   name="commission_within_recovery"),
+            models.CheckConstraint(
+                condition=Q(recovered__gt=0, commission__gte=0, commission__lte=models.F("recovered"))
+                | Q(recovered__lt=0, commission__lte=0, commission__gte=models.F("recovered")),
+                name="commission_within_recovery",
+            ),
         ]
         triggers = [
             # A line never changes: what it is for, whose it is, its date and its money. Only its statement is set
             # (or cleared while a draft).
-            pgtrigger.Protect(name="commission_line_amounts_fixed", operation=pgtrigger.Update,
-                              condition=pgtrigger.Q(old__commission__df=pgtrigger.F("new__commission"))
-                              | pgtrigger.Q(old__recovered__df=pgtrigger.F("new__recovered"))
-                              | pgtrigger.Q(old__rate__df=pgtrigger.F("new__rate"))
-                              | pgtrigger.Q(old__placement_id__df=pgtrigger.F("new__placement_id"))
-                              | pgtrigger.Q(old__partner_id__df=pgtrigger.F("new__partner_id"))
-                              | pgtrigger.Q(old__payment_id__df=pgtrigger.F("new__payment_id"))
-                              | pgtrigger.Q(old__reversal_id__df=pgtrigger.F("new__reversal_id"))
-                              | pgtrigger.Q(old__correction_id__df=pgtrigger.F("new__correction_id"))
-                              | pgtrigger.Q(old__paid_on__df=pgtrigger.F("new__paid_on"))),
+            pgtrigger.Protect(
+                name="commission_line_amounts_fixed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__commission__df=pgtrigger.F("new__commission"))
+                | pgtrigger.Q(old__recovered__df=pgtrigger.F("new__recovered"))
+                | pgtrigger.Q(old__rate__df=pgtrigger.F("new__rate"))
+                | pgtrigger.Q(old__placement_id__df=pgtrigger.F("new__placement_id"))
+                | pgtrigger.Q(old__partner_id__df=pgtrigger.F("new__partner_id"))
+                | pgtrigger.Q(old__payment_id__df=pgtrigger.F("new__payment_id"))
+                | pgtrigger.Q(old__reversal_id__df=pgtrigger.F("new__reversal_id"))
+                | pgtrigger.Q(old__correction_id__df=pgtrigger.F("new__correction_id"))
+                | pgtrigger.Q(old__paid_on__df=pgtrigger.F("new__paid_on")),
+            ),
             pgtrigger.Protect(name="commission_line_never_deleted", operation=pgtrigger.Delete),
         ]
 
@@ -438,8 +468,9 @@ class Statement(models.Model):
             # and the totals are always the sums of the lines (statements.totals_of).
         ]
         triggers = [
-            pgtrigger.Protect(name="statement_issued_is_final", operation=pgtrigger.Update | pgtrigger.Delete,
-                              condition=pgtrigger.Q(old__status="issued")),
+            pgtrigger.Protect(
+                name="statement_issued_is_final", operation=pgtrigger.Update | pgtrigger.Delete, condition=pgtrigger.Q(old__status="issued")
+            ),
         ]
 
     def __str__(self):

@@ -10,6 +10,7 @@ An agency sees the payment lines that earned it commission, also after the place
 its own money records (statement lines), shown by contract no., date and amount only — nothing about
 the debtor, whose case disappears from the agency's view the moment the placement ends.
 """
+
 from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q
@@ -28,8 +29,7 @@ def on_payment(*, payment, now):
     from .workbench.services import store_promise_evaluations
 
     commissions.attribute(payment=payment, now=now)
-    store_promise_evaluations(case=payment.case, payments=payments_for_promises(payment.case),
-                              as_of=timezone.localdate(now), now=now)
+    store_promise_evaluations(case=payment.case, payments=payments_for_promises(payment.case), as_of=timezone.localdate(now), now=now)
 
 
 def on_reversal(*, reversal, now):
@@ -61,17 +61,35 @@ def payment_annotations(payment_ids) -> dict:
         if line.correction_id is not None:
             note = found.setdefault(line.payment_id, {})
             if "partner" not in note:  # no earned line: the payment applied nothing until a reversal
-                note.update({"partner": line.partner.name, "partner_id": line.partner_id, "commission": Decimal("0.00"),
-                             "rate": line.rate, "bucket": line.bucket, "round": line.round, "statement": ""})
+                note.update(
+                    {
+                        "partner": line.partner.name,
+                        "partner_id": line.partner_id,
+                        "commission": Decimal("0.00"),
+                        "rate": line.rate,
+                        "bucket": line.bucket,
+                        "round": line.round,
+                        "statement": "",
+                    }
+                )
             note["commission"] += line.commission
             note["adjustment"] = note.get("adjustment", Decimal("0.00")) + line.commission
         elif line.reversal_id is None:
-            found.setdefault(line.payment_id, {}).update({
-                "partner": line.partner.name, "partner_id": line.partner_id, "commission": line.commission, "rate": line.rate,
-                "bucket": line.bucket, "round": line.round, "statement": line.statement.number if line.statement_id else ""})
+            found.setdefault(line.payment_id, {}).update(
+                {
+                    "partner": line.partner.name,
+                    "partner_id": line.partner_id,
+                    "commission": line.commission,
+                    "rate": line.rate,
+                    "bucket": line.bucket,
+                    "round": line.round,
+                    "statement": line.statement.number if line.statement_id else "",
+                }
+            )
         else:
-            found.setdefault(line.payment_id, {}).update({
-                "clawback": line.commission, "clawback_statement": line.statement.number if line.statement_id else ""})
+            found.setdefault(line.payment_id, {}).update(
+                {"clawback": line.commission, "clawback_statement": line.statement.number if line.statement_id else ""}
+            )
     return found
 
 
@@ -89,8 +107,7 @@ def evaluate_due_promises(*, now) -> int:
     from .workbench.services import store_promise_evaluations
 
     today = timezone.localdate(now)
-    case_ids = (PromiseToPay.objects.filter(status=PromiseStatus.PENDING, due_on__lt=today)
-                .values_list("case_id", flat=True).distinct())
+    case_ids = PromiseToPay.objects.filter(status=PromiseStatus.PENDING, due_on__lt=today).values_list("case_id", flat=True).distinct()
     changed = 0
     for case in Case.objects.filter(pk__in=list(case_ids)).iterator(chunk_size=500):
         changed += len(store_promise_evaluations(case=case, payments=payments_for_promises(case), as_of=today, now=now))

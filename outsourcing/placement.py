@@ -24,6 +24,7 @@ midnight after its last day; a hold until a date keeps the case through that who
 
 Exactly one placement (or none) therefore covers each local date (``commissions.placement_on``).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -85,9 +86,13 @@ MESSAGES = {
     "batch_closed": _("This allocation has already been placed, refused or discarded."),
     "nothing_assigned": _("No case would be placed; change the rules."),
     "unknown_partner": _("An agency in these rules does not exist."),
-    "not_overdue": _("%(count)s case(s) are not overdue on the day of placement, for example %(contract)s; only overdue cases go to an agency."),
-    "no_rate": _("The agreement with %(partner)s (version %(version)s) has no commission rate for bucket %(bucket)s, round %(round)s; "
-                 "%(count)s case(s) cannot be placed, for example %(contract)s. Add the rate to the agreement first."),
+    "not_overdue": _(
+        "%(count)s case(s) are not overdue on the day of placement, for example %(contract)s; only overdue cases go to an agency."
+    ),
+    "no_rate": _(
+        "The agreement with %(partner)s (version %(version)s) has no commission rate for bucket %(bucket)s, round %(round)s; "
+        "%(count)s case(s) cannot be placed, for example %(contract)s. Add the rate to the agreement first."
+    ),
 }
 
 
@@ -169,7 +174,9 @@ def _end_stale(case_filter: dict, *, now) -> int:
     if not ids:
         return 0
     case_ids = list(Placement.objects.filter(pk__in=ids).values_list("case_id", flat=True))
-    updated = Placement.objects.filter(pk__in=ids, status=PlacementStatus.ACTIVE).update(status=PlacementStatus.EXPIRED, ended_at=F("ends_at"))
+    updated = Placement.objects.filter(pk__in=ids, status=PlacementStatus.ACTIVE).update(
+        status=PlacementStatus.EXPIRED, ended_at=F("ends_at")
+    )
     _lapse_holds(ids, now=now)
     _back_in_house(case_ids, now=now)
     return updated
@@ -188,8 +195,11 @@ def _back_in_house(case_ids, *, now):
 def _lock_cases(case_ids):
     """Lock the cases in pk order (one order everywhere: no deadlocks)."""
     return list(
-        Case.objects.filter(pk__in=case_ids).order_by("pk").select_for_update(of=("self",))
-        .annotate(balance=Case.balance_expression()).values_list("pk", "contract_no", "status", "overdue_since", "balance")
+        Case.objects.filter(pk__in=case_ids)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .annotate(balance=Case.balance_expression())
+        .values_list("pk", "contract_no", "status", "overdue_since", "balance")
     )
 
 
@@ -220,10 +230,13 @@ def placement_covering(case_id, day: datetime.date) -> Placement | None:
 
     start = local_midnight(day)
     end = local_midnight(day + datetime.timedelta(days=1))
-    return (Placement.objects.select_related("agreement_version")
-            .annotate(until=Least(Coalesce("ended_at", "ends_at"), "ends_at"))
-            .filter(case_id=case_id, starts_at__lt=end, until__gt=start)
-            .order_by("-starts_at", "-until", "-id").first())
+    return (
+        Placement.objects.select_related("agreement_version")
+        .annotate(until=Least(Coalesce("ended_at", "ends_at"), "ends_at"))
+        .filter(case_id=case_id, starts_at__lt=end, until__gt=start)
+        .order_by("-starts_at", "-until", "-id")
+        .first()
+    )
 
 
 def rate_refusals(version: AgreementVersion, *, partner_name: str, cases) -> list[ValidationError]:
@@ -246,9 +259,18 @@ def rate_refusals(version: AgreementVersion, *, partner_name: str, cases) -> lis
             entry = missing.setdefault(key, {"count": 0, "contract": contract})
             entry["count"] += 1
     early = [refusal("not_overdue", **not_overdue)] if not_overdue else []
-    return early + [refusal("no_rate", partner=partner_name, version=version.number, bucket=bucket, round=round_number,
-                    count=entry["count"], contract=entry["contract"])
-            for (bucket, round_number), entry in sorted(missing.items())]
+    return early + [
+        refusal(
+            "no_rate",
+            partner=partner_name,
+            version=version.number,
+            bucket=bucket,
+            round=round_number,
+            count=entry["count"],
+            contract=entry["contract"],
+        )
+        for (bucket, round_number), entry in sorted(missing.items())
+    ]
 
 
 def ends_for(starts_at: datetime.datetime, version: AgreementVersion) -> datetime.datetime:
@@ -281,9 +303,26 @@ def insert_placements(rows: list[PlacementRow], *, partner_id, version: Agreemen
     The term starts at today's local midnight and ends at a local midnight (module docstring)."""
     starts_at = term_start(now)
     ends_at = ends_for(starts_at, version)
-    columns = ", ".join(_column(name) for name in (
-        "id", "case", "partner", "status", "starts_at", "ends_at", "term_ends_at", "placed_by", "agreement_version", "round", "bucket",
-        "balance_at_placement", "batch", "arm", "recall_reason"))
+    columns = ", ".join(
+        _column(name)
+        for name in (
+            "id",
+            "case",
+            "partner",
+            "status",
+            "starts_at",
+            "ends_at",
+            "term_ends_at",
+            "placed_by",
+            "agreement_version",
+            "round",
+            "bucket",
+            "balance_at_placement",
+            "batch",
+            "arm",
+            "recall_reason",
+        )
+    )
     statement = (
         f"INSERT INTO {connection.ops.quote_name(Placement._meta.db_table)} ({columns}) "
         "SELECT gen_random_uuid(), u.case_id, %s, %s, %s, %s, %s, %s, %s, u.round, u.bucket, u.balance, %s, u.arm, '' "
@@ -291,12 +330,27 @@ def insert_placements(rows: list[PlacementRow], *, partner_id, version: Agreemen
     )
     created = 0
     for start in range(0, len(rows), BULK_CHUNK):
-        chunk = rows[start:start + BULK_CHUNK]
-        created += write_with_history(Placement, statement=statement, trigger="insert_insert", params=[
-            partner_id, PlacementStatus.ACTIVE.value, starts_at, ends_at, ends_at, getattr(placed_by, "pk", None), version.pk, getattr(batch, "pk", None),
-            [row.case_id for row in chunk], [row.round for row in chunk], [row.bucket for row in chunk],
-            [row.balance for row in chunk], [row.arm for row in chunk],
-        ])
+        chunk = rows[start : start + BULK_CHUNK]
+        created += write_with_history(
+            Placement,
+            statement=statement,
+            trigger="insert_insert",
+            params=[
+                partner_id,
+                PlacementStatus.ACTIVE.value,
+                starts_at,
+                ends_at,
+                ends_at,
+                getattr(placed_by, "pk", None),
+                version.pk,
+                getattr(batch, "pk", None),
+                [row.case_id for row in chunk],
+                [row.round for row in chunk],
+                [row.bucket for row in chunk],
+                [row.balance for row in chunk],
+                [row.arm for row in chunk],
+            ],
+        )
     return created
 
 
@@ -305,14 +359,17 @@ def mark_cases_placed(*, case_ids=None, batch=None) -> int:
     quote = connection.ops.quote_name
     case_table, status = quote(Case._meta.db_table), quote(Case._meta.get_field("status").column)
     if batch is not None:
-        where = (f"{quote(Case._meta.pk.column)} IN (SELECT {_column('case')} FROM {quote(Placement._meta.db_table)} "
-                 f"WHERE {_column('batch')} = %s AND {_column('status')} = %s)")
+        where = (
+            f"{quote(Case._meta.pk.column)} IN (SELECT {_column('case')} FROM {quote(Placement._meta.db_table)} "
+            f"WHERE {_column('batch')} = %s AND {_column('status')} = %s)"
+        )
         params = [batch.pk, PlacementStatus.ACTIVE.value]
     else:
         where, params = f"{quote(Case._meta.pk.column)} = ANY(%s::uuid[])", [list(case_ids)]
     statement = f"UPDATE {case_table} SET {status} = %s WHERE {where} AND {status} IS DISTINCT FROM %s"
-    return write_with_history(Case, statement=statement, params=[CaseStatus.PLACED.value, *params, CaseStatus.PLACED.value],
-                              trigger="update_update")
+    return write_with_history(
+        Case, statement=statement, params=[CaseStatus.PLACED.value, *params, CaseStatus.PLACED.value], trigger="update_update"
+    )
 
 
 def place_cases(*, cases, partner: Organisation, placed_by=None, now=None, request=None) -> list[Placement]:
@@ -340,8 +397,17 @@ def place_cases(*, cases, partner: Organisation, placed_by=None, now=None, reque
             with bulk_history(event="place", partner=str(partner.pk), user=getattr(placed_by, "pk", None)):
                 placements = _place_locked(locked, partner=partner, version=agreement.current_version, placed_by=placed_by, now=now)
             for placement in placements:
-                record(Action.CREATE, request=request, actor=placed_by, obj=placement, case_id=str(placement.case_id), event="place",
-                       partner=str(partner.pk), agreement_version=placement.agreement_version.number, round=placement.round)
+                record(
+                    Action.CREATE,
+                    request=request,
+                    actor=placed_by,
+                    obj=placement,
+                    case_id=str(placement.case_id),
+                    event="place",
+                    partner=str(partner.pk),
+                    agreement_version=placement.agreement_version.number,
+                    round=placement.round,
+                )
     except IntegrityError as error:
         if "placement_one_active_per_case" in str(error):
             refuse(refusal("concurrent"))
@@ -380,8 +446,9 @@ def _place_locked(locked, *, partner, version, placed_by, now) -> list[Placement
         refuse(*problems)
     insert_placements(rows, partner_id=partner.pk, version=version, placed_by=placed_by, now=now)
     mark_cases_placed(case_ids=case_ids)
-    return list(Placement.objects.filter(case_id__in=case_ids, partner=partner, status=PlacementStatus.ACTIVE)
-                .select_related("agreement_version"))
+    return list(
+        Placement.objects.filter(case_id__in=case_ids, partner=partner, status=PlacementStatus.ACTIVE).select_related("agreement_version")
+    )
 
 
 # ----------------------------------------------------------------- ending
@@ -403,12 +470,21 @@ def recall_placements(*, placements, by, reason: str, now=None, request=None) ->
         if not recalled:
             refuse(refusal("nothing_to_recall"))
         Placement.objects.filter(pk__in=[pk for pk, _ in recalled]).update(
-            status=PlacementStatus.RECALLED, ended_at=now, ended_by=by, recall_reason=reason[:300])
+            status=PlacementStatus.RECALLED, ended_at=now, ended_by=by, recall_reason=reason[:300]
+        )
         _lapse_holds([pk for pk, _ in recalled], now=now)
         _back_in_house([case_id for _, case_id in recalled], now=now)
         for pk, case_id in recalled:
-            record(Action.CHANGE, request=request, actor=by, object_type="outsourcing.placement", object_id=str(pk), case_id=str(case_id),
-                   event="recall", reason=reason[:300])
+            record(
+                Action.CHANGE,
+                request=request,
+                actor=by,
+                object_type="outsourcing.placement",
+                object_id=str(pk),
+                case_id=str(case_id),
+                event="recall",
+                reason=reason[:300],
+            )
     return len(recalled)
 
 
@@ -424,7 +500,9 @@ def expire_due_placements(*, now=None, chunk: int = 1000) -> int:
     while True:
         with transaction.atomic(), bulk_history(event="expiry"):
             case_ids = list(
-                Placement.objects.filter(status=PlacementStatus.ACTIVE, ends_at__lte=now).order_by("case_id").values_list("case_id", flat=True)[:chunk]
+                Placement.objects.filter(status=PlacementStatus.ACTIVE, ends_at__lte=now)
+                .order_by("case_id")
+                .values_list("case_id", flat=True)[:chunk]
             )
             if not case_ids:
                 return total
@@ -460,7 +538,9 @@ def request_hold(*, placement: Placement, by, until, reason: str, now=None, requ
         refuse(refusal("hold_reason"))
     try:
         with transaction.atomic():
-            placement = Placement.objects.select_for_update(of=("self",)).select_related("agreement_version", "partner").get(pk=placement.pk)
+            placement = (
+                Placement.objects.select_for_update(of=("self",)).select_related("agreement_version", "partner").get(pk=placement.pk)
+            )
             if not placement.in_force(now):
                 refuse(refusal("placement_ended"))
             latest = latest_hold_end(placement)
@@ -469,11 +549,23 @@ def request_hold(*, placement: Placement, by, until, reason: str, now=None, requ
             if until <= placement.ends_at:
                 refuse(refusal("hold_not_later", ends=last_local_day(placement.ends_at).isoformat()))
             if until > latest:
-                refuse(refusal("hold_too_long", days=placement.agreement_version.max_hold_days if placement.agreement_version_id else DEFAULT_MAX_HOLD_DAYS,
-                               latest=last_local_day(latest).isoformat()))
+                refuse(
+                    refusal(
+                        "hold_too_long",
+                        days=placement.agreement_version.max_hold_days if placement.agreement_version_id else DEFAULT_MAX_HOLD_DAYS,
+                        latest=last_local_day(latest).isoformat(),
+                    )
+                )
             hold = HoldRequest.objects.create(placement=placement, reason=reason[:500], until=until, requested_by=by, requested_at=now)
-            record(Action.CREATE, request=request, actor=by, obj=hold, case_id=str(placement.case_id), event="hold_request",
-                   until=until.isoformat())
+            record(
+                Action.CREATE,
+                request=request,
+                actor=by,
+                obj=hold,
+                case_id=str(placement.case_id),
+                event="hold_request",
+                until=until.isoformat(),
+            )
     except IntegrityError as error:
         if "hold_one_pending_per_placement" in str(error):
             refuse(refusal("hold_pending"))
@@ -502,6 +594,13 @@ def decide_hold(*, hold: HoldRequest, by, approve: bool, note: str = "", now=Non
         hold.decided_at = now
         hold.decision_note = (note or "").strip()[:300]
         hold.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        record(Action.CHANGE, request=request, actor=by, obj=hold, case_id=str(placement.case_id),
-               event="hold_approved" if approve else "hold_refused", until=hold.until.isoformat())
+        record(
+            Action.CHANGE,
+            request=request,
+            actor=by,
+            obj=hold,
+            case_id=str(placement.case_id),
+            event="hold_approved" if approve else "hold_refused",
+            until=hold.until.isoformat(),
+        )
     return hold

@@ -1,4 +1,5 @@
 """Scorecards under /outsourcing/ (names in the outsourcing namespace)."""
+
 from django.urls import path
 
 from . import scorecard_views

@@ -4,6 +4,7 @@ Thin: parse the filters, ask portal.access, call outsourcing.scorecards, render.
 limited to its own organisation (``partner=request.principal.organisation``), in the table, the
 comparison chart and the export alike: it never sees another agency's numbers.
 """
+
 import datetime
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -98,10 +99,24 @@ def _chart(rows, metric, title):
     for position, (row, value) in enumerate(zip(rows, values, strict=True)):
         shown = min(value, scale) if value is not None else Decimal(0)
         width = (Decimal(TRACK_WIDTH) * shown / scale).quantize(Decimal("0.1"), ROUND_HALF_UP)
-        bars.append({"name": row.partner_name, "placed": row.placed, "value": scorecards.percent(value), "width": width,
-                     "y": position * ROW_HEIGHT, "missing": value is None})
-    return {"metric": metric, "title": title, "bars": bars, "scale": scorecards.percent(scale, 0),
-            "height": len(bars) * ROW_HEIGHT + 24, "axis_y": len(bars) * ROW_HEIGHT + 16}
+        bars.append(
+            {
+                "name": row.partner_name,
+                "placed": row.placed,
+                "value": scorecards.percent(value),
+                "width": width,
+                "y": position * ROW_HEIGHT,
+                "missing": value is None,
+            }
+        )
+    return {
+        "metric": metric,
+        "title": title,
+        "bars": bars,
+        "scale": scorecards.percent(scale, 0),
+        "height": len(bars) * ROW_HEIGHT + 24,
+        "axis_y": len(bars) * ROW_HEIGHT + 16,
+    }
 
 
 def scorecard_page(request):
@@ -112,19 +127,37 @@ def scorecard_page(request):
     rows = cohorts.rows()
     compare_month, compare_bucket = cohorts.compared_cohort(data.get("compare_month"), data.get("compare_bucket"))
     comparison = cohorts.comparison(compare_month, compare_bucket)
-    charts = [
-        _chart(comparison, "recovery_rate", _("Recovery rate")),
-        _chart(comparison, "contact_rate", _("Contact rate")),
-        _chart(comparison, "promise_kept_rate", _("Promise-kept rate")),
-    ] if comparison else []
+    charts = (
+        [
+            _chart(comparison, "recovery_rate", _("Recovery rate")),
+            _chart(comparison, "contact_rate", _("Contact rate")),
+            _chart(comparison, "promise_kept_rate", _("Promise-kept rate")),
+        ]
+        if comparison
+        else []
+    )
     collectors = scorecards.collector_scorecards(own, month_from, month_to, bucket=bucket) if own is not None else None
-    return render(request, "outsourcing/scorecard_page.html", {
-        "form": form, "rows": rows, "month_from": month_from, "month_to": month_to, "bucket": bucket or "",
-        "compare_month": compare_month, "compare_bucket": compare_bucket, "charts": charts,
-        "collectors": collectors, "own": own, "buckets": BUCKETS,
-        "chart_width": CHART_WIDTH, "label_width": LABEL_WIDTH, "track_width": TRACK_WIDTH,
-        "query": request.GET.urlencode(),
-    })
+    return render(
+        request,
+        "outsourcing/scorecard_page.html",
+        {
+            "form": form,
+            "rows": rows,
+            "month_from": month_from,
+            "month_to": month_to,
+            "bucket": bucket or "",
+            "compare_month": compare_month,
+            "compare_bucket": compare_bucket,
+            "charts": charts,
+            "collectors": collectors,
+            "own": own,
+            "buckets": BUCKETS,
+            "chart_width": CHART_WIDTH,
+            "label_width": LABEL_WIDTH,
+            "track_width": TRACK_WIDTH,
+            "query": request.GET.urlencode(),
+        },
+    )
 
 
 def scorecard_export(request):
@@ -140,6 +173,15 @@ def scorecard_export(request):
         rows = scorecards.agency_scorecards(month_from, month_to, bucket=bucket, partner=own)
         table = scorecards.agency_export_rows(rows)
         what, name = "agency scorecards", "agencies"
-    record(Action.EXPORT, request=request, object_type="outsourcing.scorecard", object_id=name, what=what, rows=len(rows),
-           month_from=month_from.isoformat(), month_to=month_to.isoformat(), bucket=bucket or "")
+    record(
+        Action.EXPORT,
+        request=request,
+        object_type="outsourcing.scorecard",
+        object_id=name,
+        what=what,
+        rows=len(rows),
+        month_from=month_from.isoformat(),
+        month_to=month_to.isoformat(),
+        bucket=bucket or "",
+    )
     return attachment(csv_bytes(table), f"scorecards-{name}-{month_from:%Y%m}-{month_to:%Y%m}.csv", "text/csv; charset=utf-8")

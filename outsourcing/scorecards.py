@@ -38,6 +38,7 @@ collector whose call obtained them, recovered by the collector the placement was
 payment date (the last CollectorAssignment on or before that day; the current assignee if the
 placement has no assignment history).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -89,8 +90,12 @@ def _instant(month: datetime.date) -> datetime.datetime:
 
 def _cohort_q(month_from, month_to, *, bucket=None, partner=None, prefix="") -> Q:
     """Placements started from the first day of month_from up to the end of month_to (Asia/Shanghai)."""
-    q = Q(**{f"{prefix}starts_at__gte": _instant(month_start(month_from)),
-             f"{prefix}starts_at__lt": _instant(add_months(month_start(month_to), 1))})
+    q = Q(
+        **{
+            f"{prefix}starts_at__gte": _instant(month_start(month_from)),
+            f"{prefix}starts_at__lt": _instant(add_months(month_start(month_to), 1)),
+        }
+    )
     if bucket is not None:
         q &= Q(**{f"{prefix}bucket": bucket})
     if partner is not None:
@@ -268,8 +273,9 @@ def _cells(month_from, month_to, *, bucket=None, partner=None) -> dict:
     placements = Placement.objects.filter(_cohort_q(month_from, month_to, bucket=bucket, partner=partner))
     by_placement = placements.annotate(month=_month_index(months)).values("partner_id", "month", "bucket")
     placed = 0
-    for row in by_placement.annotate(n=Count("pk"), balance=Coalesce(Sum("balance_at_placement"), Value(ZERO),
-                                                                    output_field=DecimalField())).order_by():
+    for row in by_placement.annotate(
+        n=Count("pk"), balance=Coalesce(Sum("balance_at_placement"), Value(ZERO), output_field=DecimalField())
+    ).order_by():
         tally = cell(row["partner_id"], row["month"], row["bucket"])
         tally.placed, tally.placed_balance = row["n"], row["balance"]
         placed += row["n"]
@@ -279,8 +285,12 @@ def _cells(month_from, month_to, *, bucket=None, partner=None) -> dict:
     return cells
 
 
-_PROMISE_COLUMNS = [("promises_kept", PromiseStatus.KEPT), ("promises_partly_kept", PromiseStatus.PARTLY_KEPT),
-                    ("promises_broken", PromiseStatus.BROKEN), ("promises_pending", PromiseStatus.PENDING)]
+_PROMISE_COLUMNS = [
+    ("promises_kept", PromiseStatus.KEPT),
+    ("promises_partly_kept", PromiseStatus.PARTLY_KEPT),
+    ("promises_broken", PromiseStatus.BROKEN),
+    ("promises_pending", PromiseStatus.PENDING),
+]
 _PROMISE_STATUSES = [status for _name, status in _PROMISE_COLUMNS]
 
 
@@ -397,8 +407,12 @@ class Cohorts:
         rows: dict = {}
         for (cell_partner, month, cell_bucket), tally in self.cells.items():
             key = (cell_partner, month, cell_bucket if by_bucket else (self.bucket or ""))
-            row = rows.setdefault(key, ScorecardRow(partner_id=cell_partner, partner_name=self.names.get(cell_partner, str(cell_partner)),
-                                                    month=month, bucket=key[2]))
+            row = rows.setdefault(
+                key,
+                ScorecardRow(
+                    partner_id=cell_partner, partner_name=self.names.get(cell_partner, str(cell_partner)), month=month, bucket=key[2]
+                ),
+            )
             row.add(tally)
         return _sorted(rows.values())
 
@@ -435,8 +449,11 @@ class Cohorts:
         month = month_start(month)
         if not bucket or not (month_start(self.month_from) <= month <= month_start(self.month_to)) or self.bucket not in (None, bucket):
             return cohort_comparison(month, bucket, partner=self.partner_id)
-        rows = [ScorecardRow(partner_id=cell_partner, partner_name=self.names.get(cell_partner, str(cell_partner)), month=month, bucket=bucket)
-                for (cell_partner, cell_month, cell_bucket) in self.cells if cell_month == month and cell_bucket == bucket]
+        rows = [
+            ScorecardRow(partner_id=cell_partner, partner_name=self.names.get(cell_partner, str(cell_partner)), month=month, bucket=bucket)
+            for (cell_partner, cell_month, cell_bucket) in self.cells
+            if cell_month == month and cell_bucket == bucket
+        ]
         for row in rows:
             row.add(self.cells[row.partner_id, month, bucket])
         return sorted(_sorted(rows), key=lambda r: r.partner_name)
@@ -446,12 +463,14 @@ def cohorts(month_from: datetime.date, month_to: datetime.date, bucket: str | No
     """Read the cells of month_from..month_to once (see ``Cohorts``)."""
     partner_id = getattr(partner, "pk", partner)
     cells = _cells(month_from, month_to, bucket=bucket, partner=partner_id)
-    return Cohorts(month_from=month_from, month_to=month_to, bucket=bucket, partner_id=partner_id, cells=cells,
-                   names=_names({key[0] for key in cells}))
+    return Cohorts(
+        month_from=month_from, month_to=month_to, bucket=bucket, partner_id=partner_id, cells=cells, names=_names({key[0] for key in cells})
+    )
 
 
-def agency_scorecards(month_from: datetime.date, month_to: datetime.date, bucket: str | None = None, partner=None, *,
-                      by_bucket: bool = False) -> list[ScorecardRow]:
+def agency_scorecards(
+    month_from: datetime.date, month_to: datetime.date, bucket: str | None = None, partner=None, *, by_bucket: bool = False
+) -> list[ScorecardRow]:
     """One row per agency and placement month (and bucket, with ``by_bucket``), newest month first.
 
     ``bucket`` keeps only that bucket's placements; ``partner`` (an Organisation or its id) only that
@@ -469,15 +488,22 @@ def cohort_comparison(month: datetime.date, bucket: str, partner=None) -> list[S
 def busiest_cohort(month_from, month_to, partner=None) -> tuple[datetime.date, str] | None:
     """The latest placement month in the range with placements, and its largest bucket (the page's default comparison)."""
     months = _months(month_from, month_to)
-    row = (Placement.objects.filter(_cohort_q(month_from, month_to, partner=getattr(partner, "pk", partner)))
-           .annotate(month=_month_index(months)).values("month", "bucket").annotate(n=Count("pk")).order_by("-month", "-n", "bucket").first())
+    row = (
+        Placement.objects.filter(_cohort_q(month_from, month_to, partner=getattr(partner, "pk", partner)))
+        .annotate(month=_month_index(months))
+        .values("month", "bucket")
+        .annotate(n=Count("pk"))
+        .order_by("-month", "-n", "bucket")
+        .first()
+    )
     if row is None:
         return None
     return months[row["month"] - 1], row["bucket"]
 
 
-def collector_scorecards(partner, month_from: datetime.date, month_to: datetime.date | None = None, bucket: str | None = None
-                         ) -> list[CollectorRow]:
+def collector_scorecards(
+    partner, month_from: datetime.date, month_to: datetime.date | None = None, bucket: str | None = None
+) -> list[CollectorRow]:
     """The agency's collectors on its cohorts of month_from..month_to (see the module's note for who gets what)."""
     partner_id = getattr(partner, "pk", partner)
     month_to = month_to or month_from
@@ -487,15 +513,22 @@ def collector_scorecards(partner, month_from: datetime.date, month_to: datetime.
     def row_for(collector_id):
         return rows.setdefault(collector_id, CollectorRow(collector_id=collector_id))
 
-    attempts = (ContactAttempt.objects.filter(cohort, organisation_id=partner_id).values("collector_id")
-                .annotate(attempts_n=Count("pk"), contacts_n=Count("pk", filter=Q(party_reached=Party.DEBTOR))).order_by())
+    attempts = (
+        ContactAttempt.objects.filter(cohort, organisation_id=partner_id)
+        .values("collector_id")
+        .annotate(attempts_n=Count("pk"), contacts_n=Count("pk", filter=Q(party_reached=Party.DEBTOR)))
+        .order_by()
+    )
     for item in attempts:
         row = row_for(item["collector_id"])
         row.attempts, row.contacts = item["attempts_n"], item["contacts_n"]
 
-    promises = (PromiseToPay.objects.filter(cohort).values("attempt__collector_id")
-                .annotate(total=Count("pk"), **{name: Count("pk", filter=Q(status=status)) for name, status in _PROMISE_COLUMNS[:3]})
-                .order_by())
+    promises = (
+        PromiseToPay.objects.filter(cohort)
+        .values("attempt__collector_id")
+        .annotate(total=Count("pk"), **{name: Count("pk", filter=Q(status=status)) for name, status in _PROMISE_COLUMNS[:3]})
+        .order_by()
+    )
     for item in promises:
         row = row_for(item["attempt__collector_id"])
         row.promises = item["total"]
@@ -507,16 +540,28 @@ def collector_scorecards(partner, month_from: datetime.date, month_to: datetime.
     # no history at all (assigned before histories were kept): its current collector.
     assignments = CollectorAssignment.objects.filter(placement_id=OuterRef("placement_id"))
     history = assignments.annotate(day=TruncDate("assigned_at", tzinfo=SHANGHAI)).filter(day__lte=OuterRef("payment__paid_on"))
-    assignee = Case(When(Exists(history), then=Subquery(history.order_by("-assigned_at", "-id").values("collector_id")[:1])),
-                    When(Exists(assignments), then=Value(None)),
-                    default=F("placement__assigned_to_id"), output_field=BigIntegerField())
-    money = (CommissionLine.objects.filter(cohort).annotate(assignee=assignee).values("assignee")
-             .annotate(recovered_sum=Sum("recovered")).order_by())
+    assignee = Case(
+        When(Exists(history), then=Subquery(history.order_by("-assigned_at", "-id").values("collector_id")[:1])),
+        When(Exists(assignments), then=Value(None)),
+        default=F("placement__assigned_to_id"),
+        output_field=BigIntegerField(),
+    )
+    money = (
+        CommissionLine.objects.filter(cohort)
+        .annotate(assignee=assignee)
+        .values("assignee")
+        .annotate(recovered_sum=Sum("recovered"))
+        .order_by()
+    )
     for item in money:
         row_for(item["assignee"]).recovered = item["recovered_sum"]
 
-    names = {pk: full_name or email for pk, full_name, email in
-             User.objects.filter(pk__in=[pk for pk in rows if pk is not None]).values_list("pk", "full_name", "email")}
+    names = {
+        pk: full_name or email
+        for pk, full_name, email in User.objects.filter(pk__in=[pk for pk in rows if pk is not None]).values_list(
+            "pk", "full_name", "email"
+        )
+    }
     for row in rows.values():
         row.name = names.get(row.collector_id, "")
     # Named collectors by name; the row of work nobody is credited with (unassigned) last.
@@ -532,19 +577,73 @@ def agency_export_rows(rows: list[ScorecardRow]) -> list[list]:
     """The agency table as spreadsheet rows, header first (rates as fractions; a rate with no base is left empty)."""
     from django.utils.translation import gettext as _
 
-    header = [_("Agency"), _("Placement month"), _("Bucket"), _("Placed"), _("Placed balance"), _("Recovered"), _("Recovery rate"),
-              _("Contact rate"), _("Promise-kept rate"), _("Complaints"), _("Complaints per 1,000 placements"), _("Commission"),
-              _("Commission per yuan recovered")]
-    return [header, *([r.partner_name, r.month.strftime("%Y-%m"), r.bucket or _("Every bucket"), r.placed, r.placed_balance, r.recovered,
-                       _blank(r.recovery_rate), _blank(r.contact_rate), _blank(r.promise_kept_rate), r.complaints,
-                       _blank(r.complaints_per_thousand), r.commission, _blank(r.commission_per_yuan)] for r in rows)]
+    header = [
+        _("Agency"),
+        _("Placement month"),
+        _("Bucket"),
+        _("Placed"),
+        _("Placed balance"),
+        _("Recovered"),
+        _("Recovery rate"),
+        _("Contact rate"),
+        _("Promise-kept rate"),
+        _("Complaints"),
+        _("Complaints per 1,000 placements"),
+        _("Commission"),
+        _("Commission per yuan recovered"),
+    ]
+    return [
+        header,
+        *(
+            [
+                r.partner_name,
+                r.month.strftime("%Y-%m"),
+                r.bucket or _("Every bucket"),
+                r.placed,
+                r.placed_balance,
+                r.recovered,
+                _blank(r.recovery_rate),
+                _blank(r.contact_rate),
+                _blank(r.promise_kept_rate),
+                r.complaints,
+                _blank(r.complaints_per_thousand),
+                r.commission,
+                _blank(r.commission_per_yuan),
+            ]
+            for r in rows
+        ),
+    ]
 
 
 def collector_export_rows(rows: list[CollectorRow]) -> list[list]:
     """An agency's collector table as spreadsheet rows, header first."""
     from django.utils.translation import gettext as _
 
-    header = [_("Collector"), _("Attempts"), _("Contacts with the debtor"), _("Promises"), _("Kept"), _("Partly kept"), _("Broken"),
-              _("Promise-kept rate"), _("Recovered")]
-    return [header, *([r.name or _("Not assigned"), r.attempts, r.contacts, r.promises, r.promises_kept, r.promises_partly_kept,
-                       r.promises_broken, _blank(r.promise_kept_rate), r.recovered] for r in rows)]
+    header = [
+        _("Collector"),
+        _("Attempts"),
+        _("Contacts with the debtor"),
+        _("Promises"),
+        _("Kept"),
+        _("Partly kept"),
+        _("Broken"),
+        _("Promise-kept rate"),
+        _("Recovered"),
+    ]
+    return [
+        header,
+        *(
+            [
+                r.name or _("Not assigned"),
+                r.attempts,
+                r.contacts,
+                r.promises,
+                r.promises_kept,
+                r.promises_partly_kept,
+                r.promises_broken,
+                _blank(r.promise_kept_rate),
+                r.recovered,
+            ]
+            for r in rows
+        ),
+    ]

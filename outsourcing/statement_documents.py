@@ -12,6 +12,7 @@ approval date as its creation date (no current time), shows no status once appro
 freezes everything it shows; issuing changes only the status), fetches nothing (the stylesheet is
 read from our static files; every URL is refused) and embeds no file identifier.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -122,15 +123,32 @@ class StatementDocument:
 
 def build(statement: Statement) -> StatementDocument:
     lines = tuple(
-        Line(contract_no=row.case.contract_no, paid_on=row.paid_on, reference=row.payment.reference, bucket=row.bucket,
-             round=row.round, rate=row.rate, recovered=row.recovered, commission=row.commission, payment_id=row.payment_id,
-             case_id=row.case_id, clawback=row.reversal_id is not None, adjustment=row.correction_id is not None)
+        Line(
+            contract_no=row.case.contract_no,
+            paid_on=row.paid_on,
+            reference=row.payment.reference,
+            bucket=row.bucket,
+            round=row.round,
+            rate=row.rate,
+            recovered=row.recovered,
+            commission=row.commission,
+            payment_id=row.payment_id,
+            case_id=row.case_id,
+            clawback=row.reversal_id is not None,
+            adjustment=row.correction_id is not None,
+        )
         for row in statement.lines.select_related("case", "payment").order_by(
-            "paid_on", "case__contract_no", "payment__reference", F("reversal").asc(nulls_first=True), "id")  # earned, then its clawback
+            "paid_on", "case__contract_no", "payment__reference", F("reversal").asc(nulls_first=True), "id"
+        )  # earned, then its clawback
     )
     tenant = getattr(connection, "tenant", None)
-    return StatementDocument(statement=statement, lender_name=getattr(tenant, "name", ""), partner_name=statement.partner.name,
-                             lines=lines, totals=sum_lines(lines))
+    return StatementDocument(
+        statement=statement,
+        lender_name=getattr(tenant, "name", ""),
+        partner_name=statement.partner.name,
+        lines=lines,
+        totals=sum_lines(lines),
+    )
 
 
 def _person(user) -> str:
@@ -166,8 +184,16 @@ def _local(moment: datetime.datetime) -> datetime.datetime:
 
 
 def column_labels() -> list[str]:
-    return [_("Contract no."), _("Paid on"), _("Payment reference"), _("Bucket"), _("Round"), _("Rate (%)"),
-            _("Recovered (CNY)"), _("Commission (CNY)")]
+    return [
+        _("Contract no."),
+        _("Paid on"),
+        _("Payment reference"),
+        _("Bucket"),
+        _("Round"),
+        _("Rate (%)"),
+        _("Recovered (CNY)"),
+        _("Commission (CNY)"),
+    ]
 
 
 # ----------------------------------------------------------------- CSV
@@ -181,8 +207,18 @@ def to_csv(document: StatementDocument) -> bytes:
     rows.append([])
     rows.append(column_labels())
     for line in document.lines:
-        rows.append([line.contract_no, line.paid_on.isoformat(), line.shown_reference, line.bucket, line.round, line.rate_percent,
-                     to_fen(line.recovered), to_fen(line.commission)])
+        rows.append(
+            [
+                line.contract_no,
+                line.paid_on.isoformat(),
+                line.shown_reference,
+                line.bucket,
+                line.round,
+                line.rate_percent,
+                to_fen(line.recovered),
+                to_fen(line.commission),
+            ]
+        )
     rows.append([_("Total"), "", "", "", "", "", to_fen(document.totals.recovered), to_fen(document.totals.commission)])
     return csv_bytes(rows)
 
@@ -209,8 +245,18 @@ def to_xlsx(document: StatementDocument) -> bytes:
     for cell in sheet[heading_row]:
         cell.font = bold
     for line in document.lines:
-        sheet.append([neutralise(line.contract_no), line.paid_on, neutralise(line.shown_reference), neutralise(line.bucket), line.round,
-                      line.rate_percent, to_fen(line.recovered), to_fen(line.commission)])
+        sheet.append(
+            [
+                neutralise(line.contract_no),
+                line.paid_on,
+                neutralise(line.shown_reference),
+                neutralise(line.bucket),
+                line.round,
+                line.rate_percent,
+                to_fen(line.recovered),
+                to_fen(line.commission),
+            ]
+        )
         row = sheet.max_row
         sheet.cell(row=row, column=1).number_format = "@"
         sheet.cell(row=row, column=2).number_format = "yyyy-mm-dd"
@@ -276,12 +322,19 @@ def _stylesheet(fetcher):
 
 def pdf_html(document: StatementDocument) -> str:
     with translation.override(settings.DOCUMENT_LANGUAGE):  # whatever the reader's screen language
-        return render_to_string("outsourcing/statement_pdf.html", {
-            "document": document, "statement": document.statement,
-            "header": [(label, format_cny(value) if isinstance(value, Decimal) else value)
-                       for label, value in header_rows(document, with_status=False)],
-            "columns": column_labels(), "created": _local(document.created).isoformat(timespec="seconds"),
-        })
+        return render_to_string(
+            "outsourcing/statement_pdf.html",
+            {
+                "document": document,
+                "statement": document.statement,
+                "header": [
+                    (label, format_cny(value) if isinstance(value, Decimal) else value)
+                    for label, value in header_rows(document, with_status=False)
+                ],
+                "columns": column_labels(),
+                "created": _local(document.created).isoformat(timespec="seconds"),
+            },
+        )
 
 
 def sha256(content: bytes) -> str:

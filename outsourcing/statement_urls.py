@@ -1,4 +1,5 @@
 """Statements under /outsourcing/ (names in the outsourcing namespace)."""
+
 from django.urls import path
 
 from . import statement_views as views

@@ -34,11 +34,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class DraftForm(forms.Form):
     """Draft (or bring up to date) one agency's statement for one month."""
 
-    partner = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=gettext_lazy("Agency"),
-                                     empty_label=gettext_lazy("Choose an agency"))
-    month = forms.DateField(label=gettext_lazy("Month"), input_formats=["%Y-%m"],
-                            widget=forms.DateInput(format="%Y-%m", attrs={"type": "month"}),
-                            help_text=gettext_lazy("The statement takes every line paid up to the month's last day that no statement took yet."))
+    partner = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), label=gettext_lazy("Agency"), empty_label=gettext_lazy("Choose an agency")
+    )
+    month = forms.DateField(
+        label=gettext_lazy("Month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(format="%Y-%m", attrs={"type": "month"}),
+        help_text=gettext_lazy("The statement takes every line paid up to the month's last day that no statement took yet."),
+    )
 
     def __init__(self, *args, lender, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,8 +61,12 @@ def _statements_for(principal):
 
 
 def _statement(request, statement_id):
-    statement = (_statements_for(request.principal).filter(pk=statement_id)
-                 .select_related("partner", "created_by", "approved_by", "issued_by").first())
+    statement = (
+        _statements_for(request.principal)
+        .filter(pk=statement_id)
+        .select_related("partner", "created_by", "approved_by", "issued_by")
+        .first()
+    )
     if statement is None:
         _not_found(request, "outsourcing.statement", statement_id)
     return statement
@@ -88,8 +96,13 @@ def statement_list(request):
     query = request.GET.copy()
     query.pop("cursor", None)
     context = {
-        "page": page, "month": request.GET.get("month", "") if month else "", "status": status, "partner_id": partner_id,
-        "statuses": StatementStatus.choices, "filter_query": query.urlencode(), "can_manage": _can_manage(principal),
+        "page": page,
+        "month": request.GET.get("month", "") if month else "",
+        "status": status,
+        "partner_id": partner_id,
+        "statuses": StatementStatus.choices,
+        "filter_query": query.urlencode(),
+        "can_manage": _can_manage(principal),
         "filtered": bool(month or status in StatementStatus.values or partner_id),
     }
     if principal.is_lender_staff:
@@ -108,12 +121,15 @@ def statement_draft(request):
             messages.error(request, field_errors[0])
         return redirect("outsourcing:statement-list")
     try:
-        statement = statements.draft_statement(partner=form.cleaned_data["partner"], period=form.cleaned_data["month"],
-                                               created_by=request.user, request=request)
+        statement = statements.draft_statement(
+            partner=form.cleaned_data["partner"], period=form.cleaned_data["month"], created_by=request.user, request=request
+        )
     except ValidationError as error:
         errors.to_messages(request, error)
         return redirect("outsourcing:statement-list")
-    messages.success(request, _("Draft %(number)s is up to date: %(count)s line(s).") % {"number": statement.number, "count": statement.line_count})
+    messages.success(
+        request, _("Draft %(number)s is up to date: %(count)s line(s).") % {"number": statement.number, "count": statement.line_count}
+    )
     return redirect("outsourcing:statement-detail", statement_id=statement.pk)
 
 
@@ -124,11 +140,19 @@ def statement_detail(request, statement_id):
     disputed = set(statements.open_disputes(statement).values_list("payment_id", flat=True))  # one open dispute per payment
     rows = [(line, line.payment_id in disputed) for line in document.lines]
     today = timezone.localdate()
-    return render(request, "outsourcing/statement_detail.html", {
-        "statement": statement, "document": document, "can_manage": _can_manage(request.principal),
-        "rows": rows, "disputed_count": sum(1 for _line, under_dispute in rows if under_dispute),  # lines, as the page says
-        "month_open": statement.period_end >= today, "is_lender": request.principal.is_lender_staff,
-    })
+    return render(
+        request,
+        "outsourcing/statement_detail.html",
+        {
+            "statement": statement,
+            "document": document,
+            "can_manage": _can_manage(request.principal),
+            "rows": rows,
+            "disputed_count": sum(1 for _line, under_dispute in rows if under_dispute),  # lines, as the page says
+            "month_open": statement.period_end >= today,
+            "is_lender": request.principal.is_lender_staff,
+        },
+    )
 
 
 def _act(request, statement_id, act, success):
@@ -149,8 +173,7 @@ def statement_refresh(request, statement_id):
     def act(statement):
         return statements.draft_statement(partner=statement.partner, period=statement.period, created_by=request.user, request=request)
 
-    statement = _act(request, statement_id, act,
-                     lambda s: _("Draft brought up to date: %(count)s line(s).") % {"count": s.line_count})
+    statement = _act(request, statement_id, act, lambda s: _("Draft brought up to date: %(count)s line(s).") % {"count": s.line_count})
     return redirect("outsourcing:statement-detail", statement_id=statement.pk)
 
 
@@ -167,11 +190,16 @@ def statement_approve(request, statement_id):
 def statement_issue(request, statement_id):
     def act(statement):
         # The PDF sent to the agency; its hash is kept so that any later download can be checked against it.
-        return statements.issue(statement=statement, issued_by=request.user, request=request,
-                                render=lambda locked: statement_documents.to_pdf(statement_documents.build(locked)))
+        return statements.issue(
+            statement=statement,
+            issued_by=request.user,
+            request=request,
+            render=lambda locked: statement_documents.to_pdf(statement_documents.build(locked)),
+        )
 
-    statement = _act(request, statement_id, act,
-                     lambda s: _("Statement %(number)s issued; send the PDF to the agency.") % {"number": s.number})
+    statement = _act(
+        request, statement_id, act, lambda s: _("Statement %(number)s issued; send the PDF to the agency.") % {"number": s.number}
+    )
     return redirect("outsourcing:statement-detail", statement_id=statement.pk)
 
 
@@ -221,4 +249,3 @@ def statement_xlsx(request, statement_id):
 
 def statement_pdf(request, statement_id):
     return _download(request, statement_id, "pdf")
-

@@ -8,6 +8,7 @@ to the debt (outsourcing.commissions), clawbacks and reversal adjustments (dated
 dispute; once approved, lines and totals are frozen; issuing stores the document's SHA-256. Each transition
 is audited here, in its transaction (issue item 15: audit is written by the service, whoever calls it).
 """
+
 from __future__ import annotations
 
 import calendar
@@ -63,23 +64,34 @@ def draft_statement(*, partner, period: datetime.date, created_by=None, now: dat
 def _draft(*, partner, first, last, created_by, now, request) -> Statement:
     with transaction.atomic():
         statement, created = Statement.objects.select_for_update().get_or_create(
-            partner=partner, period=first,
+            partner=partner,
+            period=first,
             defaults={"number": statement_number(partner, first), "period_end": last, "created_by": created_by, "created_at": now},
         )
         if statement.status != StatementStatus.DRAFT:
-            raise RuleError(_("The statement for that month is already %(status)s.") % {"status": statement.get_status_display()},
-                                  code="not_draft")
+            raise RuleError(
+                _("The statement for that month is already %(status)s.") % {"status": statement.get_status_display()}, code="not_draft"
+            )
         _attach_lines(statement)
         _store_totals(statement)
-        record(Action.CHANGE, request=request, actor=created_by, obj=statement,
-               what="statement drafted" if created else "statement refreshed", lines=statement.line_count)
+        record(
+            Action.CHANGE,
+            request=request,
+            actor=created_by,
+            obj=statement,
+            what="statement drafted" if created else "statement refreshed",
+            lines=statement.line_count,
+        )
     return statement
 
 
 def _attach_lines(statement: Statement) -> None:
     """Every line of the agency paid (or clawed back) up to the month's end that no statement has taken yet."""
-    (CommissionLine.objects.filter(partner_id=statement.partner_id, statement__isnull=True, paid_on__lte=statement.period_end)
-     .update(statement=statement))
+    (
+        CommissionLine.objects.filter(partner_id=statement.partner_id, statement__isnull=True, paid_on__lte=statement.period_end).update(
+            statement=statement
+        )
+    )
 
 
 def open_disputes(statement: Statement):
@@ -95,21 +107,35 @@ def approve(*, statement: Statement, approved_by, now: datetime.datetime | None 
         if statement.status != StatementStatus.DRAFT:
             raise RuleError(_("Only a draft can be approved."), code="not_draft")
         if statement.period_end >= timezone.localdate(now):
-            raise RuleError(_("The month is not over yet; approve its statement after %(day)s.")
-                                  % {"day": statement.period_end.isoformat()}, code="month_open")
+            raise RuleError(
+                _("The month is not over yet; approve its statement after %(day)s.") % {"day": statement.period_end.isoformat()},
+                code="month_open",
+            )
         _attach_lines(statement)  # what was recorded since the draft was last brought up to date: nothing slips a month
         disputed = open_disputes(statement).count()
         if disputed:
-            raise RuleError(ngettext("%(count)s payment is under an open dispute; decide it first.",
-                                           "%(count)s payments are under an open dispute; decide them first.", disputed)
-                                  % {"count": disputed}, code="disputed")
+            raise RuleError(
+                ngettext(
+                    "%(count)s payment is under an open dispute; decide it first.",
+                    "%(count)s payments are under an open dispute; decide them first.",
+                    disputed,
+                )
+                % {"count": disputed},
+                code="disputed",
+            )
         _store_totals(statement)
         if statement.line_count == 0:
             raise RuleError(_("The statement has no lines."), code="empty")
         statement.status, statement.approved_by, statement.approved_at = StatementStatus.APPROVED, approved_by, now
         statement.save(update_fields=["status", "approved_by", "approved_at"])
-        record(Action.CHANGE, request=request, actor=approved_by, obj=statement, what="statement approved",
-               commission=str(statement.commission_total))
+        record(
+            Action.CHANGE,
+            request=request,
+            actor=approved_by,
+            obj=statement,
+            what="statement approved",
+            commission=str(statement.commission_total),
+        )
     return statement
 
 
@@ -153,5 +179,12 @@ def discard_draft(*, statement: Statement, discarded_by=None, request=None) -> N
         number, pk = statement.number, statement.pk
         statement.lines.update(statement=None)
         statement.delete()
-        record(Action.CHANGE, request=request, actor=discarded_by, object_type="outsourcing.statement", object_id=str(pk),
-               what="statement discarded", number=number)
+        record(
+            Action.CHANGE,
+            request=request,
+            actor=discarded_by,
+            object_type="outsourcing.statement",
+            object_id=str(pk),
+            what="statement discarded",
+            number=number,
+        )

@@ -5,6 +5,7 @@ Beat knows no tenants: it runs the ``*_everywhere`` task on the public schema, w
 per-lender task from inside each lender's schema, so tenant-schemas-celery stamps the message with it
 and the worker runs the task there. All are idempotent: running twice changes nothing more.
 """
+
 from celery import shared_task
 from django.db import connection
 from django.utils import timezone

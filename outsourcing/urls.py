@@ -1,4 +1,5 @@
 """Outsourcing on a lender's host, under /outsourcing/."""
+
 from django.urls import include, path
 
 from . import scorecard_urls, statement_urls, views

@@ -4,6 +4,7 @@ Thin: parse, ask portal.access, call one function of agreements / allocation /
 placement, render. A partner sees a placement only while it is in force and
 its own; anything else is a 404 (never confirm that something exists).
 """
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
@@ -65,11 +66,16 @@ def agreement_list(request):
     for agency in engaged_agencies(lender, statuses=statuses):
         agreement = by_partner.get(agency.pk)
         version = agreement.current_version if agreement else None
-        rows.append({
-            "agency": agency, "agreement": agreement, "version": version, "licensed": access.may_receive_cases(agency),
-            "engaged": agency.engagements.filter(lender=lender, status=EngagementStatus.ACTIVE).exists(),
-            "active": active.get(agency.pk, 0),
-        })
+        rows.append(
+            {
+                "agency": agency,
+                "agreement": agreement,
+                "version": version,
+                "licensed": access.may_receive_cases(agency),
+                "engaged": agency.engagements.filter(lender=lender, status=EngagementStatus.ACTIVE).exists(),
+                "active": active.get(agency.pk, 0),
+            }
+        )
     return render(request, "outsourcing/agreement_list.html", {"rows": rows})
 
 
@@ -81,8 +87,13 @@ def agreement_create(request):
     form = AgreementForm(request.POST or None, lender=request.tenant, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            agreement = agreements.create_agreement(partner=form.cleaned_data["partner"], created_by=request.user, terms=form.terms(),
-                                                    reference=form.cleaned_data["reference"], request=request)
+            agreement = agreements.create_agreement(
+                partner=form.cleaned_data["partner"],
+                created_by=request.user,
+                terms=form.terms(),
+                reference=form.cleaned_data["reference"],
+                request=request,
+            )
         except ValidationError as error:
             form.show_errors(error)
         else:
@@ -105,7 +116,9 @@ def agreement_detail(request, agreement_id):
             except ValidationError as error:
                 form.show_errors(error)
             else:
-                messages.success(request, _("Version %(number)s is in force; it applies to placements made from now on.") % {"number": version.number})
+                messages.success(
+                    request, _("Version %(number)s is in force; it applies to placements made from now on.") % {"number": version.number}
+                )
                 return redirect("outsourcing:agreement-detail", agreement_id=agreement.pk)
     else:
         form = AgreementForm(revising=True, initial=AgreementForm.initial_from(agreements.terms_of(current)) if current else None)
@@ -114,11 +127,20 @@ def agreement_detail(request, agreement_id):
     if current:
         schedule = current.schedule()
         grid = [(bucket, [schedule[bucket].get(r) for r in ROUNDS]) for bucket in BUCKETS]
-    return render(request, "outsourcing/agreement_detail.html", {
-        "agreement": agreement, "current": current, "versions": versions, "form": form, "grid": grid,
-        "round_labels": [round_label(r) for r in ROUNDS], "licensed": access.may_receive_cases(agreement.partner),
-        "active": placement.active_counts([agreement.partner_id], now=timezone.now()).get(agreement.partner_id, 0),
-    })
+    return render(
+        request,
+        "outsourcing/agreement_detail.html",
+        {
+            "agreement": agreement,
+            "current": current,
+            "versions": versions,
+            "form": form,
+            "grid": grid,
+            "round_labels": [round_label(r) for r in ROUNDS],
+            "licensed": access.may_receive_cases(agreement.partner),
+            "active": placement.active_counts([agreement.partner_id], now=timezone.now()).get(agreement.partner_id, 0),
+        },
+    )
 
 
 # ----------------------------------------------------------------- allocation
@@ -135,7 +157,9 @@ def allocation_page(request):
         form = _allocation_form(request, request.POST)
         if form.is_valid():
             try:
-                batch = allocation.prepare_batch(rules=form.rules(), seed=form.cleaned_data.get("seed"), created_by=request.user, request=request)
+                batch = allocation.prepare_batch(
+                    rules=form.rules(), seed=form.cleaned_data.get("seed"), created_by=request.user, request=request
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -154,7 +178,9 @@ def allocation_page(request):
         agreement = agreements_by.get(agency.pk)
         version = agreement.current_version if agreement else None
         facts[agency.pk] = {
-            "licensed": access.may_receive_cases(agency), "agreement": agreement, "version": version,
+            "licensed": access.may_receive_cases(agency),
+            "agreement": agreement,
+            "version": version,
             "free": max(0, version.capacity - active.get(agency.pk, 0)) if version else 0,
         }
     rows = [(agency, include, share, challenger, facts[agency.pk]) for agency, include, share, challenger in form.agency_rows()]
@@ -202,7 +228,12 @@ def _batch_context(batch):
         error = "; ".join(placement.message_for(e["code"], e.get("params")) for e in batch.error.get("all", [batch.error]))
     job = Job.objects.filter(pk=batch.job_id).first() if batch.job_id else None
     return {
-        "batch": batch, "preview": preview, "groups": groups, "refusals": refusals, "error": error, "job": job,
+        "batch": batch,
+        "preview": preview,
+        "groups": groups,
+        "refusals": refusals,
+        "error": error,
+        "job": job,
         "challenger": bool((batch.rules or {}).get("challenger")),
         "left_out_total": sum((preview.get("left_out") or {}).values()),
         "rules_summary": _rules_summary(batch.rules),
@@ -265,12 +296,17 @@ def manual_placement(request):
             case_ids.update(found.values())
         if not form.errors:
             try:
-                placed = placement.place_cases(cases=sorted(case_ids), partner=form.cleaned_data["partner"], placed_by=request.user, request=request)
+                placed = placement.place_cases(
+                    cases=sorted(case_ids), partner=form.cleaned_data["partner"], placed_by=request.user, request=request
+                )
             except ValidationError as error:
                 errors.to_messages(request, error)
             else:
-                messages.success(request, ngettext("%(count)s case placed with %(partner)s.", "%(count)s cases placed with %(partner)s.", len(placed))
-                                 % {"count": len(placed), "partner": form.cleaned_data["partner"].name})
+                messages.success(
+                    request,
+                    ngettext("%(count)s case placed with %(partner)s.", "%(count)s cases placed with %(partner)s.", len(placed))
+                    % {"count": len(placed), "partner": form.cleaned_data["partner"].name},
+                )
                 return redirect(reverse("outsourcing:placement-list") + f"?partner={form.cleaned_data['partner'].pk}")
     listed = allocation.candidates(filters, now=timezone.now()).select_related("debtor")
     page = paginate(listed, time_field="created_at", cursor=request.GET.get("cursor"), size=MANUAL_LIST_SIZE)
@@ -302,7 +338,9 @@ def placement_list(request):
         if status == "active":
             placements = placements.active()
         elif status == "ended":
-            placements = placements.filter(Q(status__in=[PlacementStatus.RECALLED, PlacementStatus.EXPIRED, PlacementStatus.RETURNED]) | Q(ends_at__lte=timezone.now()))
+            placements = placements.filter(
+                Q(status__in=[PlacementStatus.RECALLED, PlacementStatus.EXPIRED, PlacementStatus.RETURNED]) | Q(ends_at__lte=timezone.now())
+            )
         if partner_id:
             placements = placements.filter(partner_id=partner_id)
         if batch_id:
@@ -311,7 +349,11 @@ def placement_list(request):
         placements = placements.filter(case__contract_no__istartswith=query)
     page = paginate(placements, time_field="starts_at", cursor=request.GET.get("cursor"))
     context = {
-        "page": page, "status": status, "partner_id": partner_id, "batch_id": batch_id, "q": query,
+        "page": page,
+        "status": status,
+        "partner_id": partner_id,
+        "batch_id": batch_id,
+        "q": query,
         "can_manage": access.can(principal, "placement.manage") and principal.is_lender_staff,
         "filter_query": request.GET.copy(),
     }
@@ -320,18 +362,26 @@ def placement_list(request):
     if request.htmx:
         return render(request, "outsourcing/partials/placement_rows.html", context)
     if context["can_manage"]:
-        context["partners"] = engaged_agencies(request.tenant, statuses=(EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED, EngagementStatus.ENDED))
-        context["pending_holds"] = (HoldRequest.objects.filter(status=HoldStatus.PENDING, placement__in=Placement.objects.active())
-                                    .select_related("placement", "placement__case", "placement__partner", "requested_by")
-                                    .order_by("placement__ends_at")[:50])
+        context["partners"] = engaged_agencies(
+            request.tenant, statuses=(EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED, EngagementStatus.ENDED)
+        )
+        context["pending_holds"] = (
+            HoldRequest.objects.filter(status=HoldStatus.PENDING, placement__in=Placement.objects.active())
+            .select_related("placement", "placement__case", "placement__partner", "requested_by")
+            .order_by("placement__ends_at")[:50]
+        )
         context["recall_form"] = RecallForm()
         context["decision_form"] = HoldDecisionForm()
     return render(request, "outsourcing/placement_list.html", context)
 
 
 def _placement(request, placement_id):
-    placement_obj = _placements_for(request.principal).filter(pk=placement_id).select_related(
-        "case", "case__debtor", "partner", "agreement_version", "batch", "placed_by", "ended_by").first()
+    placement_obj = (
+        _placements_for(request.principal)
+        .filter(pk=placement_id)
+        .select_related("case", "case__debtor", "partner", "agreement_version", "batch", "placed_by", "ended_by")
+        .first()
+    )
     if placement_obj is None:
         _not_found(request, "outsourcing.placement", placement_id)
     return placement_obj
@@ -344,13 +394,23 @@ def placement_detail(request, placement_id):
     can_manage = access.can(principal, "placement.manage") and principal.is_lender_staff
     can_hold = access.can(principal, "placement.request_hold") and principal.is_partner
     latest = placement.latest_hold_end(placement_obj)
-    return render(request, "outsourcing/placement_detail.html", {
-        "placement": placement_obj, "holds": placement_obj.hold_requests.select_related("requested_by", "decided_by"),
-        "in_force": placement_obj.in_force(), "can_manage": can_manage, "can_hold": can_hold,
-        "recall_form": RecallForm(), "hold_form": HoldRequestForm(), "decision_form": HoldDecisionForm(), "latest_hold": last_local_day(latest),
-        "pending_hold": placement_obj.hold_requests.filter(status=HoldStatus.PENDING).exists(),
-        "show_amounts": access.can(principal, "case.view_amounts"),
-    })
+    return render(
+        request,
+        "outsourcing/placement_detail.html",
+        {
+            "placement": placement_obj,
+            "holds": placement_obj.hold_requests.select_related("requested_by", "decided_by"),
+            "in_force": placement_obj.in_force(),
+            "can_manage": can_manage,
+            "can_hold": can_hold,
+            "recall_form": RecallForm(),
+            "hold_form": HoldRequestForm(),
+            "decision_form": HoldDecisionForm(),
+            "latest_hold": last_local_day(latest),
+            "pending_hold": placement_obj.hold_requests.filter(status=HoldStatus.PENDING).exists(),
+            "show_amounts": access.can(principal, "case.view_amounts"),
+        },
+    )
 
 
 @require_POST
@@ -371,8 +431,15 @@ def placement_recall(request):
     except ValidationError as error:
         errors.to_messages(request, error)
     else:
-        messages.success(request, ngettext("%(count)s placement recalled; the agency no longer sees the case.",
-                                           "%(count)s placements recalled; the agency no longer sees those cases.", count) % {"count": count})
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s placement recalled; the agency no longer sees the case.",
+                "%(count)s placements recalled; the agency no longer sees those cases.",
+                count,
+            )
+            % {"count": count},
+        )
     return redirect(back)
 
 
@@ -385,8 +452,13 @@ def placement_hold_request(request, placement_id):
     form = HoldRequestForm(request.POST)
     if form.is_valid():
         try:
-            placement.request_hold(placement=placement_obj, by=request.user, until=form.cleaned_data["until"],
-                                   reason=form.cleaned_data["reason"], request=request)
+            placement.request_hold(
+                placement=placement_obj,
+                by=request.user,
+                until=form.cleaned_data["until"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
         except ValidationError as error:
             errors.to_messages(request, error)
         else:

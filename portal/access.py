@@ -6,6 +6,7 @@ partner organisation with an *active* engagement; partners then see only
 cases placed (agency admin) or assigned (collector) to them, only while the
 placement is in force. Nothing else decides access ad hoc.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -191,8 +192,10 @@ def requires_two_factor(user) -> bool:
     def compute():
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
-        return (_active_memberships(user).filter(role__in=ROLES_REQUIRING_2FA).exists()
-                or TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+        return (
+            _active_memberships(user).filter(role__in=ROLES_REQUIRING_2FA).exists()
+            or TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        )
 
     return _cached(("2fa", user.pk), compute)
 

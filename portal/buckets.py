@@ -9,6 +9,7 @@ Three things are derived here and nowhere else: the list of buckets (``BUCKETS``
 (``bucket_for``) and a bucket as a date range on ``overdue_since`` (``condition``), so that a filter in
 SQL selects exactly the cases ``bucket_for`` puts in that bucket.
 """
+
 import datetime
 
 from django.db.models import Q

@@ -6,6 +6,7 @@ start-up, so that the core never imports the apps built on it (tenants ← porta
 Each panel names the action (portal.access.PERMISSIONS) a principal needs to see it: the one place
 that decides who sees what.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

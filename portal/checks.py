@@ -1,4 +1,5 @@
 """Deployment checks of our own, run by `manage.py check --deploy`."""
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning as CheckWarning, register
 
@@ -29,12 +30,15 @@ def proxy_count(app_configs, **kwargs):
     """Sign-in lockouts are keyed by username *and* client address (ASVS 6.1.1); the address is only right
     when the number of proxies in front of the app is known."""
     if settings.PROXY_COUNT is None:
-        return [CheckWarning(
-            "AXES_PROXY_COUNT is not set.",
-            hint="Set it to the number of reverse proxies in front of the app (1 behind one nginx, 0 when exposed "
-                 "directly). With the wrong count every sign-in seems to come from the proxy, so a few failed "
-                 "attempts lock everybody out, or an attacker forges X-Forwarded-For to escape the lockout.",
-            id="caseport.W005")]
+        return [
+            CheckWarning(
+                "AXES_PROXY_COUNT is not set.",
+                hint="Set it to the number of reverse proxies in front of the app (1 behind one nginx, 0 when exposed "
+                "directly). With the wrong count every sign-in seems to come from the proxy, so a few failed "
+                "attempts lock everybody out, or an attacker forges X-Forwarded-For to escape the lockout.",
+                id="caseport.W005",
+            )
+        ]
     return []
 
 
@@ -42,16 +46,24 @@ def proxy_count(app_configs, **kwargs):
 def shared_broker(app_configs, **kwargs):
     """Jobs (imports, exports, allocation) are queued for workers that may run on other machines."""
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        return [Error(
-            "CELERY_BROKER_URL is not set: tasks would go to a folder under var/ that only workers on this machine read.",
-            hint="Set CELERY_BROKER_URL to redis://… or amqp://….", id="caseport.E006")]
+        return [
+            Error(
+                "CELERY_BROKER_URL is not set: tasks would go to a folder under var/ that only workers on this machine read.",
+                hint="Set CELERY_BROKER_URL to redis://… or amqp://….",
+                id="caseport.E006",
+            )
+        ]
     return []
 
 
 @register(deploy=True)
 def object_storage(app_configs, **kwargs):
     if settings.S3_BUCKET:
-        return [Error(
-            "S3_BUCKET is set, but Caseport stores files on local disk (MEDIA_ROOT); object storage is not supported.",
-            hint="Unset S3_BUCKET and put MEDIA_ROOT on a persistent, backed-up volume.", id="caseport.E007")]
+        return [
+            Error(
+                "S3_BUCKET is set, but Caseport stores files on local disk (MEDIA_ROOT); object storage is not supported.",
+                hint="Unset S3_BUCKET and put MEDIA_ROOT on a persistent, backed-up volume.",
+                id="caseport.E007",
+            )
+        ]
     return []

@@ -6,6 +6,7 @@ type). The edges translate it once: ``to_messages`` for pages (Django's messages
 ``api_exception_handler`` for the REST API (400 with ``{"code", "detail"}`` per refusal). Apps subclass it
 for their own refusals (placement, conduct, workbench) so a caller can catch one type.
 """
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _

@@ -15,7 +15,9 @@ class LoginForm(AuthenticationForm):
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label=_("6-digit code from your authenticator app"), min_length=6, max_length=6,
+        label=_("6-digit code from your authenticator app"),
+        min_length=6,
+        max_length=6,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True, "pattern": "[0-9]{6}"}),
     )
 
@@ -45,10 +47,12 @@ class AcceptInvitationForm(forms.Form):
     """A new invitee's name and the password they choose (checked by Django's validators in the service)."""
 
     full_name = forms.CharField(label=_("Full name"), max_length=100)
-    new_password1 = forms.CharField(label=_("Choose a password"), strip=False,
-                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    new_password2 = forms.CharField(label=_("Repeat the password"), strip=False,
-                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password1 = forms.CharField(
+        label=_("Choose a password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    new_password2 = forms.CharField(
+        label=_("Repeat the password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -11,6 +11,7 @@ debtor's agreement or payment after expiry is flagged for legal review).
 Art. 189 (instalments: from the last instalment's due date, or the
 acceleration date) is period_start().
 """
+
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -85,8 +86,13 @@ def conservative_expiry(case) -> datetime.date | None:
     """For an instalment loan whose period runs from a later date (art. 189): three years from the first missed
     instalment, the date a court would hold if it read the loan otherwise. Shown as a warning beside the date; None
     when it is not earlier."""
-    start = period_start(overdue_since=case.overdue_since, repayment_method=case.repayment_method, disbursed_on=case.disbursed_on,
-                         term_months=case.term_months, accelerated_on=case.accelerated_on)
+    start = period_start(
+        overdue_since=case.overdue_since,
+        repayment_method=case.repayment_method,
+        disbursed_on=case.disbursed_on,
+        term_months=case.term_months,
+        accelerated_on=case.accelerated_on,
+    )
     if case.overdue_since is None or case.overdue_since >= start:
         return None
     return add_years(case.overdue_since, LIMITATION_YEARS)
@@ -181,11 +187,7 @@ def walk_sql(events: str) -> tuple[str, tuple]:
             FROM w JOIN o ON o.key = w.key AND o.n = w.n + 1
         )
         SELECT key, kind, occurred_on, effect, expiry, basis_kind, basis_day, n = total AS last FROM w"""
-    params = (COUNTED, *add_params,
-              DUE, COUNTED, REVIEW, AFTER_EXPIRY,
-              DUE, *add_params,
-              DUE,
-              DUE)
+    params = (COUNTED, *add_params, DUE, COUNTED, REVIEW, AFTER_EXPIRY, DUE, *add_params, DUE, DUE)
     return query, params
 
 
@@ -217,11 +219,17 @@ def case_summary(case: Case) -> dict:
 
 
 @transaction.atomic
-def record_event(*, case: Case, kind: str, occurred_on: datetime.date, evidence: str = "", source_type: str = "", source_id: str = "") -> LimitationEvent:
+def record_event(
+    *, case: Case, kind: str, occurred_on: datetime.date, evidence: str = "", source_type: str = "", source_id: str = ""
+) -> LimitationEvent:
     """Record an event (idempotent for the same source) and walk the evidence again: it restarts the period only
     if the period is still running on its day (walk()); after expiry it is kept with its effect stored."""
     event, _ = LimitationEvent.objects.get_or_create(
-        case=case, kind=kind, occurred_on=occurred_on, source_type=source_type, source_id=str(source_id),
+        case=case,
+        kind=kind,
+        occurred_on=occurred_on,
+        source_type=source_type,
+        source_id=str(source_id),
         defaults={"evidence": evidence[:300]},
     )
     recompute(case)
@@ -236,7 +244,8 @@ def withdraw_events(*, case: Case, source_type: str, source_id: str, note: str, 
     under art. 195, and counting it would show a later expiry than the law gives, the unsafe side for
     the creditor. The events stay on the case, marked, so the date's history remains readable.
     """
-    withdrawn = (LimitationEvent.objects.filter(case=case, source_type=source_type, source_id=str(source_id), withdrawn_at__isnull=True)
-                 .update(withdrawn_at=now, withdrawn_note=note[:300]))
+    withdrawn = LimitationEvent.objects.filter(
+        case=case, source_type=source_type, source_id=str(source_id), withdrawn_at__isnull=True
+    ).update(withdrawn_at=now, withdrawn_note=note[:300])
     recompute(case)
     return withdrawn

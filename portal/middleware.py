@@ -1,4 +1,5 @@
 """Request plumbing: schema reset, session lifetime, workspace access, no-store."""
+
 import time
 
 from django.conf import settings
@@ -17,8 +18,16 @@ from portal import access
 from portal.audit.log import Action, record
 
 # Paths anyone may reach on any host (sign-in, password reset, invitations, hand-off, language, health).
-OPEN_PREFIXES = ("/accounts/login/", "/accounts/password/reset/", "/accounts/invitation/", "/auth/handoff/", "/i18n/", "/static/",
-                 "/healthz", "/favicon.ico")
+OPEN_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/password/reset/",
+    "/accounts/invitation/",
+    "/auth/handoff/",
+    "/i18n/",
+    "/static/",
+    "/healthz",
+    "/favicon.ico",
+)
 # Integration API calls authenticate with a token (in the host's schema), not a session.
 TOKEN_API_PREFIXES = ("/intake/api/", "/payments/api/")
 # Reachable signed in but before two-factor verification.
@@ -105,8 +114,11 @@ class TenantAccessMiddleware:
             return self.get_response(request)
         user = request.user
         if not user.is_authenticated:
-            if (path.startswith(TOKEN_API_PREFIXES) and request.headers.get("Authorization", "").startswith("Token ")
-                    and not is_public_request(request)):
+            if (
+                path.startswith(TOKEN_API_PREFIXES)
+                and request.headers.get("Authorization", "").startswith("Token ")
+                and not is_public_request(request)
+            ):
                 return self.get_response(request)  # the API view authenticates the token in this host's schema
             return redirect(f"{settings.LOGIN_URL_PATH}?next={path}")
         if not user.is_verified() and access.requires_two_factor(user):

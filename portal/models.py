@@ -3,6 +3,7 @@
 The foundation holds what access rules and isolation tests need; the
 outsourcing issue extends cases with contacts, balances history, activity.
 """
+
 import uuid
 
 import pghistory
@@ -160,7 +161,11 @@ class Case(models.Model):
         ordering = ["-created_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(loan_amount__gte=0) & Q(principal_due__gte=0) & Q(interest_due__gte=0) & Q(penalty_due__gte=0) & Q(fees_due__gte=0),
+                condition=Q(loan_amount__gte=0)
+                & Q(principal_due__gte=0)
+                & Q(interest_due__gte=0)
+                & Q(penalty_due__gte=0)
+                & Q(fees_due__gte=0),
                 name="case_amounts_not_negative",
             ),
             models.CheckConstraint(condition=Q(annual_rate__isnull=True) | Q(annual_rate__gte=0), name="case_rate_not_negative"),
@@ -249,7 +254,9 @@ class LimitationEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_on", "-created_at"]
-        constraints = [models.UniqueConstraint(fields=["case", "kind", "occurred_on", "source_type", "source_id"], name="limitation_event_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "occurred_on", "source_type", "source_id"], name="limitation_event_once")
+        ]
 
 
 class BalanceSnapshot(models.Model):

@@ -7,6 +7,7 @@ deleted whatever its state; a batch that was still waiting fails with the reason
 person to upload the file again. The batch keeps its name, size, SHA-256 and verdict. Runs in the current
 lender's schema; safe to run twice.
 """
+
 import datetime
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Invalidate cached access decisions after any committed change that can alter them."""
+
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django_otp.plugins.otp_totp.models import TOTPDevice

@@ -4,6 +4,7 @@ Beat knows no tenants: it runs the ``*_everywhere`` task on the public schema, w
 per-lender task from inside each lender's schema, so tenant-schemas-celery stamps the message with it
 and the worker runs the task there (the same pattern as outsourcing.tasks). Idempotent.
 """
+
 from celery import shared_task
 from django.db import connection
 from django_tenants.utils import tenant_context

@@ -6,6 +6,7 @@ or moved. The core registers the audit log here at start-up (``portal.apps``), t
 ``portal.payments.hooks``, so each such change is recorded by the service itself, whoever calls it (a
 screen, a command, a test), never left to a view (issue item 15; ASVS 7.2: security-relevant events logged).
 """
+
 AUDIT_LISTENERS: list = []
 
 # The action names of the audit log (portal.audit.models.Action), as plain strings: no import upward.

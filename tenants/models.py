@@ -4,6 +4,7 @@ Lenders (tenants) and their domains; partner organisations (collection
 agencies, law firms) with their licences; people, memberships and roles;
 engagements between a lender and a partner. Debtor data never lives here.
 """
+
 import uuid
 
 import pghistory

@@ -3,6 +3,7 @@
 Keyword-only functions that own their transactions (HackSoft style); views,
 management commands and tests all call these.
 """
+
 import hashlib
 import re
 import secrets
@@ -61,9 +62,7 @@ def validate_slug(slug: str) -> str:
 
 def ensure_public_tenant() -> Lender:
     """The public schema's own tenant row and the bare base domain (idempotent)."""
-    org, _created = Organisation.objects.get_or_create(
-        slug="platform", defaults={"name": "Caseport", "kind": OrganisationKind.PLATFORM}
-    )
+    org, _created = Organisation.objects.get_or_create(slug="platform", defaults={"name": "Caseport", "kind": OrganisationKind.PLATFORM})
     lender = Lender.objects.filter(schema_name="public").first()
     if lender is None:
         lender = Lender(schema_name="public", organisation=org)
@@ -81,9 +80,7 @@ def ensure_template() -> Lender:
     template = Lender.objects.filter(is_template=True).first()
     if template is not None and schema_exists(template.schema_name):
         return template
-    org, _created = Organisation.objects.get_or_create(
-        slug="_template", defaults={"name": "(template)", "kind": OrganisationKind.LENDER}
-    )
+    org, _created = Organisation.objects.get_or_create(slug="_template", defaults={"name": "(template)", "kind": OrganisationKind.LENDER})
     if template is None:
         template = Lender(schema_name=TEMPLATE_SCHEMA, organisation=org, is_template=True)
     template.auto_create_schema = False
@@ -101,7 +98,9 @@ def ensure_clone_function(*, refresh: bool = False):
     context injection inside a request) would read as placeholders.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.proname = 'clone_schema'")
+        cursor.execute(
+            "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.proname = 'clone_schema'"
+        )
         if cursor.fetchone() and not refresh:
             return
     db_user = settings.DATABASES["default"].get("USER") or "postgres"
@@ -169,8 +168,11 @@ def complete_clone(source: str, target: str) -> list[str]:
             if twin is not None and twin not in wanted_names:  # the clone's own name for the same constraint
                 run(cursor, f"ALTER TABLE {quote(target)}.{quote(table)} RENAME CONSTRAINT {quote(twin)} TO {quote(name)}")
             else:
-                run(cursor, f"ALTER TABLE {quote(target)}.{quote(table)} ADD CONSTRAINT {quote(name)} "
-                            f"{definition.replace(source + '.', quote(target) + '.')}")
+                run(
+                    cursor,
+                    f"ALTER TABLE {quote(target)}.{quote(table)} ADD CONSTRAINT {quote(name)} "
+                    f"{definition.replace(source + '.', quote(target) + '.')}",
+                )
 
         def normalise(definition, schema):
             head, _, rest = definition.partition(" ON ")
@@ -234,8 +236,9 @@ def claim_spare_schema(*, schema_name: str, slug: str, name: str) -> Lender | No
 
 
 @transaction.atomic
-def create_lender(*, slug: str, name: str, domain: str | None = None, clone: bool = True, actor: User | None = None,
-                  request=None) -> Lender:
+def create_lender(
+    *, slug: str, name: str, domain: str | None = None, clone: bool = True, actor: User | None = None, request=None
+) -> Lender:
     """Provision a lender: organisation, schema, domain. One transaction: all or nothing.
 
     ``clone=True`` takes a spare schema if one is ready (a rename), else copies
@@ -267,11 +270,12 @@ def create_lender(*, slug: str, name: str, domain: str | None = None, clone: boo
 
 
 @transaction.atomic
-def create_organisation(*, slug: str, name: str, kind: str, credit_code: str = "", actor: User | None = None,
-                        request=None) -> Organisation:
+def create_organisation(*, slug: str, name: str, kind: str, credit_code: str = "", actor: User | None = None, request=None) -> Organisation:
     if kind not in (OrganisationKind.AGENCY, OrganisationKind.LAW_FIRM):
         raise ValidationError(_("Only collection agencies and law firms are created here; lenders are provisioned."))
-    organisation = Organisation.objects.create(slug=validate_slug(slug), name=name.strip(), kind=kind, unified_social_credit_code=credit_code)
+    organisation = Organisation.objects.create(
+        slug=validate_slug(slug), name=name.strip(), kind=kind, unified_social_credit_code=credit_code
+    )
     hooks.audit(hooks.CREATE, request=request, actor=actor, obj=organisation)
     return organisation
 
@@ -333,8 +337,10 @@ def engage_partner(*, lender: Lender, partner: Organisation, note: str = "", act
 def set_engagement_status(*, engagement: Engagement, status: str, actor: User | None = None, request=None) -> Engagement:
     engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
     if status not in ENGAGEMENT_TRANSITIONS[engagement.status]:
-        raise ValidationError(_("An engagement cannot go from %(old)s to %(new)s.") % {
-            "old": engagement.get_status_display(), "new": EngagementStatus(status).label})
+        raise ValidationError(
+            _("An engagement cannot go from %(old)s to %(new)s.")
+            % {"old": engagement.get_status_display(), "new": EngagementStatus(status).label}
+        )
     previous = engagement.status
     engagement.status = status
     today = timezone.localdate()
@@ -348,8 +354,9 @@ def set_engagement_status(*, engagement: Engagement, status: str, actor: User | 
 
 
 @transaction.atomic
-def add_member(*, organisation: Organisation, email: str, full_name: str, role: str, password: str | None = None,
-               must_change_password: bool = False) -> Membership:
+def add_member(
+    *, organisation: Organisation, email: str, full_name: str, role: str, password: str | None = None, must_change_password: bool = False
+) -> Membership:
     """Give a person a role directly: provisioning only (seeding, commands, tests), never a screen.
 
     Screens send an invitation (``invite_member``) instead, so that no one
@@ -361,8 +368,9 @@ def add_member(*, organisation: Organisation, email: str, full_name: str, role: 
     email = email.strip().lower()
     user = User.objects.filter(email=email).first()
     if user is None:
-        user = User.objects.create_user(email=email, password=password, full_name=full_name.strip(),
-                                        must_change_password=must_change_password and password is not None)
+        user = User.objects.create_user(
+            email=email, password=password, full_name=full_name.strip(), must_change_password=must_change_password and password is not None
+        )
     membership, _created = Membership.objects.get_or_create(user=user, organisation=organisation, role=role)
     if not membership.is_active:
         membership.is_active = True
@@ -383,8 +391,17 @@ def invitation_url(token: str) -> str:
 
 
 @transaction.atomic
-def invite_member(*, organisation: Organisation, email: str, role: str | None = None, roles=None, full_name: str = "",
-                  invited_by: User | None = None, days: int = INVITATION_DAYS, request=None) -> tuple[Invitation, str]:
+def invite_member(
+    *,
+    organisation: Organisation,
+    email: str,
+    role: str | None = None,
+    roles=None,
+    full_name: str = "",
+    invited_by: User | None = None,
+    days: int = INVITATION_DAYS,
+    request=None,
+) -> tuple[Invitation, str]:
     """Invite a person by email; returns the invitation and the token (only ever in the mailed link).
 
     Whether an account with this email exists changes nothing the inviter
@@ -398,15 +415,28 @@ def invite_member(*, organisation: Organisation, email: str, role: str | None = 
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     invitation = Invitation.objects.create(
-        organisation=organisation, email=email, full_name=full_name.strip(), roles=roles, token_hash=token_digest(token),
-        invited_by=invited_by, created_at=now, expires_at=now + timezone.timedelta(days=days),
+        organisation=organisation,
+        email=email,
+        full_name=full_name.strip(),
+        roles=roles,
+        token_hash=token_digest(token),
+        invited_by=invited_by,
+        created_at=now,
+        expires_at=now + timezone.timedelta(days=days),
     )
-    context = {"invitation": invitation, "url": invitation_url(token), "organisation": organisation,
-               "inviter": invited_by, "days": days, "roles": invitation.role_labels}
+    context = {
+        "invitation": invitation,
+        "url": invitation_url(token),
+        "organisation": organisation,
+        "inviter": invited_by,
+        "days": days,
+        "roles": invitation.role_labels,
+    }
     send_mail(
         subject=render_to_string("emails/invitation_subject.txt", context).strip(),
         message=render_to_string("emails/invitation.txt", context),
-        from_email=None, recipient_list=[email],
+        from_email=None,
+        recipient_list=[email],
     )
     hooks.audit(hooks.CREATE, request=request, actor=invited_by, obj=invitation, organisation_slug=organisation.slug, roles=roles)
     return invitation, token
@@ -442,9 +472,9 @@ def accept_invitation(*, token: str, user: User | None = None, password: str | N
         raise refused
     now = timezone.now()
     digest = token_digest(token)
-    claimed = Invitation.objects.filter(
-        token_hash=digest, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-    ).update(accepted_at=now)
+    claimed = Invitation.objects.filter(token_hash=digest, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now).update(
+        accepted_at=now
+    )
     if claimed != 1:
         raise refused
     invitation = Invitation.objects.select_related("organisation").get(token_hash=digest)
@@ -487,8 +517,9 @@ def disable_user(*, user: User, actor: User | None = None, request=None) -> User
 def deactivate_membership(*, membership: Membership, actor: User | None = None, request=None) -> Membership:
     membership.is_active = False
     membership.save(update_fields=["is_active"])
-    hooks.audit(hooks.CHANGE, request=request, actor=actor, obj=membership, user=membership.user.email, role=membership.role,
-                is_active=False)
+    hooks.audit(
+        hooks.CHANGE, request=request, actor=actor, obj=membership, user=membership.user.email, role=membership.role, is_active=False
+    )
     return membership
 
 
@@ -499,7 +530,10 @@ def issue_ticket(*, user: User, lender: Lender, otp_device=None, next_path: str 
         next_path = "/"
     nonce = secrets.token_urlsafe(32)
     ticket = WorkspaceTicket.objects.create(
-        user=user, lender=lender, next_path=next_path[:300], nonce_hash=token_digest(nonce),
+        user=user,
+        lender=lender,
+        next_path=next_path[:300],
+        nonce_hash=token_digest(nonce),
         otp_device_id=otp_device.persistent_id if otp_device is not None else "",
     )
     return ticket, nonce

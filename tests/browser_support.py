@@ -13,6 +13,7 @@ Lender hosts are ``<slug>.localhost:<port>``; Chromium resolves ``*.localhost``
 to the loopback address by itself. ``PUBLIC_SCHEME``/``PUBLIC_PORT`` are
 overridden while the server runs so the enter-workspace redirect points at it.
 """
+
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -106,11 +107,19 @@ def new_page(chromium):
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda message: message.type == "error" and not _favicon(message.location.get("url", ""))
-                and problems.append(f"{page.url}: console: {message.text} ({message.location.get('url')})"))
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and not _favicon(message.location.get("url", ""))
+                and problems.append(f"{page.url}: console: {message.text} ({message.location.get('url')})")
+            ),
+        )
         page.on("pageerror", lambda error: problems.append(f"{page.url}: script error: {error}"))
-        page.on("response", lambda response: response.status >= 400 and not _favicon(response.url)
-                and problems.append(f"{response.status} {response.url}"))
+        page.on(
+            "response",
+            lambda response: response.status >= 400 and not _favicon(response.url) and problems.append(f"{response.status} {response.url}"),
+        )
         return page
 
     problems = []
@@ -156,6 +165,7 @@ def off_the_event_loop(func):
     Django refuses synchronous database calls there; so query from a short-lived
     thread with its own connection, closed afterwards.
     """
+
     def run():
         try:
             return func()
@@ -182,7 +192,9 @@ def restore_totp(world):
 
     yield remember
     for pk, (model, (last_t, drift)) in saved.items():
-        off_the_event_loop(lambda model=model, pk=pk, last_t=last_t, drift=drift: model.objects.filter(pk=pk).update(last_t=last_t, drift=drift))
+        off_the_event_loop(
+            lambda model=model, pk=pk, last_t=last_t, drift=drift: model.objects.filter(pk=pk).update(last_t=last_t, drift=drift)
+        )
 
 
 def no_horizontal_overflow(page):

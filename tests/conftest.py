@@ -6,6 +6,7 @@ here we create the lender template and the World once per session, committed
 use a live server or a real Celery worker in another process — sees it.
 Ordinary tests then run inside a transaction that is rolled back.
 """
+
 import pytest
 from django.core.management import call_command
 from django.db import connection

@@ -99,15 +99,32 @@ class CaseFactory(factory.django.DjangoModelFactory):
         event (民法典 art. 188, from limitation.period_start) and the first balance snapshot are written."""
         if not imported:
             return model_class.objects.create(*args, **kwargs)
-        due_on = limitation.period_start(overdue_since=kwargs["overdue_since"], repayment_method=kwargs.get("repayment_method", ""),
-                                         disbursed_on=kwargs.get("disbursed_on"), term_months=kwargs.get("term_months"),
-                                         accelerated_on=kwargs.get("accelerated_on"))
+        due_on = limitation.period_start(
+            overdue_since=kwargs["overdue_since"],
+            repayment_method=kwargs.get("repayment_method", ""),
+            disbursed_on=kwargs.get("disbursed_on"),
+            term_months=kwargs.get("term_months"),
+            accelerated_on=kwargs.get("accelerated_on"),
+        )
         walked = limitation.walk([(DUE, due_on)])
         case = model_class.objects.create(*args, limitation_expires_on=walked.expiry, limitation_review=walked.review, **kwargs)
-        LimitationEvent.objects.create(case=case, kind=DUE, occurred_on=due_on, source_type=EVENT_SOURCE,
-                                       evidence=f"Import of factory.csv, row {case.contract_no}", effect=dict(walked.steps)[(DUE, due_on)])
-        BalanceSnapshot.objects.create(case=case, as_of=timezone.localdate(), principal_due=case.principal_due, interest_due=case.interest_due,
-                                       penalty_due=case.penalty_due, fees_due=case.fees_due, source=IMPORT_SOURCE)
+        LimitationEvent.objects.create(
+            case=case,
+            kind=DUE,
+            occurred_on=due_on,
+            source_type=EVENT_SOURCE,
+            evidence=f"Import of factory.csv, row {case.contract_no}",
+            effect=dict(walked.steps)[(DUE, due_on)],
+        )
+        BalanceSnapshot.objects.create(
+            case=case,
+            as_of=timezone.localdate(),
+            principal_due=case.principal_due,
+            interest_due=case.interest_due,
+            penalty_due=case.penalty_due,
+            fees_due=case.fees_due,
+            source=IMPORT_SOURCE,
+        )
         return case
 
 

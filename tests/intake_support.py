@@ -1,4 +1,5 @@
 """Rows and files for the intake tests: valid by default, so each test breaks exactly one thing."""
+
 import csv
 import datetime
 import io
@@ -16,12 +17,29 @@ def id_number(seed: int, region: str = "110105") -> str:
 
 def row(seed: int = 1, **changes) -> dict:
     values = {
-        "contract_no": f"HT{seed:08d}", "product": "随心贷", "borrower_name": f"张三{seed % 97}", "id_number": id_number(seed),
-        "mobile": f"138{seed % 10**8:08d}", "home_phone": "021-55501234", "work_phone": "", "employer": "上海某科技有限公司",
-        "address": "上海市浦东新区世纪大道100号", "contact1_name": "李四", "contact1_relation": "配偶", "contact1_phone": f"139{seed % 10**8:08d}",
-        "loan_amount": "20000.00", "disbursed_on": "2023-01-15", "annual_rate": "18.25", "term_months": "12",
-        "principal_due": "15000.00", "interest_due": "812.35", "penalty_due": "100.00", "fees_due": "0.00",
-        "overdue_since": "2024-03-15", "last_payment_on": "2024-02-15", "region": "上海",
+        "contract_no": f"HT{seed:08d}",
+        "product": "随心贷",
+        "borrower_name": f"张三{seed % 97}",
+        "id_number": id_number(seed),
+        "mobile": f"138{seed % 10**8:08d}",
+        "home_phone": "021-55501234",
+        "work_phone": "",
+        "employer": "上海某科技有限公司",
+        "address": "上海市浦东新区世纪大道100号",
+        "contact1_name": "李四",
+        "contact1_relation": "配偶",
+        "contact1_phone": f"139{seed % 10**8:08d}",
+        "loan_amount": "20000.00",
+        "disbursed_on": "2023-01-15",
+        "annual_rate": "18.25",
+        "term_months": "12",
+        "principal_due": "15000.00",
+        "interest_due": "812.35",
+        "penalty_due": "100.00",
+        "fees_due": "0.00",
+        "overdue_since": "2024-03-15",
+        "last_payment_on": "2024-02-15",
+        "region": "上海",
     }
     values.update(changes)
     return values

@@ -10,6 +10,7 @@
   (less the append-only audit log, which records denials by design, and the session table), so "the database did
   not change" is checked exactly, including updates.
 """
+
 import datetime
 import html.parser
 import urllib.parse
@@ -118,14 +119,19 @@ class _FormParser(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self._form = {"method": (attrs.get("method") or "get").lower(), "action": attrs.get("action"), "fields": [],
-                          "enctype": attrs.get("enctype", "")}
+            self._form = {
+                "method": (attrs.get("method") or "get").lower(),
+                "action": attrs.get("action"),
+                "fields": [],
+                "enctype": attrs.get("enctype", ""),
+            }
             self.forms.append(self._form)
         elif self._form is None:
             return
         elif tag == "input" and attrs.get("name"):
-            self._form["fields"].append((attrs["name"], (attrs.get("type") or "text").lower(), attrs.get("value") or "",
-                                         "checked" in attrs, "required" in attrs))
+            self._form["fields"].append(
+                (attrs["name"], (attrs.get("type") or "text").lower(), attrs.get("value") or "", "checked" in attrs, "required" in attrs)
+            )
         elif tag == "button" and attrs.get("name") and (attrs.get("type") or "submit").lower() == "submit":
             self._form["fields"].append((attrs["name"], "submit", attrs.get("value") or "", False, False))
         elif tag == "select" and attrs.get("name"):
@@ -161,8 +167,15 @@ def _filled(kind, value):
     if value:
         return value
     today = datetime.date.today()
-    return {"date": today.isoformat(), "month": today.strftime("%Y-%m"), "number": "1", "email": "matrix@personas.test",
-            "datetime-local": today.isoformat() + "T10:00", "time": "10:00", "tel": "13800138000"}.get(kind, "isolation matrix")
+    return {
+        "date": today.isoformat(),
+        "month": today.strftime("%Y-%m"),
+        "number": "1",
+        "email": "matrix@personas.test",
+        "datetime-local": today.isoformat() + "T10:00",
+        "time": "10:00",
+        "tel": "13800138000",
+    }.get(kind, "isolation matrix")
 
 
 def body_from_fields(fields):
@@ -173,8 +186,9 @@ def body_from_fields(fields):
         if kind == "submit":
             submits.setdefault(name, value)
         elif kind == "file":
-            body[name] = SimpleUploadedFile("matrix.csv", b"contract_no,amount,paid_on,reference\nACME-CANARY-001,1.00,2026-01-01,M-1\n",
-                                            content_type="text/csv")
+            body[name] = SimpleUploadedFile(
+                "matrix.csv", b"contract_no,amount,paid_on,reference\nACME-CANARY-001,1.00,2026-01-01,M-1\n", content_type="text/csv"
+            )
         elif kind in ("checkbox", "radio"):
             if checked or name not in body:
                 body[name] = value or "on"
@@ -228,8 +242,11 @@ _table_cache = {}
 def _tables(schema):
     if schema not in _table_cache:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE' "
-                           "ORDER BY table_name", [schema])
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE' "
+                "ORDER BY table_name",
+                [schema],
+            )
             _table_cache[schema] = [name for (name,) in cursor.fetchall() if name not in FINGERPRINT_EXCLUDED]
     return _table_cache[schema]
 
@@ -239,8 +256,9 @@ def fingerprint(*schemas):
     parts = []
     for schema in schemas:
         for table in _tables(schema):
-            parts.append(f"SELECT '{schema}.{table}', md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
-                         f"FROM \"{schema}\".\"{table}\" t")
+            parts.append(
+                f"SELECT '{schema}.{table}', md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{schema}\".\"{table}\" t"
+            )
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts))
         return dict(cursor.fetchall())

@@ -1,4 +1,5 @@
 """Job handlers used only by the worker tests (loaded into the worker with `celery -I tests.job_probes`)."""
+
 from django.db import connection, transaction
 
 from portal.jobs.models import Job

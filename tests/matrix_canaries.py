@@ -6,6 +6,7 @@ whose debtor's mobile is 139 8765 4321, and one lender payment on it with a bank
 its own. The payment is written directly, so no balance or limitation date of any other case moves.
 The markers join world.canaries["acme"], so every isolation test searches for them too.
 """
+
 import datetime
 from decimal import Decimal
 
@@ -30,11 +31,24 @@ def extend_world(world):
         debtor = Debtor(name="己金丝雀", mobile=MOBILE, home_phone="02198765432", address="上海市徐汇区漕溪北路CANARY-ACME-ADDR")
         debtor.set_id_number(ID_NUMBER)
         debtor.save()
-        case = Case.objects.create(debtor=debtor, contract_no=CASE_NO, product="随心贷", loan_amount=Decimal("1000000.00"),
-                                   principal_due=AMOUNT, interest_due=Decimal("0.00"),
-                                   overdue_since=timezone.localdate() - datetime.timedelta(days=30))
-        payment = Payment.objects.create(case=case, amount=PAYMENT_AMOUNT, paid_on=timezone.localdate(), reference=BANK_REFERENCE,
-                                         source=PaymentSource.MANUAL, to_principal=PAYMENT_AMOUNT, recorded_by=world.people["acme_finance"].user)
+        case = Case.objects.create(
+            debtor=debtor,
+            contract_no=CASE_NO,
+            product="随心贷",
+            loan_amount=Decimal("1000000.00"),
+            principal_due=AMOUNT,
+            interest_due=Decimal("0.00"),
+            overdue_since=timezone.localdate() - datetime.timedelta(days=30),
+        )
+        payment = Payment.objects.create(
+            case=case,
+            amount=PAYMENT_AMOUNT,
+            paid_on=timezone.localdate(),
+            reference=BANK_REFERENCE,
+            source=PaymentSource.MANUAL,
+            to_principal=PAYMENT_AMOUNT,
+            recorded_by=world.people["acme_finance"].user,
+        )
     world.cases["acme_money_canary"] = case
     world.canaries["acme"].extend(["己金丝雀", ID_NUMBER, BANK_REFERENCE, *AMOUNT_MARKERS, *PHONE_MARKERS])
     world.money_canary = {"case": case, "payment": payment}

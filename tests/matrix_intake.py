@@ -2,6 +2,7 @@
 
 Their names carry acme's canary, so any page of another lender or partner that showed them would fail the matrix.
 """
+
 from django.core.files.base import ContentFile
 from django_tenants.utils import tenant_context
 
@@ -13,11 +14,20 @@ def extend_world(world):
     from portal.intake.tokens import issue_token
 
     with tenant_context(world.lenders["acme"]):
-        batch = ImportBatch(original_name="ACME-CANARY-import.csv", format="csv", encoding="utf-8", status=BatchStatus.VALIDATED,
-                            rows=2, valid=1, would_create=1, rejected_total=1, headers=["contract_no", "product", "borrower_name"],
-                            mapping={"contract_no": "contract_no", "product": "product", "borrower_name": "borrower_name"},
-                            rejected=[{"row": 3, "column": "contract_no", "code": "duplicate", "params": {"value": "ACME-CANARY-IMPORT-1", "first": 2}}],
-                            created_by_id=world.people["acme_manager"].user.pk)
+        batch = ImportBatch(
+            original_name="ACME-CANARY-import.csv",
+            format="csv",
+            encoding="utf-8",
+            status=BatchStatus.VALIDATED,
+            rows=2,
+            valid=1,
+            would_create=1,
+            rejected_total=1,
+            headers=["contract_no", "product", "borrower_name"],
+            mapping={"contract_no": "contract_no", "product": "product", "borrower_name": "borrower_name"},
+            rejected=[{"row": 3, "column": "contract_no", "code": "duplicate", "params": {"value": "ACME-CANARY-IMPORT-1", "first": 2}}],
+            created_by_id=world.people["acme_manager"].user.pk,
+        )
         batch.file.save("original", ContentFile(CONTENT), save=False)
         batch.save()
         mapping = ColumnMapping.objects.create(name="ACME-CANARY mapping", mapping={"contract_no": "合同号"})

@@ -5,6 +5,7 @@ agreement with agency X, a previewed allocation batch and a pending hold
 request on X's placement of ACME-CANARY-001. It adds no placement, so what
 each persona may see stays exactly as tests/world.py built it.
 """
+
 import datetime
 from decimal import Decimal
 
@@ -30,10 +31,17 @@ def extend_world(world):
         agreement = agreements.create_agreement(partner=world.orgs["xagency"], created_by=manager, terms=terms(), reference="ACME-X-2026")
         batch = allocation.prepare_batch(
             rules={"filters": {"buckets": ["M6+"]}, "mode": "percent", "champion": [[str(world.orgs["xagency"].pk), "100"]]},
-            seed=20261129, created_by=manager)
+            seed=20261129,
+            created_by=manager,
+        )
         placed = Placement.objects.get(case=world.cases["acme_placed"], status=PlacementStatus.ACTIVE)
-        hold = HoldRequest.objects.create(placement=placed, reason="承诺还款日在委托期限之后", until=placed.ends_at + datetime.timedelta(days=10),
-                                          requested_by=world.people["x_admin"].user, requested_at=timezone.now())
+        hold = HoldRequest.objects.create(
+            placement=placed,
+            reason="承诺还款日在委托期限之后",
+            until=placed.ends_at + datetime.timedelta(days=10),
+            requested_by=world.people["x_admin"].user,
+            requested_at=timezone.now(),
+        )
     world.outsourcing = {"agreement": agreement, "batch": batch, "placement": placed, "hold": hold}
 
 
@@ -57,8 +65,16 @@ def make_cases(n, *, dpd=45, region="上海", product="随心贷", principal="10
     from portal.models import CaseStatus
     from tests.factories import CaseFactory
 
-    return CaseFactory.create_batch(n, dpd=dpd, region=region, product=product, principal_due=principal, prefix=prefix,
-                                    status=status or CaseStatus.INTERNAL, imported=False)
+    return CaseFactory.create_batch(
+        n,
+        dpd=dpd,
+        region=region,
+        product=product,
+        principal_due=principal,
+        prefix=prefix,
+        status=status or CaseStatus.INTERNAL,
+        imported=False,
+    )
 
 
 # The action guarding each outsourcing URL (see URL_ACTIONS in tests/test_isolation_matrix.py).

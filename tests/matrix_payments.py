@@ -1,6 +1,7 @@
 """Payments' part of the isolation matrix: a committed lender payment on X's placement of
 ACME-CANARY-002 (so it carries X's commission line), X's report of it, and X's dispute of the line.
 The reference carries a canary of its own."""
+
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -15,12 +16,25 @@ def extend_world(world):
     with tenant_context(world.lenders["acme"]):
         case = world.cases["acme_unassigned"]
         today = timezone.localdate()
-        report = services.report_payment(case=case, organisation=x, amount="88.00", paid_on=today, reference="CANARY-ACME-RCPT",
-                                         reported_by=world.people["x_admin"].user)
-        payment, _ = services.record_payment(case=case, amount="88.00", paid_on=today, reference=PAYMENT_REFERENCE,
-                                             source=PaymentSource.MANUAL, recorded_by=world.people["acme_finance"].user)
-        dispute = services.open_dispute(payment=payment, partner=x, raised_by_org=x, raised_by=world.people["x_admin"].user,
-                                        reason="commission", text="CANARY-ACME-DISPUTE 费率有误")
+        report = services.report_payment(
+            case=case, organisation=x, amount="88.00", paid_on=today, reference="CANARY-ACME-RCPT", reported_by=world.people["x_admin"].user
+        )
+        payment, _ = services.record_payment(
+            case=case,
+            amount="88.00",
+            paid_on=today,
+            reference=PAYMENT_REFERENCE,
+            source=PaymentSource.MANUAL,
+            recorded_by=world.people["acme_finance"].user,
+        )
+        dispute = services.open_dispute(
+            payment=payment,
+            partner=x,
+            raised_by_org=x,
+            raised_by=world.people["x_admin"].user,
+            reason="commission",
+            text="CANARY-ACME-DISPUTE 费率有误",
+        )
     world.payments = {"payment": payment, "report": report, "dispute": dispute}
 
 

@@ -7,6 +7,7 @@ promise evaluations stay as tests/world.py and matrix_workbench left them. The p
 carries a canary of its own, so a statement leaking into another lender's or an unengaged agency's
 response is caught.
 """
+
 from decimal import Decimal
 
 from django.utils import timezone
@@ -25,11 +26,27 @@ def extend_world(world):
         placed = Placement.objects.get(case=case, status=PlacementStatus.ACTIVE)
         today = timezone.localdate()
         amount, rate = Decimal("1200.00"), Decimal("0.1500")
-        payment = Payment.objects.create(case=case, amount=amount, paid_on=today, reference=REFERENCE_CANARY, source=PaymentSource.MANUAL,
-                                         to_principal=amount, recorded_by=world.people["acme_finance"].user)
-        CommissionLine.objects.create(payment=payment, placement=placed, partner=placed.partner, case=case, paid_on=today,
-                                      bucket=placed.bucket, round=placed.round, recovered=amount, rate=rate,
-                                      commission=commissions.commission_for(amount, rate))
+        payment = Payment.objects.create(
+            case=case,
+            amount=amount,
+            paid_on=today,
+            reference=REFERENCE_CANARY,
+            source=PaymentSource.MANUAL,
+            to_principal=amount,
+            recorded_by=world.people["acme_finance"].user,
+        )
+        CommissionLine.objects.create(
+            payment=payment,
+            placement=placed,
+            partner=placed.partner,
+            case=case,
+            paid_on=today,
+            bucket=placed.bucket,
+            round=placed.round,
+            recovered=amount,
+            rate=rate,
+            commission=commissions.commission_for(amount, rate),
+        )
         statement = statements.draft_statement(partner=world.orgs["xagency"], period=today, created_by=world.people["acme_finance"].user)
     world.canaries["acme"].append(REFERENCE_CANARY)
     world.statements = {"acme_x": statement, "payment": payment}

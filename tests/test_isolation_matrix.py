@@ -7,6 +7,7 @@ Outsiders are every persona of the other lender and of an unengaged partner,
 plus anonymous visitors; each request must be refused (403/404, or a
 redirect to sign-in) and no canary of the owner's data may appear in it.
 """
+
 import uuid
 
 import pytest
@@ -23,6 +24,8 @@ def matrix_modules():
     import pathlib
 
     return [importlib.import_module(f"tests.{path.stem}") for path in sorted(pathlib.Path(__file__).parent.glob("matrix_*.py"))]
+
+
 LOGIN_PATHS = ("/accounts/login/", "/accounts/2fa/")
 
 
@@ -78,7 +81,8 @@ def owner_kwargs(world):
         "certificate_id": world.certificate.pk,
         "user_id": world.people["x_collector"].user.pk,
         # Django's password reset link: a user id (base64) and a token; a made-up pair changes nothing and reveals nothing.
-        "uidb64": "MQ", "token": "x" * 43,
+        "uidb64": "MQ",
+        "token": "x" * 43,
     }
 
 
@@ -155,7 +159,8 @@ def assert_refused(response, name, persona, world, owner="acme"):
         assert canary not in body, f"{name} as {persona}: canary {canary!r} leaked"
     if response.status_code in (301, 302):
         assert response["Location"].split("?")[0].endswith(LOGIN_PATHS) or "/accounts/" in response["Location"], (
-            f"{name} as {persona}: redirected to {response['Location']}")
+            f"{name} as {persona}: redirected to {response['Location']}"
+        )
     else:
         assert response.status_code in DENIED, f"{name} as {persona}: status {response.status_code}"
 
@@ -208,7 +213,9 @@ def test_outsiders_are_refused_everywhere(where, route, name, world, client_for,
     for host in hosts:
         response = anon_client(host).get(path)
         if not (where == "public" and name == "home"):
-            assert response.status_code == 302 and "/accounts/login/" in response["Location"], f"{name}: anonymous got {response.status_code}"
+            assert response.status_code == 302 and "/accounts/login/" in response["Location"], (
+                f"{name}: anonymous got {response.status_code}"
+            )
 
 
 def assert_refused_body_only(response, name, persona, world):
@@ -231,15 +238,18 @@ def test_owner_sees_the_canaries_so_the_matrix_can_fail(persona, world, client_f
 CASE_URLS = ["/cases/{id}/", "/cases/{id}/reveal-id/"]
 
 
-@pytest.mark.parametrize("persona,case_key", [
-    ("y_admin", "acme_placed"),        # engaged with acme, case placed with X
-    ("y_collector", "acme_placed"),
-    ("y_admin", "acme_recalled"),      # Y's own placement, recalled: gone at once
-    ("x_collector2", "acme_placed"),   # same agency, not assigned to them
-    ("x_admin", "acme_unplaced"),      # never placed with anyone
-    ("x_admin", "acme_recalled"),
-    ("l_lawyer", "acme_placed"),       # law firm: no matter, no case
-])
+@pytest.mark.parametrize(
+    "persona,case_key",
+    [
+        ("y_admin", "acme_placed"),  # engaged with acme, case placed with X
+        ("y_collector", "acme_placed"),
+        ("y_admin", "acme_recalled"),  # Y's own placement, recalled: gone at once
+        ("x_collector2", "acme_placed"),  # same agency, not assigned to them
+        ("x_admin", "acme_unplaced"),  # never placed with anyone
+        ("x_admin", "acme_recalled"),
+        ("l_lawyer", "acme_placed"),  # law firm: no matter, no case
+    ],
+)
 def test_engaged_partners_see_only_what_is_placed_or_assigned_to_them(persona, case_key, world, client_for):
     client = client_for(persona, host="acme")
     case = world.cases[case_key]

@@ -7,6 +7,7 @@ everyone stay as open as without the header, and no more) — with no canary of 
 data in the answer, GET and POST alike (POST with the body the API expects), and
 nothing written to the database.
 """
+
 import json
 
 import pytest
@@ -47,9 +48,12 @@ def _try(world, host, owner, header, label):
             return client.post(path, json.dumps(payload), content_type="application/json")
         return client.post(path, {"note": "isolation matrix", "name": "isolation matrix"})
 
-    requests = [((method, path, name), lambda m=method, p=path: send(m, p))
-                for where, _route, name, path in buildable_paths(PATHS, owner_kwargs(world)) if (where == "tenant") == (host is not None)
-                for method in ("get", "post")]
+    requests = [
+        ((method, path, name), lambda m=method, p=path: send(m, p))
+        for where, _route, name, path in buildable_paths(PATHS, owner_kwargs(world))
+        if (where == "tenant") == (host is not None)
+        for method in ("get", "post")
+    ]
     results, writes = run_unchanged(requests, [world.lenders[owner].schema_name, "public"])
     failures = [f"{write} on {host or 'public'} with {label}" for write in writes]
     for (method, path, name), response in results:
@@ -73,8 +77,9 @@ def _expired_acme_key(world):
     from portal.intake.tokens import issue_token
 
     with tenant_context(world.lenders["acme"]):
-        _token, key = issue_token(name="lapsed core system", created_by=world.people["acme_admin"].user,
-                                  expires_at=timezone.now() - datetime.timedelta(days=1))
+        _token, key = issue_token(
+            name="lapsed core system", created_by=world.people["acme_admin"].user, expires_at=timezone.now() - datetime.timedelta(days=1)
+        )
     return key
 
 

@@ -14,6 +14,7 @@ request must be refused (403/404/405, or a redirect to sign-in; object refusals 
 show no canary of acme's data (names, ID numbers, amounts, phones, bank references), and leave every
 table of acme's schema and of the public schema exactly as it was.
 """
+
 import datetime
 import json
 
@@ -54,19 +55,36 @@ TENANT_URLS = [(where, route, name) for where, route, name in all_urls() if wher
 
 def tenant_paths(world, objects_only=None):
     """(route, name, path) of every lender-host URL the matrix can build; objects_only: True (with ids), False (without)."""
-    return [(route, name, path) for _, route, name, path in buildable_paths(TENANT_URLS, owner_kwargs(world))
-            if objects_only is None or ("<" in route) == objects_only]
+    return [
+        (route, name, path)
+        for _, route, name, path in buildable_paths(TENANT_URLS, owner_kwargs(world))
+        if objects_only is None or ("<" in route) == objects_only
+    ]
 
 
 def api_bodies(world):
     """The JSON the integration endpoints expect: one well-formed row each, so only access can stop them."""
     today = datetime.date.today().isoformat()
     return {
-        "intake-api-cases": ("?commit=1", [{"contract_no": "MATRIX-API-001", "product": "随心贷", "borrower_name": "矩阵测试",
-                                            "id_number": "210202198811225617", "mobile": "13700002222", "loan_amount": "1000.00", "principal_due": "900.00",
-                                            "overdue_since": "2025-01-01"}]),
-        "payment-api": ("", [{"contract_no": world.cases["acme_placed"].contract_no, "paid_on": today, "amount": "1.00",
-                              "reference": "MATRIX-API-PAY-1"}]),
+        "intake-api-cases": (
+            "?commit=1",
+            [
+                {
+                    "contract_no": "MATRIX-API-001",
+                    "product": "随心贷",
+                    "borrower_name": "矩阵测试",
+                    "id_number": "210202198811225617",
+                    "mobile": "13700002222",
+                    "loan_amount": "1000.00",
+                    "principal_due": "900.00",
+                    "overdue_since": "2025-01-01",
+                }
+            ],
+        ),
+        "payment-api": (
+            "",
+            [{"contract_no": world.cases["acme_placed"].contract_no, "paid_on": today, "amount": "1.00", "reference": "MATRIX-API-PAY-1"}],
+        ),
         "payment-api-reversal": ("", {"reference": world.payments["payment"].reference, "reason": "error", "note": "isolation matrix"}),
     }
 
@@ -116,8 +134,10 @@ def refusal_problem(response, canaries):
 def try_all(client, persona, targets, forms, world, extra_canaries=()):
     """Every (name, path, method) in targets, each checked for refusal and canaries; the database must not change."""
     canaries = [*world.canaries["acme"], *extra_canaries]
-    requests = [(f"{method.upper()} {path} [{name}] as {persona}", lambda m=method, p=path, n=name: send(client, m, p, n, forms, world))
-                for name, path, method in targets]
+    requests = [
+        (f"{method.upper()} {path} [{name}] as {persona}", lambda m=method, p=path, n=name: send(client, m, p, n, forms, world))
+        for name, path, method in targets
+    ]
     results, failures = run_unchanged(requests, [world.lenders["acme"].schema_name, "public"])
     for label, response in results:
         problem = refusal_problem(response, canaries)
@@ -134,8 +154,9 @@ def test_refused_personas_post_real_bodies(forms, world, db):
     assert len(forms.by_path) >= 25, sorted(forms.by_path)
 
 
-@pytest.mark.parametrize("name,persona", [("intake-api-cases", "acme_manager"), ("payment-api", "acme_finance"),
-                                          ("payment-api-reversal", "acme_finance")])
+@pytest.mark.parametrize(
+    "name,persona", [("intake-api-cases", "acme_manager"), ("payment-api", "acme_finance"), ("payment-api-reversal", "acme_finance")]
+)
 def test_the_api_bodies_do_the_work_for_who_may(name, persona, world, forms, db):
     """The JSON the refused personas send is accepted from someone allowed: only access can stop it."""
     path = next(path for _, url_name, path in tenant_paths(world) if url_name == name)
@@ -156,7 +177,9 @@ def test_partners_without_the_case_are_refused_on_every_object_route(persona, wo
 def test_partners_without_the_case_see_none_of_it_on_list_pages(persona, world, db):
     """Their own lists may open, but show none of acme's cases, money, phones or references; reading writes nothing."""
     client = csrf_client(world, persona, "acme")
-    requests = [(f"GET {path} [{name}] as {persona}", lambda p=path: client.get(p)) for _, name, path in tenant_paths(world, objects_only=False)]
+    requests = [
+        (f"GET {path} [{name}] as {persona}", lambda p=path: client.get(p)) for _, name, path in tenant_paths(world, objects_only=False)
+    ]
     results, failures = run_unchanged(requests, [world.lenders["acme"].schema_name, "public"])
     for label, response in results:
         found = leaked(response_text(response), [*world.canaries["acme"], *WORLD_CASE_DATA])
@@ -233,8 +256,14 @@ def test_the_placed_agency_never_sees_money_phones_or_references_of_a_case_not_p
     reference on it must appear on none of X's pages or exports (PIPL art. 6: no more than the purpose needs)."""
     from tests import matrix_canaries
 
-    markers = ["己金丝雀", matrix_canaries.CASE_NO, matrix_canaries.ID_NUMBER, matrix_canaries.BANK_REFERENCE,
-               *matrix_canaries.AMOUNT_MARKERS, *matrix_canaries.PHONE_MARKERS]
+    markers = [
+        "己金丝雀",
+        matrix_canaries.CASE_NO,
+        matrix_canaries.ID_NUMBER,
+        matrix_canaries.BANK_REFERENCE,
+        *matrix_canaries.AMOUNT_MARKERS,
+        *matrix_canaries.PHONE_MARKERS,
+    ]
     client = csrf_client(world, persona, "acme")
     requests = [(f"GET {path} [{name}] as {persona}", lambda p=path: client.get(p)) for _, name, path in tenant_paths(world)]
     results, failures = run_unchanged(requests, [world.lenders["acme"].schema_name, "public"])

@@ -10,6 +10,7 @@ is the legal default (08:00–21:00 debtor-local); so that the journey does not 
 runs, the lender's policy sets the debtors' time zone to one where it is early afternoon right now.
 Screenshots: test-artifacts/browser/journey-*.png.
 """
+
 import datetime
 import re
 from decimal import Decimal
@@ -67,20 +68,38 @@ def journey(world, django_db_blocker):
         lender = services.create_lender(slug=SLUG, name="旅程消费金融 Journey")
         people = {}
         for key, org, role in (("manager", lender.organisation, Role.COLLECTIONS_MANAGER), ("finance", lender.organisation, Role.FINANCE)):
-            people[key] = services.add_member(organisation=org, email=f"journey-{key}@personas.test", full_name=key, role=role, password=PASSWORD).user
+            people[key] = services.add_member(
+                organisation=org, email=f"journey-{key}@personas.test", full_name=key, role=role, password=PASSWORD
+            ).user
         agencies = {}
         for key, name in (("ja", "甲程催收 JA"), ("jb", "乙程催收 JB")):
             org = services.create_organisation(slug=f"{SLUG}-{key}", name=name, kind="agency")
-            licence = services.add_licence(organisation=org, kind=LicenceKind.COLLECTION, number=f"LIC-{key}", issuing_authority="上海市地方金融监督管理局",
-                                           valid_from=today - datetime.timedelta(days=30), valid_to=today + datetime.timedelta(days=365))
+            licence = services.add_licence(
+                organisation=org,
+                kind=LicenceKind.COLLECTION,
+                number=f"LIC-{key}",
+                issuing_authority="上海市地方金融监督管理局",
+                valid_from=today - datetime.timedelta(days=30),
+                valid_to=today + datetime.timedelta(days=365),
+            )
             services.verify_licence(licence=licence, by=world.people["platform"].user)
             engagement = services.engage_partner(lender=lender, partner=org)
             services.set_engagement_status(engagement=engagement, status=EngagementStatus.ACTIVE)
             agencies[key] = org
-        people["ja_admin"] = services.add_member(organisation=agencies["ja"], email="journey-ja-admin@personas.test", full_name="甲程主管",
-                                                 role=Role.AGENCY_ADMIN, password=PASSWORD).user
-        people["ja_collector"] = services.add_member(organisation=agencies["ja"], email="journey-ja-collector@personas.test", full_name="甲程催收员",
-                                                     role=Role.COLLECTOR, password=PASSWORD).user
+        people["ja_admin"] = services.add_member(
+            organisation=agencies["ja"],
+            email="journey-ja-admin@personas.test",
+            full_name="甲程主管",
+            role=Role.AGENCY_ADMIN,
+            password=PASSWORD,
+        ).user
+        people["ja_collector"] = services.add_member(
+            organisation=agencies["ja"],
+            email="journey-ja-collector@personas.test",
+            full_name="甲程催收员",
+            role=Role.COLLECTOR,
+            password=PASSWORD,
+        ).user
         # Finance and agency admins must pass two-factor (tenants.models.ROLES_REQUIRING_2FA): their authenticator apps.
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -88,8 +107,14 @@ def journey(world, django_db_blocker):
         with tenant_context(lender):
             for org in agencies.values():
                 agreements.create_agreement(partner=org, created_by=people["manager"], terms=terms(capacity=100))
-            set_contact_policy(window_start=datetime.time(8), window_end=datetime.time(21), daily_cap=3,
-                               time_zone=midday_zone(timezone.now()), updated_by=people["manager"], now=timezone.now())
+            set_contact_policy(
+                window_start=datetime.time(8),
+                window_end=datetime.time(21),
+                daily_cap=3,
+                time_zone=midday_zone(timezone.now()),
+                updated_by=people["manager"],
+                now=timezone.now(),
+            )
         connections["default"].set_schema_to_public()
     yield {"lender": lender, "people": people, "agencies": agencies, "devices": devices}
     with django_db_blocker.unblock():
@@ -159,8 +184,19 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     sign_in(page, live_app, people["manager"].email)
     page.goto(live_app.url("/intake/", host=SLUG))
     path = tmp_path / "逾期-M2.csv"
-    rows = [row(seed, contract_no=f"JOURNEY-{seed:03d}", id_number=id_number(seed, region="310101"), overdue_since=overdue,
-                principal_due="10000.00", interest_due="0", penalty_due="0", fees_due="0") for seed in range(1, CASES + 1)]
+    rows = [
+        row(
+            seed,
+            contract_no=f"JOURNEY-{seed:03d}",
+            id_number=id_number(seed, region="310101"),
+            overdue_since=overdue,
+            principal_due="10000.00",
+            interest_due="0",
+            penalty_due="0",
+            fees_due="0",
+        )
+        for seed in range(1, CASES + 1)
+    ]
     path.write_bytes(to_csv(rows, encoding="utf-8-sig"))
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_role("button", name="Check the file", exact=True).click()
@@ -271,9 +307,12 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
 
     # 8. Finance checks a payment file with a bad row: the problem is named by row, column and reason.
     pay_file = tmp_path / "还款流水.csv"
-    pay_file.write_text("合同编号,还款日期,还款金额,流水号\r\n"
-                        f"{contract},{today.isoformat()},200.00,JOURNEY-BANK-0002\r\n"
-                        f"NO-SUCH-CONTRACT,{today.isoformat()},50.00,JOURNEY-BANK-0003\r\n", encoding="utf-8-sig")
+    pay_file.write_text(
+        "合同编号,还款日期,还款金额,流水号\r\n"
+        f"{contract},{today.isoformat()},200.00,JOURNEY-BANK-0002\r\n"
+        f"NO-SUCH-CONTRACT,{today.isoformat()},50.00,JOURNEY-BANK-0003\r\n",
+        encoding="utf-8-sig",
+    )
     finance.goto(live_app.url("/payments/import/", host=SLUG))
     finance.locator('input[type="file"]').set_input_files(str(pay_file))
     finance.get_by_role("button", name="Check the file").click()

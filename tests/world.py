@@ -5,6 +5,7 @@ acme only and never placed, agency Z engaged with no one, law firm L engaged
 with acme; a platform staff member. Canary cases carry unique markers so a
 leak into any response is caught by a substring search.
 """
+
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -74,8 +75,13 @@ def _case(contract_no, name, id_number, marker, dpd):
     debtor.set_id_number(id_number)
     debtor.save()
     return Case.objects.create(
-        debtor=debtor, contract_no=contract_no, product="随心贷", loan_amount=Decimal("20000.00"),
-        principal_due=Decimal("15000.00"), interest_due=Decimal("812.35"), overdue_since=timezone.localdate() - datetime.timedelta(days=dpd),
+        debtor=debtor,
+        contract_no=contract_no,
+        product="随心贷",
+        loan_amount=Decimal("20000.00"),
+        principal_due=Decimal("15000.00"),
+        interest_due=Decimal("812.35"),
+        overdue_since=timezone.localdate() - datetime.timedelta(days=dpd),
     )
 
 
@@ -88,11 +94,19 @@ def build_world() -> World:
         world.lenders[slug] = lender
         world.orgs[slug] = lender.organisation
     today = timezone.localdate()
-    for slug, name, kind in [("xagency", "迅达催收 X", "agency"), ("yagency", "远航催收 Y", "agency"), ("zagency", "正信催收 Z", "agency"), ("lfirm", "律正律师事务所 L", "law_firm")]:
+    for slug, name, kind in [
+        ("xagency", "迅达催收 X", "agency"),
+        ("yagency", "远航催收 Y", "agency"),
+        ("zagency", "正信催收 Z", "agency"),
+        ("lfirm", "律正律师事务所 L", "law_firm"),
+    ]:
         org = services.create_organisation(slug=slug, name=name, kind=kind)
         licence = services.add_licence(
-            organisation=org, kind=LicenceKind.COLLECTION if kind == "agency" else LicenceKind.LAW_FIRM,
-            number=f"LIC-{slug}", issuing_authority="上海市地方金融监督管理局", valid_from=today - datetime.timedelta(days=365),
+            organisation=org,
+            kind=LicenceKind.COLLECTION if kind == "agency" else LicenceKind.LAW_FIRM,
+            number=f"LIC-{slug}",
+            issuing_authority="上海市地方金融监督管理局",
+            valid_from=today - datetime.timedelta(days=365),
             valid_to=today + datetime.timedelta(days=365),
         )
         world.orgs[slug] = org
@@ -101,14 +115,19 @@ def build_world() -> World:
         email = f"{key}@personas.test"
         membership = services.add_member(organisation=world.orgs[org_slug], email=email, full_name=key, role=role, password=PASSWORD)
         persona = Persona(key=key, email=email, role=role, org=org_slug, user=membership.user)
-        if role in (Role.PLATFORM_STAFF, Role.LENDER_ADMIN) or role in ROLES_REQUIRING_2FA:  # every persona whose role requires 2FA has a device
+        if (
+            role in (Role.PLATFORM_STAFF, Role.LENDER_ADMIN) or role in ROLES_REQUIRING_2FA
+        ):  # every persona whose role requires 2FA has a device
             persona.device = TOTPDevice.objects.create(user=membership.user, name="test", confirmed=True)
         world.people[key] = persona
     from tenants.models import Membership, PractitionerCertificate
 
     world.certificate = PractitionerCertificate.objects.create(
-        membership=Membership.objects.get(user=world.people["x_collector"].user), number="CERT-X-001",
-        issuing_authority="中国银行业协会", valid_to=today + datetime.timedelta(days=365))
+        membership=Membership.objects.get(user=world.people["x_collector"].user),
+        number="CERT-X-001",
+        issuing_authority="中国银行业协会",
+        valid_to=today + datetime.timedelta(days=365),
+    )
     for slug in ("xagency", "yagency", "zagency", "lfirm"):
         services.verify_licence(licence=world.orgs[slug + "_licence"], by=world.people["platform"].user)
     for lender_slug, partner_slug in [("acme", "xagency"), ("beta", "xagency"), ("acme", "yagency"), ("acme", "lfirm")]:
@@ -119,25 +138,41 @@ def build_world() -> World:
     x, y = world.orgs["xagency"], world.orgs["yagency"]
     with tenant_context(world.lenders["acme"]):
         placed = _case("ACME-CANARY-001", "甲金丝雀", IDS[0], "CANARY-ACME-7F3A", 45)
-        Placement.objects.create(case=placed, partner=x, assigned_to=world.people["x_collector"].user, ends_at=now + datetime.timedelta(days=30))
+        Placement.objects.create(
+            case=placed, partner=x, assigned_to=world.people["x_collector"].user, ends_at=now + datetime.timedelta(days=30)
+        )
         unassigned = _case("ACME-CANARY-002", "乙金丝雀", IDS[1], "CANARY-ACME-8B21", 95)
         Placement.objects.create(case=unassigned, partner=x, ends_at=now + datetime.timedelta(days=30))
         unplaced = _case("ACME-CANARY-003", "丙金丝雀", IDS[2], "CANARY-ACME-9C44", 200)
         recalled = _case("ACME-CANARY-004", "丁金丝雀", IDS[3], "CANARY-ACME-0D57", 20)
-        Placement.objects.create(case=recalled, partner=y, status=PlacementStatus.RECALLED, starts_at=now - datetime.timedelta(days=20),
-                                 ends_at=now + datetime.timedelta(days=10), ended_at=now - datetime.timedelta(days=1))
+        Placement.objects.create(
+            case=recalled,
+            partner=y,
+            status=PlacementStatus.RECALLED,
+            starts_at=now - datetime.timedelta(days=20),
+            ends_at=now + datetime.timedelta(days=10),
+            ended_at=now - datetime.timedelta(days=1),
+        )
         world.cases.update({"acme_placed": placed, "acme_unassigned": unassigned, "acme_unplaced": unplaced, "acme_recalled": recalled})
     with tenant_context(world.lenders["beta"]):
         beta_case = _case("BETA-CANARY-001", "戊金丝雀", IDS[4], "CANARY-BETA-1E68", 60)
-        Placement.objects.create(case=beta_case, partner=x, assigned_to=world.people["x_collector"].user, ends_at=now + datetime.timedelta(days=30))
+        Placement.objects.create(
+            case=beta_case, partner=x, assigned_to=world.people["x_collector"].user, ends_at=now + datetime.timedelta(days=30)
+        )
         world.cases["beta_placed"] = beta_case
     with tenant_context(world.lenders["acme"]):
         from django.core.files.base import ContentFile
 
         from portal.jobs.models import Job, JobStatus
 
-        job = Job.objects.create(kind="audit_export", status=JobStatus.DONE, progress=100, result_name="audit.csv",
-                                 created_by_id=world.people["acme_admin"].user.pk, organisation_id=world.orgs["acme"].pk)
+        job = Job.objects.create(
+            kind="audit_export",
+            status=JobStatus.DONE,
+            progress=100,
+            result_name="audit.csv",
+            created_by_id=world.people["acme_admin"].user.pk,
+            organisation_id=world.orgs["acme"].pk,
+        )
         job.result.save("audit.csv", ContentFile(b"at,actor\nCANARY-ACME-JOB,acme_admin\n"), save=True)
         world.jobs = {"acme": job}
     world.canaries = {

@@ -4,6 +4,7 @@ Every knob a deployment turns is an environment variable; the defaults are
 for a developer's machine (embedded PostgreSQL under ``var/``, a filesystem
 Celery broker when no ``CELERY_BROKER_URL`` is set). See README "Configuration".
 """
+
 import os
 from pathlib import Path
 
@@ -250,7 +251,11 @@ STORAGES = {
     # Uploads land under MEDIA_ROOT/<schema>/ (django-tenants), so one lender's
     # files never share a namespace with another's.
     "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -358,7 +363,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", f"*.{BASE_DOMAIN}:*", f"{BASE_DOMAIN}:*"] if DEBUG else ["'self'", f"https://*.{BASE_DOMAIN}", f"https://{BASE_DOMAIN}"],
+        "form-action": ["'self'", f"*.{BASE_DOMAIN}:*", f"{BASE_DOMAIN}:*"]
+        if DEBUG
+        else ["'self'", f"https://*.{BASE_DOMAIN}", f"https://{BASE_DOMAIN}"],
     }
 }
 if not DEBUG:

@@ -1,4 +1,5 @@
 """Developer and demo settings: DEBUG on, dev-only keys. Never used in production."""
+
 import os
 
 os.environ.setdefault("DJANGO_DEBUG", "1")

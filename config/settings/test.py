@@ -1,4 +1,5 @@
 """Test settings: the real PostgreSQL (and Redis/broker when configured), a fast hasher."""
+
 import os
 
 os.environ.setdefault("DJANGO_DEBUG", "1")

@@ -28,8 +28,13 @@ MAX_BALANCES = 20  # balance snapshots shown
 LIMITATION_WARNING_DAYS = 180  # a date closer than this is flagged: time to demand payment or file (民法典 art. 195)
 
 
-LIMITATION_DUE = {"expired": gettext_lazy("Expired"), "30": gettext_lazy("Within 30 days"), "90": gettext_lazy("Within 90 days"),
-                  "180": gettext_lazy("Within 180 days"), "365": gettext_lazy("Within a year")}
+LIMITATION_DUE = {
+    "expired": gettext_lazy("Expired"),
+    "30": gettext_lazy("Within 30 days"),
+    "90": gettext_lazy("Within 90 days"),
+    "180": gettext_lazy("Within 180 days"),
+    "365": gettext_lazy("Within a year"),
+}
 # The manual placement page reads at most 2,000 contract numbers from one submission
 # (outsourcing.forms.ManualPlacementForm.contract_numbers): a bigger selection is refused, never cut silently.
 BULK_PLACE_LIMIT = 2000
@@ -47,8 +52,11 @@ class CaseFilters:
     limitation: str = ""  # a LIMITATION_DUE key (lender staff only)
 
     def as_query(self) -> list[tuple[str, str]]:
-        pairs = [("q", self.q)] + [("bucket", b) for b in self.buckets] + [
-            ("status", self.status), ("product", self.product), ("partner", str(self.partner or "")), ("limitation", self.limitation)]
+        pairs = (
+            [("q", self.q)]
+            + [("bucket", b) for b in self.buckets]
+            + [("status", self.status), ("product", self.product), ("partner", str(self.partner or "")), ("limitation", self.limitation)]
+        )
         return [(key, value) for key, value in pairs if value]
 
     @property
@@ -58,10 +66,12 @@ class CaseFilters:
 
 def parse_case_filters(params, *, lender_view: bool) -> CaseFilters:
     """Only known values pass; anything else is ignored (a filter never errors, it just does not apply)."""
-    filters = CaseFilters(q=params.get("q", "").strip()[:64],
-                          buckets=[b for b in BUCKETS if b in params.getlist("bucket")],
-                          status=params.get("status", "") if params.get("status", "") in CaseStatus.values else "",
-                          product=params.get("product", "").strip()[:100])
+    filters = CaseFilters(
+        q=params.get("q", "").strip()[:64],
+        buckets=[b for b in BUCKETS if b in params.getlist("bucket")],
+        status=params.get("status", "") if params.get("status", "") in CaseStatus.values else "",
+        product=params.get("product", "").strip()[:100],
+    )
     if lender_view:
         try:
             filters.partner = uuid.UUID(params.get("partner", ""))
@@ -88,7 +98,9 @@ def apply_case_filters(cases, filters: CaseFilters, *, now):
     if filters.limitation == "expired":  # 诉讼时效 passed (民法典 art. 188): the debtor may refuse to pay
         cases = cases.filter(limitation_expires_on__lt=today)
     elif filters.limitation:
-        cases = cases.filter(limitation_expires_on__gte=today, limitation_expires_on__lte=today + datetime.timedelta(days=int(filters.limitation)))
+        cases = cases.filter(
+            limitation_expires_on__gte=today, limitation_expires_on__lte=today + datetime.timedelta(days=int(filters.limitation))
+        )
     return cases
 
 
@@ -112,10 +124,18 @@ def case_list(request):
     # The limitation filters match the oldest cases: pick the page's ids through the limitation index first.
     page = paginate(cases, time_field="created_at", cursor=request.GET.get("cursor"), ids_first=bool(filters.limitation))
     template = "portal/partials/case_rows.html" if request.htmx else "portal/case_list.html"
-    context = {"page": page, "q": filters.q, "filters": filters, "query": urlencode(filters.as_query()),
-               "hide_amounts": not access.can(principal, "case.view_amounts"), "can_select": _can_select(principal),
-               "columns": 6 + access.can(principal, "case.view_amounts") + _can_select(principal),
-               "buckets": BUCKETS, "statuses": CaseStatus.choices, "lender_view": lender_view}
+    context = {
+        "page": page,
+        "q": filters.q,
+        "filters": filters,
+        "query": urlencode(filters.as_query()),
+        "hide_amounts": not access.can(principal, "case.view_amounts"),
+        "can_select": _can_select(principal),
+        "columns": 6 + access.can(principal, "case.view_amounts") + _can_select(principal),
+        "buckets": BUCKETS,
+        "statuses": CaseStatus.choices,
+        "lender_view": lender_view,
+    }
     if lender_view and not request.htmx:
         context["partners"] = engaged_agencies(request.tenant, statuses=EngagementStatus.values)
         context["limitation_choices"] = list(LIMITATION_DUE.items())
@@ -145,8 +165,11 @@ def case_bulk(request):
         messages.error(request, _("Choose at least one case."))
         return redirect(back)
     if len(numbers) > BULK_PLACE_LIMIT:
-        messages.error(request, _("More than %(limit)s cases are selected; place at most %(limit)s at once. Narrow the filter.")
-                       % {"limit": f"{BULK_PLACE_LIMIT:,}"})
+        messages.error(
+            request,
+            _("More than %(limit)s cases are selected; place at most %(limit)s at once. Narrow the filter.")
+            % {"limit": f"{BULK_PLACE_LIMIT:,}"},
+        )
         return redirect(back)
     # The manual placement page's own form, posted to it: its partner list, its checks, its messages.
     form = ManualPlacementForm(lender=request.tenant)
@@ -163,9 +186,15 @@ def case_detail(request, case_id):
         placements = placements.filter(partner=request.principal.organisation)
     payments, events, balances, setting = [], [], [], None
     # The lender's payments on the case: amounts and bank references are not a partner's (see access.PERMISSIONS).
-    if (not hide_amounts and access.can(request.principal, "payment.view") and access.can(request.principal, "payment.view_amounts")
-            and access.can(request.principal, "payment.view_reference")):
-        rows = list(Payment.objects.filter(case=case).with_effective_split().select_related("reversal").order_by("-paid_on", "-recorded_at"))
+    if (
+        not hide_amounts
+        and access.can(request.principal, "payment.view")
+        and access.can(request.principal, "payment.view_amounts")
+        and access.can(request.principal, "payment.view_reference")
+    ):
+        rows = list(
+            Payment.objects.filter(case=case).with_effective_split().select_related("reversal").order_by("-paid_on", "-recorded_at")
+        )
         notes = payment_hooks.annotations([p.pk for p in rows])
         payments = [(payment, notes.get(payment.pk, {}) | {"reversed": hasattr(payment, "reversal")}) for payment in rows]
     if not hide_amounts:
@@ -174,13 +203,24 @@ def case_detail(request, case_id):
         _expiry, setting = limitation.expiry_from((e.kind, e.occurred_on) for e in events if e.withdrawn_at is None)
         balances = list(case.balance_history.all()[:MAX_BALANCES])
     days_left = (case.limitation_expires_on - timezone.localdate()).days if case.limitation_expires_on else None
-    return render(request, "portal/case_detail.html", {
-        "case": case, "placements": placements, "can_reveal": access.can(request.principal, "case.reveal_id"),
-        "hide_amounts": hide_amounts, "payments": payments, "events": events, "setting": setting, "days_left": days_left,
-        "balances": balances, "limitation_warning_days": LIMITATION_WARNING_DAYS,
-        "address": access.address_for(request.principal, case.debtor.address),  # the workbench's rule, one function
-        "panels": case_panels.panels_for(request, case),  # e.g. outsourcing's collection history, for lender staff
-    })
+    return render(
+        request,
+        "portal/case_detail.html",
+        {
+            "case": case,
+            "placements": placements,
+            "can_reveal": access.can(request.principal, "case.reveal_id"),
+            "hide_amounts": hide_amounts,
+            "payments": payments,
+            "events": events,
+            "setting": setting,
+            "days_left": days_left,
+            "balances": balances,
+            "limitation_warning_days": LIMITATION_WARNING_DAYS,
+            "address": access.address_for(request.principal, case.debtor.address),  # the workbench's rule, one function
+            "panels": case_panels.panels_for(request, case),  # e.g. outsourcing's collection history, for lender staff
+        },
+    )
 
 
 @require_POST

@@ -1,4 +1,5 @@
 """Home pages: the lender workspace dashboard, the public workspace picker and work list."""
+
 from django.db import connection
 from django.db.models import Count, Sum
 from django.shortcuts import redirect, render
@@ -36,9 +37,12 @@ def workspace_dashboard(request):
             by_bucket[bucket]["balance"] += row.get("balance") or 0
     total = sum(b["count"] for b in by_bucket.values())
     context = {
-        "case_count": total, "show_amounts": show_amounts,
-        "buckets": [(name, data["count"], data["balance"] if show_amounts else None, (data["count"] * 100 // total) if total else 0)
-                    for name, data in by_bucket.items()],
+        "case_count": total,
+        "show_amounts": show_amounts,
+        "buckets": [
+            (name, data["count"], data["balance"] if show_amounts else None, (data["count"] * 100 // total) if total else 0)
+            for name, data in by_bucket.items()
+        ],
         "placed_count": Placement.objects.active().filter(case__in=cases).count() if total else 0,
     }
     if principal.is_lender_staff:
@@ -46,8 +50,10 @@ def workspace_dashboard(request):
         context["active_engagements"] = sum(1 for e in context["engagements"] if e.status == EngagementStatus.ACTIVE)
     else:
         context["my_placements"] = (
-            Placement.objects.active().filter(partner=principal.organisation, case__in=cases)
-            .select_related("case", "case__debtor").order_by("ends_at")[:10]
+            Placement.objects.active()
+            .filter(partner=principal.organisation, case__in=cases)
+            .select_related("case", "case__debtor")
+            .order_by("ends_at")[:10]
         )
     return render(request, "portal/dashboard.html", context)
 
@@ -80,9 +86,17 @@ def partner_worklist(user, per_lender: int = 50):
                     .order_by("ends_at")[:per_lender]
                 )
                 for placement in placements:
-                    rows.append({"lender": lender, "partner": principal.organisation, "case": placement.case,
-                                 "debtor_name": placement.case.debtor.name, "bucket": placement.case.bucket,
-                                 "ends_at": placement.ends_at, "last_day": placement.last_day})  # no amount: a partner's lists carry none (case.view_amounts)
+                    rows.append(
+                        {
+                            "lender": lender,
+                            "partner": principal.organisation,
+                            "case": placement.case,
+                            "debtor_name": placement.case.debtor.name,
+                            "bucket": placement.case.bucket,
+                            "ends_at": placement.ends_at,
+                            "last_day": placement.last_day,
+                        }
+                    )  # no amount: a partner's lists carry none (case.view_amounts)
     connection.set_schema_to_public()
     rows.sort(key=lambda r: r["ends_at"])
     return rows

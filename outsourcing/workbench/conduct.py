@@ -17,6 +17,7 @@
 The window test is pure; the cap needs two count queries. Both take the moment explicitly, so tests
 pass times in and never depend on the clock.
 """
+
 import datetime
 from zoneinfo import ZoneInfo
 

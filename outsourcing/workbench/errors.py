@@ -1,4 +1,5 @@
 """The workbench's refusals: the project's one error type (``portal.errors.RuleError``), translated where raised."""
+
 from portal.errors import RuleError
 
 

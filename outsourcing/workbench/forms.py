@@ -1,4 +1,5 @@
 """Forms of the workbench: they parse and label input; the rules live in services and conduct."""
+
 import uuid
 from zoneinfo import available_timezones
 
@@ -46,15 +47,22 @@ class StartAttemptForm(forms.Form):
 
 
 class VerifyIdentityForm(forms.Form):
-    method = forms.ChoiceField(label=_("How the person proved who they are"), choices=IdentityMethod.choices, initial=IdentityMethod.ID_LAST4)
+    method = forms.ChoiceField(
+        label=_("How the person proved who they are"), choices=IdentityMethod.choices, initial=IdentityMethod.ID_LAST4
+    )
     name = forms.CharField(label=_("Name they gave"), max_length=100)
     answer = forms.CharField(label=_("Their answer (last four characters of the ID number, or date of birth YYYY-MM-DD)"), max_length=20)
 
 
 class OutcomeForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
-    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text=_("What was said and agreed. Facts only: the next collector relies on it."))
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What was said and agreed. Facts only: the next collector relies on it."),
+    )
     promise_amount = forms.DecimalField(label=_("Promised amount (CNY)"), required=False, min_value=0, max_digits=14, decimal_places=2)
     promise_due_on = forms.DateField(label=_("Promised date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -84,8 +92,12 @@ class DecideVisitForm(forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), choices=[("approve", _("Approve")), ("refuse", _("Refuse"))])
     note = forms.CharField(label=_("Note to the agency"), required=False, max_length=500)
     window_justification = forms.CharField(
-        label=_("Why approve now, outside the contact window"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Needed only when approving outside the contact window; it is recorded."))
+        label=_("Why approve now, outside the contact window"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed only when approving outside the contact window; it is recorded."),
+    )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -107,26 +119,43 @@ class MultipleImageField(forms.FileField):
 
 
 class VisitReportForm(forms.Form):
-    visited_at = forms.DateTimeField(label=_("Visited at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-                                     input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"])
+    visited_at = forms.DateTimeField(
+        label=_("Visited at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
     findings = forms.CharField(label=_("Findings"), max_length=10000, widget=forms.Textarea(attrs={"rows": 5}))
     photos = MultipleImageField(label=_("Photos"), required=False, help_text=_("PNG or JPEG, up to 10."))
     window_justification = forms.CharField(
-        label=_("Why the visit was outside the contact window or over the daily limit"), required=False, max_length=2000,
+        label=_("Why the visit was outside the contact window or over the daily limit"),
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Needed only for a visit outside the contact window or on a day the debtor's contact limit was reached; the lender sees it."))
+        help_text=_(
+            "Needed only for a visit outside the contact window or on a day the debtor's contact limit was reached; the lender sees it."
+        ),
+    )
 
 
 class ContactPolicyForm(forms.Form):
     window_start = forms.TimeField(label=_("Earliest contact"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    window_end = forms.TimeField(label=_("Latest contact"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                                 help_text=_("Contact must start before this time. The window can only be narrowed from 08:00–21:00."))
+    window_end = forms.TimeField(
+        label=_("Latest contact"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_("Contact must start before this time. The window can only be narrowed from 08:00–21:00."),
+    )
     daily_cap = forms.IntegerField(label=_("Attempts per debtor per day, all agencies together"), min_value=1, max_value=MAX_DAILY_CAP)
-    time_zone = forms.ChoiceField(label=_("Debtor time zone"), choices=TIME_ZONE_CHOICES,
-                                  help_text=_("The window must hold both in China time and in this zone."))
+    time_zone = forms.ChoiceField(
+        label=_("Debtor time zone"), choices=TIME_ZONE_CHOICES, help_text=_("The window must hold both in China time and in this zone.")
+    )
     promise_grace_days = forms.IntegerField(
-        label=_("Grace days for promises to pay"), required=False, min_value=0, max_value=MAX_PROMISE_GRACE_DAYS, initial=1,
-        help_text=_("A payment dated up to this many days after the promised date still keeps the promise (bank transfers arrive T+1)."))
+        label=_("Grace days for promises to pay"),
+        required=False,
+        min_value=0,
+        max_value=MAX_PROMISE_GRACE_DAYS,
+        initial=1,
+        help_text=_("A payment dated up to this many days after the promised date still keeps the promise (bank transfers arrive T+1)."),
+    )
 
     def clean_time_zone(self):
         value = self.cleaned_data["time_zone"]

@@ -1,6 +1,7 @@
 """A case's full history for whoever works it next (seed §1, handover): every placement, every
 attempt by any agency or the lender, promises and their fate, recordings, field visits, and the
 lender's own limitation evidence. A fixed number of queries however long the history is."""
+
 from __future__ import annotations
 
 import datetime

@@ -4,6 +4,7 @@ call recordings, field visits, and the lender's contact policy that governs them
 All of it lives in the lender's schema, next to the cases it is about. Agencies reach it only
 through their active placements (portal.access / outsourcing.access), so a recall closes it at once.
 """
+
 import datetime
 import uuid
 
@@ -60,11 +61,14 @@ class ContactPolicy(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="contact_policy_single_row"),
             models.CheckConstraint(
-                condition=Q(window_start__gte=EARLIEST_CONTACT) & Q(window_end__lte=LATEST_CONTACT) & Q(window_start__lt=models.F("window_end")),
+                condition=Q(window_start__gte=EARLIEST_CONTACT)
+                & Q(window_end__lte=LATEST_CONTACT)
+                & Q(window_start__lt=models.F("window_end")),
                 name="contact_policy_window_within_0800_2100",
             ),
-            models.CheckConstraint(condition=Q(daily_cap_per_debtor__gte=1) & Q(daily_cap_per_debtor__lte=MAX_DAILY_CAP),
-                                   name="contact_policy_cap_range"),
+            models.CheckConstraint(
+                condition=Q(daily_cap_per_debtor__gte=1) & Q(daily_cap_per_debtor__lte=MAX_DAILY_CAP), name="contact_policy_cap_range"
+            ),
             models.CheckConstraint(condition=Q(promise_grace_days__lte=MAX_PROMISE_GRACE_DAYS), name="contact_policy_grace_range"),
         ]
 
@@ -158,7 +162,9 @@ class ContactAttempt(models.Model):
     case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="+", db_index=False)
     debtor = models.ForeignKey("portal.Debtor", on_delete=models.PROTECT, related_name="+", db_index=False)  # the cap counts per debtor
     # Null for the lender's own collection (before placement, or imported history).
-    placement = models.ForeignKey("outsourcing.Placement", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    placement = models.ForeignKey(
+        "outsourcing.Placement", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     organisation = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
     collector = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
@@ -190,14 +196,20 @@ class ContactAttempt(models.Model):
             models.Index(fields=["collector"], condition=Q(outcome=""), name="wb_attempt_open_by_collector"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(outcome="", ended_at__isnull=True) | (~Q(outcome="") & Q(ended_at__isnull=False)),
-                                   name="wb_attempt_closed_has_outcome"),
-            models.CheckConstraint(condition=Q(identity_verified=False) | ~Q(identity_method=""), name="wb_attempt_verification_has_method"),
+            models.CheckConstraint(
+                condition=Q(outcome="", ended_at__isnull=True) | (~Q(outcome="") & Q(ended_at__isnull=False)),
+                name="wb_attempt_closed_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(identity_verified=False) | ~Q(identity_method=""), name="wb_attempt_verification_has_method"
+            ),
             models.CheckConstraint(condition=~Q(party_reached="debtor") | Q(identity_verified=True), name="wb_attempt_debtor_is_verified"),
             models.CheckConstraint(condition=~Q(number_kind="contact") | Q(contact__isnull=False), name="wb_attempt_contact_named"),
         ]
         triggers = [
-            pgtrigger.Protect(name="wb_attempt_closed_is_final", operation=pgtrigger.Update, condition=pgtrigger.Condition("OLD.outcome <> ''")),
+            pgtrigger.Protect(
+                name="wb_attempt_closed_is_final", operation=pgtrigger.Update, condition=pgtrigger.Condition("OLD.outcome <> ''")
+            ),
             pgtrigger.Protect(name="wb_attempt_never_deleted", operation=pgtrigger.Delete),
         ]
 
@@ -306,12 +318,16 @@ class FieldVisitRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
-        indexes = [models.Index(fields=["status", "-requested_at"], name="wb_visit_status"),
-                   models.Index(fields=["case", "-requested_at"], name="wb_visit_case")]
+        indexes = [
+            models.Index(fields=["status", "-requested_at"], name="wb_visit_status"),
+            models.Index(fields=["case", "-requested_at"], name="wb_visit_case"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["case"], condition=Q(status="pending"), name="wb_visit_one_pending_per_case"),
-            models.CheckConstraint(condition=Q(status="pending", decided_at__isnull=True) | (~Q(status="pending") & Q(decided_at__isnull=False)),
-                                   name="wb_visit_decided_has_time"),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True) | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="wb_visit_decided_has_time",
+            ),
         ]
 
     def __str__(self):

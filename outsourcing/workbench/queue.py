@@ -10,6 +10,7 @@ never contacted (new, oldest placement first), then the least recently contacted
 an attempt under this placement, so a case handed over from another agency is new to the agency
 that receives it.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -80,8 +81,9 @@ LIMIT %s
 """
 
 
-def collector_queue(*, agency, collector, today: datetime.date, now: datetime.datetime, cursor: str | None = None,
-                    size: int = PAGE_SIZE) -> Page:
+def collector_queue(
+    *, agency, collector, today: datetime.date, now: datetime.datetime, cursor: str | None = None, size: int = PAGE_SIZE
+) -> Page:
     """The collector's active placements in working order. Recalled or expired placements are gone at once:
     the filter is the same ``Placement.objects.active()`` that decides access."""
     mine = Placement.objects.active(at=now).filter(partner=agency, assigned_to=collector).order_by().values("pk", "starts_at")
@@ -97,8 +99,15 @@ def collector_queue(*, agency, collector, today: datetime.date, now: datetime.da
         if stamp is not None:
             after = "WHERE (r.queue_group, r.sort_at, r.id) > (%s, %s, %s)"
             params += [group, stamp, last_pk]
-    sql = _QUEUE_SQL.format(mine=mine_sql, promise=PromiseToPay._meta.db_table, attempt=ContactAttempt._meta.db_table,
-                            due=DUE_TODAY, new=NEW, contacted=CONTACTED, after=after)
+    sql = _QUEUE_SQL.format(
+        mine=mine_sql,
+        promise=PromiseToPay._meta.db_table,
+        attempt=ContactAttempt._meta.db_table,
+        due=DUE_TODAY,
+        new=NEW,
+        contacted=CONTACTED,
+        after=after,
+    )
     with connection.cursor() as db:
         db.execute(sql, [*params, size + 1])
         keys = db.fetchall()

@@ -3,6 +3,7 @@
 Views, tests and (later) the payments item call these and nothing else writes the workbench's
 tables. Refusals raise WorkbenchError (or its ConductRefused) with a reason in the active language.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -56,8 +57,12 @@ NOBODY_OUTCOMES = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.SWITCHED_O
 MESSAGE_OUTCOMES = frozenset({Outcome.MESSAGE_SENT})
 # A complaint can come from the debtor or from a contact tired of calls.
 EITHER_PARTY_OUTCOMES = frozenset({Outcome.COMPLAINT})
-RISK_FLAG_FOR_OUTCOME = {Outcome.DECEASED: RiskFlag.DECEASED, Outcome.ARRESTED: RiskFlag.ARRESTED,
-                         Outcome.DISPUTE: RiskFlag.DISPUTE, Outcome.COMPLAINT: RiskFlag.COMPLAINT}
+RISK_FLAG_FOR_OUTCOME = {
+    Outcome.DECEASED: RiskFlag.DECEASED,
+    Outcome.ARRESTED: RiskFlag.ARRESTED,
+    Outcome.DISPUTE: RiskFlag.DISPUTE,
+    Outcome.COMPLAINT: RiskFlag.COMPLAINT,
+}
 # Guessing the last four characters must not be a way round verification.
 MAX_IDENTITY_FAILURES = 3
 # Debt details stay visible this long after verification, and only while the call is open.
@@ -93,11 +98,19 @@ def assign_cases(*, placement_ids, collector, agency, assigned_by, now: datetime
     changed = [p for p in placements if p.assigned_to_id != new_id]
     if changed:
         Placement.objects.filter(pk__in=[p.pk for p in changed]).update(assigned_to_id=new_id)
-        CollectorAssignment.objects.bulk_create([
-            CollectorAssignment(placement=p, case_id=p.case_id, collector_id=new_id, previous_collector_id=p.assigned_to_id,
-                                assigned_by=assigned_by, assigned_at=now)
-            for p in changed
-        ])
+        CollectorAssignment.objects.bulk_create(
+            [
+                CollectorAssignment(
+                    placement=p,
+                    case_id=p.case_id,
+                    collector_id=new_id,
+                    previous_collector_id=p.assigned_to_id,
+                    assigned_by=assigned_by,
+                    assigned_at=now,
+                )
+                for p in changed
+            ]
+        )
     return len(changed)
 
 
@@ -107,12 +120,28 @@ def dial_list(debtor: Debtor, contacts=None) -> list[dict]:
     rows = []
     for kind, number in ((NumberKind.MOBILE, debtor.mobile), (NumberKind.HOME, debtor.home_phone), (NumberKind.WORK, debtor.work_phone)):
         if number:
-            rows.append({"kind": kind, "label": kind.label, "number": number, "masked": phones.mask(number), "contact": None,
-                         "sms": phones.is_mobile(number)})
-    for contact in (contacts if contacts is not None else debtor.contacts.all()):
+            rows.append(
+                {
+                    "kind": kind,
+                    "label": kind.label,
+                    "number": number,
+                    "masked": phones.mask(number),
+                    "contact": None,
+                    "sms": phones.is_mobile(number),
+                }
+            )
+    for contact in contacts if contacts is not None else debtor.contacts.all():
         if contact.phone:
-            rows.append({"kind": NumberKind.CONTACT, "label": str(contact), "number": contact.phone, "masked": phones.mask(contact.phone),
-                         "contact": contact, "sms": phones.is_mobile(contact.phone)})
+            rows.append(
+                {
+                    "kind": NumberKind.CONTACT,
+                    "label": str(contact),
+                    "number": contact.phone,
+                    "masked": phones.mask(contact.phone),
+                    "contact": contact,
+                    "sms": phones.is_mobile(contact.phone),
+                }
+            )
     return rows
 
 
@@ -143,8 +172,12 @@ def _active_placement(*, placement, case, agency, now):
 # ------------------------------------------------------------------ what the agreement allows
 # Placements made before agreements existed carry no version: they keep what the workbench always did.
 LEGACY_ACTIONS = frozenset({CollectionAction.PHONE.value, CollectionAction.SMS.value})
-ACTION_FOR_CHANNEL = {Channel.PHONE: CollectionAction.PHONE, Channel.SMS: CollectionAction.SMS,
-                      Channel.LETTER: CollectionAction.LETTER, Channel.VISIT: CollectionAction.FIELD_VISIT}
+ACTION_FOR_CHANNEL = {
+    Channel.PHONE: CollectionAction.PHONE,
+    Channel.SMS: CollectionAction.SMS,
+    Channel.LETTER: CollectionAction.LETTER,
+    Channel.VISIT: CollectionAction.FIELD_VISIT,
+}
 
 
 def allowed_actions(placement: Placement | None) -> frozenset:
@@ -227,12 +260,24 @@ def _attempt_in_force(attempt: ContactAttempt, *, now) -> bool:
 
 
 def _access_ended_error() -> WorkbenchError:
-    return WorkbenchError(_("This case is no longer placed with your agency. The open attempt was closed unlogged; nothing more can be recorded on it."))
+    return WorkbenchError(
+        _("This case is no longer placed with your agency. The open attempt was closed unlogged; nothing more can be recorded on it.")
+    )
 
 
 @transaction.atomic
-def start_attempt(*, case: Case, placement: Placement, agency, collector, channel: str, number_kind: str,
-                  contact: Contact | None = None, now: datetime.datetime, policy: ContactPolicy | None = None) -> ContactAttempt:
+def start_attempt(
+    *,
+    case: Case,
+    placement: Placement,
+    agency,
+    collector,
+    channel: str,
+    number_kind: str,
+    contact: Contact | None = None,
+    now: datetime.datetime,
+    policy: ContactPolicy | None = None,
+) -> ContactAttempt:
     """Open an attempt when the collector dials or sends: the moment the conduct rules are checked.
 
     The debtor row is locked, so concurrent attempts by different agencies are counted one after
@@ -256,9 +301,17 @@ def start_attempt(*, case: Case, placement: Placement, agency, collector, channe
     policy = policy or ContactPolicy.current()
     local_date = conduct.check_contact_allowed(debtor_id=debtor.pk, at=now, policy=policy)
     return ContactAttempt.objects.create(
-        case=case, debtor=debtor, placement=placement, organisation=agency, collector=collector, channel=channel,
-        number_kind=number_kind, contact=contact if number_kind == NumberKind.CONTACT else None, number_dialled=number,
-        started_at=now, debtor_local_date=local_date,
+        case=case,
+        debtor=debtor,
+        placement=placement,
+        organisation=agency,
+        collector=collector,
+        channel=channel,
+        number_kind=number_kind,
+        contact=contact if number_kind == NumberKind.CONTACT else None,
+        number_dialled=number,
+        started_at=now,
+        debtor_local_date=local_date,
     )
 
 
@@ -318,7 +371,8 @@ def verify_identity(*, attempt: ContactAttempt, collector, method: str, name: st
             matched = identity_answer_matches(debtor=attempt.debtor, method=method, name=name, answer=answer)
             if matched:
                 ContactAttempt.objects.filter(pk=attempt.pk).update(
-                    identity_verified=True, identity_method=method, identity_verified_at=now, party_reached=Party.DEBTOR)
+                    identity_verified=True, identity_method=method, identity_verified_at=now, party_reached=Party.DEBTOR
+                )
             else:
                 ContactAttempt.objects.filter(pk=attempt.pk).update(identity_failures=attempt.identity_failures + 1)
     # Both refusals are raised after the block, so what they record (the close, the failure) is kept.
@@ -333,7 +387,10 @@ def verify_identity(*, attempt: ContactAttempt, collector, method: str, name: st
 def reveals_debt(attempt: ContactAttempt | None, *, now: datetime.datetime) -> bool:
     """Debt details are shown for this call only: open, verified, and recently."""
     return bool(
-        attempt is not None and attempt.is_open and attempt.identity_verified and attempt.identity_verified_at is not None
+        attempt is not None
+        and attempt.is_open
+        and attempt.identity_verified
+        and attempt.identity_verified_at is not None
         and now - attempt.identity_verified_at <= datetime.timedelta(minutes=REVEAL_MINUTES)
     )
 
@@ -354,7 +411,7 @@ def party_for(*, outcome: str, channel: str, identity_verified: bool) -> str:
             raise WorkbenchError(_("A text message or letter can only be recorded as sent."))
         return Party.NONE
     if outcome in MESSAGE_OUTCOMES:
-        raise WorkbenchError(_("\"Message sent\" is for text messages and letters."))
+        raise WorkbenchError(_('"Message sent" is for text messages and letters.'))
     if outcome in DEBTOR_OUTCOMES:
         if not identity_verified:
             raise WorkbenchError(_("This outcome needs the debtor's identity verified on the call first."))
@@ -370,8 +427,16 @@ def party_for(*, outcome: str, channel: str, identity_verified: bool) -> str:
     raise WorkbenchError(_("Unknown outcome."))
 
 
-def record_outcome(*, attempt: ContactAttempt, collector, outcome: str, note: str = "", promise_amount=None,
-                   promise_due_on: datetime.date | None = None, now: datetime.datetime) -> ContactAttempt:
+def record_outcome(
+    *,
+    attempt: ContactAttempt,
+    collector,
+    outcome: str,
+    note: str = "",
+    promise_amount=None,
+    promise_due_on: datetime.date | None = None,
+    now: datetime.datetime,
+) -> ContactAttempt:
     """Close an attempt with its outcome code and note (the attempt log, 催记).
 
     Reaching the verified debtor is a demand reaching the debtor (民法典 art. 195(一)); a promise to
@@ -386,8 +451,9 @@ def record_outcome(*, attempt: ContactAttempt, collector, outcome: str, note: st
         if access_ended:
             _close_orphans([locked], now=now)
         else:
-            return _record_outcome_locked(locked, outcome=outcome, note=note, promise_amount=promise_amount,
-                                          promise_due_on=promise_due_on, now=now)
+            return _record_outcome_locked(
+                locked, outcome=outcome, note=note, promise_amount=promise_amount, promise_due_on=promise_due_on, now=now
+            )
     raise _access_ended_error()  # after the block, so the close is kept
 
 
@@ -396,7 +462,7 @@ def _record_outcome_locked(attempt, *, outcome, note, promise_amount, promise_du
     if outcome == Outcome.PROMISE_TO_PAY and (promise_amount is None or promise_due_on is None):
         raise WorkbenchError(_("A promise to pay needs an amount and a date."))
     if outcome != Outcome.PROMISE_TO_PAY and (promise_amount is not None or promise_due_on is not None):
-        raise WorkbenchError(_("An amount and date are recorded only with the outcome \"Promise to pay\"."))
+        raise WorkbenchError(_('An amount and date are recorded only with the outcome "Promise to pay".'))
     note = (note or "").strip()
     if len(note) > 2000:
         raise WorkbenchError(_("The note is longer than 2,000 characters."))
@@ -407,12 +473,17 @@ def _record_outcome_locked(attempt, *, outcome, note, promise_amount, promise_du
     case = Case.objects.select_for_update().get(pk=attempt.case_id)
     if party == Party.DEBTOR:
         limitation.record_event(
-            case=case, kind=LimitationEventKind.DEMAND, occurred_on=attempt.debtor_local_date,
+            case=case,
+            kind=LimitationEventKind.DEMAND,
+            occurred_on=attempt.debtor_local_date,
             evidence=limitation.evidence_text(
                 gettext_lazy("Call to the debtor (%(number)s), identity verified (%(method)s); outcome: %(outcome)s"),
-                number=limitation.label(attempt, "number_kind"), method=limitation.label(attempt, "identity_method"),
-                outcome=limitation.label(attempt, "outcome")),
-            source_type="workbench.contactattempt", source_id=str(attempt.pk),
+                number=limitation.label(attempt, "number_kind"),
+                method=limitation.label(attempt, "identity_method"),
+                outcome=limitation.label(attempt, "outcome"),
+            ),
+            source_type="workbench.contactattempt",
+            source_id=str(attempt.pk),
         )
     if outcome == Outcome.PROMISE_TO_PAY:
         record_promise(attempt=attempt, amount=promise_amount, due_on=promise_due_on)
@@ -434,13 +505,23 @@ def record_promise(*, attempt: ContactAttempt, amount, due_on: datetime.date) ->
         raise WorkbenchError(_("The promised amount must be more than zero."))
     if due_on < attempt.debtor_local_date:
         raise WorkbenchError(_("The promised date cannot be before the call."))
-    promise = PromiseToPay.objects.create(case_id=attempt.case_id, placement_id=attempt.placement_id, attempt=attempt, amount=amount,
-                                          promised_on=attempt.debtor_local_date, due_on=due_on)
+    promise = PromiseToPay.objects.create(
+        case_id=attempt.case_id,
+        placement_id=attempt.placement_id,
+        attempt=attempt,
+        amount=amount,
+        promised_on=attempt.debtor_local_date,
+        due_on=due_on,
+    )
     limitation.record_event(
-        case=Case.objects.get(pk=attempt.case_id), kind=LimitationEventKind.ACKNOWLEDGMENT, occurred_on=attempt.debtor_local_date,
-        evidence=limitation.evidence_text(gettext_lazy("Promise to pay %(amount)s by %(date)s in a recorded call"),
-                                          amount=amount, date=due_on.isoformat()),
-        source_type="workbench.promisetopay", source_id=str(promise.pk),
+        case=Case.objects.get(pk=attempt.case_id),
+        kind=LimitationEventKind.ACKNOWLEDGMENT,
+        occurred_on=attempt.debtor_local_date,
+        evidence=limitation.evidence_text(
+            gettext_lazy("Promise to pay %(amount)s by %(date)s in a recorded call"), amount=amount, date=due_on.isoformat()
+        ),
+        source_type="workbench.promisetopay",
+        source_id=str(promise.pk),
     )
     return promise
 
@@ -502,12 +583,14 @@ def evaluate_promises(promises, *, payments, as_of: datetime.date, grace_days: i
             paid += take
         paid = to_fen(paid)
         results[promise.key] = PromiseEvaluation(
-            status=_status(amount=amount, paid=paid, due_on=promise.due_on, as_of=as_of, grace_days=int(grace_days)), paid_amount=paid)
+            status=_status(amount=amount, paid=paid, due_on=promise.due_on, as_of=as_of, grace_days=int(grace_days)), paid_amount=paid
+        )
     return results
 
 
-def evaluate_promise(*, amount, promised_on: datetime.date, due_on: datetime.date, payments, as_of: datetime.date,
-                     grace_days: int = 0) -> PromiseEvaluation:
+def evaluate_promise(
+    *, amount, promised_on: datetime.date, due_on: datetime.date, payments, as_of: datetime.date, grace_days: int = 0
+) -> PromiseEvaluation:
     """One promise alone (evaluate_promises with a single promise)."""
     terms = PromiseTerms(key=0, amount=to_fen(amount), promised_on=promised_on, due_on=due_on)
     return evaluate_promises([terms], payments=payments, as_of=as_of, grace_days=grace_days)[0]
@@ -522,7 +605,10 @@ def store_promise_evaluations(*, case: Case, payments, as_of: datetime.date, now
     promises = list(PromiseToPay.objects.select_for_update().filter(case=case).order_by("due_on", "promised_on", "created_at", "pk"))
     results = evaluate_promises(
         [PromiseTerms(key=p.pk, amount=p.amount, promised_on=p.promised_on, due_on=p.due_on) for p in promises],
-        payments=payments, as_of=as_of, grace_days=grace)
+        payments=payments,
+        as_of=as_of,
+        grace_days=grace,
+    )
     changed = []
     for promise in promises:
         result = results[promise.pk]
@@ -550,8 +636,15 @@ def upload_recording(*, attempt: ContactAttempt, upload, uploaded_by, agency, no
         mime = uploads.check_recording(upload)
     except ValidationError as error:
         raise WorkbenchError(error.messages[0]) from None
-    recording = CallRecording(attempt=attempt, original_name=(upload.name or "")[:200], mime=mime, size=upload.size,
-                              sha256=uploads.sha256_of(upload), uploaded_by=uploaded_by, uploaded_at=now)
+    recording = CallRecording(
+        attempt=attempt,
+        original_name=(upload.name or "")[:200],
+        mime=mime,
+        size=upload.size,
+        sha256=uploads.sha256_of(upload),
+        uploaded_by=uploaded_by,
+        uploaded_at=now,
+    )
     _store_file(recording.file, upload)
     recording.save()
     return recording
@@ -559,8 +652,9 @@ def upload_recording(*, attempt: ContactAttempt, upload, uploaded_by, agency, no
 
 # ------------------------------------------------------------------ field visits
 @transaction.atomic
-def request_field_visit(*, case: Case, placement: Placement, agency, reason: str, note: str, requested_by,
-                        now: datetime.datetime) -> FieldVisitRequest:
+def request_field_visit(
+    *, case: Case, placement: Placement, agency, reason: str, note: str, requested_by, now: datetime.datetime
+) -> FieldVisitRequest:
     """Ask the lender for a field visit (外访): for major risk (fraud, death, arrest), repeated broken
     promises, or a debtor phone collection cannot reach (seed §2). Only where the agreement allows field visits."""
     placement = _active_placement(placement=placement, case=case, agency=agency, now=now)
@@ -572,8 +666,15 @@ def request_field_visit(*, case: Case, placement: Placement, agency, reason: str
         raise WorkbenchError(_("Say what phone collection found and what the visit should establish."))
     try:
         with transaction.atomic():
-            return FieldVisitRequest.objects.create(case=case, placement=placement, organisation=agency, reason=reason,
-                                                    note=note[:4000], requested_by=requested_by, requested_at=now)
+            return FieldVisitRequest.objects.create(
+                case=case,
+                placement=placement,
+                organisation=agency,
+                reason=reason,
+                note=note[:4000],
+                requested_by=requested_by,
+                requested_at=now,
+            )
     except IntegrityError:
         raise WorkbenchError(_("A field visit request for this case is already waiting for the lender.")) from None
 
@@ -589,8 +690,16 @@ def _window_justification(*, at: datetime.datetime, problems: list[str], justifi
 
 
 @transaction.atomic
-def decide_field_visit(*, visit: FieldVisitRequest, approve: bool, decided_by, note: str = "", now: datetime.datetime,
-                       window_justification: str = "", policy: ContactPolicy | None = None) -> FieldVisitRequest:
+def decide_field_visit(
+    *,
+    visit: FieldVisitRequest,
+    approve: bool,
+    decided_by,
+    note: str = "",
+    now: datetime.datetime,
+    window_justification: str = "",
+    policy: ContactPolicy | None = None,
+) -> FieldVisitRequest:
     """The lender approves or refuses; decided once (compare-and-swap on the pending status).
 
     An approval sends a visitor to the debtor, so it is held to the contact window (conduct.py, in China time
@@ -603,9 +712,12 @@ def decide_field_visit(*, visit: FieldVisitRequest, approve: bool, decided_by, n
     if approve:
         policy = policy or ContactPolicy.current()
         problem = conduct.window_refusal(now, policy)
-        justification = _window_justification(at=now, problems=[problem] if problem else [], justification=window_justification, policy=policy)
+        justification = _window_justification(
+            at=now, problems=[problem] if problem else [], justification=window_justification, policy=policy
+        )
     updated = FieldVisitRequest.objects.filter(pk=visit.pk, status=VisitStatus.PENDING).update(
-        status=status, decided_by=decided_by, decided_at=now, decision_note=note, decision_window_justification=justification)
+        status=status, decided_by=decided_by, decided_at=now, decision_note=note, decision_window_justification=justification
+    )
     if not updated:
         raise WorkbenchError(_("This request has already been decided."))
     visit.refresh_from_db()
@@ -613,8 +725,18 @@ def decide_field_visit(*, visit: FieldVisitRequest, approve: bool, decided_by, n
 
 
 @transaction.atomic
-def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: datetime.datetime, photos, visited_by, agency,
-                      now: datetime.datetime, window_justification: str = "", policy: ContactPolicy | None = None) -> FieldVisitReport:
+def file_visit_report(
+    *,
+    visit: FieldVisitRequest,
+    findings: str,
+    visited_at: datetime.datetime,
+    photos,
+    visited_by,
+    agency,
+    now: datetime.datetime,
+    window_justification: str = "",
+    policy: ContactPolicy | None = None,
+) -> FieldVisitReport:
     """The visit's findings and photos, on the case for the lender and whoever works it next.
 
     A visit is a contact: it counts toward the debtor's daily limit (conduct.contacts_on), and a visit
@@ -636,9 +758,14 @@ def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: da
     # The debtor row is locked like start_attempt does, so the day's count is not raced by a call.
     debtor_id = Case.objects.values_list("debtor_id", flat=True).get(pk=visit.case_id)
     Debtor.objects.select_for_update().filter(pk=debtor_id).values_list("pk", flat=True).first()
-    problems = [p for p in (conduct.window_refusal(visited_at, policy),
-                            conduct.cap_refusal(debtor_id=debtor_id, local_date=conduct.debtor_local(visited_at, policy).date(), policy=policy))
-                if p]
+    problems = [
+        p
+        for p in (
+            conduct.window_refusal(visited_at, policy),
+            conduct.cap_refusal(debtor_id=debtor_id, local_date=conduct.debtor_local(visited_at, policy).date(), policy=policy),
+        )
+        if p
+    ]
     justification = _window_justification(at=visited_at, problems=problems, justification=window_justification, policy=policy)
     photos = list(photos or [])
     if len(photos) > uploads.MAX_PHOTOS_PER_REPORT:
@@ -649,11 +776,25 @@ def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: da
             checked.append((upload, *uploads.check_photo(upload)))
         except ValidationError as error:
             raise WorkbenchError(f"{upload.name}: {error.messages[0]}") from None
-    report = FieldVisitReport.objects.create(request=visit, findings=findings[:10000], visited_at=visited_at, visited_by=visited_by, created_at=now,
-                                             window_justification=justification)
+    report = FieldVisitReport.objects.create(
+        request=visit,
+        findings=findings[:10000],
+        visited_at=visited_at,
+        visited_by=visited_by,
+        created_at=now,
+        window_justification=justification,
+    )
     for position, (upload, mime, width, height) in enumerate(checked, start=1):
-        photo = FieldVisitPhoto(report=report, position=position, original_name=(upload.name or "")[:200], mime=mime,
-                                size=upload.size, width=width, height=height, sha256=uploads.sha256_of(upload))
+        photo = FieldVisitPhoto(
+            report=report,
+            position=position,
+            original_name=(upload.name or "")[:200],
+            mime=mime,
+            size=upload.size,
+            width=width,
+            height=height,
+            sha256=uploads.sha256_of(upload),
+        )
         _store_file(photo.file, upload)
         photo.save()
     return report
@@ -661,8 +802,17 @@ def file_visit_report(*, visit: FieldVisitRequest, findings: str, visited_at: da
 
 # ------------------------------------------------------------------ contact policy
 @transaction.atomic
-def set_contact_policy(*, window_start: datetime.time, window_end: datetime.time, daily_cap: int, time_zone: str,
-                       updated_by, now: datetime.datetime, promise_grace_days: int | None = None, request=None) -> ContactPolicy:
+def set_contact_policy(
+    *,
+    window_start: datetime.time,
+    window_end: datetime.time,
+    daily_cap: int,
+    time_zone: str,
+    updated_by,
+    now: datetime.datetime,
+    promise_grace_days: int | None = None,
+    request=None,
+) -> ContactPolicy:
     """The lender's contact rules. The window may only be narrowed from 08:00–21:00 (the database refuses wider)."""
     if window_start < EARLIEST_CONTACT or window_end > LATEST_CONTACT:
         raise WorkbenchError(_("The contact window can only be made stricter than 08:00–21:00."))
@@ -677,11 +827,27 @@ def set_contact_policy(*, window_start: datetime.time, window_end: datetime.time
         promise_grace_days = ContactPolicy.current().promise_grace_days
     if not 0 <= int(promise_grace_days) <= MAX_PROMISE_GRACE_DAYS:
         raise WorkbenchError(_("The grace days for promises must be between 0 and %(max)s.") % {"max": MAX_PROMISE_GRACE_DAYS})
-    policy, _created = ContactPolicy.objects.update_or_create(pk=1, defaults={
-        "window_start": window_start, "window_end": window_end, "daily_cap_per_debtor": int(daily_cap),
-        "debtor_time_zone": time_zone, "promise_grace_days": int(promise_grace_days), "updated_by": updated_by, "updated_at": now,
-    })
-    record(Action.CHANGE, request=request, actor=updated_by, object_type="workbench.contactpolicy", object_id="1",
-           window=f"{window_start:%H:%M}-{window_end:%H:%M}", daily_cap=int(daily_cap), time_zone=time_zone,
-           promise_grace_days=int(promise_grace_days))
+    policy, _created = ContactPolicy.objects.update_or_create(
+        pk=1,
+        defaults={
+            "window_start": window_start,
+            "window_end": window_end,
+            "daily_cap_per_debtor": int(daily_cap),
+            "debtor_time_zone": time_zone,
+            "promise_grace_days": int(promise_grace_days),
+            "updated_by": updated_by,
+            "updated_at": now,
+        },
+    )
+    record(
+        Action.CHANGE,
+        request=request,
+        actor=updated_by,
+        object_type="workbench.contactpolicy",
+        object_id="1",
+        window=f"{window_start:%H:%M}-{window_end:%H:%M}",
+        daily_cap=int(daily_cap),
+        time_zone=time_zone,
+        promise_grace_days=int(promise_grace_days),
+    )
     return policy

@@ -3,6 +3,7 @@
 Follows portal.lib.uploads: a size limit first, then the file's own bytes decide its type; the
 name and the browser's Content-Type are never trusted.
 """
+
 import hashlib
 import warnings
 
@@ -57,7 +58,9 @@ def check_recording(upload) -> str:
         raise ValidationError(_("The file is empty."))
     mime = sniff_audio(_head(upload))
     if mime is None:
-        raise ValidationError(_("Only audio recordings are accepted (%(formats)s), judged by the file's content.") % {"formats": AUDIO_LABELS})
+        raise ValidationError(
+            _("Only audio recordings are accepted (%(formats)s), judged by the file's content.") % {"formats": AUDIO_LABELS}
+        )
     return mime
 
 

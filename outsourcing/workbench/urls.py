@@ -1,4 +1,5 @@
 """The agency workbench, on a lender's host under /workbench/."""
+
 from django.urls import path
 
 from . import views

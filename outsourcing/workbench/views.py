@@ -3,6 +3,7 @@
 Every case is fetched through portal.access.get_visible_case, so a recalled placement closes every
 page here at once (404, audited). Business rules live in services.py and conduct.py.
 """
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -71,11 +72,23 @@ def queue_page(request):
     # Nothing is written on a GET: calls left open on placements that have ended since are closed by the next
     # action that meets them (start_attempt, log_outcome ... : services.close_orphaned_attempts).
     policy = ContactPolicy.current()
-    page = queue.collector_queue(agency=request.principal.organisation, collector=request.user,
-                                 today=conduct.debtor_local(moment, policy).date(), now=moment, cursor=request.GET.get("cursor"))
+    page = queue.collector_queue(
+        agency=request.principal.organisation,
+        collector=request.user,
+        today=conduct.debtor_local(moment, policy).date(),
+        now=moment,
+        cursor=request.GET.get("cursor"),
+    )
     template = "workbench/partials/queue_rows.html" if request.htmx else "workbench/queue.html"
-    return render(request, template, {"page": page, "can_assign": access.can(request.principal, "workbench.assign"),
-                                      "groups": {"due": queue.DUE_TODAY, "new": queue.NEW}})
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "can_assign": access.can(request.principal, "workbench.assign"),
+            "groups": {"due": queue.DUE_TODAY, "new": queue.NEW},
+        },
+    )
 
 
 def assign_page(request):
@@ -85,8 +98,13 @@ def assign_page(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                changed = services.assign_cases(placement_ids=form.cleaned_data["placement_ids"], collector=form.cleaned_data["collector"],
-                                                agency=agency, assigned_by=request.user, now=now())
+                changed = services.assign_cases(
+                    placement_ids=form.cleaned_data["placement_ids"],
+                    collector=form.cleaned_data["collector"],
+                    agency=agency,
+                    assigned_by=request.user,
+                    now=now(),
+                )
             except WorkbenchError as error:
                 _error(request, error)
             else:
@@ -116,17 +134,26 @@ def case_page(request, case_id):
     # longer be logged (the next action closes it, unlogged). Read only: a GET writes nothing (issue item 15).
     open_attempt = (
         ContactAttempt.objects.filter(case=case, collector=request.user, outcome="", placement=placement)
-        .select_related("contact").order_by("-started_at").first()
-        if can_work else None
+        .select_related("contact")
+        .order_by("-started_at")
+        .first()
+        if can_work
+        else None
     )
     # Lender staff are the creditor; an agency sees the debt only in a call with the verified debtor.
     reveal = principal.is_lender_staff or services.reveals_debt(open_attempt, now=moment)
     record(Action.VIEW_PERSONAL_DATA, request=request, obj=case, case_id=case.pk, debt_details=reveal)
     local = conduct.debtor_local(moment, policy)
     context = {
-        "case": case, "debtor": case.debtor, "id_number_on_screen": services.id_number_on_screen(case.debtor), "placement": placement,
-        "can_work": can_work, "reveal": reveal,
-        "open_attempt": open_attempt, "policy": policy, "debtor_time": f"{local:%H:%M}",
+        "case": case,
+        "debtor": case.debtor,
+        "id_number_on_screen": services.id_number_on_screen(case.debtor),
+        "placement": placement,
+        "can_work": can_work,
+        "reveal": reveal,
+        "open_attempt": open_attempt,
+        "policy": policy,
+        "debtor_time": f"{local:%H:%M}",
         "risk_labels": [RiskFlag(flag).label for flag in case.risk_flags if flag in RiskFlag.values],
         "promises": PromiseToPay.objects.filter(case=case).order_by("-due_on", "-created_at"),
         "within_window": conduct.is_allowed_moment(moment, policy),
@@ -143,10 +170,14 @@ def case_page(request, case_id):
         context["numbers"] = services.dial_list(case.debtor, Contact.objects.filter(debtor_id=case.debtor_id).order_by("position"))
         if open_attempt is not None:
             context["verify_form"] = VerifyIdentityForm(auto_id="verify_%s")
-            context["outcome_form"] = OutcomeForm(channel=open_attempt.channel, identity_verified=open_attempt.identity_verified, auto_id="outcome_%s")
+            context["outcome_form"] = OutcomeForm(
+                channel=open_attempt.channel, identity_verified=open_attempt.identity_verified, auto_id="outcome_%s"
+            )
         context["recording_targets"] = list(
             ContactAttempt.objects.filter(case=case, organisation=principal.organisation, channel=Channel.PHONE, recordings__isnull=True)
-            .exclude(outcome="").order_by("-started_at")[:20])
+            .exclude(outcome="")
+            .order_by("-started_at")[:20]
+        )
         context["recording_form"] = RecordingForm()
     if context["can_request_visit"]:
         context["visit_form"] = VisitRequestForm(auto_id="visit_%s")
@@ -186,9 +217,16 @@ def start_attempt(request, case_id):
     if form.cleaned_data["contact"]:
         contact = Contact.objects.filter(pk=form.cleaned_data["contact"], debtor_id=case.debtor_id).first()
     try:
-        attempt = services.start_attempt(case=case, placement=placement, agency=request.principal.organisation, collector=request.user,
-                                         channel=form.cleaned_data["channel"], number_kind=form.cleaned_data["number_kind"],
-                                         contact=contact, now=now())
+        attempt = services.start_attempt(
+            case=case,
+            placement=placement,
+            agency=request.principal.organisation,
+            collector=request.user,
+            channel=form.cleaned_data["channel"],
+            number_kind=form.cleaned_data["number_kind"],
+            contact=contact,
+            now=now(),
+        )
     except WorkbenchError as error:
         _error(request, error)
         return redirect(_case_url(case.pk, "call"))
@@ -217,12 +255,21 @@ def record_outcome(request, attempt_id):
     attempt = _own_attempt(request, attempt_id)
     form = OutcomeForm(request.POST, channel=attempt.channel, identity_verified=attempt.identity_verified)
     if not form.is_valid():
-        messages.error(request, _("Check the outcome: %(errors)s") % {"errors": "; ".join(e for errors in form.errors.values() for e in errors)})
+        messages.error(
+            request, _("Check the outcome: %(errors)s") % {"errors": "; ".join(e for errors in form.errors.values() for e in errors)}
+        )
         return redirect(_case_url(attempt.case_id, "call"))
     data = form.cleaned_data
     try:
-        services.record_outcome(attempt=attempt, collector=request.user, outcome=data["outcome"], note=data["note"],
-                                promise_amount=data.get("promise_amount"), promise_due_on=data.get("promise_due_on"), now=now())
+        services.record_outcome(
+            attempt=attempt,
+            collector=request.user,
+            outcome=data["outcome"],
+            note=data["note"],
+            promise_amount=data.get("promise_amount"),
+            promise_due_on=data.get("promise_due_on"),
+            now=now(),
+        )
     except WorkbenchError as error:
         _error(request, error)
         return redirect(_case_url(attempt.case_id, "call"))
@@ -238,8 +285,9 @@ def upload_recording(request, attempt_id):
         messages.error(request, _("Choose the recording file."))
         return redirect(_case_url(attempt.case_id, "recordings"))
     try:
-        services.upload_recording(attempt=attempt, upload=form.cleaned_data["file"], uploaded_by=request.user,
-                                  agency=request.principal.organisation, now=now())
+        services.upload_recording(
+            attempt=attempt, upload=form.cleaned_data["file"], uploaded_by=request.user, agency=request.principal.organisation, now=now()
+        )
     except WorkbenchError as error:
         _error(request, error)
     else:
@@ -256,8 +304,11 @@ def recording_download(request, recording_id):
     access.get_visible_case(request.principal, recording.attempt.case_id, request=request)
     record(Action.DOWNLOAD, request=request, obj=recording, case_id=recording.attempt.case_id)
     extension = {"audio/mpeg": "mp3", "audio/wav": "wav", "audio/mp4": "m4a", "audio/aac": "aac", "audio/amr": "amr", "audio/ogg": "ogg"}
-    return stored_file(recording.file.open("rb"), content_type=recording.mime,
-                       filename=f"recording-{recording.attempt.started_at:%Y%m%d-%H%M}.{extension.get(recording.mime, 'bin')}")
+    return stored_file(
+        recording.file.open("rb"),
+        content_type=recording.mime,
+        filename=f"recording-{recording.attempt.started_at:%Y%m%d-%H%M}.{extension.get(recording.mime, 'bin')}",
+    )
 
 
 # ------------------------------------------------------------------ field visits
@@ -273,8 +324,9 @@ def request_visit(request, case_id):
         messages.error(request, _("Choose a reason and say what phone collection found."))
         return redirect(_case_url(case.pk, "visits"))
     try:
-        services.request_field_visit(case=case, placement=placement, agency=request.principal.organisation, requested_by=request.user,
-                                     now=now(), **form.cleaned_data)
+        services.request_field_visit(
+            case=case, placement=placement, agency=request.principal.organisation, requested_by=request.user, now=now(), **form.cleaned_data
+        )
     except WorkbenchError as error:
         _error(request, error)
     else:
@@ -308,15 +360,24 @@ def visit_detail(request, visit_id):
     record(Action.VIEW_PERSONAL_DATA, request=request, obj=visit, case_id=case.pk)
     principal = request.principal
     report = FieldVisitReport.objects.filter(request=visit).select_related("visited_by").first()
-    context = {"visit": visit, "case": case, "report": report, "photos": list(report.photos.all()) if report else [],
-               "outside_window": False}
+    context = {
+        "visit": visit,
+        "case": case,
+        "report": report,
+        "photos": list(report.photos.all()) if report else [],
+        "outside_window": False,
+    }
     if report:
         policy = ContactPolicy.current()
         context["outside_window"] = not conduct.is_allowed_moment(report.visited_at, policy)
     if access.can(principal, "fieldvisit.decide") and visit.status == VisitStatus.PENDING:
         context["decide_form"] = DecideVisitForm()
-    if (report is None and visit.status == VisitStatus.APPROVED and visit.organisation_id == principal.organisation.pk
-            and access.can(principal, "fieldvisit.request")):
+    if (
+        report is None
+        and visit.status == VisitStatus.APPROVED
+        and visit.organisation_id == principal.organisation.pk
+        and access.can(principal, "fieldvisit.request")
+    ):
         context["report_form"] = VisitReportForm()
     return render(request, "workbench/visit_detail.html", context)
 
@@ -328,8 +389,14 @@ def decide_visit(request, visit_id):
     form = DecideVisitForm(request.POST)
     if form.is_valid():
         try:
-            services.decide_field_visit(visit=visit, approve=form.cleaned_data["decision"] == "approve", decided_by=request.user,
-                                        note=form.cleaned_data["note"], window_justification=form.cleaned_data["window_justification"], now=now())
+            services.decide_field_visit(
+                visit=visit,
+                approve=form.cleaned_data["decision"] == "approve",
+                decided_by=request.user,
+                note=form.cleaned_data["note"],
+                window_justification=form.cleaned_data["window_justification"],
+                now=now(),
+            )
         except WorkbenchError as error:
             _error(request, error)
         else:
@@ -349,16 +416,24 @@ def report_visit(request, visit_id):
         if timezone.is_naive(visited_at):
             visited_at = timezone.make_aware(visited_at)
         try:
-            services.file_visit_report(visit=visit, findings=form.cleaned_data["findings"], visited_at=visited_at,
-                                       photos=form.cleaned_data["photos"], visited_by=request.user,
-                                       agency=request.principal.organisation, window_justification=form.cleaned_data["window_justification"],
-                                       now=now())
+            services.file_visit_report(
+                visit=visit,
+                findings=form.cleaned_data["findings"],
+                visited_at=visited_at,
+                photos=form.cleaned_data["photos"],
+                visited_by=request.user,
+                agency=request.principal.organisation,
+                window_justification=form.cleaned_data["window_justification"],
+                now=now(),
+            )
         except WorkbenchError as error:
             _error(request, error)
         else:
             messages.success(request, _("Visit report filed."))
     else:
-        messages.error(request, _("Check the report: %(errors)s") % {"errors": "; ".join(e for errors in form.errors.values() for e in errors)})
+        messages.error(
+            request, _("Check the report: %(errors)s") % {"errors": "; ".join(e for errors in form.errors.values() for e in errors)}
+        )
     return redirect("workbench-visit", visit_id=visit.pk)
 
 
@@ -379,15 +454,27 @@ def contact_policy(request):
     # The contact rules are terms the lender sets for its partners, so the same role that manages engagements sets them.
     access.require(request, "engagement.manage")
     policy = ContactPolicy.current()
-    initial = {"window_start": policy.window_start, "window_end": policy.window_end, "daily_cap": policy.daily_cap_per_debtor,
-               "time_zone": policy.debtor_time_zone, "promise_grace_days": policy.promise_grace_days}
+    initial = {
+        "window_start": policy.window_start,
+        "window_end": policy.window_end,
+        "daily_cap": policy.daily_cap_per_debtor,
+        "time_zone": policy.debtor_time_zone,
+        "promise_grace_days": policy.promise_grace_days,
+    }
     form = ContactPolicyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.set_contact_policy(window_start=data["window_start"], window_end=data["window_end"], daily_cap=data["daily_cap"],
-                                        time_zone=data["time_zone"], promise_grace_days=data["promise_grace_days"], updated_by=request.user,
-                                        now=now(), request=request)
+            services.set_contact_policy(
+                window_start=data["window_start"],
+                window_end=data["window_end"],
+                daily_cap=data["daily_cap"],
+                time_zone=data["time_zone"],
+                promise_grace_days=data["promise_grace_days"],
+                updated_by=request.user,
+                now=now(),
+                request=request,
+            )
         except WorkbenchError as error:
             form.add_error(None, error.message)
         else:

@@ -1,4 +1,5 @@
 """Export the audit log to CSV in the background, with progress."""
+
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone

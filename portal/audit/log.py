@@ -1,4 +1,5 @@
 """The one way to write an audit event."""
+
 from django.db import connection
 
 from .models import Action, AuditEvent

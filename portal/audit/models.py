@@ -6,6 +6,7 @@ public site (sign-ins, platform actions) in the public schema. The database
 refuses UPDATE and DELETE (pgtrigger.Protect), so not even a bug or a
 shell session can rewrite history. ASVS 16.3, 16.4.2; PIPL art. 56.
 """
+
 import pgtrigger
 from django.db import models
 from django.utils import timezone

@@ -1,4 +1,5 @@
 """Sign-in events into the audit log."""
+
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver

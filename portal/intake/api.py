@@ -6,6 +6,7 @@ schema of the host the request came to, or the session of a signed-in
 lender employee allowed to import cases. The same service functions as the
 page and the command do the work, so the verdict is the same everywhere.
 """
+
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -78,7 +79,8 @@ class IntegrationTokenAuthentication(BaseAuthentication):
         if refusal == "expired":
             raise exceptions.AuthenticationFailed(
                 _("This token expired on %(date)s; issue or rotate a token on the Integration tokens page.")
-                % {"date": timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M")})
+                % {"date": timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M")}
+            )
         if refusal:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         return IntegrationClient(token), token
@@ -92,8 +94,12 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
     name = "IntegrationToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Token <key>`: a key issued on the lender's Integration tokens page."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`: a key issued on the lender's Integration tokens page.",
+        }
 
 
 def _principal(request):
@@ -162,9 +168,14 @@ class IntegrationAPIView(APIView):
 
 # ---------------------------------------------------------------- schema pieces
 
-ImportRowSerializer = type("ImportRowSerializer", (serializers.Serializer,), {
-    column.name: serializers.CharField(required=column.required, allow_blank=not column.required, help_text=column.help) for column in COLUMNS
-})
+ImportRowSerializer = type(
+    "ImportRowSerializer",
+    (serializers.Serializer,),
+    {
+        column.name: serializers.CharField(required=column.required, allow_blank=not column.required, help_text=column.help)
+        for column in COLUMNS
+    },
+)
 
 
 class ImportRejectedCellSerializer(serializers.Serializer):
@@ -177,7 +188,9 @@ class ImportVerdictSerializer(serializers.Serializer):
     rows = serializers.IntegerField(help_text="Rows read (blank rows are skipped).")
     valid = serializers.IntegerField(help_text="Rows without any error.")
     created = serializers.IntegerField(help_text="Cases created (0 unless committed).")
-    updated = serializers.IntegerField(help_text="Existing cases whose data changed (0 unless committed; an identical re-import updates none).")
+    updated = serializers.IntegerField(
+        help_text="Existing cases whose data changed (0 unless committed; an identical re-import updates none)."
+    )
     rejected = ImportRejectedCellSerializer(many=True, help_text="Every refused cell: a row with two problems appears twice.")
 
 
@@ -236,24 +249,33 @@ class CaseImportView(IntegrationAPIView):
             "Send a file (multipart field `file`) or a JSON list of rows keyed by the template's column names. "
             "The whole file is checked first; with `commit` the valid rows are imported in one transaction "
             "(re-sending a contract number updates that case, never duplicates it). Up to 1 MB the verdict comes "
-            "back at once; larger requests return 202 with a status URL."),
+            "back at once; larger requests return 202 with a status URL."
+        ),
         parameters=[
             OpenApiParameter("commit", bool, description="Import the valid rows (also accepted as a multipart field)."),
             OpenApiParameter("mapping", str, description="Name of a saved column mapping (also a multipart field)."),
             OpenApiParameter("async", bool, description="Always answer 202 and work in the background."),
         ],
         request={"multipart/form-data": ImportUploadSerializer, "application/json": ImportRowSerializer(many=True)},
-        responses={200: ImportVerdictSerializer, 202: ImportAcceptedSerializer, 400: ImportErrorSerializer,
-                   401: OpenApiResponse(description="No token, or an invalid, revoked or expired one."),
-                   403: OpenApiResponse(description="A token without the cases scope, or signed in but not allowed to import cases.")},
+        responses={
+            200: ImportVerdictSerializer,
+            202: ImportAcceptedSerializer,
+            400: ImportErrorSerializer,
+            401: OpenApiResponse(description="No token, or an invalid, revoked or expired one."),
+            403: OpenApiResponse(description="A token without the cases scope, or signed in but not allowed to import cases."),
+        },
     )
     def post(self, request):
         if request.content_type.startswith("multipart/"):
             upload = request.FILES.get("file")
             if upload is None and getattr(request, "upload_too_large", None):  # skipped while streaming, nothing kept
-                return _error(IntakeError("too_large", mb=settings.MAX_UPLOAD_BYTES // (1024 * 1024)), code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+                return _error(
+                    IntakeError("too_large", mb=settings.MAX_UPLOAD_BYTES // (1024 * 1024)), code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+                )
             if upload is None:
-                return Response({"detail": _("Send the file in the multipart field “file”."), "code": "no_file"}, status=status.HTTP_400_BAD_REQUEST)
+                return Response(
+                    {"detail": _("Send the file in the multipart field “file”."), "code": "no_file"}, status=status.HTTP_400_BAD_REQUEST
+                )
             if upload.size > settings.MAX_UPLOAD_BYTES:
                 return _error(IntakeError("too_large", mb=settings.MAX_UPLOAD_BYTES // (1024 * 1024)))
             content, name, json_rows = upload.read(), upload.name, False
@@ -264,21 +286,39 @@ class CaseImportView(IntegrationAPIView):
         commit = str(options.get("commit", request.query_params.get("commit", ""))).lower() in TRUE_WORDS
         mapping_name = str(options.get("mapping", request.query_params.get("mapping", "")))[:100]
         in_background = len(content) > SYNC_MAX_BYTES or request.query_params.get("async", "").lower() in TRUE_WORDS
-        who = {"token": request.auth if isinstance(request.auth, IntegrationToken) else None,
-               "created_by": None if isinstance(request.auth, IntegrationToken) else request.user}
+        who = {
+            "token": request.auth if isinstance(request.auth, IntegrationToken) else None,
+            "created_by": None if isinstance(request.auth, IntegrationToken) else request.user,
+        }
         try:
             if not in_background:
-                batch, verdict = services.import_now(content=content, original_name=name, commit=commit, source=BatchSource.API,
-                                                     json_rows=json_rows, mapping_name=mapping_name, **who)
+                batch, verdict = services.import_now(
+                    content=content,
+                    original_name=name,
+                    commit=commit,
+                    source=BatchSource.API,
+                    json_rows=json_rows,
+                    mapping_name=mapping_name,
+                    **who,
+                )
                 return _verdict_response(verdict, batch)
-            batch, mapping = services.receive_file(content=content, original_name=name, source=BatchSource.API, json_rows=json_rows,
-                                                   mapping_name=mapping_name, commit_after_validation=commit, **who)
+            batch, mapping = services.receive_file(
+                content=content,
+                original_name=name,
+                source=BatchSource.API,
+                json_rows=json_rows,
+                mapping_name=mapping_name,
+                commit_after_validation=commit,
+                **who,
+            )
             services.require_complete_mapping(batch=batch, mapping=mapping)
         except IntakeError as error:
             return _error(error)
         job = services.start_validation(batch=batch, user=who["created_by"], organisation=getattr(request.tenant, "organisation", None))
-        return Response({"batch": str(batch.pk), "job": str(job.pk), "status": batch.status,
-                         "status_url": f"/intake/api/imports/{batch.pk}/"}, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"batch": str(batch.pk), "job": str(job.pk), "status": batch.status, "status_url": f"/intake/api/imports/{batch.pk}/"},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class ImportStatusView(IntegrationAPIView):
@@ -295,8 +335,13 @@ class ImportStatusView(IntegrationAPIView):
         # A check asked to commit is finished once committed, or once it is clear it will not be (nothing valid, or the commit failed).
         awaiting_commit = batch.commit_after_validation and batch.status == BatchStatus.VALIDATED and batch.valid and not batch.error
         finished = batch.status in (BatchStatus.VALIDATED, BatchStatus.COMMITTED) and not awaiting_commit
-        body = {"batch": str(batch.pk), "status": batch.status, "progress": job.progress if job else (100 if finished else 0),
-                "message": job.message if job else "", "verdict": services.stored_verdict(batch).as_json() if finished else None}
+        body = {
+            "batch": str(batch.pk),
+            "status": batch.status,
+            "progress": job.progress if job else (100 if finished else 0),
+            "message": job.message if job else "",
+            "verdict": services.stored_verdict(batch).as_json() if finished else None,
+        }
         if batch.file_error:
             body["detail"] = batch.file_error.message
         return Response(body)

@@ -15,6 +15,7 @@ so ``crypto.decrypt`` reads them like any other; only the work is batched:
 * the HMAC-SHA256 (RFC 2104) starts from the key's inner and outer hash states,
   computed once, and the base64 is one C call per token.
 """
+
 from __future__ import annotations
 
 import base64
@@ -89,19 +90,19 @@ def encrypt_many(plaintexts: list[str]) -> list[str]:
         by_length.setdefault(len(data), []).append(position)
     ciphertexts: list[bytes] = [b""] * len(padded)
     for length, positions in by_length.items():
-        previous = b"".join(ivs[p * BLOCK:(p + 1) * BLOCK] for p in positions)
+        previous = b"".join(ivs[p * BLOCK : (p + 1) * BLOCK] for p in positions)
         columns = []
         for start in range(0, length, BLOCK):
-            plain = b"".join(padded[p][start:start + BLOCK] for p in positions)
+            plain = b"".join(padded[p][start : start + BLOCK] for p in positions)
             previous = block_cipher.update(_xor(plain, previous))
             columns.append(previous)
         for index, p in enumerate(positions):
-            ciphertexts[p] = b"".join(column[index * BLOCK:(index + 1) * BLOCK] for column in columns)
+            ciphertexts[p] = b"".join(column[index * BLOCK : (index + 1) * BLOCK] for column in columns)
     header = FERNET_VERSION + struct.pack(">Q", int(time.time()))
     tokens = []
     mac, encode = _hmac_sha256(signing_key), binascii.b2a_base64
     for position, ciphertext in enumerate(ciphertexts):
-        basic = header + ivs[position * BLOCK:(position + 1) * BLOCK] + ciphertext
+        basic = header + ivs[position * BLOCK : (position + 1) * BLOCK] + ciphertext
         tokens.append(encode(basic + mac(basic), newline=False).translate(_URLSAFE).decode())
     return tokens
 

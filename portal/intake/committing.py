@@ -25,6 +25,7 @@ not know of; its posting is applied again on top of the file's figures
 the file undoing it. We re-apply rather than refuse the row, so that the
 file's other corrections (an interest figure, an address) still land.
 """
+
 import datetime
 import json
 import operator
@@ -48,14 +49,34 @@ from . import bulkcrypto
 from .validation import CleanRow, cyclic_gc_paused
 
 # Canonical columns that are Case fields of the same name.
-CASE_FIELDS = ("product", "region", "loan_amount", "disbursed_on", "annual_rate", "term_months", "principal_due",
-               "interest_due", "penalty_due", "fees_due", "overdue_since", "last_payment_on", "repayment_method", "accelerated_on")
+CASE_FIELDS = (
+    "product",
+    "region",
+    "loan_amount",
+    "disbursed_on",
+    "annual_rate",
+    "term_months",
+    "principal_due",
+    "interest_due",
+    "penalty_due",
+    "fees_due",
+    "overdue_since",
+    "last_payment_on",
+    "repayment_method",
+    "accelerated_on",
+)
 # What the limitation evidence of a row is made from (limitation_events).
 LIMITATION_FIELDS = ("overdue_since", "last_payment_on", "repayment_method", "disbursed_on", "term_months", "accelerated_on")
 BALANCE_FIELDS = ("principal_due", "interest_due", "penalty_due", "fees_due")
 # Canonical column -> Debtor field.
-DEBTOR_FIELDS = {"borrower_name": "name", "mobile": "mobile", "home_phone": "home_phone", "work_phone": "work_phone",
-                 "employer": "employer", "address": "address"}
+DEBTOR_FIELDS = {
+    "borrower_name": "name",
+    "mobile": "mobile",
+    "home_phone": "home_phone",
+    "work_phone": "work_phone",
+    "employer": "employer",
+    "address": "address",
+}
 EVENT_SOURCE = "intake.import"  # LimitationEvent.source_type of evidence taken from an import
 WITHDRAWN_NOTE = gettext_lazy("Corrected by a later import (%(row)s)")
 _temp_names = count(1)
@@ -87,7 +108,9 @@ DUE, PARTIAL_PAYMENT = LimitationEventKind.DUE.value, LimitationEventKind.PARTIA
 OTHER_RELATION = ContactRelation.OTHER.value
 
 
-def limitation_events(*, overdue_since, last_payment_on, repayment_method="", disbursed_on=None, term_months=None, accelerated_on=None) -> list:
+def limitation_events(
+    *, overdue_since, last_payment_on, repayment_method="", disbursed_on=None, term_months=None, accelerated_on=None
+) -> list:
     """The limitation evidence a row carries: (kind, date).
 
     The debt fell due on limitation.period_start: overdue_since (民法典 art. 188), or for a loan in instalments the
@@ -95,8 +118,18 @@ def limitation_events(*, overdue_since, last_payment_on, repayment_method="", di
     partial performance (art. 195(二)); an ordinary instalment paid before the default is not evidence of anything.
     Whether each event counts is the walk's answer (limitation.walk, walk_sql).
     """
-    events = [(DUE, limitation.period_start(overdue_since=overdue_since, repayment_method=repayment_method, disbursed_on=disbursed_on,
-                                            term_months=term_months, accelerated_on=accelerated_on))]
+    events = [
+        (
+            DUE,
+            limitation.period_start(
+                overdue_since=overdue_since,
+                repayment_method=repayment_method,
+                disbursed_on=disbursed_on,
+                term_months=term_months,
+                accelerated_on=accelerated_on,
+            ),
+        )
+    ]
     if last_payment_on and last_payment_on >= overdue_since:
         events.append((PARTIAL_PAYMENT, last_payment_on))
     return events
@@ -112,15 +145,20 @@ def _reapplied(balances: dict, payments: list, loan_amount) -> dict:
     """
     result = dict(balances)
     for payment in payments:
-        for name, part in (("fees_due", payment["to_fees"]), ("penalty_due", payment["to_penalty"]),
-                           ("interest_due", payment["to_interest"]), ("principal_due", payment["to_principal"])):
+        for name, part in (
+            ("fees_due", payment["to_fees"]),
+            ("penalty_due", payment["to_penalty"]),
+            ("interest_due", payment["to_interest"]),
+            ("principal_due", payment["to_principal"]),
+        ):
             result[name] = to_fen(max(result[name] - part, 0))
     result["principal_due"] = min(result["principal_due"], loan_amount)
     return result
 
 
-def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history: dict | None = None,
-                today: datetime.date | None = None) -> Outcome:
+def commit_rows(
+    *, rows: list, mapped: frozenset, source: str, evidence, history: dict | None = None, today: datetime.date | None = None
+) -> Outcome:
     """Create or update a case for every row, in one transaction; returns how many were created, updated, unchanged.
 
     ``mapped``: the canonical columns the file has; a column it lacks leaves
@@ -141,8 +179,10 @@ def commit_rows(*, rows: list, mapped: frozenset, source: str, evidence, history
         _write(plan, mapped=mapped, source=source, today=today, now=now)
         with connection.cursor() as cursor:
             # Put the context back: whatever runs later in an enclosing transaction is filed as before.
-            cursor.execute(f"SELECT {', '.join('set_config(%s, %s, true)' for _name in HISTORY_SETTINGS)}",
-                           [value for pair in zip(HISTORY_SETTINGS, before, strict=True) for value in (pair[0], pair[1] or "")])
+            cursor.execute(
+                f"SELECT {', '.join('set_config(%s, %s, true)' for _name in HISTORY_SETTINGS)}",
+                [value for pair in zip(HISTORY_SETTINGS, before, strict=True) for value in (pair[0], pair[1] or "")],
+            )
     return plan.outcome
 
 
@@ -165,8 +205,9 @@ def _require_statement_level_history():
 
     for model, trigger in pgtrigger.registered():
         if model in HISTORIED and isinstance(trigger, pghistory.trigger.Event) and trigger.level != pgtrigger.Statement:
-            raise ImproperlyConfigured(f"{model.__name__}'s history must be tracked at statement level (pghistory.Statement) "
-                                       "for set-based imports")
+            raise ImproperlyConfigured(
+                f"{model.__name__}'s history must be tracked at statement level (pghistory.Statement) for set-based imports"
+            )
 
 
 def _begin_history(cursor, metadata: dict) -> uuid.UUID:
@@ -177,8 +218,10 @@ def _begin_history(cursor, metadata: dict) -> uuid.UUID:
     context_id = uuid.uuid4()
     Context.objects.create(id=context_id, metadata=json.loads(json.dumps(metadata, default=str)))
     # Transaction-local, like pghistory.context() itself.
-    cursor.execute("SELECT set_config('pghistory.context_id', %s, true), set_config('pghistory.context_metadata', %s, true)",
-                   [str(context_id), json.dumps(metadata, default=str)])
+    cursor.execute(
+        "SELECT set_config('pghistory.context_id', %s, true), set_config('pghistory.context_metadata', %s, true)",
+        [str(context_id), json.dumps(metadata, default=str)],
+    )
     return context_id
 
 
@@ -206,41 +249,58 @@ def _existing(contract_nos: list, indexes: list):
     case_columns = ["id", "debtor_id", "contract_no", *CASE_FIELDS, "limitation_expires_on", "limitation_review"]
     selected = ", ".join(f"{quote(column)}::text" if column in ("id", "debtor_id") else quote(column) for column in case_columns)
     # The borrowers concerned: those of these contracts' cases, and any with these ID numbers.
-    debtors_concerned = (f"SELECT id FROM {_table(Debtor)} WHERE id_number_index = {ANY_KEY} "
-                         f"UNION SELECT debtor_id FROM {_table(Case)} WHERE contract_no = {ANY_KEY}")
+    debtors_concerned = (
+        f"SELECT id FROM {_table(Debtor)} WHERE id_number_index = {ANY_KEY} "
+        f"UNION SELECT debtor_id FROM {_table(Case)} WHERE contract_no = {ANY_KEY}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {selected} FROM {_table(Case)} WHERE contract_no = {ANY_KEY}", [keys(contract_nos)])
         cases = {values[2]: dict(zip(case_columns, values, strict=True)) for values in cursor.fetchall()}
         if not cases and not indexes:
             return cases, {}, {}, {}, {}, {}
         debtor_columns = ["id", "id_number_index", *DEBTOR_FIELDS.values()]
-        cursor.execute(f"SELECT id::text, {', '.join(quote(column) for column in debtor_columns[1:])} FROM {_table(Debtor)} "
-                       f"WHERE id IN ({debtors_concerned}) ORDER BY created_at, id", [keys(indexes), keys(contract_nos)])
+        cursor.execute(
+            f"SELECT id::text, {', '.join(quote(column) for column in debtor_columns[1:])} FROM {_table(Debtor)} "
+            f"WHERE id IN ({debtors_concerned}) ORDER BY created_at, id",
+            [keys(indexes), keys(contract_nos)],
+        )
         debtors = {values[0]: dict(zip(debtor_columns, values, strict=True)) for values in cursor.fetchall()}
         contacts, events, payments = {}, {}, {}
         if debtors:
-            cursor.execute(f"SELECT id::text, debtor_id::text, name, relation, phone FROM {_table(Contact)} "
-                           f"WHERE position = 1 AND debtor_id IN ({debtors_concerned})", [keys(indexes), keys(contract_nos)])
-            contacts = {values[1]: dict(zip(("id", "debtor_id", "name", "relation", "phone"), values, strict=True)) for values in cursor.fetchall()}
+            cursor.execute(
+                f"SELECT id::text, debtor_id::text, name, relation, phone FROM {_table(Contact)} "
+                f"WHERE position = 1 AND debtor_id IN ({debtors_concerned})",
+                [keys(indexes), keys(contract_nos)],
+            )
+            contacts = {
+                values[1]: dict(zip(("id", "debtor_id", "name", "relation", "phone"), values, strict=True)) for values in cursor.fetchall()
+            }
         if cases:
-            cursor.execute(f"SELECT event.case_id::text, event.id::text, event.kind, event.occurred_on, event.source_type, event.effect "
-                           f"FROM {_table(LimitationEvent)} AS event "
-                           f"JOIN {_table(Case)} AS c ON c.id = event.case_id WHERE c.contract_no = {ANY_KEY} AND event.withdrawn_at IS NULL",
-                           [keys(contract_nos)])
+            cursor.execute(
+                f"SELECT event.case_id::text, event.id::text, event.kind, event.occurred_on, event.source_type, event.effect "
+                f"FROM {_table(LimitationEvent)} AS event "
+                f"JOIN {_table(Case)} AS c ON c.id = event.case_id WHERE c.contract_no = {ANY_KEY} AND event.withdrawn_at IS NULL",
+                [keys(contract_nos)],
+            )
             for case_id, *event in cursor.fetchall():
                 events.setdefault(case_id, []).append(dict(zip(("id", "kind", "occurred_on", "source_type", "effect"), event, strict=True)))
             # The portal's own payments that stand (not reversed): the balances they changed are theirs (_reapplied).
             # Each payment's split as it stands (its own posting plus the corrections a reversal's re-application wrote:
             # payments.models.effective_split), so a file never takes off parts the payment no longer holds.
-            cursor.execute(f"SELECT p.case_id::text, p.paid_on, p.to_fees + COALESCE(SUM(x.to_fees), 0), "
-                           f"p.to_penalty + COALESCE(SUM(x.to_penalty), 0), p.to_interest + COALESCE(SUM(x.to_interest), 0), "
-                           f"p.to_principal + COALESCE(SUM(x.to_principal), 0) "
-                           f"FROM {_table(Payment)} AS p JOIN {_table(Case)} AS c ON c.id = p.case_id "
-                           f"LEFT JOIN {_table(PaymentPostingCorrection)} AS x ON x.payment_id = p.id "
-                           f"WHERE c.contract_no = {ANY_KEY} AND NOT EXISTS (SELECT 1 FROM {_table(PaymentReversal)} AS r WHERE r.payment_id = p.id) "
-                           f"GROUP BY p.id ORDER BY p.paid_on, p.recorded_at", [keys(contract_nos)])
+            cursor.execute(
+                f"SELECT p.case_id::text, p.paid_on, p.to_fees + COALESCE(SUM(x.to_fees), 0), "
+                f"p.to_penalty + COALESCE(SUM(x.to_penalty), 0), p.to_interest + COALESCE(SUM(x.to_interest), 0), "
+                f"p.to_principal + COALESCE(SUM(x.to_principal), 0) "
+                f"FROM {_table(Payment)} AS p JOIN {_table(Case)} AS c ON c.id = p.case_id "
+                f"LEFT JOIN {_table(PaymentPostingCorrection)} AS x ON x.payment_id = p.id "
+                f"WHERE c.contract_no = {ANY_KEY} AND NOT EXISTS (SELECT 1 FROM {_table(PaymentReversal)} AS r WHERE r.payment_id = p.id) "
+                f"GROUP BY p.id ORDER BY p.paid_on, p.recorded_at",
+                [keys(contract_nos)],
+            )
             for case_id, *payment in cursor.fetchall():
-                payments.setdefault(case_id, []).append(dict(zip(("paid_on", "to_fees", "to_penalty", "to_interest", "to_principal"), payment, strict=True)))
+                payments.setdefault(case_id, []).append(
+                    dict(zip(("paid_on", "to_fees", "to_penalty", "to_interest", "to_principal"), payment, strict=True))
+                )
     by_index = {}
     for debtor in debtors.values():  # ordered oldest first: a borrower's first record is the one kept
         by_index.setdefault(debtor["id_number_index"], debtor["id"])
@@ -264,7 +324,7 @@ def _new_ids(count: int) -> list:
     raw[6::16] = raw[6::16].translate(_VERSION_4)
     raw[8::16] = raw[8::16].translate(_VARIANT_RFC_4122)
     text = raw.hex()
-    ordered = sorted(text[start:start + 32] for start in range(0, len(text), 32))
+    ordered = sorted(text[start : start + 32] for start in range(0, len(text), 32))
     return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in ordered]
 
 
@@ -306,49 +366,100 @@ def _plan(rows, *, mapped, source, evidence, today, now) -> _Plan:
             # What Debtor.set_id_number does, for a number the cleaner has already validated. The plaintext is kept
             # apart; the ciphertext is filled in below, all numbers encrypted at once.
             plaintexts[debtor_id] = row.id_number
-            plan.debtors_new[debtor_id] = {"id": debtor_id, "id_number_ciphertext": None,
-                                           "id_number_index": index, "id_number_masked": idnumber.mask(row.id_number), "created_at": now}
+            plan.debtors_new[debtor_id] = {
+                "id": debtor_id,
+                "id_number_ciphertext": None,
+                "id_number_index": index,
+                "id_number_masked": idnumber.mask(row.id_number),
+                "created_at": now,
+            }
         # A borrower named on several rows: the last row's details win.
         debtor_values[debtor_id] = dict(zip(debtor_names, debtor_getter(row), strict=True))
         if row.contact1_name and row.contact1_phone:
-            contact_values[debtor_id] = {"name": row.contact1_name, "relation": row.contact1_relation or OTHER_RELATION, "phone": row.contact1_phone}
+            contact_values[debtor_id] = {
+                "name": row.contact1_name,
+                "relation": row.contact1_relation or OTHER_RELATION,
+                "phone": row.contact1_phone,
+            }
         if case is None:
             # A new case, its balance snapshot and its limitation events are made from this one tuple, in SQL (_write).
-            due_on = limitation.period_start(overdue_since=row.overdue_since, repayment_method=row.repayment_method, disbursed_on=row.disbursed_on,
-                                             term_months=row.term_months, accelerated_on=row.accelerated_on)
-            plan.cases_new.append((new_case_id(), new_event_id(), new_event_id(), debtor_id, evidence(row.row)[:300], due_on, *staged_values(row)))
+            due_on = limitation.period_start(
+                overdue_since=row.overdue_since,
+                repayment_method=row.repayment_method,
+                disbursed_on=row.disbursed_on,
+                term_months=row.term_months,
+                accelerated_on=row.accelerated_on,
+            )
+            plan.cases_new.append(
+                (new_case_id(), new_event_id(), new_event_id(), debtor_id, evidence(row.row)[:300], due_on, *staged_values(row))
+            )
             continue
         case_values = {column: getattr(row, column) for column in case_columns}
         case_id = case["id"]
         # A column the file lacks leaves the stored value alone, for the limitation evidence too.
         row_events = limitation_events(**{name: case_values.get(name, case[name]) for name in LIMITATION_FIELDS})
         if case_id in payments:
-            case_values.update(_owned_balances(case, case_values, payments[case_id], knows_payments_to=row.last_payment_on if "last_payment_on" in mapped else None))
+            case_values.update(
+                _owned_balances(
+                    case, case_values, payments[case_id], knows_payments_to=row.last_payment_on if "last_payment_on" in mapped else None
+                )
+            )
         known = events.get(case_id, [])
         # A re-import that corrects overdue_since or last_payment_on (or what the due date is computed from)
         # withdraws the evidence earlier imports gave that this row no longer gives: marked, never deleted.
-        withdrawn = [event for event in known if event["source_type"] == EVENT_SOURCE and event["kind"] in (DUE, PARTIAL_PAYMENT)
-                     and (event["kind"], event["occurred_on"]) not in row_events]
+        withdrawn = [
+            event
+            for event in known
+            if event["source_type"] == EVENT_SOURCE
+            and event["kind"] in (DUE, PARTIAL_PAYMENT)
+            and (event["kind"], event["occurred_on"]) not in row_events
+        ]
         standing = [event for event in known if event not in withdrawn]
         new_events = [event for event in row_events if event not in {(e["kind"], e["occurred_on"]) for e in standing}]
         result = limitation.walk([*((e["kind"], e["occurred_on"]) for e in standing), *new_events])
         effects = dict(result.steps)
         note = evidence(row.row)[:250]
-        plan.events_withdrawn.extend({"id": event["id"], "withdrawn_at": now, "withdrawn_note": limitation.evidence_text(WITHDRAWN_NOTE, row=note)[:300]}
-                                     for event in withdrawn)
-        plan.event_effects.extend({"id": event["id"], "effect": effects[(event["kind"], event["occurred_on"])]}
-                                  for event in standing if event["effect"] != effects[(event["kind"], event["occurred_on"])])
+        plan.events_withdrawn.extend(
+            {"id": event["id"], "withdrawn_at": now, "withdrawn_note": limitation.evidence_text(WITHDRAWN_NOTE, row=note)[:300]}
+            for event in withdrawn
+        )
+        plan.event_effects.extend(
+            {"id": event["id"], "effect": effects[(event["kind"], event["occurred_on"])]}
+            for event in standing
+            if event["effect"] != effects[(event["kind"], event["occurred_on"])]
+        )
         case_changed = case["debtor_id"] != debtor_id or any(case[name] != value for name, value in case_values.items())
         if case_changed or result.expiry != case["limitation_expires_on"] or result.review != case["limitation_review"]:
-            plan.cases_changed.append({"id": case_id, "debtor_id": debtor_id, "last_payment_on": case["last_payment_on"], **case_values,
-                                       "limitation_expires_on": result.expiry,
-                                       "limitation_review": result.review, "updated_at": now})
+            plan.cases_changed.append(
+                {
+                    "id": case_id,
+                    "debtor_id": debtor_id,
+                    "last_payment_on": case["last_payment_on"],
+                    **case_values,
+                    "limitation_expires_on": result.expiry,
+                    "limitation_review": result.review,
+                    "updated_at": now,
+                }
+            )
         if any(name in case_values and case[name] != case_values[name] for name in BALANCE_FIELDS):
-            plan.snapshots.append(_snapshot(case_id, {name: case_values.get(name, case[name]) for name in BALANCE_FIELDS}, today, source, now))
+            plan.snapshots.append(
+                _snapshot(case_id, {name: case_values.get(name, case[name]) for name in BALANCE_FIELDS}, today, source, now)
+            )
         existing_rows.append((case_changed or bool(withdrawn), debtor_id))
-        plan.events.extend({"id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "occurred_on": day, "evidence": evidence(row.row)[:300],
-                            "source_type": EVENT_SOURCE, "source_id": "", "effect": effects[(kind, day)], "created_at": now}
-                           for kind, day in new_events)
+        plan.events.extend(
+            {
+                "id": str(uuid.uuid4()),
+                "case_id": case_id,
+                "kind": kind,
+                "occurred_on": day,
+                "evidence": evidence(row.row)[:300],
+                "source_type": EVENT_SOURCE,
+                "source_id": "",
+                "effect": effects[(kind, day)],
+                "created_at": now,
+            }
+            for kind, day in new_events
+        )
     plan.outcome.created = len(plan.cases_new)
     new_ids = list(plan.debtors_new)
     for debtor_id, ciphertext in zip(new_ids, bulkcrypto.encrypt_many([plaintexts[debtor_id] for debtor_id in new_ids]), strict=True):
@@ -406,7 +517,13 @@ STAGED = ("contract_no", *CASE_FIELDS)
 
 def _write(plan: _Plan, *, mapped, source: str, today: datetime.date, now):
     debtor_update = [DEBTOR_FIELDS[column] for column in DEBTOR_FIELDS if column in mapped]
-    case_update = ["debtor_id", *[column for column in CASE_FIELDS if column in mapped], "limitation_expires_on", "limitation_review", "updated_at"]
+    case_update = [
+        "debtor_id",
+        *[column for column in CASE_FIELDS if column in mapped],
+        "limitation_expires_on",
+        "limitation_review",
+        "updated_at",
+    ]
     if any(name in mapped for name in BALANCE_FIELDS):  # a balance re-applied over a later portal payment moves its date too
         case_update = list(dict.fromkeys([*case_update, "last_payment_on"]))
     staging = _stage_new_cases(plan.cases_new)
@@ -457,9 +574,11 @@ def _stage_new_cases(cases_new: list):
     types = [Case._meta.get_field(name).db_type(connection) for name in STAGED]
     temp = quote(f"_intake_new_cases_{next(_temp_names)}")
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE {temp} (ord serial, case_id uuid NOT NULL, due_id uuid NOT NULL, payment_id uuid NOT NULL, "
-                       f"debtor_id uuid NOT NULL, evidence text NOT NULL, due_on date NOT NULL, "
-                       f"{', '.join(f'{name} {kind}' for name, kind in zip(names, types, strict=True))}) ON COMMIT DROP")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {temp} (ord serial, case_id uuid NOT NULL, due_id uuid NOT NULL, payment_id uuid NOT NULL, "
+            f"debtor_id uuid NOT NULL, evidence text NOT NULL, due_on date NOT NULL, "
+            f"{', '.join(f'{name} {kind}' for name, kind in zip(names, types, strict=True))}) ON COMMIT DROP"
+        )
         _copy(cursor, temp, ["case_id", "due_id", "payment_id", "debtor_id", "evidence", "due_on", *names], cases_new)
     return temp
 
@@ -481,35 +600,68 @@ def _from_staging(staging, *, mapped, source: str, today: datetime.date, now):
     # limitation_events(): the debt fell due on due_on (limitation.period_start, computed per row in Python); a payment on
     # or after overdue_since is partial performance. Whether each counts, and the date: the walk's SQL twin
     # (limitation.walk_sql), run once into a temporary table that the cases and the events are both made from.
-    row_events = (f"SELECT s.case_id, event.kind, event.day FROM {staging} AS s "
-                  "CROSS JOIN LATERAL (VALUES (1, %s, s.due_on), (2, %s, s.last_payment_on)) AS event (n, kind, day) "
-                  "WHERE event.n = 1 OR s.last_payment_on >= s.overdue_since")
+    row_events = (
+        f"SELECT s.case_id, event.kind, event.day FROM {staging} AS s "
+        "CROSS JOIN LATERAL (VALUES (1, %s, s.due_on), (2, %s, s.last_payment_on)) AS event (n, kind, day) "
+        "WHERE event.n = 1 OR s.last_payment_on >= s.overdue_since"
+    )
     walked, walk_params = limitation.walk_sql(row_events)
     walk_table = _walk_table(staging)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {walk_table} ON COMMIT DROP AS {walked}", [DUE, PARTIAL_PAYMENT, *walk_params])
         cursor.execute(f"CREATE INDEX ON {walk_table} (key, kind, occurred_on)")
         cursor.execute(f"ANALYZE {walk_table}")
-    summary = (f"LEFT JOIN (SELECT key, max(expiry) FILTER (WHERE last) AS expiry, bool_or(effect = %s) AS review "
-               f"FROM {walk_table} GROUP BY key) AS lim ON lim.key = s.case_id", (limitation.REVIEW,))
-    cases = Staged(staging, {
-        "id": ("s.case_id", ()), "debtor_id": ("s.debtor_id", ()), "contract_no": column("contract_no"),
-        **{name: column(name) for name in CASE_FIELDS if name in mapped},
-        "limitation_expires_on": ("lim.expiry", ()), "limitation_review": ("coalesce(lim.review, false)", ()),
-        "created_at": ("%s", (now,)), "updated_at": ("%s", (now,)),
-    }, joined=summary)
-    snapshots = Staged(staging, {
-        "case_id": ("s.case_id", ()), "as_of": ("%s", (today,)), "source": ("%s", (source,)), "recorded_at": ("%s", (now,)),
-        **{name: column(name) for name in BALANCE_FIELDS},
-    })
-    events = Staged(staging, {
-        "id": ("event.id", ()), "case_id": ("s.case_id", ()), "kind": ("event.kind", ()), "occurred_on": ("event.day", ()), "evidence": ("s.evidence", ()),
-        "source_type": ("%s", (EVENT_SOURCE,)), "source_id": ("%s", ("",)), "effect": ("walked.effect", ()), "created_at": ("%s", (now,)),
-    }, joined=("CROSS JOIN LATERAL (VALUES (1, %s, s.due_on, s.due_id), (2, %s, s.last_payment_on, s.payment_id)) "
-               f"AS event (n, kind, day, id) JOIN {walk_table} AS walked "
-               "ON walked.key = s.case_id AND walked.kind = event.kind AND walked.occurred_on = event.day",
-               (DUE, PARTIAL_PAYMENT)),
-        where="event.n = 1 OR s.last_payment_on >= s.overdue_since", order="s.ord, event.n")
+    summary = (
+        f"LEFT JOIN (SELECT key, max(expiry) FILTER (WHERE last) AS expiry, bool_or(effect = %s) AS review "
+        f"FROM {walk_table} GROUP BY key) AS lim ON lim.key = s.case_id",
+        (limitation.REVIEW,),
+    )
+    cases = Staged(
+        staging,
+        {
+            "id": ("s.case_id", ()),
+            "debtor_id": ("s.debtor_id", ()),
+            "contract_no": column("contract_no"),
+            **{name: column(name) for name in CASE_FIELDS if name in mapped},
+            "limitation_expires_on": ("lim.expiry", ()),
+            "limitation_review": ("coalesce(lim.review, false)", ()),
+            "created_at": ("%s", (now,)),
+            "updated_at": ("%s", (now,)),
+        },
+        joined=summary,
+    )
+    snapshots = Staged(
+        staging,
+        {
+            "case_id": ("s.case_id", ()),
+            "as_of": ("%s", (today,)),
+            "source": ("%s", (source,)),
+            "recorded_at": ("%s", (now,)),
+            **{name: column(name) for name in BALANCE_FIELDS},
+        },
+    )
+    events = Staged(
+        staging,
+        {
+            "id": ("event.id", ()),
+            "case_id": ("s.case_id", ()),
+            "kind": ("event.kind", ()),
+            "occurred_on": ("event.day", ()),
+            "evidence": ("s.evidence", ()),
+            "source_type": ("%s", (EVENT_SOURCE,)),
+            "source_id": ("%s", ("",)),
+            "effect": ("walked.effect", ()),
+            "created_at": ("%s", (now,)),
+        },
+        joined=(
+            "CROSS JOIN LATERAL (VALUES (1, %s, s.due_on, s.due_id), (2, %s, s.last_payment_on, s.payment_id)) "
+            f"AS event (n, kind, day, id) JOIN {walk_table} AS walked "
+            "ON walked.key = s.case_id AND walked.kind = event.kind AND walked.occurred_on = event.day",
+            (DUE, PARTIAL_PAYMENT),
+        ),
+        where="event.n = 1 OR s.last_payment_on >= s.overdue_since",
+        order="s.ord, event.n",
+    )
     return cases, snapshots, events
 
 
@@ -582,7 +734,10 @@ def insert_rows(model, rows: list):
     defaults = tuple(_as_copy_text(model_field.get_db_prep_save(model_field.get_default(), connection)) for model_field in shared)
     columns = [model._meta.get_field(name).column for name in given] + [model_field.column for model_field in (*shared, *per_row)]
     if per_row:
-        values = (tuple(row.values()) + defaults + tuple(field.get_db_prep_save(field.get_default(), connection) for field in per_row) for row in rows)
+        values = (
+            tuple(row.values()) + defaults + tuple(field.get_db_prep_save(field.get_default(), connection) for field in per_row)
+            for row in rows
+        )
     else:
         values = (tuple(row.values()) + defaults for row in rows)
     with connection.cursor() as cursor:

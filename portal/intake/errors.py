@@ -4,6 +4,7 @@ Errors are stored as a code and parameters and put into words when shown, so
 a report reads in the language of whoever reads it (the worker that found
 the error has no language of its own).
 """
+
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +22,9 @@ FILE_MESSAGES = {
     "xls": _("Old Excel files (.xls) are not supported; save the sheet as .xlsx or as CSV UTF-8."),
     "bad_xlsx": _("The workbook could not be read; save it again as .xlsx or as CSV UTF-8."),
     "xlsx_too_big": _("The workbook is too large when unpacked."),
-    "duplicate_header": _("Two columns are both read as “%(column)s”: “%(first)s” and “%(second)s”. Remove one, or map the columns yourself."),
+    "duplicate_header": _(
+        "Two columns are both read as “%(column)s”: “%(first)s” and “%(second)s”. Remove one, or map the columns yourself."
+    ),
     "missing_columns": _("Required columns are missing: %(columns)s. Use the template's column names, or map your columns."),
     "bad_json": _("Send a JSON list of rows, each an object keyed by the template's column names."),
     "check_failed": _("Checking stopped unexpectedly and nothing was saved; upload the file again."),
@@ -41,7 +44,9 @@ ROW_MESSAGES = {
     "id_birth": _("The ID number contains an impossible date of birth."),
     "id_checksum": _("The ID number's check character does not match (GB 11643); look for a typing error."),
     "id_region": _("The ID number's first two digits are not a province's code (GB/T 2260); look for a typing error."),
-    "id_stored_as_number": _("The ID number was stored as a number, so Excel has changed its last digits; format the column as text and enter the numbers again."),
+    "id_stored_as_number": _(
+        "The ID number was stored as a number, so Excel has changed its last digits; format the column as text and enter the numbers again."
+    ),
     "mobile": _("Not a mobile number: 11 digits starting with 13 to 19."),
     "phone": _("Not a phone number: 7 to 20 digits, hyphens allowed."),
     "amount": _("Not an amount: use digits and a decimal point, e.g. 12500.00."),
@@ -52,8 +57,12 @@ ROW_MESSAGES = {
     "rate": _("Not a number: write the annual rate in percent, e.g. 24 for 24%."),
     "rate_range": _("Must be between 0 and 100 (percent a year)."),
     "rate_places": _("More than four decimal places."),
-    "rate_fraction": _("%(value)s looks like a fraction, but this column is in percent: did you mean %(percent)s%%? Write %(percent)s, or mark the column as a fraction on the mapping step."),
-    "repayment_method": _("Unknown repayment method; use equal instalments, equal principal, interest first or bullet (等额本息, 等额本金, 先息后本, 到期一次还本付息)."),
+    "rate_fraction": _(
+        "%(value)s looks like a fraction, but this column is in percent: did you mean %(percent)s%%? Write %(percent)s, or mark the column as a fraction on the mapping step."
+    ),
+    "repayment_method": _(
+        "Unknown repayment method; use equal instalments, equal principal, interest first or bullet (等额本息, 等额本金, 先息后本, 到期一次还本付息)."
+    ),
     "term": _("Must be a whole number of months."),
     "term_range": _("Must be between 1 and 360 months."),
     "date": _("Not a date: use YYYY-MM-DD, e.g. 2024-03-15."),
@@ -61,7 +70,9 @@ ROW_MESSAGES = {
     "too_early": _("Before 1980; check the year."),
     "disbursed_after_overdue": _("The disbursement date is after the overdue date; a loan cannot fall overdue before it is paid out."),
     "payment_before_disbursed": _("The last payment is before the disbursement date."),
-    "relation": _("Unknown relation; use spouse, parent, child, sibling, relative, colleague, friend, reference or other (配偶, 父母, 子女, 兄弟姐妹, 亲属, 同事, 朋友, 其他)."),
+    "relation": _(
+        "Unknown relation; use spouse, parent, child, sibling, relative, colleague, friend, reference or other (配偶, 父母, 子女, 兄弟姐妹, 亲属, 同事, 朋友, 其他)."
+    ),
     "contact_incomplete": _("A contact needs both a name and a phone number."),
 }
 

@@ -3,6 +3,7 @@
 Everything written is neutralised against formula injection (CWE-1236,
 ASVS 1.2.10); CSV carries a UTF-8 BOM so Excel opens Chinese text correctly.
 """
+
 import io
 
 from django.utils.translation import gettext as _

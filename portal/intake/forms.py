@@ -17,7 +17,8 @@ class UploadForm(forms.Form):
     def __init__(self, *args, mappings=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = _("CSV (UTF-8, UTF-8 with BOM or GB18030) or Excel .xlsx, at most %(mb)s MB.") % {
-            "mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}
+            "mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+        }
         self.fields["mapping"].choices = [("", _("Recognise the columns by their names"))] + [(m.name, m.name) for m in mappings]
 
     def clean_file(self):
@@ -41,10 +42,16 @@ class MappingForm(forms.Form):
     """One choice per canonical column among the file's own headers, and a name to keep the choice under."""
 
     annual_rate_is_fraction = forms.BooleanField(
-        label=_("The annual rate column holds fractions"), required=False,
-        help_text=_("Tick if your file writes 18% as 0.18. Otherwise the column is read as percent, and a rate below 1 is refused."))
-    save_as = forms.CharField(label=_("Save this mapping as"), max_length=100, required=False,
-                              help_text=_("Give it a name (e.g. the system the file comes from) to use it for the next file."))
+        label=_("The annual rate column holds fractions"),
+        required=False,
+        help_text=_("Tick if your file writes 18% as 0.18. Otherwise the column is read as percent, and a rate below 1 is refused."),
+    )
+    save_as = forms.CharField(
+        label=_("Save this mapping as"),
+        max_length=100,
+        required=False,
+        help_text=_("Give it a name (e.g. the system the file comes from) to use it for the next file."),
+    )
 
     def __init__(self, *args, headers=(), initial_mapping=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,8 +59,13 @@ class MappingForm(forms.Form):
         initial_mapping = initial_mapping or {}
         self.column_fields = []
         for column in COLUMNS:
-            self.fields[column.name] = forms.ChoiceField(label=column.label, choices=choices, required=column.required,
-                                                         initial=initial_mapping.get(column.name, ""), help_text=column.help)
+            self.fields[column.name] = forms.ChoiceField(
+                label=column.label,
+                choices=choices,
+                required=column.required,
+                initial=initial_mapping.get(column.name, ""),
+                help_text=column.help,
+            )
             self.column_fields.append(column.name)
         self.fields["annual_rate_is_fraction"].initial = bool(initial_mapping.get(RATE_IS_FRACTION))
         self.order_fields([*self.column_fields, "annual_rate_is_fraction", "save_as"])
@@ -66,8 +78,11 @@ class MappingForm(forms.Form):
             if not header:
                 continue
             if header in used:
-                self.add_error(name, _("“%(header)s” is already used for %(other)s; each column of your file can be used once.")
-                               % {"header": header, "other": self.fields[used[header]].label})
+                self.add_error(
+                    name,
+                    _("“%(header)s” is already used for %(other)s; each column of your file can be used once.")
+                    % {"header": header, "other": self.fields[used[header]].label},
+                )
             used.setdefault(header, name)
         return cleaned
 
@@ -83,5 +98,10 @@ class MappingForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Which system will use it, e.g. “core banking nightly export”."))
-    scopes = forms.MultipleChoiceField(label=_("May"), choices=TokenScope.choices, initial=[TokenScope.CASES],
-                                       widget=forms.CheckboxSelectMultiple, help_text=_("Give each system only what it needs."))
+    scopes = forms.MultipleChoiceField(
+        label=_("May"),
+        choices=TokenScope.choices,
+        initial=[TokenScope.CASES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Give each system only what it needs."),
+    )

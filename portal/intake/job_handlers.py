@@ -4,6 +4,7 @@ Both may run again after a worker dies (acks_late): checking rewrites the
 same verdict; committing happens in one transaction guarded by the batch's
 status, so a second run finds the batch committed and does nothing.
 """
+
 from django.utils.translation import gettext as _, gettext_lazy
 
 from portal.jobs.services import job_handler
@@ -14,16 +15,26 @@ from .models import BatchStatus, ImportBatch
 
 
 def _summary(batch: ImportBatch) -> dict:
-    return {"batch": str(batch.pk), "status": batch.status, "rows": batch.rows, "valid": batch.valid,
-            "created": batch.created, "updated": batch.updated, "rejected": batch.rejected_total}
+    return {
+        "batch": str(batch.pk),
+        "status": batch.status,
+        "rows": batch.rows,
+        "valid": batch.valid,
+        "created": batch.created,
+        "updated": batch.updated,
+        "rejected": batch.rejected_total,
+    }
 
 
 @job_handler(services.VALIDATE_JOB, permission="case.import", label=gettext_lazy("Checking the case file"))
 def check_import(job, report):
     batch = ImportBatch.objects.get(pk=job.params["batch"])
     if batch.status == BatchStatus.COMMITTED:  # run again after the API's check-and-import had finished
-        return {"message": _("%(created)s cases created, %(updated)s updated") % {"created": f"{batch.created:,}", "updated": f"{batch.updated:,}"},
-                "result_data": _summary(batch)}
+        return {
+            "message": _("%(created)s cases created, %(updated)s updated")
+            % {"created": f"{batch.created:,}", "updated": f"{batch.updated:,}"},
+            "result_data": _summary(batch),
+        }
     verdict = services.validate_batch(batch=batch, report=report)
     if verdict is None:
         return {"message": batch.file_error.message, "result_data": _summary(batch)}
@@ -36,8 +47,10 @@ def check_import(job, report):
     else:
         services.finish_unattended_check(batch=batch)
     batch.refresh_from_db()
-    return {"message": _("%(valid)s of %(rows)s rows are valid") % {"valid": f"{batch.valid:,}", "rows": f"{batch.rows:,}"},
-            "result_data": _summary(batch)}
+    return {
+        "message": _("%(valid)s of %(rows)s rows are valid") % {"valid": f"{batch.valid:,}", "rows": f"{batch.rows:,}"},
+        "result_data": _summary(batch),
+    }
 
 
 @job_handler(services.COMMIT_JOB, permission="case.import", label=gettext_lazy("Importing the cases"))
@@ -49,5 +62,7 @@ def commit_import(job, report):
         batch.refresh_from_db()
         return {"message": error.message, "result_data": _summary(batch)}
     batch.refresh_from_db()
-    return {"message": _("%(created)s cases created, %(updated)s updated") % {"created": f"{batch.created:,}", "updated": f"{batch.updated:,}"},
-            "result_data": _summary(batch)}
+    return {
+        "message": _("%(created)s cases created, %(updated)s updated") % {"created": f"{batch.created:,}", "updated": f"{batch.updated:,}"},
+        "result_data": _summary(batch),
+    }

@@ -4,6 +4,7 @@ The template's names and the usual Chinese headers are recognised on their
 own; any other layout is mapped once by a person and saved under a name for
 the lender's next export (ColumnMapping).
 """
+
 from dataclasses import dataclass, field
 
 from .columns import ALIASES, BY_NAME, NAMES, REQUIRED, normalise_header

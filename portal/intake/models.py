@@ -1,4 +1,5 @@
 """Imports of cases (lender schema): each uploaded file, the column layouts lenders saved, integration tokens."""
+
 import datetime
 import uuid
 

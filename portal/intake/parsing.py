@@ -6,6 +6,7 @@ read with openpyxl in read-only mode with cached values only, so no formula
 is ever evaluated here; its unpacked size is checked before it is opened
 (ASVS 5.2.3). Rows are streamed: a 200,000-row file is never held twice.
 """
+
 import csv
 import datetime
 import io
@@ -201,8 +202,9 @@ def _read_xlsx(content: bytes, *, max_rows: int) -> Table:
         finally:
             workbook.close()
 
-    return Table("xlsx", "", [str(cell).strip() for cell in header], rows, max_rows,
-                 lambda: position[0] / claimed_rows if claimed_rows > 1 else 0.0)
+    return Table(
+        "xlsx", "", [str(cell).strip() for cell in header], rows, max_rows, lambda: position[0] / claimed_rows if claimed_rows > 1 else 0.0
+    )
 
 
 # ---------------------------------------------------------------- JSON (the API)

@@ -8,6 +8,7 @@ as the batch needs it: it is deleted once the batch is committed or has failed, 
 will follow up is done (API, command line), and at the latest by the retention task
 (portal.retention). The batch keeps the file's name, size, SHA-256 and the verdict.
 """
+
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -56,8 +57,17 @@ def _read(content: bytes, *, json_rows: bool = False):
     return parsing.read_table(content, max_bytes=settings.MAX_UPLOAD_BYTES, json_rows=json_rows)
 
 
-def receive_file(*, content: bytes, original_name: str, source: str = BatchSource.WEB, created_by=None, token=None,
-                 mapping_name: str = "", json_rows: bool = False, commit_after_validation: bool = False):
+def receive_file(
+    *,
+    content: bytes,
+    original_name: str,
+    source: str = BatchSource.WEB,
+    created_by=None,
+    token=None,
+    mapping_name: str = "",
+    json_rows: bool = False,
+    commit_after_validation: bool = False,
+):
     """Keep a received file as a batch and match its columns: (batch, mapping).
 
     Raises IntakeError, keeping nothing, when the file cannot be read at all.
@@ -81,10 +91,19 @@ def receive_file(*, content: bytes, original_name: str, source: str = BatchSourc
                     mapping, saved = fitted, candidate
                     break
     batch = ImportBatch(
-        id=uuid.uuid4(), original_name=(original_name or "")[:255], size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-        format=table.format, encoding=table.encoding, source=source, headers=[str(header) for header in table.headers],
-        mapping=mapping.as_saved() if mapping.complete else {}, mapping_name=saved.name if saved else "",
-        status=BatchStatus.MAPPING, created_by_id=getattr(created_by, "pk", None), token_id=getattr(token, "pk", None),
+        id=uuid.uuid4(),
+        original_name=(original_name or "")[:255],
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        format=table.format,
+        encoding=table.encoding,
+        source=source,
+        headers=[str(header) for header in table.headers],
+        mapping=mapping.as_saved() if mapping.complete else {},
+        mapping_name=saved.name if saved else "",
+        status=BatchStatus.MAPPING,
+        created_by_id=getattr(created_by, "pk", None),
+        token_id=getattr(token, "pk", None),
         commit_after_validation=commit_after_validation,
     )
     # Sealed from the moment it is written (PIPL art. 51); the plain bytes never touch the storage.
@@ -134,7 +153,9 @@ def set_mapping(*, batch: ImportBatch, chosen: dict, save_as: str = "", user=Non
     mapping = resolve(batch.headers, chosen, fallback=False)
     mapping.check()
     if save_as:
-        ColumnMapping.objects.update_or_create(name=save_as, defaults={"mapping": mapping.as_saved(), "created_by_id": getattr(user, "pk", None)})
+        ColumnMapping.objects.update_or_create(
+            name=save_as, defaults={"mapping": mapping.as_saved(), "created_by_id": getattr(user, "pk", None)}
+        )
     ImportBatch.objects.filter(pk=batch.pk).update(mapping=mapping.as_saved(), mapping_name=save_as)
     batch.mapping, batch.mapping_name = mapping.as_saved(), save_as
     return mapping
@@ -143,9 +164,11 @@ def set_mapping(*, batch: ImportBatch, chosen: dict, save_as: str = "", user=Non
 def start_validation(*, batch: ImportBatch, user=None, organisation=None):
     """Hand the batch to a worker to check; None if it is already being worked on or was imported."""
     with transaction.atomic():
-        claimed = ImportBatch.objects.filter(
-            pk=batch.pk, status__in=[BatchStatus.MAPPING, BatchStatus.VALIDATED, BatchStatus.FAILED]
-        ).exclude(mapping={}).update(status=BatchStatus.VALIDATING, error={})
+        claimed = (
+            ImportBatch.objects.filter(pk=batch.pk, status__in=[BatchStatus.MAPPING, BatchStatus.VALIDATED, BatchStatus.FAILED])
+            .exclude(mapping={})
+            .update(status=BatchStatus.VALIDATING, error={})
+        )
         if not claimed:
             return None
         job = start_job(kind=VALIDATE_JOB, params={"batch": str(batch.pk)}, user=user, organisation=organisation or _lender_organisation())
@@ -157,7 +180,9 @@ def start_validation(*, batch: ImportBatch, user=None, organisation=None):
 def start_commit(*, batch: ImportBatch, user=None, organisation=None):
     """Hand a checked batch to a worker to import; None unless it is checked, has valid rows and is not already importing."""
     with transaction.atomic():
-        claimed = ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.VALIDATED, valid__gt=0).update(status=BatchStatus.COMMITTING, error={})
+        claimed = ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.VALIDATED, valid__gt=0).update(
+            status=BatchStatus.COMMITTING, error={}
+        )
         if not claimed:
             return None
         job = start_job(kind=COMMIT_JOB, params={"batch": str(batch.pk)}, user=user, organisation=organisation or _lender_organisation())
@@ -190,14 +215,19 @@ def _existing_count(contract_nos: list) -> int:
     if not contract_nos:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(Case._meta.db_table)} WHERE contract_no = {ANY_KEY}",
-                       [keys(contract_nos)])
+        cursor.execute(
+            f"SELECT count(*) FROM {connection.ops.quote_name(Case._meta.db_table)} WHERE contract_no = {ANY_KEY}", [keys(contract_nos)]
+        )
         return cursor.fetchone()[0]
 
 
 def _verdict_fields(verdict: Verdict) -> dict:
-    return {"rows": verdict.rows, "valid": verdict.valid, "rejected_total": len(verdict.errors),
-            "rejected": [error.as_dict() for error in verdict.errors[: ImportBatch.MAX_STORED_ERRORS]]}
+    return {
+        "rows": verdict.rows,
+        "valid": verdict.valid,
+        "rejected_total": len(verdict.errors),
+        "rejected": [error.as_dict() for error in verdict.errors[: ImportBatch.MAX_STORED_ERRORS]],
+    }
 
 
 def validate_batch(*, batch: ImportBatch, report=None) -> Verdict | None:
@@ -216,16 +246,26 @@ def validate_batch(*, batch: ImportBatch, report=None) -> Verdict | None:
         raise
     existing = _existing_count([row.contract_no for row in verdict.clean])
     ImportBatch.objects.filter(pk=batch.pk, status__in=[BatchStatus.VALIDATING, BatchStatus.MAPPING]).update(
-        status=BatchStatus.VALIDATED, validated_at=timezone.now(), would_create=verdict.valid - existing, would_update=existing,
-        **_verdict_fields(verdict))
+        status=BatchStatus.VALIDATED,
+        validated_at=timezone.now(),
+        would_create=verdict.valid - existing,
+        would_update=existing,
+        **_verdict_fields(verdict),
+    )
     batch.refresh_from_db()
     return verdict
 
 
 def stored_verdict(batch: ImportBatch) -> Verdict:
     """The verdict as stored on the batch (row errors beyond MAX_STORED_ERRORS are counted, not kept)."""
-    return Verdict(rows=batch.rows, valid=batch.valid, created=batch.created, updated=batch.updated, unchanged=batch.unchanged,
-                   errors=batch.row_errors())
+    return Verdict(
+        rows=batch.rows,
+        valid=batch.valid,
+        created=batch.created,
+        updated=batch.updated,
+        unchanged=batch.unchanged,
+        errors=batch.row_errors(),
+    )
 
 
 def commit_batch(*, batch: ImportBatch, report=None, verdict: Verdict | None = None, actor=None) -> Verdict:
@@ -253,7 +293,8 @@ def commit_batch(*, batch: ImportBatch, report=None, verdict: Verdict | None = N
     except Exception:
         # Everything was rolled back; say so, and let a person start it again.
         ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.COMMITTING).update(
-            status=BatchStatus.VALIDATED, error=IntakeError("commit_failed").as_dict())
+            status=BatchStatus.VALIDATED, error=IntakeError("commit_failed").as_dict()
+        )
         raise
 
 
@@ -263,16 +304,36 @@ def _commit_checked(batch: ImportBatch, verdict: Verdict, actor) -> Verdict:
         if locked.status == BatchStatus.COMMITTED:  # a redelivered job that lost the race
             return stored_verdict(locked)
         wording = limitation.evidence_template(gettext_lazy("Import of %(file)s, row %(row)s"))  # once, not per row
-        outcome = commit_rows(rows=verdict.clean, mapped=verdict.mapped, source=f"import:{batch.pk}",
-                              evidence=lambda row: wording % {"file": batch.original_name[:200], "row": row},
-                              history={"import": str(batch.pk), "user": batch.created_by_id, "token": str(batch.token_id or "")})
+        outcome = commit_rows(
+            rows=verdict.clean,
+            mapped=verdict.mapped,
+            source=f"import:{batch.pk}",
+            evidence=lambda row: wording % {"file": batch.original_name[:200], "row": row},
+            history={"import": str(batch.pk), "user": batch.created_by_id, "token": str(batch.token_id or "")},
+        )
         verdict.created, verdict.updated, verdict.unchanged = outcome.created, outcome.updated, outcome.unchanged
         ImportBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.COMMITTED, committed_at=timezone.now(), created=outcome.created, updated=outcome.updated,
-            unchanged=outcome.unchanged, error={}, **_verdict_fields(verdict))
-        record(Action.CREATE, actor=actor or _actor_of(batch), organisation=_lender_organisation(), object_type="intake.importbatch",
-               object_id=str(batch.pk), file=batch.original_name, rows=verdict.rows, valid=verdict.valid,
-               created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged)
+            status=BatchStatus.COMMITTED,
+            committed_at=timezone.now(),
+            created=outcome.created,
+            updated=outcome.updated,
+            unchanged=outcome.unchanged,
+            error={},
+            **_verdict_fields(verdict),
+        )
+        record(
+            Action.CREATE,
+            actor=actor or _actor_of(batch),
+            organisation=_lender_organisation(),
+            object_type="intake.importbatch",
+            object_id=str(batch.pk),
+            file=batch.original_name,
+            rows=verdict.rows,
+            valid=verdict.valid,
+            created=outcome.created,
+            updated=outcome.updated,
+            unchanged=outcome.unchanged,
+        )
         _discard_file_after_commit(batch.pk)  # the cases are in; the file has served its purpose
     batch.refresh_from_db()
     return verdict
@@ -291,16 +352,32 @@ def _actor_of(batch: ImportBatch):
     return None
 
 
-def import_now(*, content: bytes, original_name: str, commit: bool, source: str = BatchSource.COMMAND, json_rows: bool = False,
-               mapping_name: str = "", created_by=None, token=None):
+def import_now(
+    *,
+    content: bytes,
+    original_name: str,
+    commit: bool,
+    source: str = BatchSource.COMMAND,
+    json_rows: bool = False,
+    mapping_name: str = "",
+    created_by=None,
+    token=None,
+):
     """Check a file and, with ``commit``, import its valid rows, here and now: (batch, verdict).
 
     The command line and the API's small requests use this; a file whose
     columns cannot be matched is refused with IntakeError (a person maps
     columns on the page).
     """
-    batch, mapping = receive_file(content=content, original_name=original_name, source=source, created_by=created_by, token=token,
-                                  mapping_name=mapping_name, json_rows=json_rows)
+    batch, mapping = receive_file(
+        content=content,
+        original_name=original_name,
+        source=source,
+        created_by=created_by,
+        token=token,
+        mapping_name=mapping_name,
+        json_rows=json_rows,
+    )
     require_complete_mapping(batch=batch, mapping=mapping)
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.VALIDATING)
     verdict = validate_batch(batch=batch)

@@ -9,6 +9,7 @@ Each token has scopes (cases, payments, reversals: each API endpoint needs
 one), an expiry (a year by default) and can be rotated: the new key is
 issued and the old one keeps working for ROTATION_GRACE, then is refused.
 """
+
 import datetime
 import hashlib
 import secrets
@@ -38,9 +39,17 @@ def issue_token(*, name: str, created_by, scopes=ALL_SCOPES, expires_at=None, re
     ``expires_at`` (a year from now by default)."""
     scopes = clean_scopes(scopes)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    token = IntegrationToken.objects.create(name=name, prefix=key[:SHOWN_PREFIX], key_hash=key_hash(key), created_by_id=getattr(created_by, "pk", None),
-                                            scopes=scopes, expires_at=expires_at or default_token_expiry())
-    record(Action.CREATE, request=request, obj=token, name=name, prefix=token.prefix, scopes=scopes, expires_at=token.expires_at.isoformat())
+    token = IntegrationToken.objects.create(
+        name=name,
+        prefix=key[:SHOWN_PREFIX],
+        key_hash=key_hash(key),
+        created_by_id=getattr(created_by, "pk", None),
+        scopes=scopes,
+        expires_at=expires_at or default_token_expiry(),
+    )
+    record(
+        Action.CREATE, request=request, obj=token, name=name, prefix=token.prefix, scopes=scopes, expires_at=token.expires_at.isoformat()
+    )
     return token, key
 
 
@@ -61,7 +70,9 @@ def revoke_token(*, token: IntegrationToken, request=None) -> bool:
 
 
 @transaction.atomic
-def rotate_token(*, token: IntegrationToken, created_by, grace: datetime.timedelta = ROTATION_GRACE, request=None) -> tuple[IntegrationToken, str]:
+def rotate_token(
+    *, token: IntegrationToken, created_by, grace: datetime.timedelta = ROTATION_GRACE, request=None
+) -> tuple[IntegrationToken, str]:
     """A new key for the same integration (same name and scopes, a fresh year). The old key keeps working
     for ``grace`` (a day: time to deploy the new key without an outage), then is refused as expired."""
     old = IntegrationToken.objects.select_for_update().get(pk=token.pk)

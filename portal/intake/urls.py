@@ -1,4 +1,5 @@
 """/intake/ on a lender's host: the import pages, integration tokens, and the integration API."""
+
 from django.urls import path
 
 from . import api, views

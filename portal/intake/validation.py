@@ -6,6 +6,7 @@ validate() runs them over every row and returns the verdict: how many rows,
 which are valid (with their clean values), and every refused cell by row
 number (the header is row 1) and column.
 """
+
 import contextlib
 import datetime
 import gc
@@ -39,7 +40,9 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MOBILE, PHONE = phones.MOBILE, phones.PHONE
 NUMBER = re.compile(r"\d+(?:\.\d*)?", re.ASCII)
 GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)  # 20,000.00
-DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日?|(\d{2})(\d{2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?", re.ASCII)
+DATE = re.compile(
+    r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日?|(\d{2})(\d{2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?", re.ASCII
+)
 TERM_SUFFIXES = ("个月", "月", "期")
 # portal.lib.idnumber's reasons -> our codes (its words are not translatable).
 ID_REASONS = {
@@ -203,8 +206,7 @@ def clean_rate(value, *, fraction: bool = False) -> Decimal | None:
         number = number * 100
     elif 0 < number < 1:
         percent = (number * 100).normalize()
-        raise CellError("rate_fraction", value=str(value).strip() if type(value) is str else _text_of(value),
-                        percent=f"{percent:f}")
+        raise CellError("rate_fraction", value=str(value).strip() if type(value) is str else _text_of(value), percent=f"{percent:f}")
     if number > 100:
         raise CellError("rate_range")
     if number != number.quantize(Decimal("0.0001")):
@@ -451,8 +453,11 @@ class Rule:
 def rules(*, today: datetime.date, rate_is_fraction: bool = False) -> dict:
     """canonical name -> Rule. Lengths follow the model fields they fill. ``rate_is_fraction``: the mapping says
     the annual_rate column holds fractions (0.18 for 18%)."""
+
     def text(max_length, required=False):
-        return Rule(partial(clean_text, max_length=max_length, required=required), partial(fast_text, max_length=max_length, required=required))
+        return Rule(
+            partial(clean_text, max_length=max_length, required=required), partial(fast_text, max_length=max_length, required=required)
+        )
 
     def amount(required=False):
         return Rule(partial(clean_amount, required=required), partial(fast_amount, required=required))
@@ -490,8 +495,16 @@ def rules(*, today: datetime.date, rate_is_fraction: bool = False) -> dict:
 
 
 # Value of a field whose column the file does not have.
-ABSENT = {"interest_due": ZERO, "penalty_due": ZERO, "fees_due": ZERO, "disbursed_on": None, "annual_rate": None,
-          "term_months": None, "last_payment_on": None, "accelerated_on": None}
+ABSENT = {
+    "interest_due": ZERO,
+    "penalty_due": ZERO,
+    "fees_due": ZERO,
+    "disbursed_on": None,
+    "annual_rate": None,
+    "term_months": None,
+    "last_payment_on": None,
+    "accelerated_on": None,
+}
 
 
 class CleanRow(NamedTuple):
@@ -551,15 +564,22 @@ def cross_check(columns: dict) -> list:
     )
     for blamed, later, earlier, code in pairs:
         if FAILED in later or FAILED in earlier or None in later or None in earlier:
-            problems.extend((position, blamed, code) for position, (high, low) in enumerate(zip(later, earlier, strict=True))
-                            if _real(high) and _real(low) and high < low)
+            problems.extend(
+                (position, blamed, code)
+                for position, (high, low) in enumerate(zip(later, earlier, strict=True))
+                if _real(high) and _real(low) and high < low
+            )
         else:  # every value present and good (the usual case): compared in one pass in C
             problems.extend((position, blamed, code) for position in compress(count(), map(operator.lt, later, earlier)))
     # A contact is a name and a phone number; a relation alone, or a bad cell, still means a contact was meant.
     name, relation, phone = columns["contact1_name"], columns["contact1_relation"], columns["contact1_phone"]
     for position, contact in enumerate(zip(name, relation, phone, strict=True)):
         if any(contact) and not (contact[0] and contact[2]):
-            problems.extend((position, column, "contact_incomplete") for column, value in (("contact1_name", contact[0]), ("contact1_phone", contact[2])) if not value)
+            problems.extend(
+                (position, column, "contact_incomplete")
+                for column, value in (("contact1_name", contact[0]), ("contact1_phone", contact[2]))
+                if not value
+            )
     return problems
 
 
@@ -580,8 +600,13 @@ class Verdict:
 
     def as_json(self) -> dict:
         """The public verdict: {"rows", "valid", "created", "updated", "rejected": [{"row", "column", "message"}]}."""
-        return {"rows": self.rows, "valid": self.valid, "created": self.created, "updated": self.updated,
-                "rejected": [error.as_verdict() for error in self.errors]}
+        return {
+            "rows": self.rows,
+            "valid": self.valid,
+            "created": self.created,
+            "updated": self.updated,
+            "rejected": [error.as_verdict() for error in self.errors],
+        }
 
 
 class _Checker:
@@ -639,7 +664,8 @@ class _Checker:
             first = first_seen.setdefault(contract_no, numbers[position])
             if first != numbers[position]:
                 bad.setdefault(position, {})["contract_no"] = RowError(
-                    numbers[position], "contract_no", "duplicate", self.header["contract_no"], {"value": contract_no, "first": first})
+                    numbers[position], "contract_no", "duplicate", self.header["contract_no"], {"value": contract_no, "first": first}
+                )
 
 
 @contextlib.contextmanager

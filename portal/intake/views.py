@@ -1,4 +1,5 @@
 """The import pages (lender host, action "case.import"; tokens: "api.integrate"). Thin: the work is in services."""
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
@@ -54,8 +55,13 @@ def intake_home(request):
     elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            batch, mapping = services.receive_file(content=upload.read(), original_name=upload.name, source=BatchSource.WEB,
-                                                   created_by=request.user, mapping_name=form.cleaned_data["mapping"])
+            batch, mapping = services.receive_file(
+                content=upload.read(),
+                original_name=upload.name,
+                source=BatchSource.WEB,
+                created_by=request.user,
+                mapping_name=form.cleaned_data["mapping"],
+            )
         except IntakeError as error:
             form.add_error("file", error.message)
         else:
@@ -64,13 +70,22 @@ def intake_home(request):
             services.start_validation(batch=batch, user=request.user, organisation=request.principal.organisation)
             return redirect("intake-batch", import_id=batch.pk)
     page = paginate(ImportBatch.objects.all(), time_field="created_at", cursor=request.GET.get("cursor"), size=25)
-    people = dict(User.objects.filter(pk__in={batch.created_by_id for batch in page.rows if batch.created_by_id}).values_list("pk", "email"))
+    people = dict(
+        User.objects.filter(pk__in={batch.created_by_id for batch in page.rows if batch.created_by_id}).values_list("pk", "email")
+    )
     for batch in page.rows:
         batch.created_by_email = people.get(batch.created_by_id, "")
-    return render(request, "portal/intake/home.html", {
-        "form": form, "page": page, "columns": COLUMNS, "mappings": mappings,
-        "can_integrate": access.can(request.principal, "api.integrate"),
-    })
+    return render(
+        request,
+        "portal/intake/home.html",
+        {
+            "form": form,
+            "page": page,
+            "columns": COLUMNS,
+            "mappings": mappings,
+            "can_integrate": access.can(request.principal, "api.integrate"),
+        },
+    )
 
 
 def batch_detail(request, import_id):
@@ -134,8 +149,9 @@ def template_csv(request):
 
 def template_xlsx(request):
     access.require(request, "case.import")
-    return attachment(exports.template_xlsx(), "caseport-cases-template.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return attachment(
+        exports.template_xlsx(), "caseport-cases-template.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
 
 
 @require_POST
@@ -153,12 +169,20 @@ def token_list(request):
     form = TokenForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
-        _token, new_key = tokens.issue_token(name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
-                                             created_by=request.user, request=request)
+        _token, new_key = tokens.issue_token(
+            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], created_by=request.user, request=request
+        )
         form = TokenForm()
-    return render(request, "portal/intake/tokens.html", {
-        "form": form, "new_key": new_key, "tokens": IntegrationToken.objects.all(), "now": timezone.now(),
-    })
+    return render(
+        request,
+        "portal/intake/tokens.html",
+        {
+            "form": form,
+            "new_key": new_key,
+            "tokens": IntegrationToken.objects.all(),
+            "now": timezone.now(),
+        },
+    )
 
 
 @require_POST
@@ -171,9 +195,17 @@ def token_rotate(request, integration_token_id):
     except ValueError:
         messages.error(request, _("Only an active token can be rotated."))
         return redirect("intake-tokens")
-    return render(request, "portal/intake/tokens.html", {
-        "form": TokenForm(), "new_key": new_key, "rotated": token, "tokens": IntegrationToken.objects.all(), "now": timezone.now(),
-    })
+    return render(
+        request,
+        "portal/intake/tokens.html",
+        {
+            "form": TokenForm(),
+            "new_key": new_key,
+            "rotated": token,
+            "tokens": IntegrationToken.objects.all(),
+            "now": timezone.now(),
+        },
+    )
 
 
 @require_POST

@@ -5,6 +5,7 @@ kind. It must be idempotent: a worker may die mid-job and the message be
 redelivered (acks_late + reject_on_worker_lost), so a handler writes its
 result under the job's own id and the job is completed by compare-and-swap.
 """
+
 import logging
 import traceback
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class JobDescription:
 def job_handler(kind, *, permission="", label="", done_url="", done_label=""):
     """Register the function that does jobs of ``kind``, the access action its result needs, and how the
     job page describes it. Without ``permission`` nobody may see the job's page or result (fail closed)."""
+
     def register(func):
         HANDLERS[kind] = func
         DESCRIPTIONS[kind] = JobDescription(label=label, done_url=done_url, done_label=done_label, permission=permission)
@@ -108,7 +110,8 @@ def execute(job_id):
         outcome = handler(job, report) or {}
     except Exception as exc:  # the handler's own transaction has rolled back
         Job.objects.filter(pk=job_id).exclude(status=JobStatus.DONE).update(
-            status=JobStatus.FAILED, error="".join(traceback.format_exception_only(exc)).strip()[:2000],
+            status=JobStatus.FAILED,
+            error="".join(traceback.format_exception_only(exc)).strip()[:2000],
             finished_at=timezone.now(),
         )
         raise

@@ -5,6 +5,7 @@ newest first, so keys rotate without downtime (MultiFernet). Equality search
 uses a separate keyed HMAC "blind index" so ciphertext never needs decrypting
 to find a debtor. A wrong key raises; it never yields silent garbage.
 """
+
 import hashlib
 import hmac
 from functools import lru_cache

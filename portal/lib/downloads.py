@@ -6,6 +6,7 @@ Every file leaves as a download (``Content-Disposition: attachment``) unless a p
 §2: uploads served only by authorising views). The file name is encoded by Django
 (``content_disposition_header``: RFC 6266 / RFC 5987 for non-ASCII names), never pasted into the header.
 """
+
 from django.http import FileResponse, HttpResponse
 from django.utils.http import content_disposition_header
 
@@ -13,8 +14,9 @@ SANDBOX = "sandbox"
 
 
 def _sealed(response, *, filename: str | None, inline: bool):
-    response["Content-Disposition"] = (content_disposition_header(not inline, filename) if filename
-                                       else ("inline" if inline else "attachment"))
+    response["Content-Disposition"] = (
+        content_disposition_header(not inline, filename) if filename else ("inline" if inline else "attachment")
+    )
     response["Content-Security-Policy"] = SANDBOX
     return response
 

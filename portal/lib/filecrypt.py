@@ -6,6 +6,7 @@ keys rotate the same way: newest first, older keys still open older files) from 
 written. A sealed file starts with MAGIC; a wrong key raises, it never yields garbage. A file written
 before sealing existed (no MAGIC) is read as it is, so work in flight during an upgrade still opens.
 """
+
 from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -35,7 +36,7 @@ def unseal(data: bytes) -> bytes:
     if not is_sealed(data):
         return data
     try:
-        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(data[len(MAGIC):])
+        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(data[len(MAGIC) :])
     except InvalidToken as error:
         raise FileUnreadable("sealed with an unknown key, or altered") from error
 

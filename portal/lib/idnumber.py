@@ -3,6 +3,7 @@
 18 characters: 6-digit address code, 8-digit birth date, 3-digit sequence
 (odd for men, even for women), and an ISO 7064 MOD 11-2 check character.
 """
+
 import datetime
 import re
 

@@ -3,6 +3,7 @@
 Rows are ordered by (timestamp DESC, id ASC); the cursor is the last row's
 pair, signed so a client cannot forge arbitrary filters through it.
 """
+
 import datetime
 from dataclasses import dataclass
 

@@ -1,4 +1,5 @@
 """Money: CNY as Decimal with two places, rounded half up to the fen at defined points."""
+
 from decimal import ROUND_HALF_UP, Decimal
 
 FEN = Decimal("0.01")

@@ -2,6 +2,7 @@
 
 Plain functions on ``datetime.date``; no Django. A "month" as a value is the date of its first day.
 """
+
 import calendar
 import datetime
 
@@ -36,7 +37,7 @@ def months_between(month_from: datetime.date, month_to: datetime.date) -> int:
 
 
 def parse_month(value: str | None) -> datetime.date | None:
-    """"2026-11" → 1 November 2026; None for anything else."""
+    """ "2026-11" → 1 November 2026; None for anything else."""
     try:
         return datetime.datetime.strptime(value or "", "%Y-%m").date()
     except ValueError:

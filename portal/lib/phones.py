@@ -5,6 +5,7 @@ ASCII digits only: a regular expression's ``\\d`` on text also matches the digit
 defeat lookups and masking. Full-width digits a spreadsheet produced are folded to ASCII by the caller
 (NFKC) before they are checked here; anything else that is not [0-9] is refused.
 """
+
 import re
 
 # A mainland China mobile number (手机号): 11 digits, 1 then 3–9 (MIIT numbering plan, 13x–19x).

@@ -1,4 +1,5 @@
 """Exports that a spreadsheet will open safely (CWE-1236, ASVS 1.2.10)."""
+
 import csv
 import io
 

@@ -1,4 +1,5 @@
 """Uploaded files are judged by their content, not their name (OWASP, ASVS 5.2), and capped in size before they are written."""
+
 from functools import wraps
 
 from django.conf import settings

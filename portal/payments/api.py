@@ -3,6 +3,7 @@ file), with the same checks and idempotency as the import page (the reference is
 sending a payment twice records it once). POST /payments/api/reversals/: it reverses one (冲正, e.g.
 the bank returned it), idempotent too: the same reversal sent again answers with the one recorded.
 Authenticated by an integration token of this lender, or a signed-in finance/admin session."""
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -84,7 +85,10 @@ class PaymentImportView(APIView):
         operation_id="payments_push",
         request={"application/json": PaymentRowSerializer(many=True)},
         parameters=[OpenApiParameter("dry_run", bool, description="Only check; record nothing.")],
-        responses={200: PaymentVerdictSerializer, 400: OpenApiResponse(PaymentVerdictSerializer, description="The body could not be read.")},
+        responses={
+            200: PaymentVerdictSerializer,
+            400: OpenApiResponse(PaymentVerdictSerializer, description="The body could not be read."),
+        },
     )
     def post(self, request):
         dry_run = request.query_params.get("dry_run", "").lower() in TRUE_WORDS
@@ -92,8 +96,9 @@ class PaymentImportView(APIView):
         if upload is not None:
             result = importing.check_and_record(upload.read(importing.MAX_BYTES + 1), commit=not dry_run, source=PaymentSource.API)
         else:
-            result = importing.check_and_record(request.data if isinstance(request.data, bytes) else b"", commit=not dry_run, json_rows=True,
-                                                source=PaymentSource.API)
+            result = importing.check_and_record(
+                request.data if isinstance(request.data, bytes) else b"", commit=not dry_run, json_rows=True, source=PaymentSource.API
+            )
         code = status.HTTP_400_BAD_REQUEST if result.file_error else status.HTTP_200_OK
         return Response(result.as_dict(), status=code)
 
@@ -113,14 +118,21 @@ class ReversalResultSerializer(serializers.Serializer):
 
 
 class ReversalErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(help_text="The request field at fault, or \"reference\".")
+    field = serializers.CharField(help_text='The request field at fault, or "reference".')
     code = serializers.CharField()
     message = serializers.CharField()
 
 
 def _result(reversal: PaymentReversal, *, created: bool) -> Response:
-    return Response({"reference": reversal.payment.reference, "reason": reversal.reason, "reversed_on": reversal.reversed_on.isoformat(),
-                     "created": created}, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+    return Response(
+        {
+            "reference": reversal.payment.reference,
+            "reason": reversal.reason,
+            "reversed_on": reversal.reversed_on.isoformat(),
+            "created": created,
+        },
+        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    )
 
 
 def _error(field: str, code: str, message: str, http_status: int) -> Response:
@@ -151,17 +163,28 @@ class PaymentReversalView(APIView):
         data = form.validated_data
         payment = Payment.objects.filter(reference=data["reference"].strip()).first()
         if payment is None:
-            return _error("reference", "not_found", _("No payment has reference %(reference)s.") % {"reference": data["reference"]},
-                          status.HTTP_404_NOT_FOUND)
+            return _error(
+                "reference",
+                "not_found",
+                _("No payment has reference %(reference)s.") % {"reference": data["reference"]},
+                status.HTTP_404_NOT_FOUND,
+            )
         by_system = isinstance(request.auth, IntegrationToken)  # the lender's system: no person to name
         try:
             # The service decides: a resend answers with the reversal recorded (200), a different one is a conflict (409).
             reversal, created = services.reverse_payment_idempotent(
-                payment=payment, reason=data["reason"], note=data["note"], reversed_on=data.get("reversed_on"),
-                reversed_by=None if by_system else request.user, request=request)
+                payment=payment,
+                reason=data["reason"],
+                note=data["note"],
+                reversed_on=data.get("reversed_on"),
+                reversed_by=None if by_system else request.user,
+                request=request,
+            )
         except ValidationError as error:
             if error.code == "conflict":
                 return _error("reference", "already_reversed", error.messages[0], status.HTTP_409_CONFLICT)
-            field = {"note": "note", "reason": "reason", "future": "reversed_on", "before_payment": "reversed_on"}.get(error.code, "reference")
+            field = {"note": "note", "reason": "reason", "future": "reversed_on", "before_payment": "reversed_on"}.get(
+                error.code, "reference"
+            )
             return _error(field, error.code, error.messages[0], status.HTTP_400_BAD_REQUEST)
         return _result(reversal, created=created)

@@ -16,8 +16,11 @@ class PaymentForm(forms.Form):
 
 class ReversalForm(forms.Form):
     reason = forms.ChoiceField(label=_("Why is it reversed?"), choices=ReversalReason.choices)
-    reversed_on = forms.DateField(label=_("Reversed on"), widget=forms.DateInput(attrs={"type": "date"}),
-                                  help_text=_("The day the money went back or the error was found; the agency's clawback is dated this day."))
+    reversed_on = forms.DateField(
+        label=_("Reversed on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The day the money went back or the error was found; the agency's clawback is dated this day."),
+    )
     note = forms.CharField(label=_("Explain"), max_length=300)
 
 
@@ -43,8 +46,12 @@ class CommentForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Decision"), choices=[(DisputeStatus.UPHELD, DisputeStatus.UPHELD.label),
-                                                              (DisputeStatus.DISMISSED, DisputeStatus.DISMISSED.label),
-                                                              (DisputeStatus.WITHDRAWN, DisputeStatus.WITHDRAWN.label)])
+    outcome = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            (DisputeStatus.UPHELD, DisputeStatus.UPHELD.label),
+            (DisputeStatus.DISMISSED, DisputeStatus.DISMISSED.label),
+            (DisputeStatus.WITHDRAWN, DisputeStatus.WITHDRAWN.label),
+        ],
+    )
     text = forms.CharField(label=_("Reasons"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
-

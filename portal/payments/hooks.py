@@ -5,6 +5,7 @@ placement in force on its date, computes the commission and re-evaluates promise
 register here at start-up so that the core never imports them (tenants ← portal ← outsourcing).
 Listeners run inside the recording transaction: if one fails, nothing of the payment is kept.
 """
+
 PAYMENT_LISTENERS: list = []
 REVERSAL_LISTENERS: list = []
 PARTNER_PAYMENT_SCOPES: list = []

@@ -9,6 +9,7 @@ A checked file waiting to be recorded is kept sealed with the field keys (keep_c
 art. 51) under UPLOAD_FOLDER, deleted once recorded, and at the latest by the retention task
 (portal.retention); check_and_record opens a sealed file itself, so whoever reads it back needs no key.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -62,8 +63,14 @@ class PaymentFileResult:
     file_error: str = ""
 
     def as_dict(self):
-        return {"rows": self.rows, "valid": self.valid, "created": self.created, "existing": self.existing,
-                "rejected": self.rejected, "file_error": self.file_error}
+        return {
+            "rows": self.rows,
+            "valid": self.valid,
+            "created": self.created,
+            "existing": self.existing,
+            "rejected": self.rejected,
+            "file_error": self.file_error,
+        }
 
 
 def _header_map(headers) -> dict:
@@ -81,8 +88,16 @@ def _message(code, params) -> str:
     return text % params if params else text
 
 
-def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: datetime.datetime | None = None,
-                     json_rows: bool = False, report=None, source: str = PaymentSource.IMPORT) -> PaymentFileResult:
+def check_and_record(
+    content: bytes,
+    *,
+    commit: bool,
+    recorded_by=None,
+    now: datetime.datetime | None = None,
+    json_rows: bool = False,
+    report=None,
+    source: str = PaymentSource.IMPORT,
+) -> PaymentFileResult:
     """Check the whole file; with ``commit``, record the valid rows in one transaction.
 
     ``report(percent, message)`` hears the progress of the recording (the page's progress bar)."""
@@ -100,7 +115,8 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
         missing = [column for column in REQUIRED if column not in columns]
         if missing:  # a payment file has no column-mapping step: say which names it takes
             result.file_error = _("Required columns are missing: %(columns)s. Use the column names of the template.") % {
-                "columns": ", ".join(missing)}
+                "columns": ", ".join(missing)
+            }
             return result
         rows = list(table.rows())
     except IntakeError as error:
@@ -115,11 +131,13 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
         result.rows += 1
         cell = {column: (cells[index] if index < len(cells) else None) for column, index in columns.items()}
         values, bad = {}, False
-        for column, clean in (("contract_no", lambda v: clean_text(v, max_length=64, required=True)),
-                              ("paid_on", lambda v: clean_date(v, today=today, required=True)),
-                              ("amount", lambda v: clean_amount(v, required=True)),
-                              ("reference", lambda v: clean_text(v, max_length=64, required=True)),
-                              ("note", lambda v: clean_text(v, max_length=300))):
+        for column, clean in (
+            ("contract_no", lambda v: clean_text(v, max_length=64, required=True)),
+            ("paid_on", lambda v: clean_date(v, today=today, required=True)),
+            ("amount", lambda v: clean_amount(v, required=True)),
+            ("reference", lambda v: clean_text(v, max_length=64, required=True)),
+            ("note", lambda v: clean_text(v, max_length=300)),
+        ):
             try:
                 values[column] = clean(cell.get(column))
             except CellError as error:
@@ -136,7 +154,9 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
             continue
         parsed.append((number, values))
 
-    found = list(Case.objects.filter(contract_no__in={v["contract_no"] for _, v in parsed}).values_list("contract_no", "pk", "disbursed_on"))
+    found = list(
+        Case.objects.filter(contract_no__in={v["contract_no"] for _, v in parsed}).values_list("contract_no", "pk", "disbursed_on")
+    )
     cases = {contract_no: pk for contract_no, pk, _disbursed in found}
     disbursed = {pk: disbursed_on for _contract_no, pk, disbursed_on in found}
     recorded = {p.reference: p for p in Payment.objects.filter(reference__in=[v["reference"] for _, v in parsed])}
@@ -163,8 +183,15 @@ def check_and_record(content: bytes, *, commit: bool, recorded_by=None, now: dat
             if report is not None and number % PROGRESS_EVERY == 0:
                 report(100 * number // len(valid), _("%(done)s of %(total)s payments") % {"done": number, "total": len(valid)})
             _payment, created = services.record_payment(
-                case=Case(pk=case_id), amount=values["amount"], paid_on=values["paid_on"], reference=values["reference"],
-                source=source, recorded_by=recorded_by, note=values["note"], now=now)
+                case=Case(pk=case_id),
+                amount=values["amount"],
+                paid_on=values["paid_on"],
+                reference=values["reference"],
+                source=source,
+                recorded_by=recorded_by,
+                note=values["note"],
+                now=now,
+            )
             if created:
                 result.created += 1
             else:

@@ -3,6 +3,7 @@
 Safe to run again after a worker dies: the rows are recorded in one transaction (all or nothing), and
 a payment already recorded is recognised by its reference, so a second run records nothing twice.
 """
+
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _, gettext_lazy
 
@@ -14,7 +15,13 @@ from . import importing
 JOB_KIND = "payment_import"
 
 
-@job_handler(JOB_KIND, permission="payment.record", label=gettext_lazy("Payment file"), done_url="payment-list", done_label=gettext_lazy("See the payments"))
+@job_handler(
+    JOB_KIND,
+    permission="payment.record",
+    label=gettext_lazy("Payment file"),
+    done_url="payment-list",
+    done_label=gettext_lazy("See the payments"),
+)
 def record_payment_file(job, report):
     name = job.params["upload"]
     try:
@@ -26,6 +33,8 @@ def record_payment_file(job, report):
     importing.discard_checked_file(name)
     if result.file_error:
         return {"message": result.file_error, "result_data": result.as_dict()}
-    return {"message": _("%(created)s payment(s) recorded, %(existing)s already recorded, %(rejected)s row(s) refused.")
-            % {"created": result.created, "existing": result.existing, "rejected": len(result.rejected)},
-            "result_data": {key: value for key, value in result.as_dict().items() if key != "rejected"}}
+    return {
+        "message": _("%(created)s payment(s) recorded, %(existing)s already recorded, %(rejected)s row(s) refused.")
+        % {"created": result.created, "existing": result.existing, "rejected": len(result.rejected)},
+        "result_data": {key: value for key, value in result.as_dict().items() if key != "rejected"},
+    }

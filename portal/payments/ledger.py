@@ -6,6 +6,7 @@ a money line (date, contract no., reference, amount, its commission, statement, 
 how the lender posted the money, nothing about the debtor. The file is ``spreadsheet.csv_bytes`` (text neutralised: a
 reference such as "=HYPERLINK(…)" stays text, CWE-1236); amounts are Decimals to the fen.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -30,9 +31,16 @@ class Filters:
 
     def as_query(self) -> dict:
         """The filters as GET parameters (for the next page's link and the export's)."""
-        return {key: value for key, value in (
-            ("q", self.q), ("from", self.date_from.isoformat() if self.date_from else ""),
-            ("to", self.date_to.isoformat() if self.date_to else ""), ("state", self.state)) if value}
+        return {
+            key: value
+            for key, value in (
+                ("q", self.q),
+                ("from", self.date_from.isoformat() if self.date_from else ""),
+                ("to", self.date_to.isoformat() if self.date_to else ""),
+                ("state", self.state),
+            )
+            if value
+        }
 
 
 def _date(text: str) -> datetime.date | None:
@@ -54,8 +62,9 @@ def parse_filters(params) -> tuple[Filters, list[str]]:
         problems.append(_("The start date is after the end date; they were swapped."))
         date_from, date_to = date_to, date_from
     state = params.get("state", "")
-    return Filters(q=params.get("q", "").strip()[:64], date_from=date_from, date_to=date_to,
-                   state=state if state in (STANDING, REVERSED) else ""), problems
+    return Filters(
+        q=params.get("q", "").strip()[:64], date_from=date_from, date_to=date_to, state=state if state in (STANDING, REVERSED) else ""
+    ), problems
 
 
 def apply(payments, filters: Filters):
@@ -74,6 +83,7 @@ def apply(payments, filters: Filters):
 
 def _columns(partner: bool) -> list[tuple[str, object]]:
     """(heading, function(payment, note, reversal) -> cell) for the file's columns."""
+
     def amount(name):
         return lambda p, n, r: getattr(p, name)
 
@@ -124,4 +134,3 @@ def _rows_of(batch, columns):
     for payment in batch:
         note, reversal = notes.get(payment.pk, {}), getattr(payment, "reversal", None)
         yield [cell(payment, note, reversal) for _heading, cell in columns]
-

@@ -12,6 +12,7 @@ Two kinds of record, kept apart on purpose:
 Either side may dispute a line (``Dispute``); a dispute has a status and an append-only history
 (``DisputeEvent``), the two-party workflow landscape.md §2.4 found missing in existing systems.
 """
+
 import datetime
 import uuid
 
@@ -37,10 +38,17 @@ SPLIT_PARTS = ("to_fees", "to_penalty", "to_interest", "to_principal", "unapplie
 
 def _corrected(part: str):
     """The payment's own ``part`` plus the sum of its corrections' (a subquery: no row multiplication)."""
-    total = (PaymentPostingCorrection.objects.filter(payment=models.OuterRef("pk")).order_by().values("payment")
-             .annotate(total=models.Sum(part)).values("total"))
-    return models.F(part) + Coalesce(models.Subquery(total, output_field=models.DecimalField(max_digits=14, decimal_places=2)),
-                                     models.Value(0, output_field=models.DecimalField(max_digits=14, decimal_places=2)))
+    total = (
+        PaymentPostingCorrection.objects.filter(payment=models.OuterRef("pk"))
+        .order_by()
+        .values("payment")
+        .annotate(total=models.Sum(part))
+        .values("total")
+    )
+    return models.F(part) + Coalesce(
+        models.Subquery(total, output_field=models.DecimalField(max_digits=14, decimal_places=2)),
+        models.Value(0, output_field=models.DecimalField(max_digits=14, decimal_places=2)),
+    )
 
 
 class PaymentQuerySet(models.QuerySet):
@@ -90,8 +98,13 @@ class Payment(models.Model):
                 name="payment_parts_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(amount=models.F("to_fees") + models.F("to_penalty") + models.F("to_interest") + models.F("to_principal")
-                            + models.F("unapplied")),
+                condition=Q(
+                    amount=models.F("to_fees")
+                    + models.F("to_penalty")
+                    + models.F("to_interest")
+                    + models.F("to_principal")
+                    + models.F("unapplied")
+                ),
                 name="payment_parts_sum_to_amount",
             ),
         ]
@@ -176,8 +189,7 @@ class PaymentPostingCorrection(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["payment", "reversal"], name="payment_correction_once_per_reversal"),
             models.CheckConstraint(
-                condition=Q(to_fees=-(models.F("to_penalty") + models.F("to_interest") + models.F("to_principal")
-                                      + models.F("unapplied"))),
+                condition=Q(to_fees=-(models.F("to_penalty") + models.F("to_interest") + models.F("to_principal") + models.F("unapplied"))),
                 name="payment_correction_sums_to_zero",
             ),
         ]
@@ -222,8 +234,9 @@ class PaymentReport(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_report_amount_positive"),
-            models.CheckConstraint(condition=~Q(status="matched") | Q(matched_payment__isnull=False),
-                                   name="payment_report_matched_has_payment"),
+            models.CheckConstraint(
+                condition=~Q(status="matched") | Q(matched_payment__isnull=False), name="payment_report_matched_has_payment"
+            ),
             # One lender payment backs at most one report (a second report of it is a duplicate).
             models.UniqueConstraint(fields=["matched_payment"], condition=Q(status="matched"), name="payment_report_one_match"),
         ]
@@ -274,8 +287,10 @@ class Dispute(models.Model):
         ordering = ["-raised_at"]
         indexes = [models.Index(fields=["partner", "status"], name="dispute_partner_status")]
         constraints = [
-            models.CheckConstraint(condition=Q(payment__isnull=False, report__isnull=True) | Q(payment__isnull=True, report__isnull=False),
-                                   name="dispute_one_line"),
+            models.CheckConstraint(
+                condition=Q(payment__isnull=False, report__isnull=True) | Q(payment__isnull=True, report__isnull=False),
+                name="dispute_one_line",
+            ),
             models.UniqueConstraint(fields=["payment", "partner"], condition=Q(status="open"), name="dispute_one_open_per_payment"),
             models.UniqueConstraint(fields=["report"], condition=Q(status="open"), name="dispute_one_open_per_report"),
         ]
@@ -293,7 +308,7 @@ class Dispute(models.Model):
         return timezone.localdate(self.raised_at) + datetime.timedelta(days=DISPUTE_DECISION_DAYS)
 
     def deadline_state(self, today: datetime.date | None = None) -> str:
-        """"overdue", "due_soon" or "" for an open dispute; "" once it is closed."""
+        """ "overdue", "due_soon" or "" for an open dispute; "" once it is closed."""
         if not self.is_open:
             return ""
         days_left = (self.decide_by - (today or timezone.localdate())).days

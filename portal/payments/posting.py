@@ -6,6 +6,7 @@ fees (费用) → penalty interest (罚息) → contractual interest (利息) �
 interest comes before contractual interest because it is the older charge on an overdue account.
 Anything paid beyond the whole balance is kept as ``unapplied`` (to be refunded or set off), never lost.
 """
+
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -51,6 +52,11 @@ def allocate(amount, balances: Balances) -> tuple[Allocation, Balances]:
         parts[name] = taken
         left[name] = owed - taken
         remaining -= taken
-    allocation = Allocation(to_fees=parts["fees"], to_penalty=parts["penalty"], to_interest=parts["interest"],
-                            to_principal=parts["principal"], unapplied=remaining)
+    allocation = Allocation(
+        to_fees=parts["fees"],
+        to_penalty=parts["penalty"],
+        to_interest=parts["interest"],
+        to_principal=parts["principal"],
+        unapplied=remaining,
+    )
     return allocation, Balances(**left)

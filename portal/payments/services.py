@@ -1,6 +1,7 @@
 """Recording, reporting, matching and disputing payments. Views, the import, the API and the
 command all call these functions; they own their transactions and locks.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -62,8 +63,18 @@ def _check_date(paid_on: datetime.date, *, case: Case, today: datetime.date):
 # ------------------------------------------------------------------ lender payments
 
 
-def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str, source: str, recorded_by=None,
-                   note: str = "", now: datetime.datetime | None = None, request=None) -> tuple[Payment, bool]:
+def record_payment(
+    *,
+    case: Case,
+    amount,
+    paid_on: datetime.date,
+    reference: str,
+    source: str,
+    recorded_by=None,
+    note: str = "",
+    now: datetime.datetime | None = None,
+    request=None,
+) -> tuple[Payment, bool]:
     """Record a payment the lender received; returns (payment, created).
 
     Idempotent by ``reference``: the same reference for the same case, amount and date returns the
@@ -83,23 +94,36 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
         if existing is not None:
             if (existing.case_id, existing.amount, existing.paid_on) == (case.pk, amount, paid_on):
                 return existing, False
-            raise ValidationError(_("Reference %(reference)s is already used by another payment.") % {"reference": reference},
-                                  code="reference_taken")
+            raise ValidationError(
+                _("Reference %(reference)s is already used by another payment.") % {"reference": reference}, code="reference_taken"
+            )
         _check_date(paid_on, case=case, today=timezone.localdate(now))
-        split, left = allocate(amount, Balances(principal=case.principal_due, interest=case.interest_due,
-                                                penalty=case.penalty_due, fees=case.fees_due))
+        split, left = allocate(
+            amount, Balances(principal=case.principal_due, interest=case.interest_due, penalty=case.penalty_due, fees=case.fees_due)
+        )
         try:
             with transaction.atomic():  # the same reference sent for another case at the same moment: a refusal, not a crash
                 payment = Payment.objects.create(
-                    case=case, amount=amount, paid_on=paid_on, reference=reference, source=source, note=note[:300],
-                    to_fees=split.to_fees, to_penalty=split.to_penalty, to_interest=split.to_interest,
-                    to_principal=split.to_principal, unapplied=split.unapplied, recorded_by=recorded_by, recorded_at=now,
+                    case=case,
+                    amount=amount,
+                    paid_on=paid_on,
+                    reference=reference,
+                    source=source,
+                    note=note[:300],
+                    to_fees=split.to_fees,
+                    to_penalty=split.to_penalty,
+                    to_interest=split.to_interest,
+                    to_principal=split.to_principal,
+                    unapplied=split.unapplied,
+                    recorded_by=recorded_by,
+                    recorded_at=now,
                 )
         except IntegrityError as error:
             if "payment_unique_reference" not in str(error):
                 raise
-            raise ValidationError(_("Reference %(reference)s is already used by another payment.") % {"reference": reference},
-                                  code="reference_taken") from None
+            raise ValidationError(
+                _("Reference %(reference)s is already used by another payment.") % {"reference": reference}, code="reference_taken"
+            ) from None
         case.principal_due, case.interest_due, case.penalty_due, case.fees_due = left.principal, left.interest, left.penalty, left.fees
         if case.last_payment_on is None or paid_on > case.last_payment_on:
             case.last_payment_on = paid_on
@@ -109,22 +133,51 @@ def record_payment(*, case: Case, amount, paid_on: datetime.date, reference: str
             fields.append("status")
         case.save(update_fields=fields)
         # As of the day it was recorded: the balances after every payment recorded so far, a back-dated one included.
-        BalanceSnapshot.objects.create(case=case, as_of=timezone.localdate(now), principal_due=left.principal, interest_due=left.interest,
-                                       penalty_due=left.penalty, fees_due=left.fees, source=f"payment:{payment.pk}",
-                                       recorded_at=now)
-        limitation.record_event(case=case, kind=LimitationEventKind.PARTIAL_PAYMENT, occurred_on=paid_on,
-                                evidence=limitation.evidence_text(gettext_lazy("Payment %(reference)s of %(amount)s"),
-                                                                  reference=reference, amount=amount),
-                                source_type=EVIDENCE_SOURCE, source_id=str(payment.pk))
+        BalanceSnapshot.objects.create(
+            case=case,
+            as_of=timezone.localdate(now),
+            principal_due=left.principal,
+            interest_due=left.interest,
+            penalty_due=left.penalty,
+            fees_due=left.fees,
+            source=f"payment:{payment.pk}",
+            recorded_at=now,
+        )
+        limitation.record_event(
+            case=case,
+            kind=LimitationEventKind.PARTIAL_PAYMENT,
+            occurred_on=paid_on,
+            evidence=limitation.evidence_text(gettext_lazy("Payment %(reference)s of %(amount)s"), reference=reference, amount=amount),
+            source_type=EVIDENCE_SOURCE,
+            source_id=str(payment.pk),
+        )
         _match_pending_reports(payment, now=now)
         hooks.notify(payment, now=now)
-        record(Action.CREATE, request=request, actor=recorded_by, obj=payment, case_id=str(case.pk), event="payment_recorded",
-               amount=str(amount), paid_on=paid_on.isoformat(), reference=reference, source=source)
+        record(
+            Action.CREATE,
+            request=request,
+            actor=recorded_by,
+            obj=payment,
+            case_id=str(case.pk),
+            event="payment_recorded",
+            amount=str(amount),
+            paid_on=paid_on.isoformat(),
+            reference=reference,
+            source=source,
+        )
     return payment, True
 
 
-def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: datetime.date | None = None, reversed_by=None,
-                    now: datetime.datetime | None = None, request=None) -> PaymentReversal:
+def reverse_payment(
+    *,
+    payment: Payment,
+    reason: str,
+    note: str,
+    reversed_on: datetime.date | None = None,
+    reversed_by=None,
+    now: datetime.datetime | None = None,
+    request=None,
+) -> PaymentReversal:
     """Reverse (冲正) a payment that should not stand; all or nothing. Refused for a payment already reversed.
 
     The balances are rebuilt as if the payment had never been (reapply_after_reversal): from the balances
@@ -154,14 +207,16 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
         if reversed_on < payment.paid_on:
             raise ValidationError(_("A payment cannot be reversed before the day it was paid."), code="before_payment")
         standing = list(_in_applied_order(Payment.objects.filter(case=case, reversal__isnull=True).with_effective_split()))
-        reversal = PaymentReversal.objects.create(payment=payment, reversed_on=reversed_on, reason=reason, note=note[:300],
-                                                  reversed_by=reversed_by, reversed_at=now)
+        reversal = PaymentReversal.objects.create(
+            payment=payment, reversed_on=reversed_on, reason=reason, note=note[:300], reversed_by=reversed_by, reversed_at=now
+        )
         current = Balances(principal=case.principal_due, interest=case.interest_due, penalty=case.penalty_due, fees=case.fees_due)
         position = [p.pk for p in standing].index(payment.pk)
         effective = [effective_split(p) for p in standing[position:]]
-        left, new_splits = reapply_after_reversal(current, effective_from_reversed=effective,
-                                                  later_amounts=[p.amount for p in standing[position + 1:]])
-        for later, was, now_is in zip(standing[position + 1:], effective[1:], new_splits, strict=True):
+        left, new_splits = reapply_after_reversal(
+            current, effective_from_reversed=effective, later_amounts=[p.amount for p in standing[position + 1 :]]
+        )
+        for later, was, now_is in zip(standing[position + 1 :], effective[1:], new_splits, strict=True):
             delta = {part: getattr(now_is, part) - getattr(was, part) for part in SPLIT_PARTS}
             if any(delta.values()):
                 PaymentPostingCorrection.objects.create(payment=later, reversal=reversal, created_at=now, **delta)
@@ -171,23 +226,50 @@ def reverse_payment(*, payment: Payment, reason: str, note: str, reversed_on: da
             # The latest payment still standing; an earlier date known only from an import is not kept apart, so
             # it is the latest standing payment or the latest partial payment the import recorded as evidence.
             standing = Payment.objects.filter(case=case, reversal__isnull=True).aggregate(day=Max("paid_on"))["day"]
-            evidence = (limitation.standing_events(case).filter(kind=LimitationEventKind.PARTIAL_PAYMENT)
-                        .exclude(source_type=EVIDENCE_SOURCE, source_id=str(payment.pk)).aggregate(day=Max("occurred_on"))["day"])
+            evidence = (
+                limitation.standing_events(case)
+                .filter(kind=LimitationEventKind.PARTIAL_PAYMENT)
+                .exclude(source_type=EVIDENCE_SOURCE, source_id=str(payment.pk))
+                .aggregate(day=Max("occurred_on"))["day"]
+            )
             case.last_payment_on = max((day for day in (standing, evidence) if day is not None), default=None)
             fields.append("last_payment_on")
         if case.status == CaseStatus.SETTLED and case.balance > 0:
             case.status = CaseStatus.INTERNAL  # the apps that placed it say otherwise (hooks)
             fields.append("status")
         case.save(update_fields=fields)
-        BalanceSnapshot.objects.create(case=case, as_of=today, principal_due=case.principal_due, interest_due=case.interest_due,
-                                       penalty_due=case.penalty_due, fees_due=case.fees_due, source=f"reversal:{reversal.pk}",
-                                       recorded_at=now)
-        limitation.withdraw_events(case=case, source_type=EVIDENCE_SOURCE, source_id=str(payment.pk), now=now,
-                                   note=limitation.evidence_text(gettext_lazy("Payment %(reference)s reversed: %(reason)s"),
-                                                                 reference=payment.reference, reason=limitation.label(reversal, "reason")))
+        BalanceSnapshot.objects.create(
+            case=case,
+            as_of=today,
+            principal_due=case.principal_due,
+            interest_due=case.interest_due,
+            penalty_due=case.penalty_due,
+            fees_due=case.fees_due,
+            source=f"reversal:{reversal.pk}",
+            recorded_at=now,
+        )
+        limitation.withdraw_events(
+            case=case,
+            source_type=EVIDENCE_SOURCE,
+            source_id=str(payment.pk),
+            now=now,
+            note=limitation.evidence_text(
+                gettext_lazy("Payment %(reference)s reversed: %(reason)s"),
+                reference=payment.reference,
+                reason=limitation.label(reversal, "reason"),
+            ),
+        )
         hooks.notify_reversal(reversal, now=now)
-        record(Action.CREATE, request=request, actor=reversed_by, obj=reversal, case_id=str(case.pk), event="payment_reversed",
-               payment=str(payment.pk), reason=reversal.reason)
+        record(
+            Action.CREATE,
+            request=request,
+            actor=reversed_by,
+            obj=reversal,
+            case_id=str(case.pk),
+            event="payment_reversed",
+            payment=str(payment.pk),
+            reason=reversal.reason,
+        )
     return reversal
 
 
@@ -197,8 +279,16 @@ def is_resend(earlier: PaymentReversal, *, reason: str, reversed_on: datetime.da
     return earlier.reason == reason and reversed_on in (None, earlier.reversed_on)
 
 
-def reverse_payment_idempotent(*, payment: Payment, reason: str, note: str, reversed_on: datetime.date | None = None, reversed_by=None,
-                               now: datetime.datetime | None = None, request=None) -> tuple[PaymentReversal, bool]:
+def reverse_payment_idempotent(
+    *,
+    payment: Payment,
+    reason: str,
+    note: str,
+    reversed_on: datetime.date | None = None,
+    reversed_by=None,
+    now: datetime.datetime | None = None,
+    request=None,
+) -> tuple[PaymentReversal, bool]:
     """Reverse a payment, answering a resend with the reversal recorded before: (reversal, created).
 
     A different reversal of a payment already reversed is refused with RuleError code "conflict" (a payment is
@@ -206,8 +296,9 @@ def reverse_payment_idempotent(*, payment: Payment, reason: str, note: str, reve
     earlier = PaymentReversal.objects.filter(payment=payment).select_related("payment").first()
     if earlier is None:
         try:
-            return reverse_payment(payment=payment, reason=reason, note=note, reversed_on=reversed_on, reversed_by=reversed_by,
-                                   now=now, request=request), True
+            return reverse_payment(
+                payment=payment, reason=reason, note=note, reversed_on=reversed_on, reversed_by=reversed_by, now=now, request=request
+            ), True
         except ValidationError as error:
             if getattr(error, "code", None) != "already_reversed":  # reversed by a concurrent call since we looked
                 raise
@@ -223,10 +314,16 @@ def match_candidates(reports, *, window=datetime.timedelta(days=30), per_report=
     ``per_report`` each, oldest first. {report pk: [Payment]}, in one query."""
     if not reports:
         return {}
-    payments = (Payment.objects.filter(case_id__in={r.case_id for r in reports},
-                                       paid_on__gte=min(r.paid_on for r in reports) - window,
-                                       paid_on__lte=max(r.paid_on for r in reports) + window)
-                .filter(reversal__isnull=True).exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on"))
+    payments = (
+        Payment.objects.filter(
+            case_id__in={r.case_id for r in reports},
+            paid_on__gte=min(r.paid_on for r in reports) - window,
+            paid_on__lte=max(r.paid_on for r in reports) + window,
+        )
+        .filter(reversal__isnull=True)
+        .exclude(reports__status=ReportStatus.MATCHED)
+        .order_by("paid_on")
+    )
     by_case: dict = {}
     for payment in payments:
         by_case.setdefault(payment.case_id, []).append(payment)
@@ -240,7 +337,7 @@ def _in_applied_order(payments):
     row without one. Not ``paid_on``: a back-dated payment recorded later was applied after the others, and a
     reversal must reproduce what happened, not a different history."""
     events = Payment._meta.get_field("events").related_model  # pghistory's PaymentEvent
-    inserted = (events.objects.filter(pgh_obj=OuterRef("pk"), pgh_label="insert").order_by("pgh_id").values("pgh_id")[:1])
+    inserted = events.objects.filter(pgh_obj=OuterRef("pk"), pgh_label="insert").order_by("pgh_id").values("pgh_id")[:1]
     return payments.annotate(applied_seq=Subquery(inserted)).order_by(F("applied_seq").asc(nulls_last=True), "recorded_at", "pk")
 
 
@@ -253,8 +350,12 @@ def reapply_after_reversal(current: Balances, *, effective_from_reversed, later_
     each later payment is applied again by posting.allocate (民法典 art. 561). Returns the rebuilt balances and
     the later payments' new splits."""
     parts = {"principal": "to_principal", "interest": "to_interest", "penalty": "to_penalty", "fees": "to_fees"}
-    before = Balances(**{name: getattr(current, name) + sum((getattr(split, part) for split in effective_from_reversed), Decimal(0))
-                         for name, part in parts.items()})
+    before = Balances(
+        **{
+            name: getattr(current, name) + sum((getattr(split, part) for split in effective_from_reversed), Decimal(0))
+            for name, part in parts.items()
+        }
+    )
     splits = []
     for amount in later_amounts:
         split, before = allocate(amount, before)
@@ -264,10 +365,18 @@ def reapply_after_reversal(current: Balances, *, effective_from_reversed, later_
 
 def _match_pending_reports(payment: Payment, *, now):
     window = datetime.timedelta(days=MATCH_WINDOW_DAYS)
-    report = (PaymentReport.objects.select_for_update()
-              .filter(case_id=payment.case_id, amount=payment.amount, status=ReportStatus.PENDING,
-                      paid_on__gte=payment.paid_on - window, paid_on__lte=payment.paid_on + window)
-              .order_by("reported_at").first())
+    report = (
+        PaymentReport.objects.select_for_update()
+        .filter(
+            case_id=payment.case_id,
+            amount=payment.amount,
+            status=ReportStatus.PENDING,
+            paid_on__gte=payment.paid_on - window,
+            paid_on__lte=payment.paid_on + window,
+        )
+        .order_by("reported_at")
+        .first()
+    )
     if report is not None:  # the payment is new: no report is matched to it yet
         report.status, report.matched_payment, report.decided_at = ReportStatus.MATCHED, payment, now
         report.save(update_fields=["status", "matched_payment", "decided_at"])
@@ -281,33 +390,56 @@ def payments_for_promises(case: Case) -> list[tuple[datetime.date, object]]:
 # ------------------------------------------------------------------ partner reports
 
 
-def report_payment(*, case: Case, organisation, amount, paid_on: datetime.date, reference: str = "", note: str = "",
-                   reported_by=None, now: datetime.datetime | None = None) -> PaymentReport:
+def report_payment(
+    *,
+    case: Case,
+    organisation,
+    amount,
+    paid_on: datetime.date,
+    reference: str = "",
+    note: str = "",
+    reported_by=None,
+    now: datetime.datetime | None = None,
+) -> PaymentReport:
     """A partner reports that the debtor paid. Matched at once if the lender already recorded it."""
     now = now or timezone.now()
     amount = _check_amount(amount)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         _check_date(paid_on, case=case, today=timezone.localdate(now))
-        duplicate = PaymentReport.objects.filter(case=case, organisation=organisation, amount=amount, paid_on=paid_on,
-                                                 status__in=(ReportStatus.PENDING, ReportStatus.MATCHED)).exists()
+        duplicate = PaymentReport.objects.filter(
+            case=case, organisation=organisation, amount=amount, paid_on=paid_on, status__in=(ReportStatus.PENDING, ReportStatus.MATCHED)
+        ).exists()
         if duplicate:
             raise ValidationError(_("This payment has already been reported."), code="duplicate")
-        report = PaymentReport.objects.create(case=case, organisation=organisation, amount=amount, paid_on=paid_on,
-                                              reference=(reference or "").strip()[:64], note=note[:300],
-                                              reported_by=reported_by, reported_at=now)
+        report = PaymentReport.objects.create(
+            case=case,
+            organisation=organisation,
+            amount=amount,
+            paid_on=paid_on,
+            reference=(reference or "").strip()[:64],
+            note=note[:300],
+            reported_by=reported_by,
+            reported_at=now,
+        )
         window = datetime.timedelta(days=MATCH_WINDOW_DAYS)
-        payment = (Payment.objects.filter(case=case, amount=amount, paid_on__gte=paid_on - window, paid_on__lte=paid_on + window,
-                                          reversal__isnull=True)
-                   .exclude(reports__status=ReportStatus.MATCHED).order_by("paid_on", "recorded_at").first())
+        payment = (
+            Payment.objects.filter(
+                case=case, amount=amount, paid_on__gte=paid_on - window, paid_on__lte=paid_on + window, reversal__isnull=True
+            )
+            .exclude(reports__status=ReportStatus.MATCHED)
+            .order_by("paid_on", "recorded_at")
+            .first()
+        )
         if payment is not None:
             report.status, report.matched_payment, report.decided_at = ReportStatus.MATCHED, payment, now
             report.save(update_fields=["status", "matched_payment", "decided_at"])
     return report
 
 
-def match_report(*, report: PaymentReport, payment: Payment, decided_by, now: datetime.datetime | None = None,
-                 request=None) -> PaymentReport:
+def match_report(
+    *, report: PaymentReport, payment: Payment, decided_by, now: datetime.datetime | None = None, request=None
+) -> PaymentReport:
     """The lender matches a pending report to its own payment by hand (amounts or dates differed)."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -323,8 +455,15 @@ def match_report(*, report: PaymentReport, payment: Payment, decided_by, now: da
             raise ValidationError(_("That payment is already matched to another report."), code="taken")
         report.status, report.matched_payment, report.decided_by, report.decided_at = ReportStatus.MATCHED, payment, decided_by, now
         report.save(update_fields=["status", "matched_payment", "decided_by", "decided_at"])
-        record(Action.CHANGE, request=request, actor=decided_by, obj=report, case_id=str(report.case_id), event="report_matched",
-               payment=str(payment.pk))
+        record(
+            Action.CHANGE,
+            request=request,
+            actor=decided_by,
+            obj=report,
+            case_id=str(report.case_id),
+            event="report_matched",
+            payment=str(payment.pk),
+        )
     return report
 
 
@@ -346,8 +485,17 @@ def reject_report(*, report: PaymentReport, decided_by, note: str, now: datetime
 # ------------------------------------------------------------------ disputes
 
 
-def open_dispute(*, partner, raised_by_org, raised_by, reason: str, text: str, payment: Payment | None = None,
-                 report: PaymentReport | None = None, now: datetime.datetime | None = None) -> Dispute:
+def open_dispute(
+    *,
+    partner,
+    raised_by_org,
+    raised_by,
+    reason: str,
+    text: str,
+    payment: Payment | None = None,
+    report: PaymentReport | None = None,
+    now: datetime.datetime | None = None,
+) -> Dispute:
     """Either side disputes a line (a lender payment attributed to the partner, or the partner's report)."""
     now = now or timezone.now()
     text = (text or "").strip()
@@ -360,10 +508,12 @@ def open_dispute(*, partner, raised_by_org, raised_by, reason: str, text: str, p
         open_now = open_now.filter(payment=payment) if payment is not None else open_now.filter(report=report)
         if open_now.exists():
             raise ValidationError(_("This line is already under dispute."), code="already_open")
-        dispute = Dispute.objects.create(payment=payment, report=report, partner=partner, raised_by_org=raised_by_org,
-                                         raised_by=raised_by, reason=reason, raised_at=now)
-        DisputeEvent.objects.create(dispute=dispute, kind=DisputeEventKind.OPENED, text=text, actor=raised_by,
-                                    organisation=raised_by_org, at=now)
+        dispute = Dispute.objects.create(
+            payment=payment, report=report, partner=partner, raised_by_org=raised_by_org, raised_by=raised_by, reason=reason, raised_at=now
+        )
+        DisputeEvent.objects.create(
+            dispute=dispute, kind=DisputeEventKind.OPENED, text=text, actor=raised_by, organisation=raised_by_org, at=now
+        )
     return dispute
 
 
@@ -373,12 +523,14 @@ def comment_on_dispute(*, dispute: Dispute, actor, organisation, text: str, now:
         raise ValidationError(_("Write a comment."), code="text")
     if not dispute.is_open:
         raise ValidationError(_("This dispute is closed."), code="closed")
-    return DisputeEvent.objects.create(dispute=dispute, kind=DisputeEventKind.COMMENT, text=text, actor=actor,
-                                       organisation=organisation, at=now or timezone.now())
+    return DisputeEvent.objects.create(
+        dispute=dispute, kind=DisputeEventKind.COMMENT, text=text, actor=actor, organisation=organisation, at=now or timezone.now()
+    )
 
 
-def close_dispute(*, dispute: Dispute, outcome: str, actor, organisation, lender_organisation_id, text: str,
-                  now: datetime.datetime | None = None) -> Dispute:
+def close_dispute(
+    *, dispute: Dispute, outcome: str, actor, organisation, lender_organisation_id, text: str, now: datetime.datetime | None = None
+) -> Dispute:
     """The lender decides (upheld or dismissed, with its reasons); the side that raised it may withdraw."""
     now = now or timezone.now()
     text = (text or "").strip()

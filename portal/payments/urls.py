@@ -1,4 +1,5 @@
 """/payments/ on a lender's host."""
+
 from django.urls import path
 
 from . import api, views

@@ -1,6 +1,7 @@
 """Payments pages on a lender's host (/payments/): the lender's finance records and imports
 payments, matches partners' reports and decides disputes; a partner reports payments, sees its own
 payment lines and reports, and disputes them. Thin: every rule is in services / importing."""
+
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -74,10 +75,17 @@ def payment_list(request):
     notes = hooks.annotations([p.pk for p in page.rows])
     rows = [(payment, notes.get(payment.pk, {}) | {"reversed": hasattr(payment, "reversal")}) for payment in page.rows]
     context = {
-        "rows": rows, "page": page, "filters": filters, "query": urlencode(filters.as_query()), "is_lender": principal.is_lender_staff,
+        "rows": rows,
+        "page": page,
+        "filters": filters,
+        "query": urlencode(filters.as_query()),
+        "is_lender": principal.is_lender_staff,
         "states": [("", _("All")), (ledger.STANDING, _("Not reversed")), (ledger.REVERSED, _("Reversed"))],
-        "pending_reports": (visible_reports(principal).filter(status=ReportStatus.PENDING) if sees_report_match(principal)
-                            else filter_reports(visible_reports(principal), principal, PARTNER_RECEIVED)).count(),
+        "pending_reports": (
+            visible_reports(principal).filter(status=ReportStatus.PENDING)
+            if sees_report_match(principal)
+            else filter_reports(visible_reports(principal), principal, PARTNER_RECEIVED)
+        ).count(),
         "show_match": sees_report_match(principal),
         "open_disputes": visible_disputes(principal).filter(status=DisputeStatus.OPEN).count(),
     }
@@ -92,8 +100,11 @@ def payment_export(request):
     payments = ledger.apply(visible_payments(principal), filters)
     found = payments.count()
     if found > ledger.EXPORT_LIMIT:
-        messages.error(request, _("%(count)s payments match; one file holds at most %(limit)s. Narrow the dates and export in parts.")
-                       % {"count": f"{found:,}", "limit": f"{ledger.EXPORT_LIMIT:,}"})
+        messages.error(
+            request,
+            _("%(count)s payments match; one file holds at most %(limit)s. Narrow the dates and export in parts.")
+            % {"count": f"{found:,}", "limit": f"{ledger.EXPORT_LIMIT:,}"},
+        )
         query = urlencode(filters.as_query())
         return redirect(reverse("payment-list") + (f"?{query}" if query else ""))
     table = list(ledger.rows(payments, partner=not principal.is_lender_staff))
@@ -113,15 +124,24 @@ def payment_record(request):
         else:
             try:
                 payment, created = services.record_payment(
-                    case=case, amount=data["amount"], paid_on=data["paid_on"], reference=data["reference"],
-                    source=PaymentSource.MANUAL, recorded_by=request.user, note=data["note"], request=request)
+                    case=case,
+                    amount=data["amount"],
+                    paid_on=data["paid_on"],
+                    reference=data["reference"],
+                    source=PaymentSource.MANUAL,
+                    recorded_by=request.user,
+                    note=data["note"],
+                    request=request,
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 if created:
                     messages.success(request, _("Payment %(reference)s recorded.") % {"reference": payment.reference})
                 else:
-                    messages.info(request, _("Payment %(reference)s was already recorded; nothing changed.") % {"reference": payment.reference})
+                    messages.info(
+                        request, _("Payment %(reference)s was already recorded; nothing changed.") % {"reference": payment.reference}
+                    )
                 return redirect("payment-detail", payment_id=payment.pk)
     return _render(request, "payments/payment_form.html", {"form": form})
 
@@ -135,7 +155,11 @@ def payment_detail(request, payment_id):
     reversal = PaymentReversal.objects.filter(payment=payment).select_related("reversed_by").first()
     can_reverse = reversal is None and principal.is_lender_staff and access.can(principal, "payment.reverse")
     context = {
-        "payment": payment, "note": note, "disputes": disputes, "is_lender": principal.is_lender_staff, "reversal": reversal,
+        "payment": payment,
+        "note": note,
+        "disputes": disputes,
+        "is_lender": principal.is_lender_staff,
+        "reversal": reversal,
         # Which report matched this payment is the lender's knowledge (access: report.view_match).
         "reports": visible_reports(principal).filter(matched_payment=payment) if sees_report_match(principal) else [],
         "dispute_form": DisputeForm() if access.can(principal, "dispute.raise") else None,
@@ -155,8 +179,14 @@ def payment_reverse(request, payment_id):
         messages.error(request, _("Choose why the payment is reversed, the date, and explain it."))
         return redirect("payment-detail", payment_id=payment.pk)
     try:
-        services.reverse_payment(payment=payment, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
-                                 reversed_on=form.cleaned_data["reversed_on"], reversed_by=request.user, request=request)
+        services.reverse_payment(
+            payment=payment,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+            reversed_on=form.cleaned_data["reversed_on"],
+            reversed_by=request.user,
+            request=request,
+        )
     except ValidationError as error:
         errors.to_messages(request, error)
         return redirect("payment-detail", payment_id=payment.pk)
@@ -182,8 +212,14 @@ def payment_dispute(request, payment_id):
         messages.error(request, _("Choose what is wrong and explain it."))
         return redirect("payment-detail", payment_id=payment.pk)
     try:
-        dispute = services.open_dispute(payment=payment, partner=partner, raised_by_org=principal.organisation, raised_by=request.user,
-                                        reason=form.cleaned_data["reason"], text=form.cleaned_data["text"])
+        dispute = services.open_dispute(
+            payment=payment,
+            partner=partner,
+            raised_by_org=principal.organisation,
+            raised_by=request.user,
+            reason=form.cleaned_data["reason"],
+            text=form.cleaned_data["text"],
+        )
     except ValidationError as error:
         errors.to_messages(request, error)
         return redirect("payment-detail", payment_id=payment.pk)
@@ -213,8 +249,11 @@ def payment_import(request):
         if not result.file_error and result.valid:
             name = importing.keep_checked_file(content)  # sealed with the field keys until recorded (or swept)
             request.session[UPLOAD_SESSION_KEY] = {"name": name, "filename": form.cleaned_data["file"].name[:200]}
-    return _render(request, "payments/payment_import.html", {"form": form, "result": result,
-                                                              "upload": request.session.get(UPLOAD_SESSION_KEY) if result else None})
+    return _render(
+        request,
+        "payments/payment_import.html",
+        {"form": form, "result": result, "upload": request.session.get(UPLOAD_SESSION_KEY) if result else None},
+    )
 
 
 def _discard_upload(request):
@@ -231,8 +270,13 @@ def payment_import_commit(request):
     if not upload or not default_storage.exists(upload["name"]):
         messages.error(request, _("Upload the file again: the checked file is no longer here."))
         return redirect("payment-import")
-    job = start_job(kind=JOB_KIND, params={"upload": upload["name"], "filename": upload["filename"]}, user=request.user,
-                    organisation=request.principal.organisation, key=f"payment-import:{upload['name']}")
+    job = start_job(
+        kind=JOB_KIND,
+        params={"upload": upload["name"], "filename": upload["filename"]},
+        user=request.user,
+        organisation=request.principal.organisation,
+        key=f"payment-import:{upload['name']}",
+    )
     return redirect("job-detail", job_id=job.pk)
 
 
@@ -264,9 +308,15 @@ def report_list(request):
                 form.add_error("contract_no", _("No case with this contract no. is placed with you."))
             else:
                 try:
-                    services.report_payment(case=case, organisation=principal.organisation, amount=data["amount"],
-                                            paid_on=data["paid_on"], reference=data["reference"], note=data["note"],
-                                            reported_by=request.user)
+                    services.report_payment(
+                        case=case,
+                        organisation=principal.organisation,
+                        amount=data["amount"],
+                        paid_on=data["paid_on"],
+                        reference=data["reference"],
+                        note=data["note"],
+                        reported_by=request.user,
+                    )
                 except ValidationError as error:
                     form.add_error(None, error)
                 else:
@@ -276,9 +326,15 @@ def report_list(request):
     is_lender = principal.is_lender_staff
     rows = list(reports[:200])
     candidates = services.match_candidates([r for r in rows if r.status == ReportStatus.PENDING]) if is_lender else {}
-    context = {"rows": [(report, candidates.get(report.pk, []), report_status_label(principal, report)) for report in rows],
-               "form": form, "status": status, "statuses": report_statuses(principal), "is_lender": is_lender, "show_match": show_match,
-               "can_decide": is_lender and access.can(principal, "payment.record")}
+    context = {
+        "rows": [(report, candidates.get(report.pk, []), report_status_label(principal, report)) for report in rows],
+        "form": form,
+        "status": status,
+        "statuses": report_statuses(principal),
+        "is_lender": is_lender,
+        "show_match": show_match,
+        "can_decide": is_lender and access.can(principal, "payment.record"),
+    }
     return _render(request, "payments/report_list.html", context)
 
 
@@ -322,8 +378,14 @@ def report_dispute(request, report_id):
         messages.error(request, _("Choose what is wrong and explain it."))
         return redirect("payment-reports")
     try:
-        dispute = services.open_dispute(report=report, partner=report.organisation, raised_by_org=principal.organisation,
-                                        raised_by=request.user, reason=form.cleaned_data["reason"], text=form.cleaned_data["text"])
+        dispute = services.open_dispute(
+            report=report,
+            partner=report.organisation,
+            raised_by_org=principal.organisation,
+            raised_by=request.user,
+            reason=form.cleaned_data["reason"],
+            text=form.cleaned_data["text"],
+        )
     except ValidationError as error:
         errors.to_messages(request, error)
         return redirect("payment-reports")
@@ -341,15 +403,22 @@ def dispute_list(request):
         disputes = disputes.filter(status=status)
     if status == DisputeStatus.OPEN:
         disputes = disputes.order_by("raised_at", "pk")  # the oldest, nearest its decision date, first
-    return _render(request, "payments/dispute_list.html", {"disputes": disputes[:200], "status": status, "statuses": DisputeStatus.choices,
-                                                           "decision_days": DISPUTE_DECISION_DAYS})
+    return _render(
+        request,
+        "payments/dispute_list.html",
+        {"disputes": disputes[:200], "status": status, "statuses": DisputeStatus.choices, "decision_days": DISPUTE_DECISION_DAYS},
+    )
 
 
 def dispute_detail(request, dispute_id):
     access.require(request, "payment.view")
     principal = request.principal
-    dispute = _get_or_404(request, visible_disputes(principal).select_related("payment__case", "report__case", "partner", "raised_by_org"),
-                          dispute_id, "payments.dispute")
+    dispute = _get_or_404(
+        request,
+        visible_disputes(principal).select_related("payment__case", "report__case", "partner", "raised_by_org"),
+        dispute_id,
+        "payments.dispute",
+    )
     lender_org_id = request.tenant.organisation_id
     rights = dispute_rights(principal, dispute, lender_organisation_id=lender_org_id)
     if request.method == "POST":
@@ -359,7 +428,9 @@ def dispute_detail(request, dispute_id):
                 form = CommentForm(request.POST)
                 if not form.is_valid():
                     raise ValidationError(_("Write a comment."))
-                services.comment_on_dispute(dispute=dispute, actor=request.user, organisation=principal.organisation, text=form.cleaned_data["text"])
+                services.comment_on_dispute(
+                    dispute=dispute, actor=request.user, organisation=principal.organisation, text=form.cleaned_data["text"]
+                )
             else:
                 form = DecisionForm(request.POST)
                 if not form.is_valid():
@@ -368,14 +439,24 @@ def dispute_detail(request, dispute_id):
                 if not rights.may_close(outcome):
                     record(Action.ACCESS_DENIED, request=request, object_type="payments.dispute", object_id=str(dispute.pk))
                     raise PermissionDenied
-                services.close_dispute(dispute=dispute, outcome=outcome, actor=request.user, organisation=principal.organisation,
-                                       lender_organisation_id=lender_org_id, text=form.cleaned_data["text"])
+                services.close_dispute(
+                    dispute=dispute,
+                    outcome=outcome,
+                    actor=request.user,
+                    organisation=principal.organisation,
+                    lender_organisation_id=lender_org_id,
+                    text=form.cleaned_data["text"],
+                )
         except ValidationError as error:
             errors.to_messages(request, error)
         return redirect("dispute-detail", dispute_id=dispute.pk)
-    context = {"dispute": dispute, "events": dispute.events.select_related("actor", "organisation"),
-               "report_status": report_status_label(principal, dispute.report) if dispute.report_id else "",
-               "may_decide": rights.decide and dispute.is_open, "may_withdraw": rights.withdraw and dispute.is_open,
-               "may_comment": rights.comment and dispute.is_open,
-               "comment_form": CommentForm()}
+    context = {
+        "dispute": dispute,
+        "events": dispute.events.select_related("actor", "organisation"),
+        "report_status": report_status_label(principal, dispute.report) if dispute.report_id else "",
+        "may_decide": rights.decide and dispute.is_open,
+        "may_withdraw": rights.withdraw and dispute.is_open,
+        "may_comment": rights.comment and dispute.is_open,
+        "comment_form": CommentForm(),
+    }
     return _render(request, "payments/dispute_detail.html", context)

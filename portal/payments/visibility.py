@@ -2,6 +2,7 @@
 a partner only its own lines (registered by the app that attributes payments), its own reports and
 its own disputes. Contract numbers and amounts only: a partner's view of a line never carries the
 debtor's data (that goes with the case, and disappears when the placement ends)."""
+
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _

@@ -20,6 +20,10 @@ def audit_log(request):
 @require_POST
 def audit_export(request):
     access.require(request, "audit.export")
-    job = start_job(kind="audit_export", params={"action": request.POST.get("action", "")},
-                    user=request.user, organisation=request.principal.organisation)
+    job = start_job(
+        kind="audit_export",
+        params={"action": request.POST.get("action", "")},
+        user=request.user,
+        organisation=request.principal.organisation,
+    )
     return redirect("job-detail", job_id=job.pk)

@@ -1,4 +1,5 @@
 """Sign-in, two-factor authentication and the hand-off into a lender's workspace."""
+
 import base64
 
 import segno
@@ -75,8 +76,17 @@ def two_factor_setup(request):
         form.add_error("token", _("That code is not valid. Scan the code again and enter the current six digits."))
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
-    return render(request, "registration/two_factor_setup.html", {
-        "form": form, "qr_svg": qr_svg, "secret": secret, "next": _safe_next(request), "required": access.requires_two_factor(request.user)})
+    return render(
+        request,
+        "registration/two_factor_setup.html",
+        {
+            "form": form,
+            "qr_svg": qr_svg,
+            "secret": secret,
+            "next": _safe_next(request),
+            "required": access.requires_two_factor(request.user),
+        },
+    )
 
 
 @csrf_exempt  # the lender host has no CSRF cookie yet; the one-time value and the Origin check stand in for it
@@ -111,8 +121,11 @@ def handoff(request):
 # ------------------------------------------------------------------- account
 def account(request):
     """The person's own account: password and two-factor authentication (offered to everyone)."""
-    return render(request, "registration/account.html", {
-        "has_device": access.has_two_factor_device(request.user), "required": access.requires_two_factor(request.user)})
+    return render(
+        request,
+        "registration/account.html",
+        {"has_device": access.has_two_factor_device(request.user), "required": access.requires_two_factor(request.user)},
+    )
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -168,15 +181,20 @@ def accept_invitation(request, token):
     if user is not None and access.requires_two_factor(user) and not user.is_verified():
         return redirect(f"/accounts/2fa/?next={request.path}")
     account_exists = user is None and User.objects.filter(email=invitation.email).exists()
-    form = AcceptInvitationForm(request.POST or None, initial={"full_name": invitation.full_name}) if user is None and not account_exists else None
+    form = (
+        AcceptInvitationForm(request.POST or None, initial={"full_name": invitation.full_name})
+        if user is None and not account_exists
+        else None
+    )
     error = None
     if request.method == "POST" and not account_exists and (form is None or form.is_valid()):
         try:
             if user is not None:
                 services.accept_invitation(token=token, user=user)
             else:
-                user = services.accept_invitation(token=token, password=form.cleaned_data["new_password1"],
-                                                  full_name=form.cleaned_data["full_name"])
+                user = services.accept_invitation(
+                    token=token, password=form.cleaned_data["new_password1"], full_name=form.cleaned_data["full_name"]
+                )
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         except ValidationError as exc:
             if form is not None:
@@ -187,7 +205,14 @@ def accept_invitation(request, token):
         else:
             messages.success(request, _("Welcome to %(name)s.") % {"name": invitation.organisation.name})
             return redirect("/")  # two-factor enrolment follows where a role requires it
-    return render(request, "registration/invitation_accept.html", {
-        "invitation": invitation, "form": form, "account_exists": account_exists, "error": error,
-        "signed_in_as_other": user is not None and user.email.lower() != invitation.email,
-    })
+    return render(
+        request,
+        "registration/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "form": form,
+            "account_exists": account_exists,
+            "error": error,
+            "signed_in_as_other": user is not None and user.email.lower() != invitation.email,
+        },
+    )

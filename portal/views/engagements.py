@@ -1,4 +1,5 @@
 """A lender admin's partners: engage, activate, suspend, end."""
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -27,12 +28,17 @@ def engagements(request):
     access.require(request, "engagement.manage")
     form = EngageForm(request.POST or None, lender=request.tenant)
     if request.method == "POST" and form.is_valid():
-        services.engage_partner(lender=request.tenant, partner=form.cleaned_data["partner"], note=form.cleaned_data["note"],
-                                actor=request.user, request=request)
+        services.engage_partner(
+            lender=request.tenant, partner=form.cleaned_data["partner"], note=form.cleaned_data["note"], actor=request.user, request=request
+        )
         messages.success(request, _("Engagement created. Activate it to open your workspace to the partner."))
         return redirect("engagements")
     rows = [
-        {"engagement": e, "licensed": access.may_receive_cases(e.partner), "next": sorted(services.ENGAGEMENT_TRANSITIONS[e.status], key=ORDER.index)}
+        {
+            "engagement": e,
+            "licensed": access.may_receive_cases(e.partner),
+            "next": sorted(services.ENGAGEMENT_TRANSITIONS[e.status], key=ORDER.index),
+        }
         for e in Engagement.objects.filter(lender=request.tenant).select_related("partner")
     ]
     return render(request, "portal/engagements.html", {"rows": rows, "form": form, "statuses": EngagementStatus})

@@ -1,4 +1,5 @@
 """Platform staff screens on the public site: lenders, partners, licences."""
+
 import time
 
 from django import forms
@@ -30,7 +31,9 @@ from tenants.models import (
 
 
 class LenderForm(forms.Form):
-    slug = forms.CharField(label=gettext_lazy("Short name"), max_length=32, help_text=gettext_lazy("Becomes the web address: <short name>.caseport"))
+    slug = forms.CharField(
+        label=gettext_lazy("Short name"), max_length=32, help_text=gettext_lazy("Becomes the web address: <short name>.caseport")
+    )
     name = forms.CharField(label=gettext_lazy("Lender name"), max_length=200)
     domain = forms.CharField(label=gettext_lazy("Domain (optional)"), max_length=253, required=False)
 
@@ -71,7 +74,9 @@ class CertificateForm(forms.ModelForm):
 
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["membership"].queryset = Membership.objects.filter(organisation=organisation, role__in=PRACTITIONER_ROLES).select_related("user")
+        self.fields["membership"].queryset = Membership.objects.filter(
+            organisation=organisation, role__in=PRACTITIONER_ROLES
+        ).select_related("user")
         self.fields["membership"].label = _("Person")
 
 
@@ -85,8 +90,11 @@ def lenders(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Lender %(name)s is ready at %(domain)s (%(seconds).2f s).") % {
-                "name": lender.name, "domain": lender.get_primary_domain().domain, "seconds": time.perf_counter() - started})
+            messages.success(
+                request,
+                _("Lender %(name)s is ready at %(domain)s (%(seconds).2f s).")
+                % {"name": lender.name, "domain": lender.get_primary_domain().domain, "seconds": time.perf_counter() - started},
+            )
             return redirect("platform-lenders")
     rows = Lender.objects.serving().select_related("organisation").prefetch_related("domains", "engagements")
     return render(request, "tenants/lenders.html", {"lenders": rows, "form": form})
@@ -110,7 +118,9 @@ def organisations(request):
 def organisation_detail(request, org_id):
     access.require(request, "platform.manage")
     org = get_object_or_404(Organisation, pk=org_id, kind__in=PARTNER_KINDS)
-    licence_form = LicenceForm(prefix="licence", initial={"kind": LicenceKind.COLLECTION if org.kind == OrganisationKind.AGENCY else LicenceKind.LAW_FIRM})
+    licence_form = LicenceForm(
+        prefix="licence", initial={"kind": LicenceKind.COLLECTION if org.kind == OrganisationKind.AGENCY else LicenceKind.LAW_FIRM}
+    )
     member_form = InvitationForm(prefix="member", kind=org.kind)
     certificate_form = CertificateForm(prefix="cert", organisation=org)
     if request.method == "POST" and "cert-number" in request.POST:
@@ -138,28 +148,39 @@ def organisation_detail(request, org_id):
         member_form = InvitationForm(request.POST, prefix="member", kind=org.kind)
         if member_form.is_valid():
             try:
-                invitation, _token = services.invite_member(organisation=org, invited_by=request.user, request=request, **member_form.cleaned_data)
+                invitation, _token = services.invite_member(
+                    organisation=org, invited_by=request.user, request=request, **member_form.cleaned_data
+                )
             except ValidationError as error:
                 member_form.add_error(None, error)
             else:
                 messages.success(request, _("An invitation was sent to %(email)s.") % {"email": invitation.email})
                 return redirect(request.path)
-    return render(request, "tenants/organisation_detail.html", {
-        "org": org, "licences": org.licences.all(), "licensed": access.may_receive_cases(org),
-        "members": Membership.objects.filter(organisation=org).select_related("user"),
-        "invitations": [i for i in org.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True) if i.is_open()],
-        "engagements": org.engagements.select_related("lender__organisation"),
-        "licence_form": licence_form, "member_form": member_form, "certificate_form": certificate_form,
-        "certificates": PractitionerCertificate.objects.filter(membership__organisation=org).select_related("membership__user"),
-    })
+    return render(
+        request,
+        "tenants/organisation_detail.html",
+        {
+            "org": org,
+            "licences": org.licences.all(),
+            "licensed": access.may_receive_cases(org),
+            "members": Membership.objects.filter(organisation=org).select_related("user"),
+            "invitations": [i for i in org.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True) if i.is_open()],
+            "engagements": org.engagements.select_related("lender__organisation"),
+            "licence_form": licence_form,
+            "member_form": member_form,
+            "certificate_form": certificate_form,
+            "certificates": PractitionerCertificate.objects.filter(membership__organisation=org).select_related("membership__user"),
+        },
+    )
 
 
 @require_POST
 def certificate_verify(request, certificate_id):
     access.require(request, "platform.manage")
     certificate = get_object_or_404(PractitionerCertificate, pk=certificate_id)
-    certificate = services.verify_certificate(certificate=certificate, by=request.user, approve=request.POST.get("decision") == "approve",
-                                              request=request)
+    certificate = services.verify_certificate(
+        certificate=certificate, by=request.user, approve=request.POST.get("decision") == "approve", request=request
+    )
     return redirect("platform-organisation", org_id=certificate.membership.organisation_id)
 
 
@@ -205,9 +226,14 @@ def enter_workspace(request, slug):
     for lender, _principal in access.workspaces_for(request.user):
         if lender.organisation.slug == slug:
             device = getattr(request.user, "otp_device", None)
-            ticket, nonce = services.issue_ticket(user=request.user, lender=lender, otp_device=device, next_path=request.POST.get("next", "/"))
-            response = render(request, "registration/handoff.html", {
-                "lender": lender, "action": services.lender_url(lender, "/auth/handoff/"), "ticket": ticket, "nonce": nonce})
+            ticket, nonce = services.issue_ticket(
+                user=request.user, lender=lender, otp_device=device, next_path=request.POST.get("next", "/")
+            )
+            response = render(
+                request,
+                "registration/handoff.html",
+                {"lender": lender, "action": services.lender_url(lender, "/auth/handoff/"), "ticket": ticket, "nonce": nonce},
+            )
             # The lender's host checks the form's Origin; "same-origin" would send "Origin: null" cross-host.
             response["Referrer-Policy"] = "strict-origin-when-cross-origin"
             return response

@@ -1,4 +1,5 @@
 """People of an organisation: the lender's team (lender admin) or a partner's (agency admin)."""
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,14 +29,18 @@ def team(request, slug=None):
     form = InvitationForm(request.POST or None, kind=organisation.kind)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation, _token = services.invite_member(organisation=organisation, invited_by=request.user, request=request, **form.cleaned_data)
+            invitation, _token = services.invite_member(
+                organisation=organisation, invited_by=request.user, request=request, **form.cleaned_data
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, _("An invitation was sent to %(email)s.") % {"email": invitation.email})
             return redirect(request.path)
     members = Membership.objects.filter(organisation=organisation).select_related("user").order_by("-is_active", "user__email")
-    pending = [i for i in Invitation.objects.filter(organisation=organisation, accepted_at__isnull=True, revoked_at__isnull=True) if i.is_open()]
+    pending = [
+        i for i in Invitation.objects.filter(organisation=organisation, accepted_at__isnull=True, revoked_at__isnull=True) if i.is_open()
+    ]
     return render(request, "portal/team.html", {"organisation": organisation, "members": members, "form": form, "invitations": pending})
 
 

@@ -1,4 +1,5 @@
 """Project-wide promises: import direction, production settings, security headers."""
+
 import os
 import subprocess
 import sys
@@ -19,9 +20,15 @@ def test_imports_point_one_way():
 def production_env(**overrides):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_", "BLIND_"))}
     env.update(
-        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="prod-check-" + "k" * 60, DJANGO_ALLOWED_HOSTS="caseport.example,.caseport.example",
-        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(), BLIND_INDEX_KEY="blind-index-key-for-check", DJANGO_SETTINGS_MODULE="config.settings.base",
-        REDIS_URL="redis://127.0.0.1:6379/1", CELERY_BROKER_URL="redis://127.0.0.1:6379/0", AXES_PROXY_COUNT="1",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="prod-check-" + "k" * 60,
+        DJANGO_ALLOWED_HOSTS="caseport.example,.caseport.example",
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        BLIND_INDEX_KEY="blind-index-key-for-check",
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        REDIS_URL="redis://127.0.0.1:6379/1",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        AXES_PROXY_COUNT="1",
     )
     env.pop("S3_BUCKET", None)
     env.update(overrides)
@@ -29,7 +36,9 @@ def production_env(**overrides):
 
 
 def run_deploy_check(env):
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
 
 
 def test_production_settings_pass_the_deploy_check():
@@ -65,7 +74,9 @@ def test_celery_is_configured_to_survive_worker_loss():
 
 def test_cache_keys_are_tenant_aware_by_configuration():
     assert settings.CACHES["default"]["KEY_FUNCTION"] == "django_tenants.cache.make_key"
-    assert settings.STORAGES["default"]["BACKEND"].endswith("TenantFileSystemStorage") or "Tenant" in settings.STORAGES["default"]["BACKEND"]
+    assert (
+        settings.STORAGES["default"]["BACKEND"].endswith("TenantFileSystemStorage") or "Tenant" in settings.STORAGES["default"]["BACKEND"]
+    )
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ lender's workspace without a second sign-in; an admin's two-factor step; the
 language switch; the pages on a phone. Screenshots of each step land in
 test-artifacts/browser/. The server and browser come from tests/browser_support.py.
 """
+
 import re
 from pathlib import Path
 

@@ -5,6 +5,7 @@ page offering two-factor; the hand-off into a workspace. Screenshots: test-artif
 The live server runs in this process, so the mail it sends (locmem backend) is read from django.core.mail.outbox.
 People this module creates are removed (memberships) and disabled (accounts) after it.
 """
+
 import base64
 import re
 import time
@@ -74,8 +75,14 @@ def add_member(email, role, must_change_password=False):
 
     def make():
         organisation = Organisation.objects.get(slug="acme")
-        return services.add_member(organisation=organisation, email=email, full_name="测试 Tester", role=role, password=PASSWORD,
-                                   must_change_password=must_change_password).user
+        return services.add_member(
+            organisation=organisation,
+            email=email,
+            full_name="测试 Tester",
+            role=role,
+            password=PASSWORD,
+            must_change_password=must_change_password,
+        ).user
 
     return off_the_event_loop(make)
 

@@ -4,6 +4,7 @@ collection-history panel, at desktop and phone width. Screenshots: test-artifact
 
 One case of this module's own (an instalment loan whose evidence walks past expiry) is created in acme and deleted after.
 """
+
 import datetime
 import re
 
@@ -50,9 +51,17 @@ def review_case(world, django_db_blocker):
             debtor.set_id_number("110101199003077774")
             debtor.save()
             case = Case.objects.create(
-                debtor=debtor, contract_no=CONTRACT, product="分期贷", loan_amount="30000.00", principal_due="21000.00",
-                interest_due="1500.00", overdue_since=years_ago(today, 5), disbursed_on=years_ago(today, 6),
-                term_months=24, repayment_method=RepaymentMethod.EQUAL_INSTALMENTS)
+                debtor=debtor,
+                contract_no=CONTRACT,
+                product="分期贷",
+                loan_amount="30000.00",
+                principal_due="21000.00",
+                interest_due="1500.00",
+                overdue_since=years_ago(today, 5),
+                disbursed_on=years_ago(today, 6),
+                term_months=24,
+                repayment_method=RepaymentMethod.EQUAL_INSTALMENTS,
+            )
             for kind, day, evidence in (
                 (LimitationEventKind.DUE, years_ago(today, 4), "Last instalment due"),
                 (LimitationEventKind.DEMAND, years_ago(today, 3, 180), "Registered letter, signed for"),

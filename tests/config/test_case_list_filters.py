@@ -1,5 +1,6 @@
 """The case list's filters (bucket, status, product, partner, limitation due) and its bulk selection,
 which hands the chosen cases to the manual placement page."""
+
 import datetime
 import re
 
@@ -34,9 +35,14 @@ def portfolio(world):
         made["XNOW"] = make_cases(1, dpd=75, prefix="FLT-XNOW")[0]
         placement.place_cases(cases=[made["XNOW"]], partner=world.orgs["xagency"], placed_by=world.people["acme_manager"].user)
         made["XGONE"] = make_cases(1, dpd=75, prefix="FLT-XGONE")[0]  # placed with X once, recalled
-        Placement.objects.create(case=made["XGONE"], partner=world.orgs["xagency"], status=PlacementStatus.RECALLED,
-                                 starts_at=now - datetime.timedelta(days=30), ends_at=now + datetime.timedelta(days=30),
-                                 ended_at=now - datetime.timedelta(days=1))
+        Placement.objects.create(
+            case=made["XGONE"],
+            partner=world.orgs["xagency"],
+            status=PlacementStatus.RECALLED,
+            starts_at=now - datetime.timedelta(days=30),
+            ends_at=now + datetime.timedelta(days=30),
+            ended_at=now - datetime.timedelta(days=1),
+        )
         for name, days in [("EXPIRED", -1), ("DUE10", 10), ("DUE200", 200), ("DUETODAY", 0)]:
             case = make_cases(1, dpd=75, prefix=f"FLT-{name}")[0]
             Case.objects.filter(pk=case.pk).update(limitation_expires_on=today + datetime.timedelta(days=days))
@@ -132,7 +138,9 @@ def test_ticked_cases_are_placed_through_the_manual_placement_page(world, client
     assert placed.status_code == 302
     with tenant_context(world.lenders["acme"]):
         assert set(Placement.objects.active().filter(partner=world.orgs["xagency"]).values_list("case__contract_no", flat=True)) >= {
-            portfolio["M2"], portfolio["M3"]}
+            portfolio["M2"],
+            portfolio["M3"],
+        }
 
 
 def test_select_all_takes_every_case_matching_the_filter_not_just_the_page(world, client_for, portfolio):

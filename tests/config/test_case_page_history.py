@@ -2,6 +2,7 @@
 recordings and field visits — so a manager supervises the agencies without signing in as one
 (entrusted processing stays under the lender's supervision, PIPL art. 21). Agencies never see each
 other's work there, and the page costs a fixed number of queries however long the history is."""
+
 import datetime
 import hashlib
 from decimal import Decimal
@@ -24,12 +25,25 @@ X_NOTE, Y_NOTE = "CANARY-HIST-X-3391", "CANARY-HIST-Y-7720"
 
 
 def attempts(case, placement, agency, collector, *, n, note, start):
-    rows = [ContactAttempt(case=case, debtor_id=case.debtor_id, placement=placement, organisation=agency, collector=collector,
-                           channel="phone", number_kind="mobile", number_dialled="13912345678", party_reached="none",
-                           outcome="no_answer", note=f"{note}-{i}", started_at=start + datetime.timedelta(hours=i),
-                           ended_at=start + datetime.timedelta(hours=i, minutes=2),
-                           debtor_local_date=(start + datetime.timedelta(hours=i)).astimezone(SHANGHAI).date())
-            for i in range(n)]
+    rows = [
+        ContactAttempt(
+            case=case,
+            debtor_id=case.debtor_id,
+            placement=placement,
+            organisation=agency,
+            collector=collector,
+            channel="phone",
+            number_kind="mobile",
+            number_dialled="13912345678",
+            party_reached="none",
+            outcome="no_answer",
+            note=f"{note}-{i}",
+            started_at=start + datetime.timedelta(hours=i),
+            ended_at=start + datetime.timedelta(hours=i, minutes=2),
+            debtor_local_date=(start + datetime.timedelta(hours=i)).astimezone(SHANGHAI).date(),
+        )
+        for i in range(n)
+    ]
     return ContactAttempt.objects.bulk_create(rows)
 
 
@@ -40,24 +54,51 @@ def handed_over_case(world, contract_no, *, x_attempts=2, y_attempts=2):
     with in_acme(world):
         case, y_placement = make_case(world, contract_no, agency="yagency", collector="y_collector")
         earlier = timezone.now() - datetime.timedelta(days=60)
-        x_placement = Placement.objects.create(case=case, partner=x, assigned_to=x_collector, status=PlacementStatus.RECALLED,
-                                               starts_at=earlier, ends_at=earlier + datetime.timedelta(days=90),
-                                               ended_at=earlier + datetime.timedelta(days=20))
+        x_placement = Placement.objects.create(
+            case=case,
+            partner=x,
+            assigned_to=x_collector,
+            status=PlacementStatus.RECALLED,
+            starts_at=earlier,
+            ends_at=earlier + datetime.timedelta(days=90),
+            ended_at=earlier + datetime.timedelta(days=20),
+        )
         x_rows = attempts(case, x_placement, x, x_collector, n=x_attempts, note=X_NOTE, start=earlier + datetime.timedelta(days=1))
         attempts(case, y_placement, y, y_collector, n=y_attempts, note=Y_NOTE, start=timezone.now() - datetime.timedelta(days=5))
         promised = x_rows[0]
-        PromiseToPay.objects.create(case=case, placement=x_placement, attempt=promised, amount=Decimal("4321.00"),
-                                    promised_on=promised.debtor_local_date, due_on=promised.debtor_local_date + datetime.timedelta(days=10))
-        recording = CallRecording(attempt=promised, original_name="call.mp3", mime="audio/mpeg", size=len(MP3),
-                                  sha256=hashlib.sha256(MP3).hexdigest(), uploaded_by=x_collector)
+        PromiseToPay.objects.create(
+            case=case,
+            placement=x_placement,
+            attempt=promised,
+            amount=Decimal("4321.00"),
+            promised_on=promised.debtor_local_date,
+            due_on=promised.debtor_local_date + datetime.timedelta(days=10),
+        )
+        recording = CallRecording(
+            attempt=promised,
+            original_name="call.mp3",
+            mime="audio/mpeg",
+            size=len(MP3),
+            sha256=hashlib.sha256(MP3).hexdigest(),
+            uploaded_by=x_collector,
+        )
         recording.file.save("call.mp3", ContentFile(MP3), save=False)
         recording.save()
-        visit = FieldVisitRequest.objects.create(case=case, placement=x_placement, organisation=x, reason="unreachable",
-                                                 note="VISIT-NOTE-X", requested_by=x_collector, requested_at=earlier + datetime.timedelta(days=3),
-                                                 status=VisitStatus.APPROVED, decided_by=world.people["acme_manager"].user,
-                                                 decided_at=earlier + datetime.timedelta(days=4))
-        FieldVisitReport.objects.create(request=visit, findings="VISIT-FINDINGS-X", visited_at=earlier + datetime.timedelta(days=5),
-                                        visited_by=x_collector)
+        visit = FieldVisitRequest.objects.create(
+            case=case,
+            placement=x_placement,
+            organisation=x,
+            reason="unreachable",
+            note="VISIT-NOTE-X",
+            requested_by=x_collector,
+            requested_at=earlier + datetime.timedelta(days=3),
+            status=VisitStatus.APPROVED,
+            decided_by=world.people["acme_manager"].user,
+            decided_at=earlier + datetime.timedelta(days=4),
+        )
+        FieldVisitReport.objects.create(
+            request=visit, findings="VISIT-FINDINGS-X", visited_at=earlier + datetime.timedelta(days=5), visited_by=x_collector
+        )
     return case, recording, visit
 
 
@@ -65,8 +106,21 @@ def test_a_manager_sees_every_agencys_work_on_the_case_page(world, client_for):
     case, recording, visit = handed_over_case(world, "HIST-001")
     page = client_for("acme_manager", host="acme").get(f"/cases/{case.pk}/").content.decode()
     panel = page.split('id="collection-history"')[1]
-    for text in (f"{X_NOTE}-0", f"{X_NOTE}-1", f"{Y_NOTE}-0", f"{Y_NOTE}-1", "迅达催收 X", "远航催收 Y", "x_collector", "y_collector",
-                 "No answer", "¥4,321.00", "VISIT-NOTE-X", "VISIT-FINDINGS-X", "Approved"):
+    for text in (
+        f"{X_NOTE}-0",
+        f"{X_NOTE}-1",
+        f"{Y_NOTE}-0",
+        f"{Y_NOTE}-1",
+        "迅达催收 X",
+        "远航催收 Y",
+        "x_collector",
+        "y_collector",
+        "No answer",
+        "¥4,321.00",
+        "VISIT-NOTE-X",
+        "VISIT-FINDINGS-X",
+        "Approved",
+    ):
         assert text in panel, text
     assert f'href="/workbench/recordings/{recording.pk}/"' in panel  # the authorised, audited download
     assert f'href="/workbench/visits/{visit.pk}/"' in panel

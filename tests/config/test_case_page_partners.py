@@ -1,5 +1,6 @@
 """The generic case page (/cases/<id>/) never shows an agency the debt's amounts: the workbench
 shows them only in a call with the verified debtor, and this older page must not be the way round it."""
+
 import pytest
 
 from portal.audit.models import Action, AuditEvent

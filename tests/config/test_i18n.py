@@ -14,6 +14,7 @@ To fix a failure (from the project root):
 
 No database is needed: makemessages and msgfmt only read source files.
 """
+
 import gettext
 import os
 import re
@@ -32,9 +33,7 @@ ZH_PO = LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "django.po"
 # Keep in step with the makemessages command in the module docstring (and the Makefile, if any).
 MAKEMESSAGES_IGNORES = [".venv/*", "var/*", "tests/*", "bench/*"]
 # Not copied into the scratch tree for the drift check (never scanned anyway).
-COPY_IGNORES = shutil.ignore_patterns(
-    ".*", "__pycache__", "*.pyc", "var", "locale", "tests", "bench", "node_modules", "test-artifacts"
-)
+COPY_IGNORES = shutil.ignore_patterns(".*", "__pycache__", "*.pyc", "var", "locale", "tests", "bench", "node_modules", "test-artifacts")
 
 _UNESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 

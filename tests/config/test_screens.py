@@ -1,4 +1,5 @@
 """The management screens: platform staff, lender admins, agency admins."""
+
 import datetime
 
 import pytest
@@ -32,8 +33,13 @@ def test_licence_documents_are_checked_by_content(world, client_for):
     client = client_for("platform")
     org = world.orgs["zagency"]
     today = timezone.localdate()
-    form = {"licence-kind": "collection", "licence-number": "LIC-NEW-1", "licence-issuing_authority": "广东省地方金融监督管理局",
-            "licence-valid_from": today.isoformat(), "licence-valid_to": (today + datetime.timedelta(days=365)).isoformat()}
+    form = {
+        "licence-kind": "collection",
+        "licence-number": "LIC-NEW-1",
+        "licence-issuing_authority": "广东省地方金融监督管理局",
+        "licence-valid_from": today.isoformat(),
+        "licence-valid_to": (today + datetime.timedelta(days=365)).isoformat(),
+    }
     fake = SimpleUploadedFile("licence.pdf", b"<html><script>alert(1)</script></html>", content_type="application/pdf")
     response = client.post(f"/platform/organisations/{org.pk}/", {**form, "licence-document": fake})
     assert response.status_code == 200 and "judged by the file" in response.content.decode()
@@ -52,9 +58,16 @@ def test_licence_documents_are_checked_by_content(world, client_for):
 @pytest.mark.django_db
 def test_licence_end_before_start_is_refused(world, client_for):
     today = timezone.localdate()
-    response = client_for("platform").post(f"/platform/organisations/{world.orgs['zagency'].pk}/", {
-        "licence-kind": "collection", "licence-number": "LIC-BAD", "licence-issuing_authority": "x",
-        "licence-valid_from": today.isoformat(), "licence-valid_to": (today - datetime.timedelta(days=1)).isoformat()})
+    response = client_for("platform").post(
+        f"/platform/organisations/{world.orgs['zagency'].pk}/",
+        {
+            "licence-kind": "collection",
+            "licence-number": "LIC-BAD",
+            "licence-issuing_authority": "x",
+            "licence-valid_from": today.isoformat(),
+            "licence-valid_to": (today - datetime.timedelta(days=1)).isoformat(),
+        },
+    )
     assert response.status_code == 200 and not Licence.objects.filter(number="LIC-BAD").exists()
 
 
@@ -64,8 +77,10 @@ def test_staff_create_a_partner_and_invite_its_admin(world, client_for, mailoutb
     response = client.post("/platform/organisations/", {"slug": "newfirm", "name": "新律所", "kind": "law_firm"})
     org = Organisation.objects.get(slug="newfirm")
     assert response["Location"] == f"/platform/organisations/{org.pk}/"
-    client.post(f"/platform/organisations/{org.pk}/", {"member-email": "boss@newfirm.test", "member-full_name": "Boss",
-                                                        "member-role": "lawyer", "member-password": "a-strong-pass-2026"})
+    client.post(
+        f"/platform/organisations/{org.pk}/",
+        {"member-email": "boss@newfirm.test", "member-full_name": "Boss", "member-role": "lawyer", "member-password": "a-strong-pass-2026"},
+    )
     # An invitation, not an account: the invitee chooses the password (the one posted here is ignored).
     assert Invitation.objects.filter(organisation=org, email="boss@newfirm.test", roles=["lawyer"]).exists()
     assert mailoutbox[-1].to == ["boss@newfirm.test"]
@@ -76,13 +91,16 @@ def test_staff_create_a_partner_and_invite_its_admin(world, client_for, mailoutb
 @pytest.mark.django_db
 def test_lender_admin_invites_and_removes_team_members(world, client_for, mailoutbox):
     client = client_for("acme_admin", host="acme")
-    response = client.post("/team/", {"email": "analyst@acme.test", "full_name": "分析师", "role": "finance", "password": "a-strong-pass-2026"})
+    response = client.post(
+        "/team/", {"email": "analyst@acme.test", "full_name": "分析师", "role": "finance", "password": "a-strong-pass-2026"}
+    )
     assert response.status_code == 302
     assert Invitation.objects.filter(organisation=world.orgs["acme"], email="analyst@acme.test", roles=["finance"]).exists()
     assert mailoutbox[-1].to == ["analyst@acme.test"]
     assert not Membership.objects.filter(user__email="analyst@acme.test").exists()  # nothing until the invitee accepts
-    membership = services.add_member(organisation=world.orgs["acme"], email="member@acme.test", full_name="成员", role="finance",
-                                     password="a-strong-pass-2026")
+    membership = services.add_member(
+        organisation=world.orgs["acme"], email="member@acme.test", full_name="成员", role="finance", password="a-strong-pass-2026"
+    )
     assert client.post(f"/team/{membership.pk}/deactivate/").status_code == 302
     membership.refresh_from_db()
     assert not membership.is_active
@@ -142,10 +160,15 @@ def test_managers_without_admin_role_cannot_manage_partners_or_team(world, clien
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona,host,expected", [
-    ("acme_manager", "acme", "Cases by bucket"), ("x_admin", "acme", "Placements ending soonest"),
-    ("y_admin", "acme", "Nothing is placed with you here right now."), ("acme_admin", "acme", "Partners"),
-])
+@pytest.mark.parametrize(
+    "persona,host,expected",
+    [
+        ("acme_manager", "acme", "Cases by bucket"),
+        ("x_admin", "acme", "Placements ending soonest"),
+        ("y_admin", "acme", "Nothing is placed with you here right now."),
+        ("acme_admin", "acme", "Partners"),
+    ],
+)
 def test_each_role_has_a_dashboard(persona, host, expected, world, client_for, settings):
     settings.LANGUAGE_CODE = "en"
     response = client_for(persona, host=host).get("/", HTTP_ACCEPT_LANGUAGE="en")
@@ -179,8 +202,15 @@ def test_staff_record_and_verify_a_practitioner_certificate(world, client_for):
     membership = Membership.objects.get(user=world.people["x_collector2"].user)
     page = client.get(f"/platform/organisations/{org.pk}/").content.decode()
     assert "CERT-X-001" in page
-    client.post(f"/platform/organisations/{org.pk}/", {"cert-membership": membership.pk, "cert-number": "CERT-X-002",
-                                                       "cert-issuing_authority": "中国银行业协会", "cert-valid_to": "2027-12-31"})
+    client.post(
+        f"/platform/organisations/{org.pk}/",
+        {
+            "cert-membership": membership.pk,
+            "cert-number": "CERT-X-002",
+            "cert-issuing_authority": "中国银行业协会",
+            "cert-valid_to": "2027-12-31",
+        },
+    )
     certificate = PractitionerCertificate.objects.get(number="CERT-X-002")
     client.post(f"/platform/certificates/{certificate.pk}/verify/", {"decision": "approve"})
     certificate.refresh_from_db()

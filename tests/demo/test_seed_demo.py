@@ -3,6 +3,7 @@
 The test world already owns acme/beta, so every test here seeds a renamed
 cast (slugs prefixed "sd-") inside its own rolled-back transaction.
 """
+
 import datetime
 import io
 import json
@@ -60,7 +61,9 @@ def lender(slug):
 
 
 def acme_cases(count=400):
-    return demo.generate_cases(seed="caseport-demo:acme", contract_prefix="AX", count=count, today=TODAY, agency_slugs=("xunda", "yuanhang"))
+    return demo.generate_cases(
+        seed="caseport-demo:acme", contract_prefix="AX", count=count, today=TODAY, agency_slugs=("xunda", "yuanhang")
+    )
 
 
 def snapshot(cast):
@@ -78,8 +81,12 @@ def snapshot(cast):
     }
     for spec in cast.lenders:
         with tenant_context(lender(spec.slug)):
-            counts[spec.slug] = (Debtor.objects.count(), Case.objects.count(), Placement.objects.count(),
-                                 tuple(sorted(Counter(Case.objects.values_list("status", flat=True)).items())))
+            counts[spec.slug] = (
+                Debtor.objects.count(),
+                Case.objects.count(),
+                Placement.objects.count(),
+                tuple(sorted(Counter(Case.objects.values_list("status", flat=True)).items())),
+            )
     return counts
 
 
@@ -169,12 +176,25 @@ def test_seed_creates_the_cast_with_verified_licences_and_active_engagements(cas
     assert (xunda.kind, yuanhang.kind, lvzheng.kind) == (OrganisationKind.AGENCY, OrganisationKind.AGENCY, OrganisationKind.LAW_FIRM)
     for partner in (xunda, yuanhang, lvzheng):
         assert access.may_receive_cases(partner)
-    active = set(Engagement.objects.filter(status=EngagementStatus.ACTIVE, partner__slug__startswith=PREFIX)
-                 .values_list("lender__organisation__slug", "partner__slug"))
+    active = set(
+        Engagement.objects.filter(status=EngagementStatus.ACTIVE, partner__slug__startswith=PREFIX).values_list(
+            "lender__organisation__slug", "partner__slug"
+        )
+    )
     assert active == {(acme, xunda.slug), (beta, xunda.slug), (acme, yuanhang.slug), (acme, lvzheng.slug)}
-    roles = set(Membership.objects.filter(user__email__endswith=".demo", organisation__slug__startswith=PREFIX).values_list("role", flat=True))
-    assert roles == {Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.LEGAL_MANAGER, Role.FINANCE,
-                     Role.AGENCY_ADMIN, Role.COLLECTOR, Role.LAWYER, Role.PARALEGAL}
+    roles = set(
+        Membership.objects.filter(user__email__endswith=".demo", organisation__slug__startswith=PREFIX).values_list("role", flat=True)
+    )
+    assert roles == {
+        Role.LENDER_ADMIN,
+        Role.COLLECTIONS_MANAGER,
+        Role.LEGAL_MANAGER,
+        Role.FINANCE,
+        Role.AGENCY_ADMIN,
+        Role.COLLECTOR,
+        Role.LAWYER,
+        Role.PARALEGAL,
+    }
     staff = Membership.objects.get(user__email=f"staff@{PREFIX}caseport.demo")
     assert staff.role == Role.PLATFORM_STAFF and staff.organisation.kind == OrganisationKind.PLATFORM
 
@@ -218,8 +238,10 @@ def test_a_bigger_rerun_adds_only_the_missing_cases(cast):
 def test_placements_go_only_to_engaged_licensed_agencies(cast):
     seed(cast, cases=120)
     now = timezone.now()
-    collectors = {spec.slug: {cast.email(mailbox=p.mailbox, org_slug=spec.slug) for p in spec.people if p.role == Role.COLLECTOR}
-                  for spec in cast.partners}
+    collectors = {
+        spec.slug: {cast.email(mailbox=p.mailbox, org_slug=spec.slug) for p in spec.people if p.role == Role.COLLECTOR}
+        for spec in cast.partners
+    }
     for spec in cast.lenders:
         this = lender(spec.slug)
         with tenant_context(this):
@@ -238,7 +260,9 @@ def test_placements_go_only_to_engaged_licensed_agencies(cast):
                 # the case was overdue, in the bucket it was in that day, first round (手别 1).
                 start_day = timezone.localdate(placement.starts_at)
                 assert placement.starts_at == placing.local_midnight(start_day)
-                assert placement.term_ends_at == placing.local_midnight(start_day + datetime.timedelta(days=placement.agreement_version.term_days))
+                assert placement.term_ends_at == placing.local_midnight(
+                    start_day + datetime.timedelta(days=placement.agreement_version.term_days)
+                )
                 assert start_day > placement.case.overdue_since
                 assert placement.bucket == bucket_for((start_day - placement.case.overdue_since).days) != bucket_for(0)
                 assert placement.agreement_version.rate_for(placement.bucket, placement.round) is not None and placement.round == 1
@@ -294,7 +318,9 @@ def test_json_summary_is_one_object_with_logins_and_canaries():
     call_command("seed_demo", "--json", "--force", "--cases", "60", "--prefix", PREFIX, *BESIDE_WORLD, stdout=out)
     summary = json.loads(out.getvalue())  # nothing but the one object
     assert set(summary) == {"platform", "tenants", "partners"}
-    assert summary["platform"]["users"] == [{"email": f"staff@{PREFIX}caseport.demo", "password": demo.DEMO_PASSWORD, "role": "platform_staff"}]
+    assert summary["platform"]["users"] == [
+        {"email": f"staff@{PREFIX}caseport.demo", "password": demo.DEMO_PASSWORD, "role": "platform_staff"}
+    ]
     tenants = {t["slug"]: t for t in summary["tenants"]}
     assert set(tenants) == {f"{PREFIX}acme", f"{PREFIX}beta"}
     acme = tenants[f"{PREFIX}acme"]
@@ -397,11 +423,32 @@ def test_demo_cases_carry_their_limitation_evidence_and_first_balances(cast):
             assert case.limitation_expires_on == add_years(max(e.occurred_on for e in counted), LIMITATION_YEARS)
             assert BalanceSnapshot.objects.filter(case=case, source__startswith="import:").exists()
         # Both readings of art. 189 appear: loans the lender accelerated (M4 and later), and loans still running on their schedule.
-        assert any(c.accelerated_on for c in cases) and any(c.accelerated_on is None and last_instalment(c) > c.overdue_since for c in cases)
+        assert any(c.accelerated_on for c in cases) and any(
+            c.accelerated_on is None and last_instalment(c) > c.overdue_since for c in cases
+        )
 
 
-IMPORT_HEADERS = ("合同编号", "产品", "借款人姓名", "身份证号", "手机号", "地址", "地区", "借款金额", "放款日期", "年利率", "期限",
-                  "还款方式", "应还本金", "应还利息", "罚息", "费用", "逾期起始日", "最近还款日", "加速到期日")
+IMPORT_HEADERS = (
+    "合同编号",
+    "产品",
+    "借款人姓名",
+    "身份证号",
+    "手机号",
+    "地址",
+    "地区",
+    "借款金额",
+    "放款日期",
+    "年利率",
+    "期限",
+    "还款方式",
+    "应还本金",
+    "应还利息",
+    "罚息",
+    "费用",
+    "逾期起始日",
+    "最近还款日",
+    "加速到期日",
+)
 
 
 @pytest.mark.django_db
@@ -413,9 +460,16 @@ def test_a_demo_case_carries_exactly_what_importing_its_row_gives(cast):
 
     seed(cast, cases=40)
     spec = cast.lenders[0]
-    records = {r.contract_no: r for r in demo.generate_cases(seed=spec.seed, contract_prefix=spec.contract_prefix, count=40,
-                                                             today=timezone.localdate(),
-                                                             agency_slugs=tuple(p.slug for p in cast.agencies_for(lender_slug=spec.slug)))}
+    records = {
+        r.contract_no: r
+        for r in demo.generate_cases(
+            seed=spec.seed,
+            contract_prefix=spec.contract_prefix,
+            count=40,
+            today=timezone.localdate(),
+            agency_slugs=tuple(p.slug for p in cast.agencies_for(lender_slug=spec.slug)),
+        )
+    }
     with tenant_context(lender(spec.slug)):
         unplaced = Case.objects.exclude(placements__isnull=False).order_by("contract_no")
         chosen = {}  # one never-placed case (no payments) per repayment method and acceleration
@@ -425,22 +479,63 @@ def test_a_demo_case_carries_exactly_what_importing_its_row_gives(cast):
         lines = [",".join(IMPORT_HEADERS)]
         for case in chosen.values():
             r = records[case.contract_no]
-            cells = (f"{r.contract_no}-R", r.product, r.debtor_name, r.id_number, r.mobile, r.address, r.region, r.loan_amount,
-                     r.disbursed_on, r.annual_rate, r.term_months, r.repayment_method, r.principal_due, r.interest_due,
-                     r.penalty_due, r.fees_due, r.overdue_since, r.last_payment_on or "", r.accelerated_on or "")
+            cells = (
+                f"{r.contract_no}-R",
+                r.product,
+                r.debtor_name,
+                r.id_number,
+                r.mobile,
+                r.address,
+                r.region,
+                r.loan_amount,
+                r.disbursed_on,
+                r.annual_rate,
+                r.term_months,
+                r.repayment_method,
+                r.principal_due,
+                r.interest_due,
+                r.penalty_due,
+                r.fees_due,
+                r.overdue_since,
+                r.last_payment_on or "",
+                r.accelerated_on or "",
+            )
             lines.append(",".join(str(cell) for cell in cells))
         _batch, verdict = intake.import_now(content="\n".join(lines).encode(), original_name="lender.csv", commit=True)
         assert verdict.errors == [] and verdict.created == len(chosen)
 
         def facts(case):
-            fields = ("product", "region", "loan_amount", "disbursed_on", "annual_rate", "term_months", "repayment_method", "principal_due",
-                      "interest_due", "penalty_due", "fees_due", "overdue_since", "last_payment_on", "accelerated_on", "status",
-                      "limitation_expires_on", "limitation_review", "debtor_id")
-            events = sorted((e.kind, e.occurred_on, e.effect, e.source_type, e.withdrawn_at) for e in LimitationEvent.objects.filter(case=case))
-            snapshots = [(s.as_of, s.principal_due, s.interest_due, s.penalty_due, s.fees_due, s.source.split(":")[0])
-                         for s in BalanceSnapshot.objects.filter(case=case).order_by("as_of", "pk")]
-            history = [(event.pgh_label, "import" in (event.pgh_context.metadata if event.pgh_context else {}))
-                       for event in Case.pgh_event_model.objects.filter(pgh_obj_id=case.pk).select_related("pgh_context")]
+            fields = (
+                "product",
+                "region",
+                "loan_amount",
+                "disbursed_on",
+                "annual_rate",
+                "term_months",
+                "repayment_method",
+                "principal_due",
+                "interest_due",
+                "penalty_due",
+                "fees_due",
+                "overdue_since",
+                "last_payment_on",
+                "accelerated_on",
+                "status",
+                "limitation_expires_on",
+                "limitation_review",
+                "debtor_id",
+            )
+            events = sorted(
+                (e.kind, e.occurred_on, e.effect, e.source_type, e.withdrawn_at) for e in LimitationEvent.objects.filter(case=case)
+            )
+            snapshots = [
+                (s.as_of, s.principal_due, s.interest_due, s.penalty_due, s.fees_due, s.source.split(":")[0])
+                for s in BalanceSnapshot.objects.filter(case=case).order_by("as_of", "pk")
+            ]
+            history = [
+                (event.pgh_label, "import" in (event.pgh_context.metadata if event.pgh_context else {}))
+                for event in Case.pgh_event_model.objects.filter(pgh_obj_id=case.pk).select_related("pgh_context")
+            ]
             return {name: getattr(case, name) for name in fields}, events, snapshots, history
 
         for case in chosen.values():

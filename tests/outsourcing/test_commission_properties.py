@@ -2,6 +2,7 @@
 recovered × rate rounded half up to the fen, never negative and never more than the recovery; a
 reversed payment's clawback is exactly its earned line negated; a statement's totals are exactly the
 sums of its lines, in Python and in the database, clawbacks included."""
+
 import datetime
 import itertools
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,9 +40,19 @@ def test_the_extreme_rates_give_nothing_or_everything(recovered):
 
 @given(st.lists(st.tuples(recoveries, rates), max_size=40))
 def test_totals_are_the_sums_of_the_rounded_lines(pairs):
-    lines = [statement_documents.Line(contract_no=f"C{i}", paid_on=datetime.date(2026, 1, 1), reference=f"R{i}", bucket="M1", round=1,
-                                      rate=rate, recovered=recovered, commission=commission_for(recovered, rate))
-             for i, (recovered, rate) in enumerate(pairs)]
+    lines = [
+        statement_documents.Line(
+            contract_no=f"C{i}",
+            paid_on=datetime.date(2026, 1, 1),
+            reference=f"R{i}",
+            bucket="M1",
+            round=1,
+            rate=rate,
+            recovered=recovered,
+            commission=commission_for(recovered, rate),
+        )
+        for i, (recovered, rate) in enumerate(pairs)
+    ]
     totals = statement_documents.sum_lines(lines)
     assert totals.count == len(pairs)
     assert totals.recovered == sum((recovered for recovered, _ in pairs), Decimal("0.00"))
@@ -60,14 +71,27 @@ def test_a_statement_in_the_database_totals_exactly_its_lines(pairs, world):
     totals and the document's rows agree, and a reversed payment nets to nothing."""
     with tenant_context(world.lenders["acme"]):
         case = make_cases(1, prefix="PROP")[0]
-        placed = Placement.objects.create(case=case, partner=world.orgs["yagency"], ends_at=datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC))
+        placed = Placement.objects.create(
+            case=case, partner=world.orgs["yagency"], ends_at=datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
+        )
         n = next(_periods)
         period = datetime.date(1990 + n // 12, n % 12 + 1, 1)  # a month of its own for each example
         for i, (recovered, rate, reversed_) in enumerate(pairs):
-            payment = Payment.objects.create(case=case, amount=recovered, paid_on=period, reference=f"PROP-{n}-{i}", source=PaymentSource.MANUAL,
-                                             to_principal=recovered)
-            earned = CommissionLine.objects.create(payment=payment, placement=placed, partner=world.orgs["yagency"], case=case, paid_on=period,
-                                                   bucket="M1", round=1, recovered=recovered, rate=rate, commission=commission_for(recovered, rate))
+            payment = Payment.objects.create(
+                case=case, amount=recovered, paid_on=period, reference=f"PROP-{n}-{i}", source=PaymentSource.MANUAL, to_principal=recovered
+            )
+            earned = CommissionLine.objects.create(
+                payment=payment,
+                placement=placed,
+                partner=world.orgs["yagency"],
+                case=case,
+                paid_on=period,
+                bucket="M1",
+                round=1,
+                recovered=recovered,
+                rate=rate,
+                commission=commission_for(recovered, rate),
+            )
             if reversed_:
                 reversal = PaymentReversal.objects.create(payment=payment, reversed_on=period, reason=ReversalReason.RETURNED, note="prop")
                 clawback = claw_back(reversal=reversal)

@@ -1,4 +1,5 @@
 """Rule-based allocation (分案): the split, rotation, champion/challenger, refusals, preview and commit."""
+
 import datetime
 from collections import Counter
 from decimal import Decimal
@@ -30,8 +31,9 @@ def test_largest_remainder_gives_the_leftover_to_the_largest_fractions():
 
 
 @hsettings(max_examples=300, deadline=None)
-@given(total=st.integers(min_value=0, max_value=200_000),
-       shares=st.lists(st.integers(min_value=1, max_value=10_000), min_size=1, max_size=8))
+@given(
+    total=st.integers(min_value=0, max_value=200_000), shares=st.lists(st.integers(min_value=1, max_value=10_000), min_size=1, max_size=8)
+)
 def test_largest_remainder_is_exact_and_never_more_than_one_case_off(total, shares):
     weights = [Decimal(s) / 100 for s in shares]
     counts = largest_remainder(total, weights)
@@ -43,6 +45,7 @@ def test_largest_remainder_is_exact_and_never_more_than_one_case_off(total, shar
 
 
 # ----------------------------------------------------------------- with the database
+
 
 def rules(world, product, split, *, mode="percent", challenger=None, **filters):
     champion = [[str(world.orgs[slug].pk), str(share)] for slug, share in split]
@@ -94,7 +97,9 @@ def test_bucket_boundaries_follow_bucket_for(acme):
 
 def test_a_capacity_split_follows_the_room_each_agency_has(acme):
     world = acme
-    agreements.revise_agreement(agreement=world.outsourcing["agreement"], created_by=manager(world), terms=terms(capacity=12))  # 2 used: 10 free
+    agreements.revise_agreement(
+        agreement=world.outsourcing["agreement"], created_by=manager(world), terms=terms(capacity=12)
+    )  # 2 used: 10 free
     with_y(world, capacity=30)
     CaseFactory.create_batch(20, product="分案-产能")
     plan = allocation.preview(rules=rules(world, "分案-产能", [("xagency", 0), ("yagency", 0)], mode="capacity"), seed=3)
@@ -178,7 +183,9 @@ def test_commit_places_exactly_the_preview_once(acme):
     world = acme
     with_y(world)
     cases = CaseFactory.create_batch(30, product="分案-提交", dpd=70)
-    batch = allocation.prepare_batch(rules=rules(world, "分案-提交", [("xagency", 60), ("yagency", 40)]), seed=99, created_by=manager(world))
+    batch = allocation.prepare_batch(
+        rules=rules(world, "分案-提交", [("xagency", 60), ("yagency", 40)]), seed=99, created_by=manager(world)
+    )
     assert batch.preview["assigned"] == 30 and batch.status == BatchStatus.PREVIEWED
     allocation.commit(batch=batch, by=manager(world))
     batch.refresh_from_db()
@@ -202,7 +209,13 @@ def test_commit_writes_the_history_pghistory_would_under_one_context(acme):
     assert placement_events.count() == 12 and set(placement_events.values_list("pgh_label", flat=True)) == {"insert"}
     event = placement_events.select_related("pgh_context").first()
     placed = Placement.objects.get(pk=event.pgh_obj_id)
-    assert (event.case_id, event.partner_id, event.status, event.round, event.arm) == (placed.case_id, placed.partner_id, "active", 1, "champion")
+    assert (event.case_id, event.partner_id, event.status, event.round, event.arm) == (
+        placed.case_id,
+        placed.partner_id,
+        "active",
+        1,
+        "champion",
+    )
     assert event.pgh_context.metadata["batch"] == str(batch.pk) and event.pgh_context.metadata["event"] == "allocation"
     case_events = apps.get_model("portal", "CaseEvent").objects.filter(pgh_obj_id__in=[c.pk for c in cases], pgh_label="update")
     assert case_events.count() == 12 and set(case_events.values_list("status", flat=True)) == {CaseStatus.PLACED}
@@ -256,7 +269,9 @@ def test_expired_placements_are_candidates_again_but_not_for_the_same_agency(acm
     world = acme
     with_y(world)
     cases = CaseFactory.create_batch(4, product="分案-到期", dpd=120)  # overdue on the day of the old placement too
-    placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61))
+    placement.place_cases(
+        cases=cases, partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61)
+    )
     batch = allocation.prepare_batch(rules=rules(world, "分案-到期", [("xagency", 50), ("yagency", 50)]), seed=4, created_by=manager(world))
     assert batch.preview["candidates"] == 4 and batch.preview["assigned"] == 2 and batch.preview["left_out"]["rotation"] == 2
     # Y can take only its half: the X share's cases all had X before.
@@ -272,8 +287,14 @@ def test_rules_are_checked(acme):
         allocation.normalise_rules(rules(world, "p", [("xagency", 60), ("yagency", 30)]))
     assert "add up to 100%" in str(excinfo.value)
     with pytest.raises(ValidationError):
-        allocation.normalise_rules(rules(world, "p", [("xagency", 100)], mode="capacity",
-                                         challenger={"share": "10", "split": [[str(world.orgs["xagency"].pk), "100"]]}))
+        allocation.normalise_rules(
+            rules(
+                world,
+                "p",
+                [("xagency", 100)],
+                mode="capacity",
+                challenger={"share": "10", "split": [[str(world.orgs["xagency"].pk), "100"]]},
+            )
+        )
     with pytest.raises(ValidationError):
         allocation.normalise_rules({"filters": {}, "mode": "percent", "champion": []})
-

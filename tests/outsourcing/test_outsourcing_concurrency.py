@@ -7,6 +7,7 @@ committed case in acme, and delete what they made afterwards; transactional
 tests are not used because they flush the public schema and with it the
 session's committed world.
 """
+
 import datetime
 import threading
 
@@ -92,7 +93,9 @@ def test_two_simultaneous_placements_of_one_case_give_exactly_one(world, race, d
     barrier = threading.Barrier(2, timeout=WAIT)
     outcomes = {}
     with django_db_blocker.unblock():
-        _run([threading.Thread(target=_place, args=(world, race, slug, barrier.wait, outcomes, f"t{i}")) for i, slug in enumerate(partners)])
+        _run(
+            [threading.Thread(target=_place, args=(world, race, slug, barrier.wait, outcomes, f"t{i}")) for i, slug in enumerate(partners)]
+        )
     _assert_one_placement_one_refusal(race, outcomes, django_db_blocker)
 
 

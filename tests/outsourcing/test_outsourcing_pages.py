@@ -4,6 +4,7 @@ Includes isolation beyond the matrix: a recalled or expired placement
 disappears at once from the agency's lists and detail pages, and an agency
 never sees another agency's placements.
 """
+
 import datetime
 
 import pytest
@@ -76,9 +77,19 @@ def test_allocation_preview_then_commit(world, client_for):
     page = client.get("/outsourcing/allocation/").content.decode()
     assert "页面分案" in page and "Rule-based allocation" in page
     x, y = world.orgs["xagency"].pk, world.orgs["yagency"].pk
-    response = client.post("/outsourcing/allocation/", {
-        "products": ["页面分案"], "buckets": ["M2"], "mode": "percent",
-        f"include_{x}": "on", f"share_{x}": "60", f"include_{y}": "on", f"share_{y}": "40", "seed": "77"})
+    response = client.post(
+        "/outsourcing/allocation/",
+        {
+            "products": ["页面分案"],
+            "buckets": ["M2"],
+            "mode": "percent",
+            f"include_{x}": "on",
+            f"share_{x}": "60",
+            f"include_{y}": "on",
+            f"share_{y}": "40",
+            "seed": "77",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     preview = client.get(response["Location"]).content.decode()
     assert "Allocation preview" in preview and "<meter" in preview and "60.00%" in preview and "Place these 10 cases" in preview
@@ -99,7 +110,9 @@ def test_allocation_refusals_are_explained_and_block_the_commit(world, client_fo
     type(licence).objects.filter(pk=licence.pk).update(status=LicenceStatus.REJECTED)
     client = client_for("acme_manager", host="acme")
     x = world.orgs["xagency"].pk
-    response = client.post("/outsourcing/allocation/", {"products": ["页面拒绝"], "mode": "percent", f"include_{x}": "on", f"share_{x}": "100"})
+    response = client.post(
+        "/outsourcing/allocation/", {"products": ["页面拒绝"], "mode": "percent", f"include_{x}": "on", f"share_{x}": "100"}
+    )
     page = client.get(response["Location"]).content.decode()
     assert "has no verified, unexpired collection licence" in page and "Place these" not in page
     batch_id = response["Location"].rstrip("/").split("/")[-1]
@@ -112,7 +125,9 @@ def test_allocation_refusals_are_explained_and_block_the_commit(world, client_fo
 def test_bad_shares_are_explained(world, client_for):
     client = client_for("acme_manager", host="acme")
     x, y = world.orgs["xagency"].pk, world.orgs["yagency"].pk
-    response = client.post("/outsourcing/allocation/", {"mode": "percent", f"include_{x}": "on", f"share_{x}": "60", f"include_{y}": "on", f"share_{y}": "30"})
+    response = client.post(
+        "/outsourcing/allocation/", {"mode": "percent", f"include_{x}": "on", f"share_{x}": "60", f"include_{y}": "on", f"share_{y}": "30"}
+    )
     assert response.status_code == 200 and "must add up to 100%" in response.content.decode()
 
 
@@ -122,7 +137,9 @@ def test_a_large_commit_shows_a_progress_bar(world, client_for, monkeypatch, dja
         CaseFactory.create_batch(3, product="页面后台")
     client = client_for("acme_manager", host="acme")
     x = world.orgs["xagency"].pk
-    response = client.post("/outsourcing/allocation/", {"products": ["页面后台"], "mode": "percent", f"include_{x}": "on", f"share_{x}": "100"})
+    response = client.post(
+        "/outsourcing/allocation/", {"products": ["页面后台"], "mode": "percent", f"include_{x}": "on", f"share_{x}": "100"}
+    )
     batch_id = response["Location"].rstrip("/").split("/")[-1]
     with django_capture_on_commit_callbacks(execute=False):
         client.post(f"/outsourcing/allocation/{batch_id}/commit/", {"action": "commit"})
@@ -143,8 +160,10 @@ def test_manual_placement_from_a_filtered_list(world, client_for):
     client = client_for("acme_manager", host="acme")
     page = client.get("/outsourcing/place/?products=手工委案").content.decode()
     assert ticked[0].contract_no in page and 'name="case"' in page
-    response = client.post("/outsourcing/place/", {"partner": str(world.orgs["xagency"].pk), "case": [str(c.pk) for c in ticked],
-                                                   "contracts": typed.contract_no})
+    response = client.post(
+        "/outsourcing/place/",
+        {"partner": str(world.orgs["xagency"].pk), "case": [str(c.pk) for c in ticked], "contracts": typed.contract_no},
+    )
     assert response.status_code == 302
     with in_acme(world):
         assert Placement.objects.active().filter(case__in=[*ticked, typed], partner=world.orgs["xagency"]).count() == 3

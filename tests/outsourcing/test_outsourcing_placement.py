@@ -1,4 +1,5 @@
 """Placing cases (委案), recall (撤案), term expiry and holds (留案): the business rules."""
+
 import datetime
 
 import pytest
@@ -166,7 +167,12 @@ def test_recall_many_at_once(acme):
     world = acme
     cases = CaseFactory.create_batch(5)
     placed = placement.place_cases(cases=cases, partner=world.orgs["xagency"], placed_by=manager(world))
-    assert placement.recall_placements(placements=Placement.objects.filter(pk__in=[p.pk for p in placed[:4]]), by=manager(world), reason="调整") == 4
+    assert (
+        placement.recall_placements(
+            placements=Placement.objects.filter(pk__in=[p.pk for p in placed[:4]]), by=manager(world), reason="调整"
+        )
+        == 4
+    )
     assert Placement.objects.active().filter(case__in=cases).count() == 1
 
 
@@ -192,7 +198,9 @@ def test_a_case_whose_term_ran_out_can_be_placed_before_the_sweeper_runs(acme):
     world = acme
     y_agreement(world)
     case = CaseFactory(dpd=120)
-    old = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61))[0]
+    old = placement.place_cases(
+        cases=[case], partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61)
+    )[0]
     new = placement.place_cases(cases=[case], partner=world.orgs["yagency"], placed_by=manager(world))[0]
     old.refresh_from_db()
     assert old.status == PlacementStatus.EXPIRED and new.round == 2
@@ -223,7 +231,9 @@ def test_an_approved_hold_keeps_the_case_with_the_agency_until_its_date(acme):
 def test_a_refused_hold_changes_nothing(acme):
     world = acme
     placed = placement.place_cases(cases=CaseFactory.create_batch(1), partner=world.orgs["xagency"], placed_by=manager(world))[0]
-    hold = placement.request_hold(placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=5), reason="r")
+    hold = placement.request_hold(
+        placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=5), reason="r"
+    )
     ends = placed.ends_at
     placement.decide_hold(hold=hold, by=manager(world), approve=False, note="不同意")
     placed.refresh_from_db()
@@ -252,7 +262,9 @@ def test_hold_limits(acme):
 def test_pending_holds_lapse_when_the_placement_ends(acme):
     world = acme
     placed = placement.place_cases(cases=CaseFactory.create_batch(1), partner=world.orgs["xagency"], placed_by=manager(world))[0]
-    hold = placement.request_hold(placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=3), reason="r")
+    hold = placement.request_hold(
+        placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=3), reason="r"
+    )
     placement.recall_placements(placements=[placed], by=manager(world), reason="撤案")
     hold.refresh_from_db()
     assert hold.status == HoldStatus.LAPSED
@@ -262,9 +274,15 @@ def test_pending_holds_lapse_when_the_placement_ends(acme):
 
 def test_a_hold_cannot_revive_an_ended_placement(acme):
     world = acme
-    placed = placement.place_cases(cases=CaseFactory.create_batch(1, dpd=120), partner=world.orgs["xagency"], placed_by=manager(world),
-                                   now=timezone.now() - datetime.timedelta(days=59))[0]
-    hold = placement.request_hold(placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=3), reason="r")
+    placed = placement.place_cases(
+        cases=CaseFactory.create_batch(1, dpd=120),
+        partner=world.orgs["xagency"],
+        placed_by=manager(world),
+        now=timezone.now() - datetime.timedelta(days=59),
+    )[0]
+    hold = placement.request_hold(
+        placement=placed, by=world.people["x_admin"].user, until=timezone.localdate(placed.ends_at) + datetime.timedelta(days=3), reason="r"
+    )
     after = placed.ends_at + datetime.timedelta(minutes=1)
     with pytest.raises(PlacementRefused) as excinfo:
         placement.decide_hold(hold=hold, by=manager(world), approve=True, now=after)
@@ -277,8 +295,9 @@ def test_the_beat_task_expires_placements_in_every_lender_in_its_schema(world, s
 
     with tenant_context(world.lenders["acme"]):
         case = CaseFactory(dpd=120)
-        placed = placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=manager(world),
-                                       now=timezone.now() - datetime.timedelta(days=61))[0]
+        placed = placement.place_cases(
+            cases=[case], partner=world.orgs["xagency"], placed_by=manager(world), now=timezone.now() - datetime.timedelta(days=61)
+        )[0]
     with tenant_context(world.lenders["beta"]):
         beta_placements = list(Placement.objects.filter(status=PlacementStatus.ACTIVE).values_list("pk", flat=True))
     connection.set_schema_to_public()

@@ -1,5 +1,6 @@
 """Placement terms (issue item 7): whole local days (Asia/Shanghai), so a payment's date decides its agency
 without ambiguity; a case whose bucket has no rate cell in the agreement is refused with the reason."""
+
 import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def on(days, hour, minute=0):
     """A moment ``days`` after today (cases are made overdue relative to today, so their bucket is M2)."""
     from django.utils import timezone
+
     return datetime.datetime.combine(timezone.localdate() + datetime.timedelta(days=days), datetime.time(hour, minute), tzinfo=SHANGHAI)
 
 
@@ -31,7 +33,9 @@ def test_a_term_begins_and_ends_at_local_midnight(acme):
     world = acme
     version = world.outsourcing["agreement"].current_version
     placed_at = on(0, 14, 37)
-    p = placement.place_cases(cases=make_cases(1, prefix="TERM-A"), partner=world.orgs["xagency"], placed_by=manager(world), now=placed_at)[0]
+    p = placement.place_cases(cases=make_cases(1, prefix="TERM-A"), partner=world.orgs["xagency"], placed_by=manager(world), now=placed_at)[
+        0
+    ]
     assert p.starts_at == midnight(placed_at.date())
     assert p.ends_at == midnight(placed_at.date() + datetime.timedelta(days=version.term_days)) == p.term_ends_at
     assert p.last_day == placed_at.date() + datetime.timedelta(days=version.term_days - 1)
@@ -40,7 +44,9 @@ def test_a_term_begins_and_ends_at_local_midnight(acme):
 def test_a_hold_until_a_date_keeps_the_whole_day(acme):
     world = acme
     placed_at = on(0, 9)
-    p = placement.place_cases(cases=make_cases(1, prefix="TERM-H"), partner=world.orgs["xagency"], placed_by=manager(world), now=placed_at)[0]
+    p = placement.place_cases(cases=make_cases(1, prefix="TERM-H"), partner=world.orgs["xagency"], placed_by=manager(world), now=placed_at)[
+        0
+    ]
     until = p.last_day + datetime.timedelta(days=5)
     hold = placement.request_hold(placement=p, by=world.people["x_admin"].user, until=until, reason="承诺下周还款", now=placed_at)
     placement.decide_hold(hold=hold, by=manager(world), approve=True, now=placed_at)
@@ -56,6 +62,7 @@ def test_each_local_date_belongs_to_exactly_one_placement_across_a_recall_and_re
     # Recalled at 10:00 on the day, re-placed with agency Y at 15:00 the same day.
     placement.recall_placements(placements=[x], by=manager(world), reason="投诉", now=on(5, 10))
     from tests.outsourcing.test_outsourcing_placement import y_agreement
+
     y_agreement(world)
     y = placement.place_cases(cases=[case], partner=world.orgs["yagency"], placed_by=manager(world), now=on(5, 15))[0]
     x.refresh_from_db()
@@ -79,8 +86,14 @@ def _version_without(world, bucket):
     agreement = world.outsourcing["agreement"]
     number = (agreement.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = AgreementVersion.objects.create(agreement=agreement, number=number, term_days=60, capacity=1000, allowed_actions=["phone"])
-    CommissionRate.objects.bulk_create([CommissionRate(version=version, bucket=b, round=r, rate=Decimal("0.15"))
-                                        for b in ("M1", "M2", "M3", "M4", "M5", "M6+") for r in (1, 2, 3) if b != bucket])
+    CommissionRate.objects.bulk_create(
+        [
+            CommissionRate(version=version, bucket=b, round=r, rate=Decimal("0.15"))
+            for b in ("M1", "M2", "M3", "M4", "M5", "M6+")
+            for r in (1, 2, 3)
+            if b != bucket
+        ]
+    )
     if hasattr(agreement, "_current_version"):
         del agreement._current_version
     return version

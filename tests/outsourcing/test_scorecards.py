@@ -1,4 +1,5 @@
 """Agency scorecards: cohorts by placement month and bucket, exact numbers, like for like, what each side sees."""
+
 import csv
 import datetime
 import io
@@ -56,17 +57,36 @@ def attempt(world, p, collector, *, party="none", outcome="no_answer", when=None
     when = when or p.starts_at + datetime.timedelta(days=1)
     debtor = party == "debtor"
     return ContactAttempt.objects.create(
-        case_id=p.case_id, debtor_id=p.case.debtor_id, placement=p, organisation=organisation or p.partner,
+        case_id=p.case_id,
+        debtor_id=p.case.debtor_id,
+        placement=p,
+        organisation=organisation or p.partner,
         collector=world.people[collector].user,
-        channel="phone", number_kind="mobile", number_dialled="13800138000", party_reached=party, identity_verified=debtor,
-        identity_method="id_last4" if debtor else "", identity_verified_at=when if debtor else None, outcome=outcome,
-        started_at=when, ended_at=when + datetime.timedelta(minutes=3), debtor_local_date=when.astimezone(SHANGHAI).date())
+        channel="phone",
+        number_kind="mobile",
+        number_dialled="13800138000",
+        party_reached=party,
+        identity_verified=debtor,
+        identity_method="id_last4" if debtor else "",
+        identity_verified_at=when if debtor else None,
+        outcome=outcome,
+        started_at=when,
+        ended_at=when + datetime.timedelta(minutes=3),
+        debtor_local_date=when.astimezone(SHANGHAI).date(),
+    )
 
 
 def promise(world, p, collector, status, amount="500.00"):
     call = attempt(world, p, collector, party="debtor", outcome="promise_to_pay")
-    return PromiseToPay.objects.create(case_id=p.case_id, placement=p, attempt=call, amount=D(amount), promised_on=call.debtor_local_date,
-                                       due_on=call.debtor_local_date + datetime.timedelta(days=7), status=status)
+    return PromiseToPay.objects.create(
+        case_id=p.case_id,
+        placement=p,
+        attempt=call,
+        amount=D(amount),
+        promised_on=call.debtor_local_date,
+        due_on=call.debtor_local_date + datetime.timedelta(days=7),
+        status=status,
+    )
 
 
 def pay(p, amount, day, ref):
@@ -91,10 +111,20 @@ def built(world):
         y1, y2 = sorted(y_m2, key=lambda p: p.case.contract_no)
         admin = world.people["x_admin"].user
         later = start_a + datetime.timedelta(hours=1)
-        workbench.assign_cases(placement_ids=[c1.pk, c2.pk], collector=world.people["x_collector"].user, agency=world.orgs["xagency"],
-                               assigned_by=admin, now=later)
-        workbench.assign_cases(placement_ids=[c3.pk, c4.pk, c5.pk], collector=world.people["x_collector2"].user, agency=world.orgs["xagency"],
-                               assigned_by=admin, now=later)
+        workbench.assign_cases(
+            placement_ids=[c1.pk, c2.pk],
+            collector=world.people["x_collector"].user,
+            agency=world.orgs["xagency"],
+            assigned_by=admin,
+            now=later,
+        )
+        workbench.assign_cases(
+            placement_ids=[c3.pk, c4.pk, c5.pk],
+            collector=world.people["x_collector2"].user,
+            agency=world.orgs["xagency"],
+            assigned_by=admin,
+            now=later,
+        )
         day = start_a.date()
         # Recoveries: on c1 and c2 (M2), c5 (M4), y1; one payment dated before c2 was placed earns no one anything.
         pay(c1, "300.00", day + datetime.timedelta(days=5), "SC-C1")
@@ -103,8 +133,13 @@ def built(world):
         pay(c5, "500.00", day + datetime.timedelta(days=6), "SC-C5")
         pay(y1, "1000.00", day + datetime.timedelta(days=7), "SC-Y1")
         # c2 goes to x_collector2 after its payment: the payment stays x_collector's.
-        workbench.assign_cases(placement_ids=[c2.pk], collector=world.people["x_collector2"].user, agency=world.orgs["xagency"],
-                               assigned_by=admin, now=start_a + datetime.timedelta(days=10))
+        workbench.assign_cases(
+            placement_ids=[c2.pk],
+            collector=world.people["x_collector2"].user,
+            agency=world.orgs["xagency"],
+            assigned_by=admin,
+            now=start_a + datetime.timedelta(days=10),
+        )
         # Work on X's M2 cohort: c1 and c3 reached (2 of 4), one complaint, promises kept 2 / partly 1 / broken 1 / pending 1.
         promise(world, c1, "x_collector", "kept")
         promise(world, c1, "x_collector", "partly_kept")
@@ -116,8 +151,7 @@ def built(world):
         attempt(world, c4, "x_collector2", party="third_party", outcome="third_party")
         # Y: y1 reached, no promise.
         attempt(world, y1, "y_collector", party="debtor", outcome="debtor_reached")
-        yield Built(world=world, start_a=start_a, x={"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5, "b": x_b},
-                    y={"y1": y1, "y2": y2})
+        yield Built(world=world, start_a=start_a, x={"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5, "b": x_b}, y={"y1": y1, "y2": y2})
 
 
 @pytest.fixture(params=["per_placement", "per_table"])
@@ -152,13 +186,22 @@ def test_agency_rows_per_month_sum_the_buckets_and_recompute_the_rates(built, ei
     world = built.world
     rows = scorecards.agency_scorecards(MONTH_A, MONTH_B)
     assert [(r.partner_id, r.month) for r in rows] == [
-        (world.orgs["xagency"].pk, MONTH_B), (world.orgs["xagency"].pk, MONTH_A), (world.orgs["yagency"].pk, MONTH_A)]
+        (world.orgs["xagency"].pk, MONTH_B),
+        (world.orgs["xagency"].pk, MONTH_A),
+        (world.orgs["yagency"].pk, MONTH_A),
+    ]
     x_a = row_of(rows, world.orgs["xagency"])
     assert (x_a.placed, x_a.placed_balance, x_a.recovered, x_a.commission) == (5, D("9000.00"), D("900.00"), D("154.00"))
     assert (x_a.recovery_rate, x_a.contact_rate, x_a.commission_per_yuan) == (D("0.1000"), D("0.4000"), D("0.1711"))
     assert x_a.complaints_per_thousand == D("200.0") and x_a.bucket == ""
     x_b = row_of(rows, world.orgs["xagency"], MONTH_B)
-    assert (x_b.placed, x_b.placed_balance, x_b.recovered, x_b.recovery_rate, x_b.contact_rate) == (2, D("2000.00"), D("0.00"), D("0.0000"), D("0.0000"))
+    assert (x_b.placed, x_b.placed_balance, x_b.recovered, x_b.recovery_rate, x_b.contact_rate) == (
+        2,
+        D("2000.00"),
+        D("0.00"),
+        D("0.0000"),
+        D("0.0000"),
+    )
     assert (x_b.promise_kept_rate, x_b.commission_per_yuan, x_b.commission_per_yuan_display) == (None, None, "—")
     only_m4 = scorecards.agency_scorecards(MONTH_A, MONTH_B, bucket="M4")
     assert [(r.placed, r.recovered, r.commission, r.bucket) for r in only_m4] == [(1, D("500.00"), D("90.00"), "M4")]
@@ -171,8 +214,15 @@ def test_a_month_is_a_calendar_month_in_beijing_time(built, either_way):
     first_of_b = at(MONTH_B, 1, 0).replace(minute=30)  # 16:30 UTC on the last day of month A
     last_of_a = first_of_b - datetime.timedelta(hours=1)
     for when, case in zip((first_of_b, last_of_a), CaseFactory.create_batch(2, prefix="SC-TZ"), strict=True):
-        Placement.objects.create(case=case, partner=world.orgs["yagency"], status=PlacementStatus.EXPIRED, starts_at=when,
-                                 ends_at=when + datetime.timedelta(days=30), bucket="M3", balance_at_placement=D("10.00"))
+        Placement.objects.create(
+            case=case,
+            partner=world.orgs["yagency"],
+            status=PlacementStatus.EXPIRED,
+            starts_at=when,
+            ends_at=when + datetime.timedelta(days=30),
+            bucket="M3",
+            balance_at_placement=D("10.00"),
+        )
     assert [(r.month, r.placed) for r in scorecards.agency_scorecards(MONTH_A, MONTH_B, bucket="M3")] == [(MONTH_B, 1), (MONTH_A, 1)]
 
 
@@ -182,7 +232,8 @@ def test_an_agency_gets_exactly_the_lenders_numbers_for_its_own_row_and_nothing_
     own = scorecards.agency_scorecards(MONTH_A, MONTH_B, partner=world.orgs["xagency"])
     assert own == [r for r in lender_rows if r.partner_id == world.orgs["xagency"].pk]
     assert scorecards.cohort_comparison(MONTH_A, "M2", partner=world.orgs["yagency"]) == [
-        r for r in scorecards.cohort_comparison(MONTH_A, "M2") if r.partner_id == world.orgs["yagency"].pk]
+        r for r in scorecards.cohort_comparison(MONTH_A, "M2") if r.partner_id == world.orgs["yagency"].pk
+    ]
 
 
 def test_only_the_placements_own_agency_counts_for_contacts_and_attempts(built, either_way):
@@ -200,7 +251,9 @@ def test_a_page_reads_the_cells_once_and_takes_the_functions_numbers_from_them(b
         for bucket in (None, "M2", "M4"):
             cohorts = scorecards.cohorts(MONTH_A, MONTH_B, bucket=bucket, partner=partner)
             assert cohorts.rows() == scorecards.agency_scorecards(MONTH_A, MONTH_B, bucket=bucket, partner=partner)
-            assert cohorts.rows(by_bucket=True) == scorecards.agency_scorecards(MONTH_A, MONTH_B, bucket=bucket, partner=partner, by_bucket=True)
+            assert cohorts.rows(by_bucket=True) == scorecards.agency_scorecards(
+                MONTH_A, MONTH_B, bucket=bucket, partner=partner, by_bucket=True
+            )
             assert cohorts.busiest() == scorecards.busiest_cohort(MONTH_A, MONTH_B, partner=partner)
             for month in (MONTH_A, MONTH_B, other_month):
                 for compare_bucket in ("M2", "M4", "M1"):
@@ -221,16 +274,30 @@ def test_collector_table_credits_the_caller_the_promiser_and_the_assignee_on_the
     by_name = {r.name: r for r in rows}
     one, two = by_name["x_collector"], by_name["x_collector2"]
     assert (one.attempts, one.contacts, one.promises, one.promises_kept, one.promise_kept_rate, one.recovered) == (
-        4, 3, 3, 1, D("0.5000"), D("400.00"))  # c2's payment predates its reassignment
+        4,
+        3,
+        3,
+        1,
+        D("0.5000"),
+        D("400.00"),
+    )  # c2's payment predates its reassignment
     assert (two.attempts, two.contacts, two.promises, two.promises_kept, two.promise_kept_rate, two.recovered) == (
-        4, 3, 2, 1, D("0.5000"), D("0.00"))
+        4,
+        3,
+        2,
+        1,
+        D("0.5000"),
+        D("0.00"),
+    )
     every_bucket = {r.name: r.recovered for r in scorecards.collector_scorecards(world.orgs["xagency"], MONTH_A)}
     assert every_bucket == {"x_collector": D("400.00"), "x_collector2": D("500.00")}
     assert not any(r.name == "y_collector" for r in rows)
     # Y never assigned its cases: the caller keeps the call, the recovery goes to the "not assigned" row, listed last.
     y_rows = scorecards.collector_scorecards(world.orgs["yagency"], MONTH_A)
     assert [(r.collector_id is None, r.name, r.attempts, r.recovered) for r in y_rows] == [
-        (False, "y_collector", 1, D("0.00")), (True, "", 0, D("1000.00"))]
+        (False, "y_collector", 1, D("0.00")),
+        (True, "", 0, D("1000.00")),
+    ]
 
 
 def test_a_clawback_is_taken_from_the_collector_the_payment_was_credited_to(built):
@@ -238,11 +305,21 @@ def test_a_clawback_is_taken_from_the_collector_the_payment_was_credited_to(buil
     goes to the same collector, even after the case moved to another one."""
     world = built.world
     c1 = built.x["c1"]
-    workbench.assign_cases(placement_ids=[c1.pk], collector=world.people["x_collector2"].user, agency=world.orgs["xagency"],
-                           assigned_by=world.people["x_admin"].user, now=built.start_a + datetime.timedelta(days=12))
+    workbench.assign_cases(
+        placement_ids=[c1.pk],
+        collector=world.people["x_collector2"].user,
+        agency=world.orgs["xagency"],
+        assigned_by=world.people["x_admin"].user,
+        now=built.start_a + datetime.timedelta(days=12),
+    )
     reversed_on = built.start_a.date() + datetime.timedelta(days=20)
-    payments.reverse_payment(payment=Payment.objects.get(reference="SC-C1"), reason=ReversalReason.RETURNED, note="退票",
-                             reversed_on=reversed_on, now=at(MONTH_A, 1) + datetime.timedelta(days=40))
+    payments.reverse_payment(
+        payment=Payment.objects.get(reference="SC-C1"),
+        reason=ReversalReason.RETURNED,
+        note="退票",
+        reversed_on=reversed_on,
+        now=at(MONTH_A, 1) + datetime.timedelta(days=40),
+    )
     by_name = {r.name: r.recovered for r in scorecards.collector_scorecards(world.orgs["xagency"], MONTH_A, bucket="M2")}
     assert by_name == {"x_collector": D("100.00"), "x_collector2": D("0.00")}  # was 400 / 0: the 300 came off x_collector
 
@@ -263,8 +340,12 @@ def page(client, **params):
     return response.content.decode()
 
 
-FILTER = {"month_from": MONTH_A.strftime("%Y-%m"), "month_to": MONTH_B.strftime("%Y-%m"),
-          "compare_month": MONTH_A.strftime("%Y-%m"), "compare_bucket": "M2"}
+FILTER = {
+    "month_from": MONTH_A.strftime("%Y-%m"),
+    "month_to": MONTH_B.strftime("%Y-%m"),
+    "compare_month": MONTH_A.strftime("%Y-%m"),
+    "compare_bucket": "M2",
+}
 
 
 @pytest.mark.parametrize("persona", ["acme_admin", "acme_manager", "acme_finance"])
@@ -317,16 +398,23 @@ def _csv_rows(response):
 def test_export_is_the_table_neutralised_and_audited(built, client_for):
     world = built.world
     with tenant_context(world.lenders["acme"]):
-        odd = tenant_services.create_organisation(slug="formula-agency", name="=HYPERLINK(\"x\")", kind="agency")
+        odd = tenant_services.create_organisation(slug="formula-agency", name='=HYPERLINK("x")', kind="agency")
         case = CaseFactory(prefix="SC-ODD")
-        Placement.objects.create(case=case, partner=odd, status=PlacementStatus.EXPIRED, starts_at=built.start_a,
-                                 ends_at=built.start_a + datetime.timedelta(days=30), bucket="M2", balance_at_placement=D("10.00"))
+        Placement.objects.create(
+            case=case,
+            partner=odd,
+            status=PlacementStatus.EXPIRED,
+            starts_at=built.start_a,
+            ends_at=built.start_a + datetime.timedelta(days=30),
+            bucket="M2",
+            balance_at_placement=D("10.00"),
+        )
     response = client_for("acme_finance", host="acme").get("/outsourcing/scorecards/export.csv", FILTER)
     rows = _csv_rows(response)
     assert rows[0][:4] == ["Agency", "Placement month", "Bucket", "Placed"]
     x_a = [r for r in rows if r[0] == world.orgs["xagency"].name and r[1] == MONTH_A.strftime("%Y-%m")][0]
     assert x_a[3:9] == ["5", "9000.00", "900.00", "0.1000", "0.4000", "0.5000"] and x_a[-2:] == ["154.00", "0.1711"]
-    assert any(r[0] == "'=HYPERLINK(\"x\")" for r in rows)
+    assert any(r[0] == '\'=HYPERLINK("x")' for r in rows)
     with tenant_context(world.lenders["acme"]):
         event = AuditEvent.objects.filter(action=Action.EXPORT, object_type="outsourcing.scorecard").latest("at")
         assert event.actor_id == world.people["acme_finance"].user.pk and event.detail["rows"] == len(rows) - 1
@@ -345,6 +433,7 @@ def test_agency_export_holds_only_its_own_rows_and_its_collectors(built, client_
 
 def test_with_a_bucket_chosen_the_default_comparison_is_that_buckets_latest_month(built, client_for):
     """M4 had placements only in month A; month B is later but has none of it: the chart compares month A's M4."""
-    body = page(client_for("acme_manager", host="acme"), month_from=MONTH_A.strftime("%Y-%m"), month_to=MONTH_B.strftime("%Y-%m"),
-                bucket="M4")
+    body = page(
+        client_for("acme_manager", host="acme"), month_from=MONTH_A.strftime("%Y-%m"), month_to=MONTH_B.strftime("%Y-%m"), bucket="M4"
+    )
     assert f"cases placed in {MONTH_A:%Y-%m}, bucket M4" in body and "<svg" in body

@@ -4,6 +4,7 @@ states, the files (CSV, XLSX, PDF) and who sees which statement.
 Agency X already has a committed draft for the current month (tests/matrix_statements.py), so the
 tests here work in the two months before it; everything they write is rolled back.
 """
+
 import csv
 import datetime
 import hashlib
@@ -59,7 +60,9 @@ def in_acme(world):
 
 def placed_cases(world, n=2, *, agency="xagency", prefix="STM", principal="1000.00"):
     """``n`` cases placed with the agency from the first day of M2 (a 60-day term covers M2 and most of M1)."""
-    cases = CaseFactory.create_batch(n, prefix=prefix, dpd=150, principal_due=principal)  # two to three months overdue when placed on M2's first day
+    cases = CaseFactory.create_batch(
+        n, prefix=prefix, dpd=150, principal_due=principal
+    )  # two to three months overdue when placed on M2's first day
     place(world, cases, agency=agency, now=moment(M2, 8))
     return cases
 
@@ -89,7 +92,10 @@ def test_a_draft_takes_every_unstated_line_paid_up_to_the_month_end(acme):
     statement = draft(world, M2)
     assert set(statement.lines.all()) == {first, second}
     assert (statement.line_count, statement.recovered_total, statement.commission_total) == (
-        2, D("1250.50"), first.commission + second.commission)
+        2,
+        D("1250.50"),
+        first.commission + second.commission,
+    )
     assert first.commission > 0 and first.commission == (first.recovered * first.rate).quantize(D("0.01"))
     assert statement.number.startswith(f"CS{M2:%Y%m}-") and statement.period_end == statements.month_bounds(M2)[1]
     later = draft(world, M1)
@@ -133,7 +139,9 @@ def test_the_draft_form_creates_the_statement_and_refuses_a_future_month(acme, c
         statement = Statement.objects.get(partner=world.orgs["xagency"], period=M2)
     assert response["Location"].endswith(f"/outsourcing/statements/{statement.pk}/") and statement.line_count == 1
     next_month = (timezone.localdate().replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
-    refused = client.post("/outsourcing/statements/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{next_month:%Y-%m}"}, follow=True)
+    refused = client.post(
+        "/outsourcing/statements/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{next_month:%Y-%m}"}, follow=True
+    )
     assert "That month has not started yet." in refused.content.decode()
     with in_acme(world):
         assert not Statement.objects.filter(period=next_month).exists()
@@ -161,16 +169,28 @@ def test_approval_is_refused_while_a_line_is_disputed(acme, client_for):
     a = placed_cases(world, 1)[0]
     line = pay(a, "600.00", day(M2, 7), "STM-D1")
     statement = draft(world, M2)
-    dispute = services.open_dispute(partner=world.orgs["xagency"], raised_by_org=world.orgs["xagency"], raised_by=world.people["x_admin"].user,
-                                    reason=DisputeReason.COMMISSION, text="费率应为 18%", payment=line.payment)
+    dispute = services.open_dispute(
+        partner=world.orgs["xagency"],
+        raised_by_org=world.orgs["xagency"],
+        raised_by=world.people["x_admin"].user,
+        reason=DisputeReason.COMMISSION,
+        text="费率应为 18%",
+        payment=line.payment,
+    )
     with pytest.raises(ValidationError) as excinfo:
         statements.approve(statement=statement, approved_by=finance(world), now=after(M2))
     assert excinfo.value.code == "disputed"
     detail = client_for("acme_finance", host="acme").get(f"/outsourcing/statements/{statement.pk}/").content.decode()
     assert "under dispute" in detail and "1 line is under an open dispute" in detail
     connection.set_tenant(world.lenders["acme"])
-    services.close_dispute(dispute=dispute, outcome=DisputeStatus.DISMISSED, actor=finance(world), organisation=world.orgs["acme"],
-                           lender_organisation_id=world.orgs["acme"].pk, text="按协议第 1 版费率")
+    services.close_dispute(
+        dispute=dispute,
+        outcome=DisputeStatus.DISMISSED,
+        actor=finance(world),
+        organisation=world.orgs["acme"],
+        lender_organisation_id=world.orgs["acme"].pk,
+        text="按协议第 1 版费率",
+    )
     approved = statements.approve(statement=statement, approved_by=finance(world), now=after(M2))
     assert approved.status == StatementStatus.APPROVED and approved.approved_by == finance(world)
 
@@ -189,8 +209,11 @@ def test_approved_and_issued_statements_are_final(acme):
     a = placed_cases(world, 1)[0]
     pay(a, "100.00", day(M2, 3), "STM-FINAL-1")
     statement = statements.approve(statement=draft(world, M2), approved_by=finance(world), now=after(M2))
-    for refused in (lambda: statements.discard_draft(statement=statement), lambda: draft(world, M2),
-                    lambda: statements.approve(statement=statement, approved_by=finance(world), now=after(M2))):
+    for refused in (
+        lambda: statements.discard_draft(statement=statement),
+        lambda: draft(world, M2),
+        lambda: statements.approve(statement=statement, approved_by=finance(world), now=after(M2)),
+    ):
         with pytest.raises(ValidationError):
             refused()
     pdf = statement_documents.to_pdf(statement_documents.build(statement))
@@ -242,14 +265,16 @@ def _csv_rows(content: bytes):
 def test_the_csv_totals_equal_the_sum_of_its_lines_and_formulas_are_neutralised(with_lines):
     statement = with_lines
     rows = _csv_rows(statement_documents.to_csv(statement_documents.build(statement)))
-    heading = rows.index(["Contract no.", "Paid on", "Payment reference", "Bucket", "Round", "Rate (%)", "Recovered (CNY)", "Commission (CNY)"])
-    lines, total = rows[heading + 1:-1], rows[-1]
+    heading = rows.index(
+        ["Contract no.", "Paid on", "Payment reference", "Bucket", "Round", "Rate (%)", "Recovered (CNY)", "Commission (CNY)"]
+    )
+    lines, total = rows[heading + 1 : -1], rows[-1]
     assert len(lines) == 3 and total[0] == "Total"
     assert sum(D(row[6]) for row in lines) == D(total[6]) == statement.recovered_total == D("10001234.62")
     assert sum(D(row[7]) for row in lines) == D(total[7]) == statement.commission_total
     assert all(len(row[6].split(".")[1]) == 2 and len(row[7].split(".")[1]) == 2 for row in lines)
     texts = [cell for row in rows for cell in row]
-    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in texts and "'+STM-F3" in texts
+    assert '\'=HYPERLINK("http://evil.example","x")' in texts and "'+STM-F3" in texts
     assert not any(cell.startswith(("=", "+", "@")) for cell in texts)
     assert all(row[0].startswith("'=CMD") for row in lines)
 
@@ -261,7 +286,7 @@ def test_the_xlsx_has_numeric_amounts_whose_totals_equal_the_lines(with_lines):
     sheet = load_workbook(io.BytesIO(statement_documents.to_xlsx(statement_documents.build(statement)))).active
     rows = list(sheet.iter_rows())
     heading = next(i for i, row in enumerate(rows) if row[0].value == "Contract no.")
-    lines, total = rows[heading + 1:-1], rows[-1]
+    lines, total = rows[heading + 1 : -1], rows[-1]
     assert len(lines) == 3 and total[0].value == "Total"
     for row in lines + [total]:
         for cell in (row[6], row[7]):
@@ -270,7 +295,7 @@ def test_the_xlsx_has_numeric_amounts_whose_totals_equal_the_lines(with_lines):
     assert sum(as_fen(row[6].value) for row in lines) == as_fen(total[6].value) == statement.recovered_total
     assert sum(as_fen(row[7].value) for row in lines) == as_fen(total[7].value) == statement.commission_total
     texts = [cell.value for row in rows for cell in row if isinstance(cell.value, str)]
-    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in texts and "'+STM-F3" in texts
+    assert '\'=HYPERLINK("http://evil.example","x")' in texts and "'+STM-F3" in texts
     assert not any(text.startswith(("=", "+", "-", "@")) for text in texts)
 
 
@@ -290,7 +315,9 @@ def test_the_pdf_is_a_deterministic_chinese_a4_document(with_lines, world):
     if shutil.which("pdftoppm"):
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "statement.pdf").write_bytes(first)
-        subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(ARTIFACTS / "statement.pdf"), str(ARTIFACTS / "statement")], check=True)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-singlefile", str(ARTIFACTS / "statement.pdf"), str(ARTIFACTS / "statement")], check=True
+        )
 
 
 def test_the_pdf_fetches_nothing():
@@ -366,7 +393,9 @@ def test_the_agency_admin_reads_only_its_own_statements(acme, client_for):
     assert ">Approve<" not in detail.content.decode() and f"/cases/{world.cases['acme_placed'].pk}/" not in detail.content.decode()
     for action in ("approve", "issue", "discard", "refresh"):
         assert client.post(f"/outsourcing/statements/{mine.pk}/{action}/").status_code == 403
-    assert client.post("/outsourcing/statements/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{M2:%Y-%m}"}).status_code == 403
+    assert (
+        client.post("/outsourcing/statements/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{M2:%Y-%m}"}).status_code == 403
+    )
     assert client.get(f"/outsourcing/statements/{other.pk}/").status_code == 404
     assert client.get(f"/outsourcing/statements/{other.pk}/statement.csv").status_code == 404
     connection.set_tenant(world.lenders["acme"])
@@ -382,8 +411,15 @@ def test_another_agency_gets_404_and_the_refusal_is_audited(acme, client_for):
         response = client.get(f"/outsourcing/statements/{statement.pk}/{suffix}")
         assert response.status_code == 404 and REFERENCE_CANARY not in response.content.decode()
     connection.set_tenant(world.lenders["acme"])
-    assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED, object_type="outsourcing.statement", object_id=str(statement.pk),
-                                     actor_email="y_admin@personas.test").count() == 4
+    assert (
+        AuditEvent.objects.filter(
+            action=Action.ACCESS_DENIED,
+            object_type="outsourcing.statement",
+            object_id=str(statement.pk),
+            actor_email="y_admin@personas.test",
+        ).count()
+        == 4
+    )
     listing = client.get("/outsourcing/statements/").content.decode()
     assert statement.number not in listing and "No statement yet." in listing
 

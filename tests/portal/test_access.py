@@ -1,4 +1,5 @@
 """The access module: who may enter, and what partners see, only while it is placed or assigned."""
+
 import datetime
 
 import pytest
@@ -19,8 +20,13 @@ def visible_contracts(world, persona, lender="acme"):
 
 @pytest.mark.django_db
 def test_lender_staff_see_all_their_cases(world):
-    assert visible_contracts(world, "acme_manager") == {"ACME-CANARY-001", "ACME-CANARY-002", "ACME-CANARY-003", "ACME-CANARY-004",
-                                                          "ACME-CANARY-005"}  # tests/matrix_canaries.py: lender-only
+    assert visible_contracts(world, "acme_manager") == {
+        "ACME-CANARY-001",
+        "ACME-CANARY-002",
+        "ACME-CANARY-003",
+        "ACME-CANARY-004",
+        "ACME-CANARY-005",
+    }  # tests/matrix_canaries.py: lender-only
 
 
 @pytest.mark.django_db
@@ -94,7 +100,9 @@ def test_only_one_active_placement_per_case(world):
 
     with tenant_context(world.lenders["acme"]):
         with pytest.raises(IntegrityError), transaction.atomic():
-            Placement.objects.create(case=world.cases["acme_placed"], partner=world.orgs["yagency"], ends_at=timezone.now() + datetime.timedelta(days=5))
+            Placement.objects.create(
+                case=world.cases["acme_placed"], partner=world.orgs["yagency"], ends_at=timezone.now() + datetime.timedelta(days=5)
+            )
 
 
 @pytest.mark.django_db

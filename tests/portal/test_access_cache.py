@@ -3,6 +3,7 @@
 These tests run in autocommit (outside the per-test transaction) because the
 cache is used only outside transactions; they restore what they change.
 """
+
 import pytest
 from django.test import Client
 

@@ -1,4 +1,5 @@
 """The audit log: what is written, and that the database refuses to rewrite it."""
+
 import pytest
 from django.db import ProgrammingError, connection, transaction
 from django_tenants.utils import tenant_context

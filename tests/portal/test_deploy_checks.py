@@ -1,5 +1,6 @@
 """Safe defaults: manage.py starts production unless told otherwise, and `check --deploy` names every
 setting production must choose on purpose (proxy count, broker, object storage)."""
+
 import os
 import subprocess
 import sys

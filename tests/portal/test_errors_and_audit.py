@@ -9,6 +9,7 @@
   a resent reversal (the same one answers with the recorded reversal; a different one is a conflict), the default
   scorecard comparison, the scorecard export rows.
 """
+
 import datetime
 import types
 from decimal import Decimal
@@ -89,8 +90,11 @@ M2 = (timezone.localdate().replace(day=1) - datetime.timedelta(days=40)).replace
 
 
 def _statement_events(statement_id):
-    return list(events(action=Action.CHANGE, object_type="outsourcing.statement", object_id=str(statement_id))
-                .order_by("at", "pk").values_list("detail__what", flat=True))
+    return list(
+        events(action=Action.CHANGE, object_type="outsourcing.statement", object_id=str(statement_id))
+        .order_by("at", "pk")
+        .values_list("detail__what", flat=True)
+    )
 
 
 def test_each_statement_transition_is_audited_once_by_the_service(world):
@@ -128,8 +132,9 @@ def _public_events(obj):
 def test_team_changes_are_audited_by_the_services(world):
     connection.set_schema_to_public()
     admin = world.people["x_admin"].user
-    invitation, _token = tenants.invite_member(organisation=world.orgs["xagency"], email="new.collector@x.test", role=Role.COLLECTOR,
-                                               invited_by=admin)
+    invitation, _token = tenants.invite_member(
+        organisation=world.orgs["xagency"], email="new.collector@x.test", role=Role.COLLECTOR, invited_by=admin
+    )
     assert list(_public_events(invitation).values_list("action", "actor_id")) == [(Action.CREATE, admin.pk)]
     membership = tenants.add_member(organisation=world.orgs["xagency"], email="leaving@x.test", full_name="离职", role=Role.COLLECTOR)
     tenants.deactivate_membership(membership=membership, actor=admin)
@@ -172,21 +177,24 @@ def test_creating_a_partner_organisation_is_audited_by_the_service(world):
 # ----------------------------------------------------------------- rules out of the views: payments
 def test_a_resent_reversal_answers_with_the_one_recorded_and_a_different_one_is_a_conflict(world):
     with in_acme(world):
-        payment = PaymentFactory(case=CaseFactory(prefix="AUD-REV"), amount=Decimal("50.00"), paid_on=timezone.localdate(),
-                                 reference="AUD-REV-1")
+        payment = PaymentFactory(
+            case=CaseFactory(prefix="AUD-REV"), amount=Decimal("50.00"), paid_on=timezone.localdate(), reference="AUD-REV-1"
+        )
         reversal, created = payments.reverse_payment_idempotent(payment=payment, reason="returned", note="退票", reversed_by=finance(world))
         assert created
         again, created = payments.reverse_payment_idempotent(payment=payment, reason="returned", note="退票 (resent)")
         assert (again.pk, created) == (reversal.pk, False)
-        same_day, created = payments.reverse_payment_idempotent(payment=payment, reason="returned", note="退票",
-                                                                reversed_on=reversal.reversed_on)
+        same_day, created = payments.reverse_payment_idempotent(
+            payment=payment, reason="returned", note="退票", reversed_on=reversal.reversed_on
+        )
         assert (same_day.pk, created) == (reversal.pk, False)
         with pytest.raises(errors.RuleError) as refused:
             payments.reverse_payment_idempotent(payment=payment, reason="error", note="误录")
         assert refused.value.codes == ["conflict"]
         with pytest.raises(errors.RuleError):
-            payments.reverse_payment_idempotent(payment=payment, reason="returned", note="退票",
-                                                reversed_on=reversal.reversed_on - datetime.timedelta(days=1))
+            payments.reverse_payment_idempotent(
+                payment=payment, reason="returned", note="退票", reversed_on=reversal.reversed_on - datetime.timedelta(days=1)
+            )
         assert PaymentReversal.objects.filter(payment=payment).count() == 1
         assert events(action=Action.CREATE, object_type="payments.paymentreversal").filter(object_id=str(reversal.pk)).count() == 1
 
@@ -209,12 +217,15 @@ def test_dispute_rights_the_lender_decides_the_raiser_withdraws_both_comment(wor
     acme = world.lenders["acme"]
     dispute = Dispute(raised_by_org_id=world.orgs["xagency"].pk, status=DisputeStatus.OPEN)
     connection.set_schema_to_public()
-    lender_finance = dispute_rights(access.principal_for(world.people["acme_finance"].user, acme), dispute,
-                                    lender_organisation_id=acme.organisation_id)
-    agency_admin = dispute_rights(access.principal_for(world.people["x_admin"].user, acme), dispute,
-                                  lender_organisation_id=acme.organisation_id)
-    manager = dispute_rights(access.principal_for(world.people["acme_manager"].user, acme), dispute,
-                             lender_organisation_id=acme.organisation_id)
+    lender_finance = dispute_rights(
+        access.principal_for(world.people["acme_finance"].user, acme), dispute, lender_organisation_id=acme.organisation_id
+    )
+    agency_admin = dispute_rights(
+        access.principal_for(world.people["x_admin"].user, acme), dispute, lender_organisation_id=acme.organisation_id
+    )
+    manager = dispute_rights(
+        access.principal_for(world.people["acme_manager"].user, acme), dispute, lender_organisation_id=acme.organisation_id
+    )
     assert (lender_finance.decide, lender_finance.withdraw, lender_finance.comment) == (True, False, True)
     assert (agency_admin.decide, agency_admin.withdraw, agency_admin.comment) == (False, True, True)
     assert (manager.decide, manager.withdraw, manager.comment) == (False, False, False)
@@ -225,8 +236,9 @@ def test_dispute_rights_the_lender_decides_the_raiser_withdraws_both_comment(wor
 
 # ----------------------------------------------------------------- rules out of the views: scorecards
 def _cohorts(cells, bucket=None, month_to=datetime.date(2025, 6, 1)):
-    return scorecards.Cohorts(month_from=datetime.date(2025, 1, 1), month_to=month_to, bucket=bucket, partner_id=None,
-                              cells=cells, names={1: "甲", 2: "乙"})
+    return scorecards.Cohorts(
+        month_from=datetime.date(2025, 1, 1), month_to=month_to, bucket=bucket, partner_id=None, cells=cells, names={1: "甲", 2: "乙"}
+    )
 
 
 def _tally(placed):
@@ -236,8 +248,11 @@ def _tally(placed):
 
 
 def test_the_default_comparison_is_the_latest_month_with_placements_and_its_largest_bucket():
-    cells = {(1, datetime.date(2025, 3, 1), "M1"): _tally(5), (1, datetime.date(2025, 4, 1), "M1"): _tally(2),
-             (2, datetime.date(2025, 4, 1), "M2"): _tally(3)}
+    cells = {
+        (1, datetime.date(2025, 3, 1), "M1"): _tally(5),
+        (1, datetime.date(2025, 4, 1), "M1"): _tally(2),
+        (2, datetime.date(2025, 4, 1), "M2"): _tally(3),
+    }
     assert _cohorts(cells).compared_cohort() == (datetime.date(2025, 4, 1), "M2")
     assert _cohorts(cells).compared_cohort(None, "M1") == (datetime.date(2025, 4, 1), "M1")  # what is asked for is kept
     assert _cohorts(cells).compared_cohort(datetime.date(2025, 3, 1), "M1") == (datetime.date(2025, 3, 1), "M1")

@@ -1,6 +1,7 @@
 """Files at rest: import and payment files are kept sealed with the field keys and only while needed
 (PIPL arts. 6, 19, 51); a retention task deletes what was abandoned; oversize uploads are refused
 before they are written (ASVS 5.2.1)."""
+
 import datetime
 import hashlib
 import os
@@ -104,8 +105,9 @@ def test_a_batch_that_fails_loses_its_file_and_says_to_upload_again(acme, django
 @pytest.mark.parametrize("commit", [False, True])
 def test_an_api_or_command_import_keeps_no_file_once_answered(acme, django_capture_on_commit_callbacks, commit):
     with django_capture_on_commit_callbacks(execute=True):
-        batch, verdict = services.import_now(content=to_csv([row(1, contract_no=f"ONCE-{commit:d}")]), original_name="api.csv",
-                                             commit=commit, source=BatchSource.API)
+        batch, verdict = services.import_now(
+            content=to_csv([row(1, contract_no=f"ONCE-{commit:d}")]), original_name="api.csv", commit=commit, source=BatchSource.API
+        )
     batch.refresh_from_db()
     assert verdict.valid == 1 and batch.file.name == "" and batch.file_deleted_at is not None
 

@@ -1,4 +1,5 @@
 """Hot paths keep a fixed amount of work whatever a case's history holds (bench/ measures their speed)."""
+
 import datetime
 from decimal import Decimal
 
@@ -25,12 +26,17 @@ def _queries_to_record(case, reference, paid_on):
 def test_recording_a_payment_costs_the_same_after_one_or_twenty_earlier_payments(acme):
     """Each payment is limitation evidence (民法典 art. 195); recomputing the date must not read the events one by one."""
     today = timezone.localdate()
-    short, long = CaseFactory(prefix="HOT-1", principal_due=Decimal("100000.00")), CaseFactory(prefix="HOT-20", principal_due=Decimal("100000.00"))
-    services.record_payment(case=short, amount="10.00", paid_on=today - datetime.timedelta(days=30), reference="HOT-1-0",
-                            source=PaymentSource.MANUAL)
+    short, long = (
+        CaseFactory(prefix="HOT-1", principal_due=Decimal("100000.00")),
+        CaseFactory(prefix="HOT-20", principal_due=Decimal("100000.00")),
+    )
+    services.record_payment(
+        case=short, amount="10.00", paid_on=today - datetime.timedelta(days=30), reference="HOT-1-0", source=PaymentSource.MANUAL
+    )
     for n in range(20):
-        services.record_payment(case=long, amount="10.00", paid_on=today - datetime.timedelta(days=30 - n), reference=f"HOT-20-{n}",
-                                source=PaymentSource.MANUAL)
+        services.record_payment(
+            case=long, amount="10.00", paid_on=today - datetime.timedelta(days=30 - n), reference=f"HOT-20-{n}", source=PaymentSource.MANUAL
+        )
     assert _queries_to_record(short, "HOT-1-last", today) == _queries_to_record(long, "HOT-20-last", today)
 
 

@@ -1,4 +1,5 @@
 """Input rules (issue item 8): ID numbers and phones in ASCII digits only, ID region codes, rates in percent."""
+
 import datetime
 from decimal import Decimal
 
@@ -37,9 +38,16 @@ def test_id_numbers_in_digits_of_another_script_are_refused(digits):
 def test_phones_in_digits_of_another_script_are_refused(digits):
     assert not phones.is_mobile("13800138000".translate(digits)) and phones.is_mobile("13800138000")
     assert not phones.is_phone("021-55501234".translate(digits)) and phones.is_phone("021-55501234")
-    assert refused([row(1, mobile="13800138000".translate(digits), home_phone="021-55501234".translate(digits),
-                        contact1_phone="13900139000".translate(digits))]) == [
-        (2, "mobile", "mobile"), (2, "home_phone", "phone"), (2, "contact1_phone", "phone")]
+    assert refused(
+        [
+            row(
+                1,
+                mobile="13800138000".translate(digits),
+                home_phone="021-55501234".translate(digits),
+                contact1_phone="13900139000".translate(digits),
+            )
+        ]
+    ) == [(2, "mobile", "mobile"), (2, "home_phone", "phone"), (2, "contact1_phone", "phone")]
 
 
 def test_full_width_digits_from_a_spreadsheet_are_still_read_as_ascii():
@@ -47,7 +55,9 @@ def test_full_width_digits_from_a_spreadsheet_are_still_read_as_ascii():
     assert not verdict.errors and verdict.clean[0].mobile == "13800138000"
 
 
-@pytest.mark.parametrize("region", ["00", "10", "16", "20", "24", "30", "38", "40", "47", "49", "55", "60", "66", "70", "72", "80", "84", "99"])
+@pytest.mark.parametrize(
+    "region", ["00", "10", "16", "20", "24", "30", "38", "40", "47", "49", "55", "60", "66", "70", "72", "80", "84", "99"]
+)
 def test_an_id_number_whose_region_is_no_province_is_refused(region):
     """GB 11643: the first six digits are the address code of GB/T 2260; its first two name the province."""
     number = id_number(9, region=f"{region}0105")
@@ -72,8 +82,20 @@ def test_a_rate_below_one_is_refused_as_a_likely_fraction():
 
 
 def test_a_mapping_that_marks_the_rate_as_a_fraction_reads_it_as_one():
-    chosen = {name: name for name in ("contract_no", "product", "borrower_name", "id_number", "mobile", "loan_amount",
-                                      "principal_due", "overdue_since", "annual_rate")}
+    chosen = {
+        name: name
+        for name in (
+            "contract_no",
+            "product",
+            "borrower_name",
+            "id_number",
+            "mobile",
+            "loan_amount",
+            "principal_due",
+            "overdue_since",
+            "annual_rate",
+        )
+    }
     chosen[mapping.RATE_IS_FRACTION] = True
     verdict = check([row(1, annual_rate="0.18"), row(2, annual_rate="0.2425"), row(3, annual_rate="18%")], chosen=chosen)
     assert not verdict.errors
@@ -82,14 +104,25 @@ def test_a_mapping_that_marks_the_rate_as_a_fraction_reads_it_as_one():
 
 def test_the_fraction_flag_is_kept_inside_the_saved_mapping():
     headers = ["合同编号", "产品", "姓名", "身份证号", "手机号", "借款金额", "剩余本金", "逾期日期", "年化"]
-    chosen = {"contract_no": "合同编号", "product": "产品", "borrower_name": "姓名", "id_number": "身份证号", "mobile": "手机号",
-              "loan_amount": "借款金额", "principal_due": "剩余本金", "overdue_since": "逾期日期", "annual_rate": "年化",
-              mapping.RATE_IS_FRACTION: True}
+    chosen = {
+        "contract_no": "合同编号",
+        "product": "产品",
+        "borrower_name": "姓名",
+        "id_number": "身份证号",
+        "mobile": "手机号",
+        "loan_amount": "借款金额",
+        "principal_due": "剩余本金",
+        "overdue_since": "逾期日期",
+        "annual_rate": "年化",
+        mapping.RATE_IS_FRACTION: True,
+    }
     resolved = mapping.resolve(headers, chosen, fallback=False)
     saved = resolved.as_saved()
     assert saved[mapping.RATE_IS_FRACTION] is True and mapping.resolve(headers, saved).rate_is_fraction
     assert mapping.covers(saved, headers)  # the option is not a header the file must have
-    assert not mapping.resolve(headers, {**chosen, mapping.RATE_IS_FRACTION: False}, fallback=False).as_saved().get(mapping.RATE_IS_FRACTION)
+    assert (
+        not mapping.resolve(headers, {**chosen, mapping.RATE_IS_FRACTION: False}, fallback=False).as_saved().get(mapping.RATE_IS_FRACTION)
+    )
 
 
 def test_the_mapping_form_offers_the_fraction_checkbox():

@@ -1,6 +1,7 @@
 """A job's page and result need the permission of its kind, not just membership of the organisation that
 started it: an audit export is as confidential as the audit log (audit.export), an import as the import
 (case.import), a payment file as recording payments (payment.record). Refusals are 404 and audited."""
+
 import importlib
 
 import pytest
@@ -39,8 +40,14 @@ def test_a_lender_role_without_audit_export_gets_404_for_the_admins_export_and_i
 @pytest.mark.django_db
 def test_a_payment_file_job_is_seen_by_who_may_record_payments_and_not_by_the_collections_manager(world, client_for):
     with tenant_context(world.lenders["acme"]):
-        job = Job.objects.create(kind=PAYMENT_FILE, status=JobStatus.DONE, progress=100, result_name="payments.csv",
-                                 created_by_id=world.people["acme_finance"].user.pk, organisation_id=world.orgs["acme"].pk)
+        job = Job.objects.create(
+            kind=PAYMENT_FILE,
+            status=JobStatus.DONE,
+            progress=100,
+            result_name="payments.csv",
+            created_by_id=world.people["acme_finance"].user.pk,
+            organisation_id=world.orgs["acme"].pk,
+        )
         job.result.save("payments.csv", ContentFile(b"reference\nPAYMENT-JOB-RESULT\n"), save=True)
     admin = client_for("acme_admin", host="acme")  # payment.record
     assert admin.get(f"/jobs/{job.pk}/").status_code == 200
@@ -53,8 +60,12 @@ def test_a_payment_file_job_is_seen_by_who_may_record_payments_and_not_by_the_co
 @pytest.mark.django_db
 def test_a_kind_that_names_no_permission_is_shown_to_nobody(world, client_for):
     with tenant_context(world.lenders["acme"]):
-        job = Job.objects.create(kind="no-such-kind", status=JobStatus.DONE, organisation_id=world.orgs["acme"].pk,
-                                 created_by_id=world.people["acme_admin"].user.pk)
+        job = Job.objects.create(
+            kind="no-such-kind",
+            status=JobStatus.DONE,
+            organisation_id=world.orgs["acme"].pk,
+            created_by_id=world.people["acme_admin"].user.pk,
+        )
     assert client_for("acme_admin", host="acme").get(f"/jobs/{job.pk}/").status_code == 404
 
 

@@ -1,4 +1,5 @@
 """Jobs in-process: idempotent start, compare-and-swap claiming, progress page, permissions."""
+
 import pytest
 from django_tenants.utils import tenant_context
 

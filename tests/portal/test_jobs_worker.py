@@ -4,6 +4,7 @@ Redis in CI; with no CELERY_BROKER_URL, the filesystem broker the demo uses.
 The worker connects to this test database; jobs are committed, not rolled
 back, so each test removes what it made.
 """
+
 import os
 import subprocess
 import sys
@@ -38,8 +39,27 @@ def worker(world, django_db_blocker):
     celery_app.conf.task_default_queue = queue
     env = dict(os.environ, DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="config.settings.test", CELERY_QUEUE=queue)
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-Q", queue, "-I", "tests.job_probes", "-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-        env=env, cwd=settings.BASE_DIR,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            queue,
+            "-I",
+            "tests.job_probes",
+            "-l",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
     )
     yield process
     process.terminate()

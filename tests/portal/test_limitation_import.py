@@ -1,5 +1,6 @@
 """The import and the limitation period: the SQL walk for new cases, the Python walk for existing ones, art. 189
 instalments and acceleration, corrected evidence withdrawn, and balances owned by the portal's later payments."""
+
 import datetime
 from decimal import Decimal
 
@@ -31,7 +32,10 @@ def test_a_payment_after_expiry_does_not_restart_the_period_of_a_new_case(acme):
     run([row(1, disbursed_on="2019-01-15", overdue_since="2020-03-15", last_payment_on="2024-05-20")])
     case = Case.objects.get(contract_no="HT00000001")
     assert case.limitation_expires_on == datetime.date(2023, 3, 15) and case.limitation_review
-    assert standing(case) == [("due", datetime.date(2020, 3, 15), "counted"), ("partial_payment", datetime.date(2024, 5, 20), "after_expiry_review")]
+    assert standing(case) == [
+        ("due", datetime.date(2020, 3, 15), "counted"),
+        ("partial_payment", datetime.date(2024, 5, 20), "after_expiry_review"),
+    ]
 
 
 def test_a_payment_on_the_expiry_day_still_restarts_it(acme):
@@ -50,8 +54,15 @@ def test_the_imports_sql_walk_agrees_with_the_python_walk(acme, loans):
     rows = []
     for seed, (overdue, paid) in enumerate(loans, start=1):
         overdue, paid = min(overdue, datetime.date(2026, 6, 1)), paid
-        rows.append(row(900 + seed, contract_no=f"HYP{seed:03d}", disbursed_on="2014-01-01", overdue_since=overdue.isoformat(),
-                        last_payment_on=paid.isoformat() if paid else ""))
+        rows.append(
+            row(
+                900 + seed,
+                contract_no=f"HYP{seed:03d}",
+                disbursed_on="2014-01-01",
+                overdue_since=overdue.isoformat(),
+                last_payment_on=paid.isoformat() if paid else "",
+            )
+        )
     Case.objects.filter(contract_no__startswith="HYP").delete()
     run(rows)
     for (overdue, paid), values in zip(loans, rows, strict=True):
@@ -78,14 +89,36 @@ def test_instalments_run_from_the_last_instalments_due_date(acme):
 
 
 def test_an_accelerated_loan_runs_from_the_acceleration(acme):
-    run([row(1, repayment_method="equal_principal", disbursed_on="2023-01-31", term_months="24", overdue_since="2023-05-31",
-             accelerated_on="2023-08-01", last_payment_on="")])
+    run(
+        [
+            row(
+                1,
+                repayment_method="equal_principal",
+                disbursed_on="2023-01-31",
+                term_months="24",
+                overdue_since="2023-05-31",
+                accelerated_on="2023-08-01",
+                last_payment_on="",
+            )
+        ]
+    )
     case = Case.objects.get(contract_no="HT00000001")
     assert case.accelerated_on == datetime.date(2023, 8, 1) and case.limitation_expires_on == datetime.date(2026, 8, 1)
 
 
 def test_a_bullet_loan_runs_from_its_due_date(acme):
-    run([row(1, repayment_method="到期一次还本付息", disbursed_on="2023-01-15", term_months="12", overdue_since="2024-01-15", last_payment_on="")])
+    run(
+        [
+            row(
+                1,
+                repayment_method="到期一次还本付息",
+                disbursed_on="2023-01-15",
+                term_months="12",
+                overdue_since="2024-01-15",
+                last_payment_on="",
+            )
+        ]
+    )
     assert Case.objects.get(contract_no="HT00000001").limitation_expires_on == datetime.date(2027, 1, 15)
 
 
@@ -96,7 +129,10 @@ def test_a_corrected_overdue_date_withdraws_the_old_import_evidence(acme):
     assert verdict.updated == 1
     assert standing(case) == [("due", datetime.date(2024, 4, 15), "counted"), ("partial_payment", datetime.date(2024, 6, 20), "counted")]
     withdrawn = case.limitation_events.filter(withdrawn_at__isnull=False).order_by("occurred_on")
-    assert [(e.kind, e.occurred_on) for e in withdrawn] == [("due", datetime.date(2024, 3, 15)), ("partial_payment", datetime.date(2024, 5, 20))]
+    assert [(e.kind, e.occurred_on) for e in withdrawn] == [
+        ("due", datetime.date(2024, 3, 15)),
+        ("partial_payment", datetime.date(2024, 5, 20)),
+    ]
     assert all("cases.csv" in e.withdrawn_note for e in withdrawn)
     assert case.limitation_expires_on == datetime.date(2027, 6, 20)
 
@@ -127,7 +163,9 @@ def test_an_older_file_does_not_undo_a_later_portal_payment(acme):
     today = datetime.date.today()
     run([row(1, principal_due="1000.00", interest_due="100.00", penalty_due="0.00", fees_due="0.00", last_payment_on="")])
     case = Case.objects.get(contract_no="HT00000001")
-    payments.record_payment(case=case, amount=D("300.00"), paid_on=today - datetime.timedelta(days=3), reference="IMP-PAY-1", source=PaymentSource.MANUAL)
+    payments.record_payment(
+        case=case, amount=D("300.00"), paid_on=today - datetime.timedelta(days=3), reference="IMP-PAY-1", source=PaymentSource.MANUAL
+    )
     case.refresh_from_db()
     assert (case.principal_due, case.interest_due) == (D("800.00"), D("0.00"))
     # The same old figures again, with an interest correction: the payment's 100 interest and 200 principal come off again.
@@ -136,8 +174,18 @@ def test_an_older_file_does_not_undo_a_later_portal_payment(acme):
     assert (case.principal_due, case.interest_due) == (D("800.00"), D("50.00"))
     assert case.last_payment_on == today - datetime.timedelta(days=3)
     # A file that knows the payment (its last payment date is the payment's) is taken as it is.
-    run([row(1, principal_due="790.00", interest_due="0.00", penalty_due="0.00", fees_due="0.00",
-             last_payment_on=(today - datetime.timedelta(days=3)).isoformat())])
+    run(
+        [
+            row(
+                1,
+                principal_due="790.00",
+                interest_due="0.00",
+                penalty_due="0.00",
+                fees_due="0.00",
+                last_payment_on=(today - datetime.timedelta(days=3)).isoformat(),
+            )
+        ]
+    )
     case.refresh_from_db()
     assert (case.principal_due, case.interest_due) == (D("790.00"), D("0.00"))
 
@@ -146,8 +194,9 @@ def test_a_reversed_payment_is_not_applied_again(acme):
     today = datetime.date.today()
     run([row(1, principal_due="1000.00", interest_due="0.00", penalty_due="0.00", fees_due="0.00", last_payment_on="")])
     case = Case.objects.get(contract_no="HT00000001")
-    payment = payments.record_payment(case=case, amount=D("300.00"), paid_on=today - datetime.timedelta(days=3), reference="IMP-PAY-2",
-                                      source=PaymentSource.MANUAL)[0]
+    payment = payments.record_payment(
+        case=case, amount=D("300.00"), paid_on=today - datetime.timedelta(days=3), reference="IMP-PAY-2", source=PaymentSource.MANUAL
+    )[0]
     payments.reverse_payment(payment=payment, reason=ReversalReason.RETURNED, note="银行退票")
     run([row(1, principal_due="990.00", interest_due="0.00", penalty_due="0.00", fees_due="0.00", last_payment_on="")])
     case.refresh_from_db()
@@ -156,8 +205,18 @@ def test_a_reversed_payment_is_not_applied_again(acme):
 
 def test_the_case_page_explains_evidence_after_expiry_and_the_instalment_warning(world, client_for):
     with tenant_context(world.lenders["acme"]):
-        run([row(1, repayment_method="等额本息", disbursed_on="2019-01-31", term_months="12", overdue_since="2019-05-31",
-                 last_payment_on="2024-05-20")])
+        run(
+            [
+                row(
+                    1,
+                    repayment_method="等额本息",
+                    disbursed_on="2019-01-31",
+                    term_months="12",
+                    overdue_since="2019-05-31",
+                    last_payment_on="2024-05-20",
+                )
+            ]
+        )
         case = Case.objects.get(contract_no="HT00000001")
         limitation.record_event(case=case, kind="demand", occurred_on=datetime.date(2024, 6, 1), source_type="test", source_id="late")
         case.refresh_from_db()

@@ -9,6 +9,7 @@ page was viewed is what an audit log is for (tests/isolation_support.py FINGERPR
 The world is given the state that used to tempt a page into writing: a call the collector left open on a placement
 that has ended since (the queue and the case page used to close it on the spot).
 """
+
 import pytest
 from django.db import connection
 
@@ -26,8 +27,15 @@ def _stale_call(world):
     """An attempt x_collector left open under a placement of acme's that was recalled since."""
     with in_acme(world):
         case, placement = make_case(world, "NO-GET-WRITE-001")
-        attempt = workbench.start_attempt(case=case, placement=placement, agency=world.orgs["xagency"],
-                                          collector=world.people["x_collector"].user, channel="phone", number_kind="mobile", now=at(10))
+        attempt = workbench.start_attempt(
+            case=case,
+            placement=placement,
+            agency=world.orgs["xagency"],
+            collector=world.people["x_collector"].user,
+            channel="phone",
+            number_kind="mobile",
+            now=at(10),
+        )
         Placement.objects.filter(pk=placement.pk).update(status=PlacementStatus.RECALLED, ended_at=at(10, 5))
     connection.set_schema_to_public()
     return attempt

@@ -2,6 +2,7 @@
 writing, mobile numbers and file responses are each computed in one place, and every caller uses it.
 
 Each definition is pinned by what it must do; a source check fails if a second definition appears."""
+
 import datetime
 import io
 import re
@@ -34,14 +35,34 @@ def sources(*, suffixes=(".py",), trees=TREES, skip=()):
 
 def offenders(pattern, *, skip=(), suffixes=(".py",), trees=TREES):
     found = re.compile(pattern)
-    return [f"{relative}:{number}" for relative, text in sources(suffixes=suffixes, trees=trees, skip=skip)
-            for number, line in enumerate(text.splitlines(), start=1) if found.search(line)]
+    return [
+        f"{relative}:{number}"
+        for relative, text in sources(suffixes=suffixes, trees=trees, skip=skip)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if found.search(line)
+    ]
 
 
 # ----------------------------------------------------------------- buckets (PRODUCT.md glossary)
 
-@pytest.mark.parametrize(("dpd", "bucket"), [(-3, "M0"), (0, "M0"), (1, "M1"), (30, "M1"), (31, "M2"), (60, "M2"), (61, "M3"),
-                                             (120, "M4"), (121, "M5"), (150, "M5"), (151, "M6+"), (4000, "M6+")])
+
+@pytest.mark.parametrize(
+    ("dpd", "bucket"),
+    [
+        (-3, "M0"),
+        (0, "M0"),
+        (1, "M1"),
+        (30, "M1"),
+        (31, "M2"),
+        (60, "M2"),
+        (61, "M3"),
+        (120, "M4"),
+        (121, "M5"),
+        (150, "M5"),
+        (151, "M6+"),
+        (4000, "M6+"),
+    ],
+)
 def test_a_bucket_is_thirty_days_of_arrears_from_m1_to_m6_plus(dpd, bucket):
     """M1 = 1–30 days past due, M2 = 31–60, … M6+ from 151 days; not overdue is M0."""
     assert bucket_for(dpd) == bucket == buckets.bucket_for(dpd)
@@ -76,6 +97,7 @@ def test_the_bucket_filter_selects_what_bucket_for_says(acme):
 
 # ----------------------------------------------------------------- a case's balance
 
+
 def test_a_cases_balance_is_principal_interest_penalty_and_fees_in_python_and_in_sql(acme):
     case = CaseFactory(principal_due="1000.10", interest_due="200.20", penalty_due="30.03", fees_due="4.00", product="一义-余额")
     assert case.balance == Decimal("1234.33")
@@ -86,6 +108,7 @@ def test_a_cases_balance_is_principal_interest_penalty_and_fees_in_python_and_in
 
 
 # ----------------------------------------------------------------- percent display
+
 
 def test_a_rate_is_shown_as_a_percentage_rounded_half_up():
     assert format_percent(Decimal("0.1825")) == "18.25%"
@@ -102,15 +125,25 @@ def test_templates_scorecards_and_statements_show_percentages_the_same_way():
     from outsourcing.statement_documents import Line
 
     rendered = Template("{% load money %}{{ r|percent }} {{ r|percent:1 }} {{ none|percent }} {{ junk|percent }}").render(
-        Context({"r": Decimal("0.00125"), "none": None, "junk": "abc"}))
+        Context({"r": Decimal("0.00125"), "none": None, "junk": "abc"})
+    )
     assert rendered == "0.13% 0.1% — —"
     assert scorecards.percent(Decimal("0.12345")) == "12.3%" and scorecards.percent(None) == "—"
-    line = Line(contract_no="C", paid_on=datetime.date(2026, 1, 1), reference="R", bucket="M1", round=1, rate=Decimal("0.00125"),
-                recovered=Decimal(1), commission=Decimal(0))
+    line = Line(
+        contract_no="C",
+        paid_on=datetime.date(2026, 1, 1),
+        reference="R",
+        bucket="M1",
+        round=1,
+        rate=Decimal("0.00125"),
+        recovered=Decimal(1),
+        commission=Decimal(0),
+    )
     assert line.rate_percent == Decimal("0.13")
 
 
 # ----------------------------------------------------------------- mobile numbers
+
 
 @pytest.mark.parametrize("number", ["13800138000", "+8613800138000", "8613800138000", "138-0013-8000", " 13800138000 "])
 def test_a_mainland_mobile_number_is_recognised_in_its_usual_spellings(number):
@@ -118,14 +151,18 @@ def test_a_mainland_mobile_number_is_recognised_in_its_usual_spellings(number):
     assert phones.as_mobile("19912345678") == "19912345678"
 
 
-@pytest.mark.parametrize("number", [
-    "12800138000",  # 12x is no mobile prefix (MIIT numbering plan: 13x–19x)
-    "1380013800",  # ten digits
-    "021-61234567",  # a landline
-    "１３８００１３８０００",  # full-width digits: folded by intake, never by the check
-    "1٣٨٠٠١٣٨٠٠٠",  # Arabic-Indic digits after a 1: str.isdigit() says yes, no gateway does
-    "", None,
-])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "12800138000",  # 12x is no mobile prefix (MIIT numbering plan: 13x–19x)
+        "1380013800",  # ten digits
+        "021-61234567",  # a landline
+        "１３８００１３８０００",  # full-width digits: folded by intake, never by the check
+        "1٣٨٠٠١٣٨٠٠٠",  # Arabic-Indic digits after a 1: str.isdigit() says yes, no gateway does
+        "",
+        None,
+    ],
+)
 def test_anything_else_is_not_a_mobile_number(number):
     assert not phones.is_mobile(number) and phones.as_mobile(number) is None
 
@@ -147,6 +184,7 @@ def test_intake_reads_a_mobile_with_the_same_rules():
 
 # ----------------------------------------------------------------- file responses
 
+
 def test_a_stored_file_leaves_as_a_sandboxed_download_with_its_name_encoded():
     response = downloads.stored_file(io.BytesIO(b"a,b\n"), filename="报表 2026.csv")
     assert response["Content-Disposition"].startswith("attachment;") and "filename*=utf-8''" in response["Content-Disposition"]
@@ -159,11 +197,17 @@ def test_a_stored_file_leaves_as_a_sandboxed_download_with_its_name_encoded():
 
 # ----------------------------------------------------------------- no second definition
 
+
 def test_no_second_definition_of_a_placement_in_force():
     """``Placement.objects.active()`` is "in force"; allocation's candidate filter is the one documented
     exception (a placement whose term is over but not yet marked expired does not block a new one)."""
-    assert offenders(r"PlacementStatus\.ACTIVE,\s*ends_at__gt|placement__ends_at__gt|placement__status=PlacementStatus\.ACTIVE",
-                     skip=("outsourcing/models.py", "outsourcing/allocation.py")) == []
+    assert (
+        offenders(
+            r"PlacementStatus\.ACTIVE,\s*ends_at__gt|placement__ends_at__gt|placement__status=PlacementStatus\.ACTIVE",
+            skip=("outsourcing/models.py", "outsourcing/allocation.py"),
+        )
+        == []
+    )
 
 
 def test_no_second_sum_of_a_cases_balance():

@@ -8,6 +8,7 @@ art. 21: an entrusted party processes only as agreed). Four rules, decided in po
 
 Each rule: a canary string absent for the partner and present for the lender.
 """
+
 import datetime
 import re
 from decimal import Decimal
@@ -40,9 +41,14 @@ def placed_case(world, prefix):
 
 def pay(world, case, *, reference, amount="1234.56", paid_on=None):
     with tenant_context(world.lenders["acme"]):
-        payment, _created = services.record_payment(case=case, amount=Decimal(amount), paid_on=paid_on or timezone.localdate(),
-                                                    reference=reference, source=PaymentSource.MANUAL,
-                                                    recorded_by=world.people["acme_finance"].user)
+        payment, _created = services.record_payment(
+            case=case,
+            amount=Decimal(amount),
+            paid_on=paid_on or timezone.localdate(),
+            reference=reference,
+            source=PaymentSource.MANUAL,
+            recorded_by=world.people["acme_finance"].user,
+        )
     return payment
 
 
@@ -125,8 +131,11 @@ def test_a_partner_reporting_a_payment_does_not_learn_that_it_matched(world, cli
     today = timezone.localdate()
     payment = pay(world, case, reference="CANARY-MATCHREF-9902", amount="250.00")
     x_admin = client_for("x_admin", host="acme")
-    response = x_admin.post("/payments/reports/", {"contract_no": case.contract_no, "amount": "250.00", "paid_on": today.isoformat(),
-                                                    "reference": "RC-MIN-1"}, follow=True)
+    response = x_admin.post(
+        "/payments/reports/",
+        {"contract_no": case.contract_no, "amount": "250.00", "paid_on": today.isoformat(), "reference": "RC-MIN-1"},
+        follow=True,
+    )
     with tenant_context(world.lenders["acme"]):
         report = PaymentReport.objects.get(reference="RC-MIN-1")
         assert report.status == ReportStatus.MATCHED and report.matched_payment_id == payment.pk  # it did match at once
@@ -152,9 +161,18 @@ def test_a_pending_report_and_a_matched_one_look_the_same_to_the_partner(world, 
     today = timezone.localdate()
     pay(world, case, reference="BK-MIN-2", amount="100.00")
     x_admin = client_for("x_admin", host="acme")
-    x_admin.post("/payments/reports/", {"contract_no": case.contract_no, "amount": "100.00", "paid_on": today.isoformat(), "reference": "RC-MIN-M"})
-    x_admin.post("/payments/reports/", {"contract_no": case.contract_no, "amount": "77.00",
-                                        "paid_on": (today - datetime.timedelta(days=1)).isoformat(), "reference": "RC-MIN-P"})
+    x_admin.post(
+        "/payments/reports/", {"contract_no": case.contract_no, "amount": "100.00", "paid_on": today.isoformat(), "reference": "RC-MIN-M"}
+    )
+    x_admin.post(
+        "/payments/reports/",
+        {
+            "contract_no": case.contract_no,
+            "amount": "77.00",
+            "paid_on": (today - datetime.timedelta(days=1)).isoformat(),
+            "reference": "RC-MIN-P",
+        },
+    )
     with tenant_context(world.lenders["acme"]):
         assert PaymentReport.objects.get(reference="RC-MIN-M").status == ReportStatus.MATCHED
         assert PaymentReport.objects.get(reference="RC-MIN-P").status == ReportStatus.PENDING
@@ -169,8 +187,10 @@ def test_a_pending_report_and_a_matched_one_look_the_same_to_the_partner(world, 
 def test_a_partner_still_disputes_a_rejected_report(world, client_for):
     case = placed_case(world, "MINREJ")
     x_admin = client_for("x_admin", host="acme")
-    x_admin.post("/payments/reports/", {"contract_no": case.contract_no, "amount": "55.00", "paid_on": timezone.localdate().isoformat(),
-                                        "reference": "RC-MIN-R"})
+    x_admin.post(
+        "/payments/reports/",
+        {"contract_no": case.contract_no, "amount": "55.00", "paid_on": timezone.localdate().isoformat(), "reference": "RC-MIN-R"},
+    )
     with tenant_context(world.lenders["acme"]):
         report = PaymentReport.objects.get(reference="RC-MIN-R")
     client_for("acme_finance", host="acme").post(f"/payments/reports/{report.pk}/reject/", {"note": "no such money"})

@@ -1,4 +1,5 @@
 """The cross-host ticket is bound to the browser that asked for it (issue item 12)."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """Adding people (issue item 9): an invitation, never a silently attached account or a password chosen by an admin."""
+
 import re
 
 import pytest
@@ -22,8 +23,11 @@ def verified_client(world, key, host=None):
 
     persona = world.people[key]
     user = User.objects.get(pk=persona.user.pk)
-    device = persona.device or TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
-        user=user, name="test", confirmed=True)
+    device = (
+        persona.device
+        or TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    )
     client = Client(HTTP_HOST=world.host(host) if host else "localhost")
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     session = client.session
@@ -79,7 +83,9 @@ def test_no_screen_lets_an_admin_choose_a_password():
 @pytest.mark.django_db
 def test_admin_cannot_set_a_password_even_by_posting_one(world):
     admin = verified_client(world, "acme_admin", host="acme")
-    admin.post("/team/", {"email": "newbie@acme.test", "full_name": "Newbie", "role": "collections_manager", "password": "chosen-by-admin-2026"})
+    admin.post(
+        "/team/", {"email": "newbie@acme.test", "full_name": "Newbie", "role": "collections_manager", "password": "chosen-by-admin-2026"}
+    )
     assert not User.objects.filter(email="newbie@acme.test").exists()  # no account until the invitee accepts
     path = invite_path(mail.outbox[-1])
     invitee = Client(HTTP_HOST="localhost")
@@ -92,7 +98,9 @@ def test_admin_cannot_set_a_password_even_by_posting_one(world):
 
 @pytest.mark.django_db
 def test_a_new_invitee_with_a_2fa_role_must_enrol_before_the_membership_is_usable(world):
-    _invitation, token = services.invite_member(organisation=world.orgs["xagency"], email="boss@x.test", role="agency_admin", full_name="Boss")
+    _invitation, token = services.invite_member(
+        organisation=world.orgs["xagency"], email="boss@x.test", role="agency_admin", full_name="Boss"
+    )
     invitee = Client(HTTP_HOST="localhost")
     invitee.post(f"/accounts/invitation/{token}/", {"full_name": "Boss", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert invitee.get("/")["Location"].startswith("/accounts/2fa/")
@@ -103,10 +111,17 @@ def test_a_new_invitee_with_a_2fa_role_must_enrol_before_the_membership_is_usabl
 def test_the_invitee_password_is_checked_by_the_validators(world):
     _invitation, token = services.invite_member(organisation=world.orgs["acme"], email="weak@acme.test", role="lawyer")
     invitee = Client(HTTP_HOST="localhost")
-    response = invitee.post(f"/accounts/invitation/{token}/", {"full_name": "Weak", "new_password1": "12345678", "new_password2": "12345678"})
+    response = invitee.post(
+        f"/accounts/invitation/{token}/", {"full_name": "Weak", "new_password1": "12345678", "new_password2": "12345678"}
+    )
     assert response.status_code == 200 and not User.objects.filter(email="weak@acme.test").exists()
     # The refusal did not use up the link.
-    assert invitee.post(f"/accounts/invitation/{token}/", {"full_name": "Weak", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}).status_code == 302
+    assert (
+        invitee.post(
+            f"/accounts/invitation/{token}/", {"full_name": "Weak", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        ).status_code
+        == 302
+    )
 
 
 @pytest.mark.django_db
@@ -114,10 +129,21 @@ def test_an_invitation_link_works_once(world):
     _invitation, token = services.invite_member(organisation=world.orgs["acme"], email="once@acme.test", role="lawyer")
     first = Client(HTTP_HOST="localhost")
     assert first.get(f"/accounts/invitation/{token}/").status_code == 200  # opening it (a mail scanner) uses nothing
-    assert first.post(f"/accounts/invitation/{token}/", {"full_name": "Once", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}).status_code == 302
+    assert (
+        first.post(
+            f"/accounts/invitation/{token}/", {"full_name": "Once", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        ).status_code
+        == 302
+    )
     second = Client(HTTP_HOST="localhost")
     assert second.get(f"/accounts/invitation/{token}/").status_code == 404
-    assert second.post(f"/accounts/invitation/{token}/", {"full_name": "Twice", "new_password1": NEW_PASSWORD + "x", "new_password2": NEW_PASSWORD + "x"}).status_code == 404
+    assert (
+        second.post(
+            f"/accounts/invitation/{token}/",
+            {"full_name": "Twice", "new_password1": NEW_PASSWORD + "x", "new_password2": NEW_PASSWORD + "x"},
+        ).status_code
+        == 404
+    )
     assert User.objects.get(email="once@acme.test").check_password(NEW_PASSWORD)
     with pytest.raises(ValidationError):
         services.accept_invitation(token=token, user=User.objects.get(email="once@acme.test"))
@@ -128,7 +154,12 @@ def test_an_expired_invitation_is_refused(world):
     invitation, token = services.invite_member(organisation=world.orgs["acme"], email="late@acme.test", role="lawyer")
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timezone.timedelta(seconds=1))
     client = Client(HTTP_HOST="localhost")
-    assert client.post(f"/accounts/invitation/{token}/", {"full_name": "Late", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}).status_code == 404
+    assert (
+        client.post(
+            f"/accounts/invitation/{token}/", {"full_name": "Late", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        ).status_code
+        == 404
+    )
     assert not User.objects.filter(email="late@acme.test").exists()
 
 
@@ -137,9 +168,19 @@ def test_a_tampered_or_revoked_invitation_is_refused(world):
     invitation, token = services.invite_member(organisation=world.orgs["acme"], email="edit@acme.test", role="lawyer")
     tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
     client = Client(HTTP_HOST="localhost")
-    assert client.post(f"/accounts/invitation/{tampered}/", {"full_name": "T", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}).status_code == 404
+    assert (
+        client.post(
+            f"/accounts/invitation/{tampered}/", {"full_name": "T", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        ).status_code
+        == 404
+    )
     services.revoke_invitation(invitation=invitation)
-    assert client.post(f"/accounts/invitation/{token}/", {"full_name": "T", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}).status_code == 404
+    assert (
+        client.post(
+            f"/accounts/invitation/{token}/", {"full_name": "T", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        ).status_code
+        == 404
+    )
     assert not User.objects.filter(email="edit@acme.test").exists()
 
 
@@ -157,7 +198,12 @@ def test_partner_admins_and_platform_staff_invite_too(world):
     assert mail.outbox[-1].to == ["c9@x.test"] and link_in(mail.outbox[-1])
     staff = verified_client(world, "platform")
     org = world.orgs["lfirm"]
-    assert staff.post(f"/platform/organisations/{org.pk}/", {"member-email": "p9@l.test", "member-full_name": "P9", "member-role": "paralegal"}).status_code == 302
+    assert (
+        staff.post(
+            f"/platform/organisations/{org.pk}/", {"member-email": "p9@l.test", "member-full_name": "P9", "member-role": "paralegal"}
+        ).status_code
+        == 302
+    )
     assert mail.outbox[-1].to == ["p9@l.test"]
     assert not User.objects.filter(email__in=["c9@x.test", "p9@l.test"]).exists()
     assert Invitation.objects.filter(organisation=org, email="p9@l.test", roles=["paralegal"]).exists()

@@ -1,4 +1,5 @@
 """Self-service password change and reset, and the forced change of a password someone else set (issue item 9)."""
+
 import io
 import re
 
@@ -42,25 +43,38 @@ def test_password_reset_does_not_say_whether_an_account_exists(world):
 @pytest.mark.django_db
 def test_changing_ones_password_needs_the_old_one(world, client_for):
     client = client_for("x_collector2")
-    refused = client.post("/accounts/password/change/", {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    refused = client.post(
+        "/accounts/password/change/", {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert refused.status_code == 200
     from tests.world import PASSWORD
 
-    accepted = client.post("/accounts/password/change/", {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    accepted = client.post(
+        "/accounts/password/change/", {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert accepted.status_code == 302
     assert User.objects.get(pk=world.people["x_collector2"].user.pk).check_password(NEW_PASSWORD)
 
 
 @pytest.mark.django_db
 def test_a_password_set_by_someone_else_must_be_changed_at_first_sign_in(world):
-    membership = services.add_member(organisation=world.orgs["acme"], email="temp@acme.test", full_name="Temp", role="lawyer",
-                                     password="temporary-by-admin-2026", must_change_password=True)
+    membership = services.add_member(
+        organisation=world.orgs["acme"],
+        email="temp@acme.test",
+        full_name="Temp",
+        role="lawyer",
+        password="temporary-by-admin-2026",
+        must_change_password=True,
+    )
     client = Client(HTTP_HOST="acme.localhost")
     assert client.post("/accounts/login/", {"username": "temp@acme.test", "password": "temporary-by-admin-2026"}).status_code == 302
     for path in ("/", "/cases/"):
         assert client.get(path)["Location"] == "/accounts/password/change/"
     assert client.get("/accounts/password/change/").status_code == 200
-    client.post("/accounts/password/change/", {"old_password": "temporary-by-admin-2026", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    client.post(
+        "/accounts/password/change/",
+        {"old_password": "temporary-by-admin-2026", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
     user = User.objects.get(pk=membership.user_id)
     assert not user.must_change_password and user.check_password(NEW_PASSWORD)
     assert client.get("/cases/").status_code == 200
@@ -68,8 +82,14 @@ def test_a_password_set_by_someone_else_must_be_changed_at_first_sign_in(world):
 
 @pytest.mark.django_db
 def test_a_reset_also_ends_a_forced_change(world):
-    services.add_member(organisation=world.orgs["acme"], email="temp2@acme.test", full_name="Temp", role="lawyer",
-                        password="temporary-by-admin-2026", must_change_password=True)
+    services.add_member(
+        organisation=world.orgs["acme"],
+        email="temp2@acme.test",
+        full_name="Temp",
+        role="lawyer",
+        password="temporary-by-admin-2026",
+        must_change_password=True,
+    )
     client = Client(HTTP_HOST="localhost")
     client.post("/accounts/password/reset/", {"email": "temp2@acme.test"})
     path = re.search(r"https?://[^/\s]+(/accounts/password/reset/\S+/\S+/)", mail.outbox[-1].body).group(1)
@@ -85,4 +105,3 @@ def test_create_member_command_prints_a_temporary_password_that_must_be_changed(
     password = re.search(r"temporary password .*: (\S+)", out.getvalue()).group(1)
     user = User.objects.get(email="first-staff@caseport.test")
     assert user.check_password(password) and user.must_change_password
-

@@ -1,4 +1,5 @@
 """Sign-in: lockout, two-factor where required, session lifetime, disabled people, the workspace hand-off."""
+
 import time
 
 import pytest
@@ -68,7 +69,9 @@ def test_wrong_code_is_refused_with_a_clear_message(world):
 
 @pytest.mark.django_db
 def test_an_admin_without_a_device_must_enrol_one(world):
-    membership = services.add_member(organisation=world.orgs["beta"], email="new-admin@beta.test", full_name="New", role="lender_admin", password=PASSWORD)
+    membership = services.add_member(
+        organisation=world.orgs["beta"], email="new-admin@beta.test", full_name="New", role="lender_admin", password=PASSWORD
+    )
     client = Client(HTTP_HOST="beta.localhost")
     client.force_login(membership.user, backend="django.contrib.auth.backends.ModelBackend")
     assert client.get("/cases/")["Location"].startswith("/accounts/2fa/")
@@ -151,7 +154,9 @@ def test_a_ticket_is_valid_only_for_its_lender_and_only_briefly(world, settings)
     ticket, nonce = services.issue_ticket(user=user, lender=world.lenders["acme"])
     assert services.claim_ticket(ticket_id=ticket.pk, nonce=nonce, lender=world.lenders["beta"]) is None
     stale, stale_nonce = services.issue_ticket(user=user, lender=world.lenders["acme"])
-    WorkspaceTicket.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timezone.timedelta(seconds=settings.WORKSPACE_TICKET_SECONDS + 1))
+    WorkspaceTicket.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timezone.timedelta(seconds=settings.WORKSPACE_TICKET_SECONDS + 1)
+    )
     assert services.claim_ticket(ticket_id=stale.pk, nonce=stale_nonce, lender=world.lenders["acme"]) is None
     assert services.claim_ticket(ticket_id=ticket.pk, nonce=nonce, lender=world.lenders["acme"]).user == user
 

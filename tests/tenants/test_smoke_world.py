@@ -19,7 +19,9 @@ def test_a_lender_is_provisioned_and_served(world, client_for):
     from tenants import services
 
     lender = services.create_lender(slug="smoke", name="Smoke")
-    services.add_member(organisation=lender.organisation, email="smoke@smoke.test", full_name="S", role="collections_manager", password="smoke-pass-2026")
+    services.add_member(
+        organisation=lender.organisation, email="smoke@smoke.test", full_name="S", role="collections_manager", password="smoke-pass-2026"
+    )
     from django.test import Client
 
     client = Client(HTTP_HOST="smoke.localhost")

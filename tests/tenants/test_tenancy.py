@@ -1,4 +1,5 @@
 """Tenant-awareness: cache keys, media paths, search_path hygiene, provisioning (reliability §2)."""
+
 import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
@@ -113,11 +114,15 @@ def test_cloned_schema_matches_a_migrated_one(world):
 
         return {
             "columns": rows("SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema=%s"),
-            "constraints": rows("SELECT c.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con "
-                                "JOIN pg_class c ON c.oid=con.conrelid JOIN pg_namespace n ON n.oid=con.connamespace WHERE n.nspname=%s"),
+            "constraints": rows(
+                "SELECT c.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con "
+                "JOIN pg_class c ON c.oid=con.conrelid JOIN pg_namespace n ON n.oid=con.connamespace WHERE n.nspname=%s"
+            ),
             "indexes": rows("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname=%s"),
-            "triggers": rows("SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid=t.tgrelid "
-                             "JOIN pg_namespace n ON n.oid=c.relnamespace WHERE n.nspname=%s AND NOT t.tgisinternal"),
+            "triggers": rows(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid=t.tgrelid "
+                "JOIN pg_namespace n ON n.oid=c.relnamespace WHERE n.nspname=%s AND NOT t.tgisinternal"
+            ),
             "migrations": rows("SELECT app, name FROM django_migrations WHERE %s IS NOT NULL"),
         }
 

@@ -51,6 +51,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(summary, ensure_ascii=False))
             return
         for lender in report.lenders:
-            self.stdout.write(f"{lender.slug}: {lender.cases} cases ({lender.cases_created} new), {lender.placements} placements ({lender.placements_created} new)")
+            self.stdout.write(
+                f"{lender.slug}: {lender.cases} cases ({lender.cases_created} new), {lender.placements} placements ({lender.placements_created} new)"
+            )
         self.stdout.write(f"Demo ready in {seconds:.1f} s.\n")
         self.stdout.write(demo.format_logins(summary=summary, url=services.public_url("/")))

@@ -13,7 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
         parser.add_argument("--domain", default=None)
-        parser.add_argument("--replay-migrations", action="store_true", help="migrate the new schema from scratch instead of cloning the template")
+        parser.add_argument(
+            "--replay-migrations", action="store_true", help="migrate the new schema from scratch instead of cloning the template"
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, slug, name, domain, replay_migrations, json: bool, **options):

@@ -8,8 +8,10 @@ from tenants.models import Organisation, User
 
 
 class Command(BaseCommand):
-    help = ("Give a person a role in an organisation from the command line (e.g. the first platform staff member or lender "
-            "admin). A new account gets a one-off temporary password, printed once, that must be changed at first sign-in.")
+    help = (
+        "Give a person a role in an organisation from the command line (e.g. the first platform staff member or lender "
+        "admin). A new account gets a one-off temporary password, printed once, that must be changed at first sign-in."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("email")
@@ -24,8 +26,9 @@ class Command(BaseCommand):
         is_new = not User.objects.filter(email=email.strip().lower()).exists()
         password = secrets.token_urlsafe(12) if is_new else None
         try:
-            membership = services.add_member(organisation=organisation, email=email, full_name=name, role=role,
-                                             password=password, must_change_password=True)
+            membership = services.add_member(
+                organisation=organisation, email=email, full_name=name, role=role, password=password, must_change_password=True
+            )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
         self.stdout.write(f"{membership.user.email}: {membership.get_role_display()} of {organisation.name}")

@@ -1,6 +1,7 @@
 """Conduct rules (issue items 6 and 10): the window holds in China time and in the debtor's zone (the stricter
 wins), field-visit approvals and reports obey it or carry a recorded justification, visits count toward the
 daily limit, and the identity check asks for something the collector's screen does not show."""
+
 import datetime
 
 import pytest
@@ -34,8 +35,16 @@ def test_start_attempt_enforces_both_zones(world):
     with in_acme(world):
         case, placement = make_case(world, "CONDUCT-Z-001")
         with pytest.raises(ConductRefused, match="contact window"):
-            services.start_attempt(case=case, placement=placement, agency=world.orgs["xagency"], collector=world.people["x_collector"].user,
-                                   channel="phone", number_kind="mobile", now=at(9, 0), policy=URUMQI)
+            services.start_attempt(
+                case=case,
+                placement=placement,
+                agency=world.orgs["xagency"],
+                collector=world.people["x_collector"].user,
+                channel="phone",
+                number_kind="mobile",
+                now=at(9, 0),
+                policy=URUMQI,
+            )
 
 
 @pytest.mark.django_db
@@ -46,8 +55,9 @@ def test_approving_a_visit_outside_the_window_needs_a_recorded_justification(wor
         visit = request_visit(world, case, placement)
         with pytest.raises(ConductRefused, match="contact window"):
             services.decide_field_visit(visit=visit, approve=True, decided_by=manager, now=at(22, 0))
-        decided = services.decide_field_visit(visit=visit, approve=True, decided_by=manager, now=at(22, 0),
-                                              window_justification="借款人明早离境，须当晚核实")
+        decided = services.decide_field_visit(
+            visit=visit, approve=True, decided_by=manager, now=at(22, 0), window_justification="借款人明早离境，须当晚核实"
+        )
         assert decided.status == "approved" and decided.decision_window_justification == "借款人明早离境，须当晚核实"
 
 
@@ -58,8 +68,15 @@ def test_a_visit_outside_the_window_is_refused_without_justification(world):
         visit = request_visit(world, case, placement)
         services.decide_field_visit(visit=visit, approve=True, decided_by=world.people["acme_manager"].user, now=at(10, 30))
         with pytest.raises(ConductRefused, match="contact window"):
-            services.file_visit_report(visit=visit, findings="晚间上门", visited_at=at(21, 30), photos=[],
-                                       visited_by=world.people["x_collector"].user, agency=world.orgs["xagency"], now=at(23))
+            services.file_visit_report(
+                visit=visit,
+                findings="晚间上门",
+                visited_at=at(21, 30),
+                photos=[],
+                visited_by=world.people["x_collector"].user,
+                agency=world.orgs["xagency"],
+                now=at(23),
+            )
         assert not FieldVisitReport.objects.filter(request=visit).exists()
 
 
@@ -71,15 +88,39 @@ def test_a_visit_counts_toward_the_daily_limit(world):
         policy = ContactPolicy(daily_cap_per_debtor=2)
         visit = request_visit(world, case, placement)
         services.decide_field_visit(visit=visit, approve=True, decided_by=world.people["acme_manager"].user, now=at(10, 30))
-        services.file_visit_report(visit=visit, findings="上门未见本人", visited_at=at(11), photos=[], visited_by=collector,
-                                   agency=world.orgs["xagency"], now=at(11, 30), policy=policy)
+        services.file_visit_report(
+            visit=visit,
+            findings="上门未见本人",
+            visited_at=at(11),
+            photos=[],
+            visited_by=collector,
+            agency=world.orgs["xagency"],
+            now=at(11, 30),
+            policy=policy,
+        )
         assert conduct.contacts_on(debtor_id=case.debtor_id, local_date=datetime.date(2025, 6, 2), policy=policy) == 1
-        attempt = services.start_attempt(case=case, placement=placement, agency=world.orgs["xagency"], collector=collector,
-                                         channel="phone", number_kind="mobile", now=at(12), policy=policy)
+        attempt = services.start_attempt(
+            case=case,
+            placement=placement,
+            agency=world.orgs["xagency"],
+            collector=collector,
+            channel="phone",
+            number_kind="mobile",
+            now=at(12),
+            policy=policy,
+        )
         services.record_outcome(attempt=attempt, collector=collector, outcome="no_answer", now=at(12, 1))
         with pytest.raises(ConductRefused, match="field visits"):
-            services.start_attempt(case=case, placement=placement, agency=world.orgs["xagency"], collector=collector,
-                                   channel="phone", number_kind="home", now=at(13), policy=policy)
+            services.start_attempt(
+                case=case,
+                placement=placement,
+                agency=world.orgs["xagency"],
+                collector=collector,
+                channel="phone",
+                number_kind="home",
+                now=at(13),
+                policy=policy,
+            )
 
 
 @pytest.mark.django_db
@@ -87,8 +128,15 @@ def test_the_collectors_screen_does_not_show_the_identity_answers(world, client_
     monkeypatch.setattr(views, "now", lambda: at(11))
     with in_acme(world):
         case, placement = make_case(world, "CONDUCT-ID-001")
-        services.start_attempt(case=case, placement=placement, agency=world.orgs["xagency"], collector=world.people["x_collector"].user,
-                               channel="phone", number_kind="mobile", now=at(11))
+        services.start_attempt(
+            case=case,
+            placement=placement,
+            agency=world.orgs["xagency"],
+            collector=world.people["x_collector"].user,
+            channel="phone",
+            number_kind="mobile",
+            now=at(11),
+        )
     page = client_for("x_collector", host="acme").get(f"/workbench/cases/{case.pk}/").content.decode()
     assert "I verified the debtor" in page  # the check is on screen…
     last4 = TEST_ID_NUMBER[-4:]

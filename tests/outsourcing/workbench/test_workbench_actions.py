@@ -6,6 +6,7 @@
   it is closed unlogged ("placement_ended") by the next action that meets it; a page (a GET) shows it no longer
   as open and writes nothing (issue item 15).
 """
+
 import datetime
 
 import pytest
@@ -25,25 +26,42 @@ def under_agreement(world, placement, actions):
     """Put ``placement`` under a new version of acme's agreement with agency X allowing ``actions``."""
     agreement = world.outsourcing["agreement"]
     number = (agreement.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    version = AgreementVersion.objects.create(agreement=agreement, number=number, term_days=60, capacity=1000, allowed_actions=list(actions))
+    version = AgreementVersion.objects.create(
+        agreement=agreement, number=number, term_days=60, capacity=1000, allowed_actions=list(actions)
+    )
     Placement.objects.filter(pk=placement.pk).update(agreement_version=version)
     placement.refresh_from_db()
     return placement
 
 
 def start(world, case, placement, now, channel="phone", number_kind="mobile"):
-    return services.start_attempt(case=case, placement=placement, agency=world.orgs["xagency"], collector=world.people["x_collector"].user,
-                                  channel=channel, number_kind=number_kind, now=now)
+    return services.start_attempt(
+        case=case,
+        placement=placement,
+        agency=world.orgs["xagency"],
+        collector=world.people["x_collector"].user,
+        channel=channel,
+        number_kind=number_kind,
+        now=now,
+    )
 
 
 def visit(world, case, placement, now):
-    return services.request_field_visit(case=case, placement=placement, agency=world.orgs["xagency"], reason="unreachable",
-                                        note="三次拨打均无人接听", requested_by=world.people["x_collector"].user, now=now)
+    return services.request_field_visit(
+        case=case,
+        placement=placement,
+        agency=world.orgs["xagency"],
+        reason="unreachable",
+        note="三次拨打均无人接听",
+        requested_by=world.people["x_collector"].user,
+        now=now,
+    )
 
 
 def verify(world, attempt, now):
-    return services.verify_identity(attempt=attempt, collector=world.people["x_collector"].user, method="id_last4", name="王测试",
-                                    answer="2343", now=now)
+    return services.verify_identity(
+        attempt=attempt, collector=world.people["x_collector"].user, method="id_last4", name="王测试", answer="2343", now=now
+    )
 
 
 def log(world, attempt, now, outcome="no_answer"):
@@ -204,9 +222,18 @@ def test_close_orphaned_attempts_closes_only_attempts_whose_placement_ended(worl
         orphan = start(world, ended_case, ended, at(10))
         working = start(world, live_case, live, at(10))
         # The lender's own collection has no placement: nothing ends it.
-        own = ContactAttempt.objects.create(case=live_case, debtor_id=live_case.debtor_id, placement=None, organisation=world.orgs["acme"],
-                                            collector=world.people["acme_manager"].user, channel="phone", number_kind="mobile",
-                                            number_dialled="13912345678", started_at=at(10), debtor_local_date=at(10).date())
+        own = ContactAttempt.objects.create(
+            case=live_case,
+            debtor_id=live_case.debtor_id,
+            placement=None,
+            organisation=world.orgs["acme"],
+            collector=world.people["acme_manager"].user,
+            channel="phone",
+            number_kind="mobile",
+            number_dialled="13912345678",
+            started_at=at(10),
+            debtor_local_date=at(10).date(),
+        )
         recall(world, ended, at(10, 5))
         assert services.close_orphaned_attempts(now=at(10, 10)) == 1
         assert services.close_orphaned_attempts(now=at(10, 11)) == 0  # idempotent
@@ -228,8 +255,13 @@ def test_a_case_placed_again_shows_no_stale_call_and_the_collector_can_dial_agai
         verify(world, orphan, at(10, 1))
         recall(world, placement, at(10, 5))
         # The lender places the case with the same agency again, for the same collector.
-        Placement.objects.create(case=case, partner=world.orgs["xagency"], assigned_to=world.people["x_collector"].user,
-                                 starts_at=at(10, 6), ends_at=timezone.now() + datetime.timedelta(days=30))
+        Placement.objects.create(
+            case=case,
+            partner=world.orgs["xagency"],
+            assigned_to=world.people["x_collector"].user,
+            starts_at=at(10, 6),
+            ends_at=timezone.now() + datetime.timedelta(days=30),
+        )
     client = client_for("x_collector", host="acme")
     page = client.get(f"/workbench/cases/{case.pk}/").content.decode()
     assert "¥15,812.35" not in page and "data-debt-hidden" in page  # the old verification reveals nothing
@@ -249,8 +281,13 @@ def test_starting_a_call_closes_a_stale_one_instead_of_blocking(world):
         case, placement = make_case(world, "WB-END-008")
         orphan = start(world, case, placement, at(10))
         recall(world, placement, at(10, 5))
-        again = Placement.objects.create(case=case, partner=world.orgs["xagency"], assigned_to=world.people["x_collector"].user,
-                                         starts_at=at(10, 6), ends_at=timezone.now() + datetime.timedelta(days=30))
+        again = Placement.objects.create(
+            case=case,
+            partner=world.orgs["xagency"],
+            assigned_to=world.people["x_collector"].user,
+            starts_at=at(10, 6),
+            ends_at=timezone.now() + datetime.timedelta(days=30),
+        )
         attempt = start(world, case, again, at(10, 10))
         assert attempt.is_open and attempt.placement_id == again.pk
         orphan.refresh_from_db()

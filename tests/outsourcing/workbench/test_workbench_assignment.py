@@ -1,5 +1,6 @@
 """Who sees what on the workbench: the agency admin assigns, a collector sees only what is assigned
 to them, and a recall takes a case away from the queue and the case page at once."""
+
 import pytest
 from django.utils import timezone
 
@@ -67,7 +68,9 @@ def test_the_agency_admin_assigns_an_unassigned_case_and_it_reaches_the_collecto
     assert page.index("ACME-CANARY-002") < page.index("ACME-CANARY-001")
     with in_acme(world):
         placement = Placement.objects.get(case=world.cases["acme_unassigned"], status=PlacementStatus.ACTIVE)
-    response = admin.post("/workbench/assign/", {"placement": [str(placement.pk)], "collector": world.people["x_collector2"].user.pk}, follow=True)
+    response = admin.post(
+        "/workbench/assign/", {"placement": [str(placement.pk)], "collector": world.people["x_collector2"].user.pk}, follow=True
+    )
     assert "1 case(s) assigned" in response.content.decode()
     assert "ACME-CANARY-002" in queue_page(client_for("x_collector2", host="acme"))
     with in_acme(world):
@@ -87,8 +90,13 @@ def test_cases_go_only_to_the_agencys_own_collectors(world):
     with in_acme(world):
         placement = Placement.objects.get(case=world.cases["acme_unassigned"], status=PlacementStatus.ACTIVE)
         with pytest.raises(WorkbenchError):
-            services.assign_cases(placement_ids=[placement.pk], collector=world.people["y_collector"].user, agency=world.orgs["xagency"],
-                                  assigned_by=world.people["x_admin"].user, now=timezone.now())
+            services.assign_cases(
+                placement_ids=[placement.pk],
+                collector=world.people["y_collector"].user,
+                agency=world.orgs["xagency"],
+                assigned_by=world.people["x_admin"].user,
+                now=timezone.now(),
+            )
         placement.refresh_from_db()
         assert placement.assigned_to is None
 
@@ -100,8 +108,13 @@ def test_assignment_is_all_or_nothing_when_a_case_was_recalled_meanwhile(world):
         Placement.objects.filter(pk=recalled.pk).update(status=PlacementStatus.RECALLED)
         open_one = Placement.objects.get(case=world.cases["acme_unassigned"], status=PlacementStatus.ACTIVE)
         with pytest.raises(WorkbenchError):
-            services.assign_cases(placement_ids=[open_one.pk, recalled.pk], collector=world.people["x_collector"].user,
-                                  agency=world.orgs["xagency"], assigned_by=world.people["x_admin"].user, now=timezone.now())
+            services.assign_cases(
+                placement_ids=[open_one.pk, recalled.pk],
+                collector=world.people["x_collector"].user,
+                agency=world.orgs["xagency"],
+                assigned_by=world.people["x_admin"].user,
+                now=timezone.now(),
+            )
         open_one.refresh_from_db()
         assert open_one.assigned_to is None and not CollectorAssignment.objects.filter(placement=open_one).exists()
 
@@ -111,7 +124,8 @@ def test_an_agency_cannot_assign_another_agencys_placement(world, client_for):
     with in_acme(world):
         _case, y_placement = make_case(world, "WB-ASSIGN-003", agency="yagency", collector=None)
     response = client_for("x_admin", host="acme").post(
-        "/workbench/assign/", {"placement": [str(y_placement.pk)], "collector": world.people["x_collector"].user.pk}, follow=True)
+        "/workbench/assign/", {"placement": [str(y_placement.pk)], "collector": world.people["x_collector"].user.pk}, follow=True
+    )
     assert "no longer placed with your agency" in response.content.decode()
     with in_acme(world):
         y_placement.refresh_from_db()
@@ -122,8 +136,13 @@ def test_an_agency_cannot_assign_another_agencys_placement(world, client_for):
 def test_unassigning_returns_the_case_to_the_pool(world):
     with in_acme(world):
         _case, placement = make_case(world, "WB-ASSIGN-004")
-        changed = services.assign_cases(placement_ids=[placement.pk], collector=None, agency=world.orgs["xagency"],
-                                        assigned_by=world.people["x_admin"].user, now=timezone.now())
+        changed = services.assign_cases(
+            placement_ids=[placement.pk],
+            collector=None,
+            agency=world.orgs["xagency"],
+            assigned_by=world.people["x_admin"].user,
+            now=timezone.now(),
+        )
         placement.refresh_from_db()
         assert changed == 1 and placement.assigned_to is None
         assert CollectorAssignment.objects.get(placement=placement).previous_collector == world.people["x_collector"].user

@@ -3,6 +3,7 @@
 Every moment is passed in explicitly (the services' ``now``, the views' pinned clock); nothing here
 depends on the wall clock.
 """
+
 import datetime
 
 import pytest
@@ -18,15 +19,25 @@ DEFAULT = ContactPolicy()  # 08:00–21:00, 3 a day, Asia/Shanghai
 
 
 def start(world, case, placement, now, *, collector="x_collector", agency="xagency", number_kind="mobile", policy=None):
-    return services.start_attempt(case=case, placement=placement, agency=world.orgs[agency], collector=world.people[collector].user,
-                                  channel="phone", number_kind=number_kind, now=now, policy=policy)
+    return services.start_attempt(
+        case=case,
+        placement=placement,
+        agency=world.orgs[agency],
+        collector=world.people[collector].user,
+        channel="phone",
+        number_kind=number_kind,
+        now=now,
+        policy=policy,
+    )
 
 
 def close(world, attempt, now, collector="x_collector"):
     return services.record_outcome(attempt=attempt, collector=world.people[collector].user, outcome="no_answer", now=now)
 
 
-@pytest.mark.parametrize("hour,minute,allowed", [(7, 59, False), (8, 0, True), (12, 30, True), (20, 59, True), (21, 0, False), (23, 30, False), (0, 0, False)])
+@pytest.mark.parametrize(
+    "hour,minute,allowed", [(7, 59, False), (8, 0, True), (12, 30, True), (20, 59, True), (21, 0, False), (23, 30, False), (0, 0, False)]
+)
 def test_the_default_window_is_eight_to_nine_debtor_local(hour, minute, allowed):
     assert conduct.is_within_window(datetime.time(hour, minute), DEFAULT) is allowed
 
@@ -70,8 +81,14 @@ def test_a_call_at_nine_in_the_evening_is_refused(world):
 @pytest.mark.django_db
 def test_a_stricter_lender_window_is_enforced(world):
     with in_acme(world):
-        services.set_contact_policy(window_start=datetime.time(9, 0), window_end=datetime.time(20, 0), daily_cap=3,
-                                    time_zone="Asia/Shanghai", updated_by=world.people["acme_admin"].user, now=at(7))
+        services.set_contact_policy(
+            window_start=datetime.time(9, 0),
+            window_end=datetime.time(20, 0),
+            daily_cap=3,
+            time_zone="Asia/Shanghai",
+            updated_by=world.people["acme_admin"].user,
+            now=at(7),
+        )
         case, placement = make_case(world, "WB-CONDUCT-003")
         with pytest.raises(ConductRefused) as refusal:
             start(world, case, placement, at(8, 30))
@@ -89,15 +106,29 @@ def test_the_cap_counts_every_agency_and_refuses_the_next_attempt(world):
         close(world, start(world, case, placement, at(9, 0)), at(9, 5))
         placement.status = PlacementStatus.RECALLED
         placement.save()
-        y_placement = Placement.objects.create(case=case, partner=world.orgs["yagency"], assigned_to=world.people["y_collector"].user,
-                                               starts_at=at(0, 0, datetime.date(2020, 1, 1)), ends_at=placement.ends_at)
+        y_placement = Placement.objects.create(
+            case=case,
+            partner=world.orgs["yagency"],
+            assigned_to=world.people["y_collector"].user,
+            starts_at=at(0, 0, datetime.date(2020, 1, 1)),
+            ends_at=placement.ends_at,
+        )
         close(world, start(world, case, y_placement, at(10, 0), agency="yagency", collector="y_collector"), at(10, 2), "y_collector")
-        close(world, start(world, case, y_placement, at(11, 0), agency="yagency", collector="y_collector", number_kind="home"),
-              at(11, 1), "y_collector")
+        close(
+            world,
+            start(world, case, y_placement, at(11, 0), agency="yagency", collector="y_collector", number_kind="home"),
+            at(11, 1),
+            "y_collector",
+        )
         y_placement.status = PlacementStatus.RECALLED
         y_placement.save()
-        x_again = Placement.objects.create(case=case, partner=world.orgs["xagency"], assigned_to=world.people["x_collector"].user,
-                                           starts_at=at(0, 0, datetime.date(2020, 1, 1)), ends_at=placement.ends_at)
+        x_again = Placement.objects.create(
+            case=case,
+            partner=world.orgs["xagency"],
+            assigned_to=world.people["x_collector"].user,
+            starts_at=at(0, 0, datetime.date(2020, 1, 1)),
+            ends_at=placement.ends_at,
+        )
         with pytest.raises(ConductRefused) as refusal:
             start(world, case, x_again, at(15, 0))
         assert "3" in refusal.value.message and "2025-06-02" in refusal.value.message
@@ -123,11 +154,23 @@ def test_the_window_cannot_be_widened_by_the_service_or_the_database(world):
     admin = world.people["acme_admin"].user
     with in_acme(world):
         with pytest.raises(WorkbenchError):
-            services.set_contact_policy(window_start=datetime.time(7, 30), window_end=datetime.time(21, 0), daily_cap=3,
-                                        time_zone="Asia/Shanghai", updated_by=admin, now=at(7))
+            services.set_contact_policy(
+                window_start=datetime.time(7, 30),
+                window_end=datetime.time(21, 0),
+                daily_cap=3,
+                time_zone="Asia/Shanghai",
+                updated_by=admin,
+                now=at(7),
+            )
         with pytest.raises(WorkbenchError):
-            services.set_contact_policy(window_start=datetime.time(8, 0), window_end=datetime.time(22, 0), daily_cap=3,
-                                        time_zone="Asia/Shanghai", updated_by=admin, now=at(7))
+            services.set_contact_policy(
+                window_start=datetime.time(8, 0),
+                window_end=datetime.time(22, 0),
+                daily_cap=3,
+                time_zone="Asia/Shanghai",
+                updated_by=admin,
+                now=at(7),
+            )
         with pytest.raises(IntegrityError), transaction.atomic():
             ContactPolicy.objects.create(window_start=datetime.time(8, 0), window_end=datetime.time(22, 0))
 
@@ -154,7 +197,8 @@ def test_the_collector_over_the_cap_is_refused_on_the_page(world, client_for, mo
             close(world, start(world, case, placement, at(hour)), at(hour, 1))
     monkeypatch.setattr(views, "now", lambda: at(14))
     response = client_for("x_collector", host="acme").post(
-        f"/workbench/cases/{case.pk}/attempts/", {"channel": "phone", "number_kind": "home"}, follow=True)
+        f"/workbench/cases/{case.pk}/attempts/", {"channel": "phone", "number_kind": "home"}, follow=True
+    )
     page = response.content.decode()
     assert "already been contacted 3 times" in page and "Daily limit reached" in page
     with in_acme(world):
@@ -166,8 +210,11 @@ def test_a_call_within_the_rules_reveals_the_number_to_dial(world, client_for, m
     with in_acme(world):
         case, _placement = make_case(world, "WB-CONDUCT-009")
     monkeypatch.setattr(views, "now", lambda: at(10))
-    page = client_for("x_collector", host="acme").post(
-        f"/workbench/cases/{case.pk}/attempts/", {"channel": "phone", "number_kind": "mobile"}, follow=True).content.decode()
+    page = (
+        client_for("x_collector", host="acme")
+        .post(f"/workbench/cases/{case.pk}/attempts/", {"channel": "phone", "number_kind": "mobile"}, follow=True)
+        .content.decode()
+    )
     assert "13912345678" in page and "Call in progress" in page
     with in_acme(world):
         attempt = ContactAttempt.objects.get(case=case)

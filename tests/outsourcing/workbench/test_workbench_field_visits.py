@@ -1,4 +1,5 @@
 """Field visits: the agency asks, the lender approves or refuses, the report with photos lands on the case."""
+
 import datetime
 
 import pytest
@@ -29,8 +30,15 @@ def pinned(monkeypatch):
 
 
 def request_visit(world, case, placement, reason="deceased", now=None):
-    return services.request_field_visit(case=case, placement=placement, agency=world.orgs["xagency"], reason=reason,
-                                        note="联系人称借款人已于上月去世", requested_by=world.people["x_collector"].user, now=now or at(10))
+    return services.request_field_visit(
+        case=case,
+        placement=placement,
+        agency=world.orgs["xagency"],
+        reason=reason,
+        note="联系人称借款人已于上月去世",
+        requested_by=world.people["x_collector"].user,
+        now=now or at(10),
+    )
 
 
 @pytest.mark.django_db
@@ -49,12 +57,18 @@ def test_request_approve_and_report_with_photos_end_to_end(world, client_for, pi
         visit.refresh_from_db()
         assert visit.status == VisitStatus.APPROVED and visit.decided_by == world.people["acme_manager"].user and visit.decided_at == at(11)
     jpeg = lambda: SimpleUploadedFile("room.jpg", png_bytes(fmt="JPEG"), content_type="image/png")  # noqa: E731
-    response = collector.post(f"/workbench/visits/{visit.pk}/report/", {
-        "visited_at": "2025-06-02T10:30", "findings": "邻居证实借款人已去世，家属在整理遗物", "photos": [photo(), jpeg()]}, follow=True)
+    response = collector.post(
+        f"/workbench/visits/{visit.pk}/report/",
+        {"visited_at": "2025-06-02T10:30", "findings": "邻居证实借款人已去世，家属在整理遗物", "photos": [photo(), jpeg()]},
+        follow=True,
+    )
     assert "after the approval" in response.content.decode()  # visited before the approval at 11:00: refused
-    response = collector.post(f"/workbench/visits/{visit.pk}/report/", {
-        "visited_at": "2025-06-02T11:00", "findings": "邻居证实借款人已去世，家属在整理遗物", "photos": [photo(), jpeg()]}, follow=True)
-    assert "Visit report filed" in response.content.decode(), response.content.decode().split("<ul class=\"messages\">")[-1][:600]
+    response = collector.post(
+        f"/workbench/visits/{visit.pk}/report/",
+        {"visited_at": "2025-06-02T11:00", "findings": "邻居证实借款人已去世，家属在整理遗物", "photos": [photo(), jpeg()]},
+        follow=True,
+    )
+    assert "Visit report filed" in response.content.decode(), response.content.decode().split('<ul class="messages">')[-1][:600]
     with in_acme(world):
         report = FieldVisitReport.objects.get(request=visit)
         photos = list(report.photos.order_by("position"))
@@ -85,8 +99,15 @@ def test_the_lender_refuses_with_a_reason_and_decides_only_once(world, client_fo
         visit.refresh_from_db()
         assert visit.status == VisitStatus.REFUSED and visit.decision_note == "先尝试短信与信函"
         with pytest.raises(WorkbenchError):
-            services.file_visit_report(visit=visit, findings="x", visited_at=at(12), photos=[], visited_by=world.people["x_collector"].user,
-                                       agency=world.orgs["xagency"], now=at(13))
+            services.file_visit_report(
+                visit=visit,
+                findings="x",
+                visited_at=at(12),
+                photos=[],
+                visited_by=world.people["x_collector"].user,
+                agency=world.orgs["xagency"],
+                now=at(13),
+            )
 
 
 @pytest.mark.django_db
@@ -95,7 +116,12 @@ def test_agencies_cannot_decide_and_lenders_staff_cannot_request(world, client_f
     assert client_for("x_admin", host="acme").post(f"/workbench/visits/{visit.pk}/decide/", {"decision": "approve"}).status_code == 403
     assert client_for("x_collector", host="acme").get("/workbench/visits/").status_code == 403
     case = world.cases["acme_placed"]
-    assert client_for("acme_manager", host="acme").post(f"/workbench/cases/{case.pk}/field-visits/", {"reason": "fraud", "note": "x"}).status_code == 403
+    assert (
+        client_for("acme_manager", host="acme")
+        .post(f"/workbench/cases/{case.pk}/field-visits/", {"reason": "fraud", "note": "x"})
+        .status_code
+        == 403
+    )
 
 
 @pytest.mark.django_db
@@ -115,8 +141,15 @@ def test_photos_are_checked_by_content_and_size(world, monkeypatch):
         services.decide_field_visit(visit=visit, approve=True, decided_by=world.people["acme_manager"].user, now=at(10, 30))
 
         def report(photos):
-            return services.file_visit_report(visit=visit, findings="门口照片", visited_at=at(11), photos=photos,
-                                              visited_by=world.people["x_collector"].user, agency=world.orgs["xagency"], now=at(12))
+            return services.file_visit_report(
+                visit=visit,
+                findings="门口照片",
+                visited_at=at(11),
+                photos=photos,
+                visited_by=world.people["x_collector"].user,
+                agency=world.orgs["xagency"],
+                now=at(12),
+            )
 
         fake = SimpleUploadedFile("door.png", b"<svg onload=alert(1)>", content_type="image/png")
         with pytest.raises(WorkbenchError, match="PNG or JPEG"):
@@ -142,8 +175,15 @@ def test_pillow_decompression_bomb_guard_is_honoured(world, monkeypatch):
         services.decide_field_visit(visit=visit, approve=True, decided_by=world.people["acme_manager"].user, now=at(10, 30))
         for size in (12, 20):  # above the warning limit, and above twice it (Pillow's error)
             with pytest.raises(WorkbenchError, match="too many pixels"):
-                services.file_visit_report(visit=visit, findings="门口照片", visited_at=at(11), photos=[photo(width=size, height=size)],
-                                           visited_by=world.people["x_collector"].user, agency=world.orgs["xagency"], now=at(12))
+                services.file_visit_report(
+                    visit=visit,
+                    findings="门口照片",
+                    visited_at=at(11),
+                    photos=[photo(width=size, height=size)],
+                    visited_by=world.people["x_collector"].user,
+                    agency=world.orgs["xagency"],
+                    now=at(12),
+                )
 
 
 @pytest.mark.django_db
@@ -154,8 +194,16 @@ def test_a_visit_reported_outside_the_contact_window_is_flagged_for_the_lender(w
         visit = request_visit(world, case, placement)
         services.decide_field_visit(visit=visit, approve=True, decided_by=world.people["acme_manager"].user, now=at(10, 30))
         # Outside the window a visit needs a recorded justification (conduct rules); it is shown to the lender.
-        services.file_visit_report(visit=visit, findings="晚间上门", visited_at=at(22, 15), photos=[], visited_by=world.people["x_collector"].user,
-                                   agency=world.orgs["xagency"], now=at(23), window_justification="借款人仅晚间在家")
+        services.file_visit_report(
+            visit=visit,
+            findings="晚间上门",
+            visited_at=at(22, 15),
+            photos=[],
+            visited_by=world.people["x_collector"].user,
+            agency=world.orgs["xagency"],
+            now=at(23),
+            window_justification="借款人仅晚间在家",
+        )
     page = client_for("acme_manager", host="acme").get(f"/workbench/visits/{visit.pk}/").content.decode()
     assert "Outside the contact window" in page and "借款人仅晚间在家" in page
 
@@ -167,5 +215,12 @@ def test_a_report_cannot_be_dated_in_the_future(world):
         visit = request_visit(world, case, placement)
         services.decide_field_visit(visit=visit, approve=True, decided_by=world.people["acme_manager"].user, now=at(10, 30))
         with pytest.raises(WorkbenchError):
-            services.file_visit_report(visit=visit, findings="x", visited_at=at(12) + datetime.timedelta(days=1), photos=[],
-                                       visited_by=world.people["x_collector"].user, agency=world.orgs["xagency"], now=at(12))
+            services.file_visit_report(
+                visit=visit,
+                findings="x",
+                visited_at=at(12) + datetime.timedelta(days=1),
+                photos=[],
+                visited_by=world.people["x_collector"].user,
+                agency=world.orgs["xagency"],
+                now=at(12),
+            )

@@ -1,4 +1,5 @@
 """The lender's contact rules: set by its admin, only ever stricter than 08:00–21:00."""
+
 import datetime
 
 import pytest
@@ -11,8 +12,11 @@ from tests.matrix_workbench import in_acme
 def test_the_lender_admin_narrows_the_window_and_sets_the_cap(world, client_for):
     client = client_for("acme_admin", host="acme")
     assert 'value="08:00"' in client.get("/workbench/contact-rules/").content.decode()
-    response = client.post("/workbench/contact-rules/", {"window_start": "09:00", "window_end": "20:00", "daily_cap": "2",
-                                                         "time_zone": "Asia/Shanghai"}, follow=True)
+    response = client.post(
+        "/workbench/contact-rules/",
+        {"window_start": "09:00", "window_end": "20:00", "daily_cap": "2", "time_zone": "Asia/Shanghai"},
+        follow=True,
+    )
     assert "Contact rules saved" in response.content.decode()
     with in_acme(world):
         policy = ContactPolicy.current()
@@ -22,8 +26,9 @@ def test_the_lender_admin_narrows_the_window_and_sets_the_cap(world, client_for)
 
 @pytest.mark.django_db
 def test_a_wider_window_is_refused_with_the_reason(world, client_for):
-    response = client_for("acme_admin", host="acme").post("/workbench/contact-rules/", {
-        "window_start": "07:00", "window_end": "21:00", "daily_cap": "3", "time_zone": "Asia/Shanghai"})
+    response = client_for("acme_admin", host="acme").post(
+        "/workbench/contact-rules/", {"window_start": "07:00", "window_end": "21:00", "daily_cap": "3", "time_zone": "Asia/Shanghai"}
+    )
     assert response.status_code == 200 and "only be made stricter" in response.content.decode()
     with in_acme(world):
         assert not ContactPolicy.objects.exists()

@@ -1,5 +1,6 @@
 """Promises to pay: recorded from a verified call, evidence for the limitation period, and kept,
 partly kept or broken according to the payments on the case."""
+
 import datetime
 from decimal import Decimal
 
@@ -43,7 +44,9 @@ def test_before_the_date_and_not_yet_paid_is_pending_even_on_the_day():
 
 
 def test_payments_before_the_promise_or_after_the_date_do_not_count():
-    result = evaluate([(datetime.date(2025, 6, 1), Decimal("3000")), (datetime.date(2025, 6, 21), Decimal("3000"))], as_of=datetime.date(2025, 6, 30))
+    result = evaluate(
+        [(datetime.date(2025, 6, 1), Decimal("3000")), (datetime.date(2025, 6, 21), Decimal("3000"))], as_of=datetime.date(2025, 6, 30)
+    )
     assert result.status == PromiseStatus.BROKEN and result.paid_amount == Decimal("0.00")
 
 
@@ -81,11 +84,19 @@ def test_another_payment_never_makes_a_promise_worse(amount, payments, extra):
 
 def promise_call(world, case, placement, *, amount="3000", due_on=DUE):
     collector = world.people["x_collector"].user
-    attempt = services.start_attempt(case=case, placement=placement, agency=world.orgs["xagency"], collector=collector, channel="phone",
-                                     number_kind="mobile", now=at(10))
+    attempt = services.start_attempt(
+        case=case, placement=placement, agency=world.orgs["xagency"], collector=collector, channel="phone", number_kind="mobile", now=at(10)
+    )
     services.verify_identity(attempt=attempt, collector=collector, method="id_last4", name="王测试", answer="2343", now=at(10, 1))
-    return services.record_outcome(attempt=attempt, collector=collector, outcome="promise_to_pay", note="承诺20日前还3000",
-                                   promise_amount=Decimal(amount), promise_due_on=due_on, now=at(10, 6))
+    return services.record_outcome(
+        attempt=attempt,
+        collector=collector,
+        outcome="promise_to_pay",
+        note="承诺20日前还3000",
+        promise_amount=Decimal(amount),
+        promise_due_on=due_on,
+        now=at(10, 6),
+    )
 
 
 @pytest.mark.django_db
@@ -94,7 +105,12 @@ def test_a_promise_in_a_verified_call_is_recorded_with_its_limitation_evidence(w
         case, placement = make_case(world, "WB-PTP-001")
         attempt = promise_call(world, case, placement)
         promise = PromiseToPay.objects.get(attempt=attempt)
-        assert (promise.amount, promise.promised_on, promise.due_on, promise.status) == (Decimal("3000.00"), MADE, DUE, PromiseStatus.PENDING)
+        assert (promise.amount, promise.promised_on, promise.due_on, promise.status) == (
+            Decimal("3000.00"),
+            MADE,
+            DUE,
+            PromiseStatus.PENDING,
+        )
         kinds = set(LimitationEvent.objects.filter(case=case).values_list("kind", flat=True))
         assert kinds == {"demand", "acknowledgment"}  # 民法典 art. 195(一)(二)
         assert Case.objects.get(pk=case.pk).limitation_expires_on == datetime.date(2028, 6, 2)
@@ -120,11 +136,17 @@ def test_evaluations_are_stored_and_move_with_the_payments(world):
         # A payment dated in time but posted late turns the broken promise into a partly kept one, then a kept one.
         services.store_promise_evaluations(case=case, payments=[(datetime.date(2025, 6, 19), "1000")], as_of=after, now=at(9, 5, after))
         assert PromiseToPay.objects.get(case=case).status == PromiseStatus.PARTLY_KEPT
-        services.store_promise_evaluations(case=case, payments=[(datetime.date(2025, 6, 19), "1000"), (DUE, "2000")], as_of=after, now=at(9, 9, after))
+        services.store_promise_evaluations(
+            case=case, payments=[(datetime.date(2025, 6, 19), "1000"), (DUE, "2000")], as_of=after, now=at(9, 9, after)
+        )
         stored = PromiseToPay.objects.get(case=case)
         assert (stored.status, stored.paid_amount, stored.evaluated_at) == (PromiseStatus.KEPT, Decimal("3000.00"), at(9, 9, after))
-        assert services.store_promise_evaluations(case=case, payments=[(datetime.date(2025, 6, 19), "1000"), (DUE, "2000")], as_of=after,
-                                                  now=at(9, 10, after)) == []
+        assert (
+            services.store_promise_evaluations(
+                case=case, payments=[(datetime.date(2025, 6, 19), "1000"), (DUE, "2000")], as_of=after, now=at(9, 10, after)
+            )
+            == []
+        )
 
 
 @pytest.mark.django_db
@@ -139,8 +161,11 @@ def test_the_collector_records_a_promise_from_the_page(world, client_for, monkey
     with in_acme(world):
         attempt = ContactAttempt.objects.get(case=case)
     client.post(f"/workbench/attempts/{attempt.pk}/verify/", {"method": "id_last4", "name": "王测试", "answer": "2343"})
-    response = client.post(f"/workbench/attempts/{attempt.pk}/outcome/", {
-        "outcome": "promise_to_pay", "note": "本月20日前还3000", "promise_amount": "3000.00", "promise_due_on": "2025-06-20"}, follow=True)
+    response = client.post(
+        f"/workbench/attempts/{attempt.pk}/outcome/",
+        {"outcome": "promise_to_pay", "note": "本月20日前还3000", "promise_amount": "3000.00", "promise_due_on": "2025-06-20"},
+        follow=True,
+    )
     page = response.content.decode()
     assert "Attempt logged" in page and "Promise to pay" in page and "2025-06-20" in page
     with in_acme(world):

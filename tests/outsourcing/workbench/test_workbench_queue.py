@@ -1,5 +1,6 @@
 """The collector's queue: promises due today first, then new cases, then the least recently contacted;
 keyset pages with a constant number of queries however many cases there are."""
+
 import datetime
 from decimal import Decimal
 
@@ -17,14 +18,31 @@ TODAY = datetime.date(2025, 6, 2)
 def contacted(world, case, placement, moment, *, promise_due=None, collector="x_collector2"):
     """A closed attempt (and optionally a pending promise), written directly: the queue only reads them."""
     attempt = ContactAttempt.objects.create(
-        case=case, debtor_id=case.debtor_id, placement=placement, organisation=placement.partner, collector=world.people[collector].user,
-        channel="phone", number_kind="mobile", number_dialled="13912345678", outcome="no_answer" if promise_due is None else "promise_to_pay",
-        party_reached="none" if promise_due is None else "debtor", identity_verified=promise_due is not None,
-        identity_method="" if promise_due is None else "id_last4", started_at=moment, ended_at=moment + datetime.timedelta(minutes=2),
-        debtor_local_date=moment.astimezone(SHANGHAI).date())
+        case=case,
+        debtor_id=case.debtor_id,
+        placement=placement,
+        organisation=placement.partner,
+        collector=world.people[collector].user,
+        channel="phone",
+        number_kind="mobile",
+        number_dialled="13912345678",
+        outcome="no_answer" if promise_due is None else "promise_to_pay",
+        party_reached="none" if promise_due is None else "debtor",
+        identity_verified=promise_due is not None,
+        identity_method="" if promise_due is None else "id_last4",
+        started_at=moment,
+        ended_at=moment + datetime.timedelta(minutes=2),
+        debtor_local_date=moment.astimezone(SHANGHAI).date(),
+    )
     if promise_due is not None:
-        PromiseToPay.objects.create(case=case, placement=placement, attempt=attempt, amount=Decimal("500.00"),
-                                    promised_on=attempt.debtor_local_date, due_on=promise_due)
+        PromiseToPay.objects.create(
+            case=case,
+            placement=placement,
+            attempt=attempt,
+            amount=Decimal("500.00"),
+            promised_on=attempt.debtor_local_date,
+            due_on=promise_due,
+        )
     return attempt
 
 
@@ -32,7 +50,14 @@ def build_queue(world):
     """Six cases for x_collector2 (who has nothing else), each in a known place of the order."""
     started = lambda year: datetime.datetime(year, 1, 1, tzinfo=SHANGHAI)  # noqa: E731
     made = {}
-    for key, year in (("new_older", 2020), ("new_newer", 2021), ("recent", 2020), ("older", 2020), ("due_today", 2020), ("due_later", 2020)):
+    for key, year in (
+        ("new_older", 2020),
+        ("new_newer", 2021),
+        ("recent", 2020),
+        ("older", 2020),
+        ("due_today", 2020),
+        ("due_later", 2020),
+    ):
         made[key] = make_case(world, f"WB-Q-{key}", collector="x_collector2", starts_at=started(year))
     contacted(world, *made["recent"], at(9, 0, datetime.date(2025, 6, 1)))
     contacted(world, *made["older"], at(9, 0, datetime.date(2025, 5, 30)))
@@ -45,7 +70,9 @@ EXPECTED = ["due_today", "new_older", "new_newer", "due_later", "older", "recent
 
 
 def run_queue(world, **kwargs):
-    return queue.collector_queue(agency=world.orgs["xagency"], collector=world.people["x_collector2"].user, today=TODAY, now=at(10), **kwargs)
+    return queue.collector_queue(
+        agency=world.orgs["xagency"], collector=world.people["x_collector2"].user, today=TODAY, now=at(10), **kwargs
+    )
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
 """Call recordings: audio judged by its content, size-limited, stored per lender, served only to those who see the case."""
+
 import hashlib
 
 import pytest
@@ -18,7 +19,14 @@ SAMPLES = {
     "audio/amr": [b"#!AMR\n" + b"\x00" * 64, b"#!AMR-WB\n" + b"\x00" * 64],
     "audio/ogg": [b"OggS\x00\x02" + b"\x00" * 64],
 }
-NOT_AUDIO = [b"<html><script>alert(1)</script></html>", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, b"MZ\x90\x00", b"PK\x03\x04", b""]
+NOT_AUDIO = [
+    b"<html><script>alert(1)</script></html>",
+    b"%PDF-1.7\n",
+    b"\x89PNG\r\n\x1a\n" + b"\x00" * 32,
+    b"MZ\x90\x00",
+    b"PK\x03\x04",
+    b"",
+]
 
 
 @pytest.mark.parametrize("mime,head", [(mime, head) for mime, heads in SAMPLES.items() for head in heads])
@@ -34,8 +42,9 @@ def test_anything_else_is_not_audio(head):
 def closed_call(world, contract_no):
     case, placement = make_case(world, contract_no)
     collector = world.people["x_collector"].user
-    attempt = services.start_attempt(case=case, placement=placement, agency=world.orgs["xagency"], collector=collector, channel="phone",
-                                     number_kind="mobile", now=at(10))
+    attempt = services.start_attempt(
+        case=case, placement=placement, agency=world.orgs["xagency"], collector=collector, channel="phone", number_kind="mobile", now=at(10)
+    )
     services.record_outcome(attempt=attempt, collector=collector, outcome="no_answer", now=at(10, 1))
     return case, attempt
 
@@ -69,8 +78,13 @@ def test_an_oversized_recording_is_refused(world, monkeypatch):
     with in_acme(world):
         _case, attempt = closed_call(world, "WB-REC-002")
         with pytest.raises(WorkbenchError) as refusal:
-            services.upload_recording(attempt=attempt, upload=SimpleUploadedFile("long.mp3", MP3), uploaded_by=world.people["x_collector"].user,
-                                      agency=world.orgs["xagency"], now=at(10, 5))
+            services.upload_recording(
+                attempt=attempt,
+                upload=SimpleUploadedFile("long.mp3", MP3),
+                uploaded_by=world.people["x_collector"].user,
+                agency=world.orgs["xagency"],
+                now=at(10, 5),
+            )
         assert "larger than" in refusal.value.message
         assert not CallRecording.objects.filter(attempt=attempt).exists()
 
@@ -80,8 +94,13 @@ def test_another_agency_cannot_attach_a_recording_to_our_call(world):
     with in_acme(world):
         _case, attempt = closed_call(world, "WB-REC-003")
         with pytest.raises(WorkbenchError):
-            services.upload_recording(attempt=attempt, upload=SimpleUploadedFile("x.mp3", MP3), uploaded_by=world.people["y_collector"].user,
-                                      agency=world.orgs["yagency"], now=at(10, 5))
+            services.upload_recording(
+                attempt=attempt,
+                upload=SimpleUploadedFile("x.mp3", MP3),
+                uploaded_by=world.people["y_collector"].user,
+                agency=world.orgs["yagency"],
+                now=at(10, 5),
+            )
 
 
 @pytest.mark.django_db

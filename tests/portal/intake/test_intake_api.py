@@ -1,4 +1,5 @@
 """The integration API: tokens per lender (looked up in the host's schema), the same verdict as the command, OpenAPI."""
+
 import json
 
 import pytest
@@ -35,8 +36,13 @@ def test_a_lenders_system_imports_a_file_with_its_token_and_gets_the_verdict(wor
     token, key = token_for(world)
     response = post_file(system(key=key), to_csv([row(1), row(2, mobile="12345"), row(3)]), commit="true")
     assert response.status_code == 200, response.content
-    assert response.json() == {"rows": 3, "valid": 2, "created": 2, "updated": 0, "rejected": [
-        {"row": 3, "column": "mobile", "message": "Not a mobile number: 11 digits starting with 13 to 19."}]}
+    assert response.json() == {
+        "rows": 3,
+        "valid": 2,
+        "created": 2,
+        "updated": 0,
+        "rejected": [{"row": 3, "column": "mobile", "message": "Not a mobile number: 11 digits starting with 13 to 19."}],
+    }
     with tenant_context(world.lenders["acme"]):
         assert Case.objects.filter(contract_no__in=["HT00000001", "HT00000003"]).count() == 2
         batch = ImportBatch.objects.get(pk=response["Content-Location"].strip("/").split("/")[-1])
@@ -58,8 +64,13 @@ def test_json_rows_are_imported_with_exact_numbers(world):
     _token, key = token_for(world)
     rows = [{**row(1), "loan_amount": 20000.1, "principal_due": 15000}, {**row(2), "overdue_since": "someday"}]
     response = system(key=key).post("/intake/api/cases/?commit=true", json.dumps(rows), content_type="application/json")
-    assert response.json() == {"rows": 2, "valid": 1, "created": 1, "updated": 0, "rejected": [
-        {"row": 3, "column": "overdue_since", "message": "Not a date: use YYYY-MM-DD, e.g. 2024-03-15."}]}
+    assert response.json() == {
+        "rows": 2,
+        "valid": 1,
+        "created": 1,
+        "updated": 0,
+        "rejected": [{"row": 3, "column": "overdue_since", "message": "Not a date: use YYYY-MM-DD, e.g. 2024-03-15."}],
+    }
     with tenant_context(world.lenders["acme"]):
         case = Case.objects.get(contract_no="HT00000001")
         assert str(case.loan_amount) == "20000.10" and str(case.principal_due) == "15000.00"
@@ -97,7 +108,9 @@ def test_without_credentials_the_api_sends_people_to_sign_in(world):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-@pytest.mark.parametrize("persona,status", [("x_admin", 403), ("x_collector", 403), ("acme_finance", 403), ("z_admin", 404), ("beta_manager", 404)])
+@pytest.mark.parametrize(
+    "persona,status", [("x_admin", 403), ("x_collector", 403), ("acme_finance", 403), ("z_admin", 404), ("beta_manager", 404)]
+)
 def test_people_who_may_not_import_are_refused(world, client_for, persona, status):
     response = post_file(client_for(persona, host="acme"), to_csv([row(1)]), commit="true")
     assert response.status_code == status
@@ -125,8 +138,13 @@ def test_a_large_request_is_checked_and_committed_in_the_background(world, monke
         execute(accepted["job"])
     status = client.get(accepted["status_url"]).json()
     assert status["status"] == "committed" and status["progress"] == 100
-    assert status["verdict"] == {"rows": 11, "valid": 10, "created": 10, "updated": 0, "rejected": [
-        {"row": 12, "column": "loan_amount", "message": "Must not be negative."}]}
+    assert status["verdict"] == {
+        "rows": 11,
+        "valid": 10,
+        "created": 10,
+        "updated": 0,
+        "rejected": [{"row": 12, "column": "loan_amount", "message": "Must not be negative."}],
+    }
     assert client.get("/intake/api/imports/00000000-0000-0000-0000-000000000000/").status_code == 404
 
 

@@ -3,6 +3,7 @@
 The jobs run in this process (no worker here): the test runs each one when the page shows its progress bar,
 and HTMX's polling then reloads the page by itself. Screenshots land in test-artifacts/browser/intake-*.png.
 """
+
 import pytest
 from django.db import connections
 from django_tenants.utils import tenant_context
@@ -67,8 +68,11 @@ def test_a_manager_imports_a_file_and_reads_the_problems(world, live_app, new_pa
     shot(page, "intake-01-upload")
     path = tmp_path / "逾期客户-2026-06.csv"
     rows = [row(seed, contract_no=f"BROWSER-{seed:03d}", id_number=id_number(seed, region="650103")) for seed in range(1, 9)]
-    rows += [row(20, contract_no="BROWSER-020", mobile="1380013800"), row(21, contract_no="BROWSER-021", borrower_name="=cmd|' /C calc'!A0"),
-             row(22, contract_no="BROWSER-001", loan_amount="-20000")]
+    rows += [
+        row(20, contract_no="BROWSER-020", mobile="1380013800"),
+        row(21, contract_no="BROWSER-021", borrower_name="=cmd|' /C calc'!A0"),
+        row(22, contract_no="BROWSER-001", loan_amount="-20000"),
+    ]
     path.write_bytes(to_csv(rows, encoding="utf-8-sig"))
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_role("button", name="Check the file", exact=True).click()
@@ -91,8 +95,16 @@ def test_a_manager_imports_a_file_and_reads_the_problems(world, live_app, new_pa
 def test_a_manager_maps_an_unknown_layout(world, live_app, new_page, tmp_path):
     page = new_page()
     sign_in_to_acme(page, live_app, world.people["acme_manager"])
-    own = {"contract_no": "Loan ref", "product": "Plan", "borrower_name": "Customer", "id_number": "Identity", "mobile": "Cell",
-           "loan_amount": "Granted", "principal_due": "Capital left", "overdue_since": "Default date"}
+    own = {
+        "contract_no": "Loan ref",
+        "product": "Plan",
+        "borrower_name": "Customer",
+        "id_number": "Identity",
+        "mobile": "Cell",
+        "loan_amount": "Granted",
+        "principal_due": "Capital left",
+        "overdue_since": "Default date",
+    }
     path = tmp_path / "core-export.csv"
     path.write_bytes(to_csv([row(1, contract_no="BROWSER-MAP-1", id_number=id_number(1, region="650103"))], headers=list(own), rename=own))
     page.goto(live_app.url("/intake/", host="acme"))

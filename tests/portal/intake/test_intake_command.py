@@ -1,4 +1,5 @@
 """`manage.py import_cases --tenant SLUG FILE [--commit] [--json]`: the same check and commit, for the command line."""
+
 import io
 import json
 import os
@@ -28,10 +29,20 @@ def test_json_verdict_has_exactly_the_promised_shape_with_sheet_row_numbers(worl
     path = tmp_path / "cases.csv"
     path.write_bytes(to_csv([row(1), row(2, id_number="110105194912310021", loan_amount="abc"), row(3)]))
     printed = import_cases(path, "--json")
-    assert json.loads(printed) == {"rows": 3, "valid": 2, "created": 0, "updated": 0, "rejected": [
-        {"row": 3, "column": "id_number", "message": "The ID number's check character does not match (GB 11643); look for a typing error."},
-        {"row": 3, "column": "loan_amount", "message": "Not an amount: use digits and a decimal point, e.g. 12500.00."},
-    ]}
+    assert json.loads(printed) == {
+        "rows": 3,
+        "valid": 2,
+        "created": 0,
+        "updated": 0,
+        "rejected": [
+            {
+                "row": 3,
+                "column": "id_number",
+                "message": "The ID number's check character does not match (GB 11643); look for a typing error.",
+            },
+            {"row": 3, "column": "loan_amount", "message": "Not an amount: use digits and a decimal point, e.g. 12500.00."},
+        ],
+    }
     assert list(json.loads(printed)) == ["rows", "valid", "created", "updated", "rejected"]
     with tenant_context(world.lenders["acme"]):
         assert not Case.objects.filter(contract_no="HT00000001").exists()
@@ -75,7 +86,13 @@ def test_the_command_exits_non_zero_with_the_reason_on_a_file_it_cannot_read(wor
     path = tmp_path / "latin1.csv"
     path.write_bytes("contract_no,borrower_name\nHT1,café\n".encode("latin-1"))
     env = dict(os.environ, DATABASE_URL=database_url(), DJANGO_SETTINGS_MODULE="config.settings.test", LANGUAGE_CODE="en")
-    done = subprocess.run([sys.executable, "manage.py", "import_cases", "--tenant", "acme", str(path), "--json"],
-                          cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_cases", "--tenant", "acme", str(path), "--json"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and done.stdout == ""
     assert "UTF-8" in done.stderr and "GB18030" in done.stderr

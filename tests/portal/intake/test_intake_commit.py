@@ -1,4 +1,5 @@
 """Intake: committing valid rows as cases — all in one transaction, upsert by contract number, idempotent."""
+
 import datetime
 import os
 from decimal import Decimal
@@ -29,7 +30,9 @@ def run(rows, *, commit=True, name="cases.csv", **options):
 
 
 def counts():
-    return {model.__name__: model.objects.count() for model in (Case, Debtor, Contact, BalanceSnapshot, LimitationEvent, CaseEvent, DebtorEvent)}
+    return {
+        model.__name__: model.objects.count() for model in (Case, Debtor, Contact, BalanceSnapshot, LimitationEvent, CaseEvent, DebtorEvent)
+    }
 
 
 def test_valid_rows_become_cases_with_borrower_contact_balances_and_limitation(acme, django_capture_on_commit_callbacks):
@@ -38,7 +41,12 @@ def test_valid_rows_become_cases_with_borrower_contact_balances_and_limitation(a
     assert verdict.as_json()["created"] == 1 and verdict.rows == 2 and verdict.valid == 1
     case = Case.objects.select_related("debtor").get(contract_no="HT00000001")
     assert (case.product, case.region, case.loan_amount, case.principal_due, case.interest_due) == (
-        "随心贷", "上海", Decimal("20000.00"), Decimal("15000.00"), Decimal("812.35"))
+        "随心贷",
+        "上海",
+        Decimal("20000.00"),
+        Decimal("15000.00"),
+        Decimal("812.35"),
+    )
     assert (case.annual_rate, case.term_months, case.disbursed_on) == (Decimal("18.25"), 12, datetime.date(2023, 1, 15))
     debtor = case.debtor
     assert debtor.name == "张三1" and debtor.mobile == "13800000001" and debtor.home_phone == "021-55501234"
@@ -48,7 +56,11 @@ def test_valid_rows_become_cases_with_borrower_contact_balances_and_limitation(a
     assert [(c.name, c.relation, c.phone, c.position) for c in debtor.contacts.all()] == [("李四", "spouse", "13900000001", 1)]
     snapshot = case.balance_history.get()
     assert (snapshot.principal_due, snapshot.interest_due, snapshot.penalty_due, snapshot.source) == (
-        Decimal("15000.00"), Decimal("812.35"), Decimal("100.00"), f"import:{batch.pk}")
+        Decimal("15000.00"),
+        Decimal("812.35"),
+        Decimal("100.00"),
+        f"import:{batch.pk}",
+    )
     events = sorted((event.kind, event.occurred_on) for event in case.limitation_events.all())
     assert events == [("due", datetime.date(2024, 3, 15)), ("partial_payment", datetime.date(2024, 5, 20))]
     # 民法典 arts. 188, 195: three years from the latest event, here the partial payment.

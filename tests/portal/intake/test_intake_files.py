@@ -1,4 +1,5 @@
 """Intake: whole files judged by their content: encodings, empty and broken files, workbooks, headers."""
+
 import io
 import json
 import zipfile
@@ -31,11 +32,31 @@ def refusal(content, **options) -> str:
     return caught.value.message
 
 
-CHINESE = {"contract_no": "合同编号", "product": "产品名称", "borrower_name": "借款人姓名", "id_number": "身份证号码", "mobile": "手机号",
-           "home_phone": "家庭电话", "work_phone": "单位电话", "employer": "工作单位", "address": "家庭地址", "contact1_name": "联系人1姓名",
-           "contact1_relation": "联系人1关系", "contact1_phone": "联系人1电话", "loan_amount": "借款金额", "disbursed_on": "放款日期",
-           "annual_rate": "年利率", "term_months": "期限（月）", "principal_due": "剩余本金", "interest_due": "应还利息", "penalty_due": "罚息",
-           "fees_due": "费用", "overdue_since": "逾期起始日", "last_payment_on": "最近还款日", "region": "地区"}
+CHINESE = {
+    "contract_no": "合同编号",
+    "product": "产品名称",
+    "borrower_name": "借款人姓名",
+    "id_number": "身份证号码",
+    "mobile": "手机号",
+    "home_phone": "家庭电话",
+    "work_phone": "单位电话",
+    "employer": "工作单位",
+    "address": "家庭地址",
+    "contact1_name": "联系人1姓名",
+    "contact1_relation": "联系人1关系",
+    "contact1_phone": "联系人1电话",
+    "loan_amount": "借款金额",
+    "disbursed_on": "放款日期",
+    "annual_rate": "年利率",
+    "term_months": "期限（月）",
+    "principal_due": "剩余本金",
+    "interest_due": "应还利息",
+    "penalty_due": "罚息",
+    "fees_due": "费用",
+    "overdue_since": "逾期起始日",
+    "last_payment_on": "最近还款日",
+    "region": "地区",
+}
 
 
 @pytest.mark.parametrize("encoding,detected", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030")])
@@ -45,11 +66,15 @@ def test_utf8_with_or_without_bom_and_gb18030_read_the_same(encoding, detected):
     assert verdict.valid == 2 and verdict.clean[0].borrower_name == "张三1" and verdict.clean[0].contact1_relation == "spouse"
 
 
-@pytest.mark.parametrize("content", [
-    to_csv([row(1)]).decode().encode("utf-16"),  # Excel's "Unicode text"
-    "contract_no,borrower_name\nHT1,café ñandú\n".encode("latin-1"),
-    b"%PDF-1.4\n\xff\xfe\x00binary\x80\x81",
-], ids=["utf-16", "latin-1", "binary"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        to_csv([row(1)]).decode().encode("utf-16"),  # Excel's "Unicode text"
+        "contract_no,borrower_name\nHT1,café ñandú\n".encode("latin-1"),
+        b"%PDF-1.4\n\xff\xfe\x00binary\x80\x81",
+    ],
+    ids=["utf-16", "latin-1", "binary"],
+)
 def test_other_encodings_are_refused_with_what_to_do(content):
     assert refusal(content) == "The file is not UTF-8 or GB18030 text; save it as CSV UTF-8 and upload again."
 
@@ -74,7 +99,10 @@ def test_a_stray_quote_is_reported_with_its_row():
 
 
 def test_more_rows_than_allowed_is_refused():
-    assert refusal(to_csv([row(seed) for seed in range(4)]), max_rows=3) == "The file has more than 3 rows; split it into files of at most 3 rows."
+    assert (
+        refusal(to_csv([row(seed) for seed in range(4)]), max_rows=3)
+        == "The file has more than 3 rows; split it into files of at most 3 rows."
+    )
 
 
 def test_a_file_over_the_size_limit_is_refused_before_reading():
@@ -82,7 +110,10 @@ def test_a_file_over_the_size_limit_is_refused_before_reading():
 
 
 def test_an_old_xls_is_refused_by_its_content():
-    assert refusal(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512) == "Old Excel files (.xls) are not supported; save the sheet as .xlsx or as CSV UTF-8."
+    assert (
+        refusal(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
+        == "Old Excel files (.xls) are not supported; save the sheet as .xlsx or as CSV UTF-8."
+    )
 
 
 def test_a_zip_that_is_not_a_workbook_is_refused():
@@ -132,8 +163,10 @@ def test_missing_required_columns_are_named():
     table = read(b"contract_no,product,borrower_name,mobile,loan_amount,principal_due\n")
     with pytest.raises(IntakeError) as caught:
         mapping.resolve(table.headers).check()
-    assert caught.value.message == ("Required columns are missing: id_number (身份证号), overdue_since (逾期起始日). "
-                                    "Use the template's column names, or map your columns.")
+    assert caught.value.message == (
+        "Required columns are missing: id_number (身份证号), overdue_since (逾期起始日). "
+        "Use the template's column names, or map your columns."
+    )
 
 
 def test_headers_are_matched_whatever_their_width_case_or_required_star():

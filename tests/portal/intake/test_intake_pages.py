@@ -1,4 +1,5 @@
 """Intake pages: upload → check (a job, with progress) → preview → import (a job) → result; mapping; templates; tokens."""
+
 import csv
 import io
 
@@ -36,7 +37,7 @@ def test_a_manager_uploads_watches_the_check_reads_the_problems_and_imports(worl
     client = client_for("acme_manager", host="acme")
     home = client.get("/intake/").content.decode()
     assert "/intake/template.xlsx" in home and "/intake/template.csv" in home and "contact1_relation" in home
-    rows = [row(1), row(2, borrower_name="=HYPERLINK(\"http://evil\")"), row(3), row(4, contract_no="HT00000001")]
+    rows = [row(1), row(2, borrower_name='=HYPERLINK("http://evil")'), row(3), row(4, contract_no="HT00000001")]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = upload(client, to_csv(rows, encoding="gb18030"))
     batch_id = batch_id_of(response)
@@ -71,7 +72,10 @@ def test_a_manager_uploads_watches_the_check_reads_the_problems_and_imports(worl
     page = client.get(f"/intake/{batch_id}/").content.decode()
     assert "Cases created" in page and "Importing the same file again changes nothing" in page
     with tenant_context(world.lenders["acme"]):
-        assert set(Case.objects.filter(contract_no__startswith="HT0000000").values_list("contract_no", flat=True)) == {"HT00000001", "HT00000003"}
+        assert set(Case.objects.filter(contract_no__startswith="HT0000000").values_list("contract_no", flat=True)) == {
+            "HT00000001",
+            "HT00000003",
+        }
         assert AuditEvent.objects.filter(action="create", object_id=batch_id, actor_email=world.people["acme_manager"].email).exists()
     listing = client.get("/intake/").content.decode()
     assert "cases.csv" in listing and "Imported" in listing
@@ -79,8 +83,16 @@ def test_a_manager_uploads_watches_the_check_reads_the_problems_and_imports(worl
 
 def test_another_layout_is_mapped_once_saved_and_recognised_next_time(world, client_for, django_capture_on_commit_callbacks):
     client = client_for("acme_manager", host="acme")
-    own = {"contract_no": "Loan ref", "product": "Plan", "borrower_name": "Customer", "id_number": "Identity", "mobile": "Cell",
-           "loan_amount": "Granted", "principal_due": "Capital left", "overdue_since": "Default date"}
+    own = {
+        "contract_no": "Loan ref",
+        "product": "Plan",
+        "borrower_name": "Customer",
+        "id_number": "Identity",
+        "mobile": "Cell",
+        "loan_amount": "Granted",
+        "principal_due": "Capital left",
+        "overdue_since": "Default date",
+    }
     headers = list(own)
     content = to_csv([row(1), row(2)], headers=headers, rename=own)
     response = upload(client, content, name="core-export.csv")
@@ -106,14 +118,17 @@ def test_another_layout_is_mapped_once_saved_and_recognised_next_time(world, cli
     assert "Core banking" in client.get("/intake/").content.decode()
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("cases.pdf", b"%PDF-1.4", "Upload a .csv or .xlsx file."),
-    ("cases.csv", to_xlsx([row(1)]), "The file&#x27;s content does not match its name"),
-    ("cases.xlsx", b"contract_no\nHT1\n", "The file&#x27;s content does not match its name"),
-    ("cases.csv", b"", "The submitted file is empty."),
-    ("cases.csv", "合同编号,姓名\n".encode("utf-16"), "The file is not UTF-8 or GB18030 text"),
-    ("cases.csv", to_csv([]), "The file has column names but no rows."),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("cases.pdf", b"%PDF-1.4", "Upload a .csv or .xlsx file."),
+        ("cases.csv", to_xlsx([row(1)]), "The file&#x27;s content does not match its name"),
+        ("cases.xlsx", b"contract_no\nHT1\n", "The file&#x27;s content does not match its name"),
+        ("cases.csv", b"", "The submitted file is empty."),
+        ("cases.csv", "合同编号,姓名\n".encode("utf-16"), "The file is not UTF-8 or GB18030 text"),
+        ("cases.csv", to_csv([]), "The file has column names but no rows."),
+    ],
+)
 def test_unusable_files_are_refused_on_the_form_and_nothing_is_kept(world, client_for, name, content, message):
     client = client_for("acme_manager", host="acme")
     with tenant_context(world.lenders["acme"]):
@@ -124,7 +139,9 @@ def test_unusable_files_are_refused_on_the_form_and_nothing_is_kept(world, clien
         assert ImportBatch.objects.count() == before
 
 
-def test_a_problem_found_only_while_reading_the_whole_file_fails_the_import_with_the_reason(world, client_for, django_capture_on_commit_callbacks):
+def test_a_problem_found_only_while_reading_the_whole_file_fails_the_import_with_the_reason(
+    world, client_for, django_capture_on_commit_callbacks
+):
     client = client_for("acme_manager", host="acme")
     content = to_csv([row(1)]) + b'HT2,"unfinished\n' + b"x," * 70000
     with django_capture_on_commit_callbacks(execute=False):

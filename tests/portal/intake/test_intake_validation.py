@@ -1,4 +1,5 @@
 """Intake: every kind of bad row gets the right verdict, by row (the header is row 1), column and reason."""
+
 import datetime
 import io
 import zipfile
@@ -36,7 +37,8 @@ def test_a_bad_id_checksum_is_refused_with_gb11643_named():
     good = id_number(7)
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     assert rejected([row(1), row(2, id_number=bad)]) == [
-        (3, "id_number", "The ID number's check character does not match (GB 11643); look for a typing error.")]
+        (3, "id_number", "The ID number's check character does not match (GB 11643); look for a typing error.")
+    ]
 
 
 def test_impossible_birth_dates_and_short_numbers_are_refused():
@@ -60,7 +62,9 @@ def test_a_negative_amount_is_refused():
 
 
 def test_amounts_with_more_than_two_decimals_are_refused_not_rounded():
-    assert rejected([row(1, principal_due="15000.005")]) == [(2, "principal_due", "More than two decimal places; amounts are in yuan and fen.")]
+    assert rejected([row(1, principal_due="15000.005")]) == [
+        (2, "principal_due", "More than two decimal places; amounts are in yuan and fen.")
+    ]
 
 
 def test_grouped_amounts_and_currency_signs_are_read_exactly():
@@ -77,7 +81,9 @@ def test_text_in_an_amount_and_a_european_decimal_comma_are_refused():
 
 
 def test_principal_above_the_loan_is_refused():
-    assert rejected([row(1, loan_amount="1000.00", principal_due="1000.01")]) == [(2, "principal_due", "Principal due is more than the loan amount.")]
+    assert rejected([row(1, loan_amount="1000.00", principal_due="1000.01")]) == [
+        (2, "principal_due", "Principal due is more than the loan amount.")
+    ]
 
 
 def test_a_missing_contract_number_is_refused():
@@ -86,7 +92,8 @@ def test_a_missing_contract_number_is_refused():
 
 def test_a_contract_twice_in_one_file_refuses_the_second_naming_the_first():
     assert rejected([row(1), row(2), row(3, contract_no="HT00000001")]) == [
-        (4, "contract_no", "Contract no. HT00000001 already appears on row 2; each contract may appear once per file.")]
+        (4, "contract_no", "Contract no. HT00000001 already appears on row 2; each contract may appear once per file.")
+    ]
 
 
 def test_dates_in_the_future_are_refused():
@@ -101,7 +108,10 @@ def test_other_date_spellings_are_read_and_nonsense_is_refused():
     verdict = check([row(1, overdue_since="2024/3/5", disbursed_on="2023年1月15日", last_payment_on="20240306")])
     clean = verdict.clean[0]
     assert (clean.overdue_since, clean.disbursed_on, clean.last_payment_on) == (
-        datetime.date(2024, 3, 5), datetime.date(2023, 1, 15), datetime.date(2024, 3, 6))
+        datetime.date(2024, 3, 5),
+        datetime.date(2023, 1, 15),
+        datetime.date(2024, 3, 6),
+    )
     assert rejected([row(1, overdue_since="2024-02-30"), row(2, overdue_since="15/03/2024"), row(3, disbursed_on="1970-01-01")]) == [
         (2, "overdue_since", "Not a date: use YYYY-MM-DD, e.g. 2024-03-15."),
         (3, "overdue_since", "Not a date: use YYYY-MM-DD, e.g. 2024-03-15."),
@@ -111,9 +121,11 @@ def test_other_date_spellings_are_read_and_nonsense_is_refused():
 
 def test_dates_out_of_order_are_refused():
     assert rejected([row(1, disbursed_on="2024-04-01", overdue_since="2024-03-15", last_payment_on="")]) == [
-        (2, "disbursed_on", "The disbursement date is after the overdue date; a loan cannot fall overdue before it is paid out.")]
+        (2, "disbursed_on", "The disbursement date is after the overdue date; a loan cannot fall overdue before it is paid out.")
+    ]
     assert rejected([row(1, disbursed_on="2023-01-15", last_payment_on="2022-12-31")]) == [
-        (2, "last_payment_on", "The last payment is before the disbursement date.")]
+        (2, "last_payment_on", "The last payment is before the disbursement date.")
+    ]
 
 
 def test_bad_phones_are_refused():
@@ -153,10 +165,11 @@ def test_terms_must_be_whole_months_in_range():
     assert check([row(1, term_months="12期")]).clean[0].term_months == 12
 
 
-@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\",\"张三\")", "+86 张三", "-张三", "@SUM(A1)"])
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x","张三")', "+86 张三", "-张三", "@SUM(A1)"])
 def test_formula_looking_names_are_refused_never_stored(name):
     assert rejected([row(1, borrower_name=name)]) == [
-        (2, "borrower_name", f"Starts with “{name[0]}”, which spreadsheets run as a formula; names and other texts never start with it.")]
+        (2, "borrower_name", f"Starts with “{name[0]}”, which spreadsheets run as a formula; names and other texts never start with it.")
+    ]
 
 
 def test_control_characters_and_overlong_text_are_refused():
@@ -171,12 +184,17 @@ def test_a_multi_line_address_becomes_one_line():
 
 
 def test_contacts_need_a_name_and_a_phone_and_a_known_relation():
-    assert rejected([row(1, contact1_phone=""), row(2, contact1_name="", contact1_phone="", contact1_relation="配偶"),
-                     row(3, contact1_relation="邻居")]) == [
+    assert rejected(
+        [row(1, contact1_phone=""), row(2, contact1_name="", contact1_phone="", contact1_relation="配偶"), row(3, contact1_relation="邻居")]
+    ) == [
         (2, "contact1_phone", "A contact needs both a name and a phone number."),
         (3, "contact1_name", "A contact needs both a name and a phone number."),
         (3, "contact1_phone", "A contact needs both a name and a phone number."),
-        (4, "contact1_relation", "Unknown relation; use spouse, parent, child, sibling, relative, colleague, friend, reference or other (配偶, 父母, 子女, 兄弟姐妹, 亲属, 同事, 朋友, 其他)."),
+        (
+            4,
+            "contact1_relation",
+            "Unknown relation; use spouse, parent, child, sibling, relative, colleague, friend, reference or other (配偶, 父母, 子女, 兄弟姐妹, 亲属, 同事, 朋友, 其他).",
+        ),
     ]
     relations = [row(seed, contact1_relation=word) for seed, word in enumerate(["父亲", "Sibling", "同事", "", "other relative"], start=1)]
     assert [clean.contact1_relation for clean in check(relations).clean] == ["parent", "sibling", "colleague", "", "relative"]
@@ -247,24 +265,37 @@ def test_xlsx_float_artefacts_and_numeric_id_numbers_are_refused_honestly():
 
     content = _with_excel_digits(to_xlsx([row(1)], cell=as_excel), "0.3", repr(0.1 + 0.2))  # =0.1+0.2 in Excel: not money
     assert rejected([], content=content) == [
-        (2, "id_number", "The ID number was stored as a number, so Excel has changed its last digits; format the column as text and enter the numbers again."),
+        (
+            2,
+            "id_number",
+            "The ID number was stored as a number, so Excel has changed its last digits; format the column as text and enter the numbers again.",
+        ),
         (2, "interest_due", "More than two decimal places; amounts are in yuan and fen."),
     ]
 
 
 def test_spreadsheet_error_values_are_named():
     assert rejected([], content=to_xlsx([row(1, employer="#N/A")])) == [
-        (2, "employer", "Holds a spreadsheet error (#N/A) instead of a value.")]
+        (2, "employer", "Holds a spreadsheet error (#N/A) instead of a value.")
+    ]
 
 
 def test_one_hundred_thousand_rows_get_the_right_verdict():
     """The whole file is checked: a few planted faults among 100,000 rows are each found, by row."""
-    faults = {1234: {"mobile": "999"}, 50_000: {"id_number": id_number(50_000)[:17] + "Z"}, 77_777: {"principal_due": "-1"},
-              99_998: {"contract_no": "HT00000005"}}
+    faults = {
+        1234: {"mobile": "999"},
+        50_000: {"id_number": id_number(50_000)[:17] + "Z"},
+        77_777: {"principal_due": "-1"},
+        99_998: {"contract_no": "HT00000005"},
+    }
     rows = [row(seed, **faults.get(seed, {})) for seed in range(100_000)]
     verdict = check(rows)
     assert verdict.rows == 100_000 and verdict.valid == 100_000 - 4
     assert [(error.row, error.column) for error in verdict.errors] == [
-        (1236, "mobile"), (50_002, "id_number"), (77_779, "principal_due"), (100_000, "contract_no")]
+        (1236, "mobile"),
+        (50_002, "id_number"),
+        (77_779, "principal_due"),
+        (100_000, "contract_no"),
+    ]
     assert len(verdict.clean) == 99_996 and verdict.clean[-1].row == 100_001
     assert NAMES[0] == "contract_no"

@@ -1,4 +1,5 @@
 """An import checked and committed by a real Celery worker (a separate process), in the lender's schema."""
+
 import pytest
 from django_tenants.utils import tenant_context
 

@@ -2,6 +2,7 @@
 
 Each endpoint needs its scope: a token without it is recognised but refused (403, naming the scope);
 an expired, revoked, made-up or other lender's token is not accepted at all (401)."""
+
 import datetime
 import json
 import uuid

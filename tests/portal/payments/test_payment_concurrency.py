@@ -6,6 +6,7 @@ Real concurrency needs committed transactions on two connections, so this runs i
 own, created for the module and dropped after it (payments and reversals are never deleted, by
 design, so the schema goes as a whole).
 """
+
 import threading
 from decimal import Decimal
 
@@ -80,8 +81,17 @@ def _committed_case(lender, django_db_blocker, prefix):
 def test_the_same_transfer_recorded_twice_at_once_is_one_payment(lender, django_db_blocker):
     case = _committed_case(lender, django_db_blocker, "RACE-REC")
     today = timezone.localdate()
-    outcomes = _both_at_once(lender, django_db_blocker, lambda name: services.record_payment(
-        case=case, amount="300.00", paid_on=today, reference="RACE-REC-BANK-1", source=PaymentSource.IMPORT if name == "a" else PaymentSource.MANUAL))
+    outcomes = _both_at_once(
+        lender,
+        django_db_blocker,
+        lambda name: services.record_payment(
+            case=case,
+            amount="300.00",
+            paid_on=today,
+            reference="RACE-REC-BANK-1",
+            source=PaymentSource.IMPORT if name == "a" else PaymentSource.MANUAL,
+        ),
+    )
     with django_db_blocker.unblock(), tenant_context(lender):
         assert all(isinstance(outcome, tuple) for outcome in outcomes.values()), outcomes
         created = sorted(outcome[1] for outcome in outcomes.values())
@@ -94,11 +104,15 @@ def test_two_reversals_of_one_payment_at_once_give_back_the_money_once(lender, d
     case = _committed_case(lender, django_db_blocker, "RACE-REV")
     with django_db_blocker.unblock():
         with tenant_context(lender):
-            payment, _ = services.record_payment(case=case, amount="400.00", paid_on=timezone.localdate(), reference="RACE-REV-BANK-1",
-                                                 source=PaymentSource.MANUAL)
+            payment, _ = services.record_payment(
+                case=case, amount="400.00", paid_on=timezone.localdate(), reference="RACE-REV-BANK-1", source=PaymentSource.MANUAL
+            )
         connections["default"].set_schema_to_public()
-    outcomes = _both_at_once(lender, django_db_blocker, lambda name: services.reverse_payment(
-        payment=payment, reason=ReversalReason.RETURNED, note=f"退票 ({name})"))
+    outcomes = _both_at_once(
+        lender,
+        django_db_blocker,
+        lambda name: services.reverse_payment(payment=payment, reason=ReversalReason.RETURNED, note=f"退票 ({name})"),
+    )
     reversed_ = [o for o in outcomes.values() if isinstance(o, PaymentReversal)]
     refused = [o for o in outcomes.values() if isinstance(o, ValidationError)]
     assert len(reversed_) == 1 and len(refused) == 1 and refused[0].code == "already_reversed", outcomes

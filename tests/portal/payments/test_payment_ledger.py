@@ -1,6 +1,7 @@
 """The payment ledger: finance filters by contract or reference, payment dates and reversal, and exports
 the same rows as CSV to reconcile with the bank; an agency exports only its own lines, without the
 lender's posting and without debtor data."""
+
 import csv
 import datetime
 import io
@@ -24,12 +25,21 @@ def lines(world):
     today = timezone.localdate()
     with tenant_context(world.lenders["acme"]):
         case = make_cases(1, prefix="LEDGER", principal="9000.00")[0]
-        placement.place_cases(cases=[case], partner=world.orgs["xagency"], placed_by=world.people["acme_manager"].user,
-                              now=timezone.now() - datetime.timedelta(days=20))
+        placement.place_cases(
+            cases=[case],
+            partner=world.orgs["xagency"],
+            placed_by=world.people["acme_manager"].user,
+            now=timezone.now() - datetime.timedelta(days=20),
+        )
         made = {}
-        for key, days_ago, reference in (("old", 10, "LEDGER-OLD"), ("mid", 5, "LEDGER-MID"), ("new", 0, "=HYPERLINK(\"x\")LEDGER")):
-            made[key], _ = services.record_payment(case=case, amount="100.00", paid_on=today - datetime.timedelta(days=days_ago),
-                                                   reference=reference, source=PaymentSource.MANUAL)
+        for key, days_ago, reference in (("old", 10, "LEDGER-OLD"), ("mid", 5, "LEDGER-MID"), ("new", 0, '=HYPERLINK("x")LEDGER')):
+            made[key], _ = services.record_payment(
+                case=case,
+                amount="100.00",
+                paid_on=today - datetime.timedelta(days=days_ago),
+                reference=reference,
+                source=PaymentSource.MANUAL,
+            )
         services.reverse_payment(payment=made["mid"], reason=ReversalReason.RETURNED, note="退票")
     return {"case": case, "today": today, **made}
 
@@ -69,7 +79,7 @@ def test_finance_exports_the_ledger_with_posting_commission_and_reversal(world, 
     rows = table(response)
     heading, body = rows[0], rows[1:]
     assert heading[:5] == ["Paid on", "Contract no.", "Reference", "Amount", "Source"] and "Applied to principal" in heading
-    assert [row[2] for row in body] == ["'=HYPERLINK(\"x\")LEDGER", "LEDGER-MID", "LEDGER-OLD"]  # newest first; formula neutralised
+    assert [row[2] for row in body] == ['\'=HYPERLINK("x")LEDGER', "LEDGER-MID", "LEDGER-OLD"]  # newest first; formula neutralised
     mid = dict(zip(heading, body[1], strict=True))
     assert mid["Amount"] == "100.00" and mid["Reversed on"] == lines["today"].isoformat() and mid["Reversal reason"]
     assert mid["Commission"] and mid["Commission clawed back"] == f"-{mid['Commission']}"

@@ -10,6 +10,7 @@ it had never been: the debt statement filed with a lawsuit (债权计算表) dep
 Commission (佣金) is earned on money applied to the debt: what a debtor pays beyond the whole balance is
 refunded or set off, it was not recovered, and earns nothing; the scorecards' "recovered" is the same money.
 """
+
 import datetime
 import itertools
 from decimal import Decimal
@@ -62,8 +63,9 @@ def split(payment):
 
 
 def place(world, case, *, agency="xagency", now=None):
-    return placement.place_cases(cases=[case], partner=world.orgs[agency], placed_by=world.people["acme_manager"].user,
-                                 now=now or moment(M2, 8))
+    return placement.place_cases(
+        cases=[case], partner=world.orgs[agency], placed_by=world.people["acme_manager"].user, now=now or moment(M2, 8)
+    )
 
 
 # ------------------------------------------------------------------ art. 561, worked examples
@@ -86,7 +88,11 @@ def test_reversing_the_payment_that_paid_costs_and_interest_sends_the_later_paym
     correction = PaymentPostingCorrection.objects.get(payment=p2)
     assert correction.reversal_id == reversal.pk
     assert (correction.to_fees, correction.to_interest, correction.to_principal, correction.unapplied) == (
-        D("100.00"), D("200.00"), D("-300.00"), D("0.00"))
+        D("100.00"),
+        D("200.00"),
+        D("-300.00"),
+        D("0.00"),
+    )
     snapshot = BalanceSnapshot.objects.get(source=f"reversal:{reversal.pk}")
     assert (snapshot.principal_due, snapshot.interest_due, snapshot.fees_due) == (D("800.00"), D("0.00"), D("0.00"))
 
@@ -146,8 +152,12 @@ def test_the_database_keeps_corrections_append_only_and_balanced(acme):
     with pytest.raises(DatabaseError), transaction.atomic():
         PaymentPostingCorrection.objects.filter(pk=correction.pk).delete()
     with pytest.raises(IntegrityError, match="payment_correction_sums_to_zero"), transaction.atomic():
-        other = PaymentReversal.objects.create(payment=record(case, "1.00", timezone.localdate(), "REAPP-6-C"),
-                                               reversed_on=timezone.localdate(), reason=ReversalReason.ERROR, note="x")
+        other = PaymentReversal.objects.create(
+            payment=record(case, "1.00", timezone.localdate(), "REAPP-6-C"),
+            reversed_on=timezone.localdate(),
+            reason=ReversalReason.ERROR,
+            note="x",
+        )
         PaymentPostingCorrection.objects.create(payment=p2, reversal=other, to_fees=D("1.00"))  # money from nowhere
     with pytest.raises(IntegrityError, match="payment_correction_once_per_reversal"), transaction.atomic():
         PaymentPostingCorrection.objects.create(payment=p2, reversal=reversal)
@@ -163,7 +173,10 @@ def test_the_payment_page_and_the_ledger_file_show_the_split_as_it_stands(world,
     heading, row = file_rows[0], file_rows[1]
     cells = dict(zip(heading, row, strict=True))
     assert (cells["Applied to fees"], cells["Applied to interest"], cells["Applied to principal"]) == (
-        D("100.00"), D("200.00"), D("200.00"))
+        D("100.00"),
+        D("200.00"),
+        D("200.00"),
+    )
     page = client_for("acme_finance", host="acme").get(f"/payments/{p2.pk}/")
     assert page.status_code == 200
     text = page.content.decode()
@@ -216,13 +229,20 @@ def test_a_reversal_moves_the_later_payments_commission_to_the_money_it_now_appl
     p2 = record(case, "400.00", day(M2, 10), "REAPP-ADJ-2", now=moment(day(M2, 10), 10))
     earned = CommissionLine.objects.get(payment=p1)
     assert not CommissionLine.objects.filter(payment=p2).exists()
-    approved = statements.approve(statement=statements.draft_statement(partner=world.orgs["xagency"], period=M2),
-                                  approved_by=world.people["acme_finance"].user, now=after(M2))
+    approved = statements.approve(
+        statement=statements.draft_statement(partner=world.orgs["xagency"], period=M2),
+        approved_by=world.people["acme_finance"].user,
+        now=after(M2),
+    )
     approved_totals = (approved.line_count, approved.recovered_total, approved.commission_total)
     reversal = reverse(p1, reversed_on=day(M1, 3), now=moment(day(M1, 3), 10))
     adjustment = CommissionLine.objects.get(payment=p2)
     assert (adjustment.recovered, adjustment.commission, adjustment.paid_on, adjustment.placement_id) == (
-        D("400.00"), commission_for(D("400.00"), earned.rate), day(M1, 3), earned.placement_id)
+        D("400.00"),
+        commission_for(D("400.00"), earned.rate),
+        day(M1, 3),
+        earned.placement_id,
+    )
     assert adjustment.correction.reversal_id == reversal.pk
     approved.refresh_from_db()
     assert (approved.line_count, approved.recovered_total, approved.commission_total) == approved_totals
@@ -259,9 +279,12 @@ amounts = st.integers(min_value=1, max_value=60_000).map(lambda fen: D(fen) / 10
 _cases = itertools.count()
 
 
-@given(steps=st.lists(st.one_of(st.tuples(st.just("pay"), amounts), st.tuples(st.just("reverse"), st.integers(0, 20))),
-                      min_size=1, max_size=10),
-       start=st.tuples(*(st.integers(0, 30_000).map(lambda fen: D(fen) / 100) for _ in range(4))))
+@given(
+    steps=st.lists(
+        st.one_of(st.tuples(st.just("pay"), amounts), st.tuples(st.just("reverse"), st.integers(0, 20))), min_size=1, max_size=10
+    ),
+    start=st.tuples(*(st.integers(0, 30_000).map(lambda fen: D(fen) / 100) for _ in range(4))),
+)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_after_any_payments_and_reversals_the_balances_are_the_standing_payments_applied_in_order(steps, start, world):
     """For any sequence of payments and reversals: the balances are those obtained by applying the standing payments

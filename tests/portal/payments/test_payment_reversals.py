@@ -1,6 +1,7 @@
 """Reversing a payment (冲正): the balances, the limitation date and the case's status are put back,
 the agency's commission is clawed back on the statement of the reversal's month, promises are
 evaluated without the money, and nothing of the payment itself is edited or lost."""
+
 import datetime
 import json
 from decimal import Decimal
@@ -58,7 +59,11 @@ def test_a_reversal_gives_the_parts_back_and_withdraws_the_limitation_evidence(a
     assert event.withdrawn_at is not None and "REV-BAL-1" in event.withdrawn_note
     snapshot = BalanceSnapshot.objects.get(case=case, source=f"reversal:{reversal.pk}")
     assert (snapshot.principal_due, snapshot.interest_due, snapshot.fees_due, snapshot.as_of) == (
-        D("1000.00"), D("100.00"), D("20.00"), timezone.localdate())
+        D("1000.00"),
+        D("100.00"),
+        D("20.00"),
+        timezone.localdate(),
+    )
     assert Payment.objects.filter(pk=payment.pk, amount=D("300.00")).exists()  # the payment itself stays as it was
 
 
@@ -73,15 +78,20 @@ def test_the_latest_standing_payment_becomes_the_last_payment(acme):
     assert case.limitation_expires_on == add_years(today - datetime.timedelta(days=20), LIMITATION_YEARS)
 
 
-@pytest.mark.parametrize("change,code", [
-    ({"note": "  "}, "note"),
-    ({"reason": "whim"}, "reason"),
-    ({"reversed_on": timezone.localdate() + datetime.timedelta(days=1)}, "future"),
-    ({"reversed_on": timezone.localdate() - datetime.timedelta(days=30)}, "before_payment"),
-])
+@pytest.mark.parametrize(
+    "change,code",
+    [
+        ({"note": "  "}, "note"),
+        ({"reason": "whim"}, "reason"),
+        ({"reversed_on": timezone.localdate() + datetime.timedelta(days=1)}, "future"),
+        ({"reversed_on": timezone.localdate() - datetime.timedelta(days=30)}, "before_payment"),
+    ],
+)
 def test_bad_reversals_are_refused_and_change_nothing(acme, change, code):
     case = CaseFactory(prefix=f"REV-BAD-{code}", principal_due="1000.00")
-    payment = PaymentFactory(case=case, amount="400.00", paid_on=timezone.localdate() - datetime.timedelta(days=3), reference=f"REV-BAD-{code}")
+    payment = PaymentFactory(
+        case=case, amount="400.00", paid_on=timezone.localdate() - datetime.timedelta(days=3), reference=f"REV-BAD-{code}"
+    )
     after_payment = balances(case)
     with pytest.raises(ValidationError) as refused:
         reverse(payment, **change)
@@ -103,8 +113,10 @@ def test_a_payment_is_reversed_once(acme):
 def test_the_database_refuses_changes_to_a_reversal(acme):
     case = CaseFactory(prefix="REV-IMM", principal_due="1000.00")
     reversal = reverse(PaymentFactory(case=case, amount="10.00", paid_on=timezone.localdate(), reference="REV-IMM-1"))
-    for change in (lambda: PaymentReversal.objects.filter(pk=reversal.pk).update(note="edited"),
-                   lambda: PaymentReversal.objects.filter(pk=reversal.pk).delete()):
+    for change in (
+        lambda: PaymentReversal.objects.filter(pk=reversal.pk).update(note="edited"),
+        lambda: PaymentReversal.objects.filter(pk=reversal.pk).delete(),
+    ):
         with pytest.raises(DatabaseError), transaction.atomic():  # the append-only trigger
             change()
     assert PaymentReversal.objects.get(pk=reversal.pk).note == "银行退票"
@@ -115,7 +127,10 @@ def test_a_reversal_reopens_a_settled_case_and_puts_it_back_with_its_agency(acme
     alone, placed = CaseFactory.create_batch(2, prefix="REV-SETTLE", principal_due="500.00")
     place(world, [placed])
     today = timezone.localdate()
-    first, second = PaymentFactory(case=alone, amount="500.00", paid_on=today, reference="REV-SETTLE-1"), PaymentFactory(case=placed, amount="500.00", paid_on=today, reference="REV-SETTLE-2")
+    first, second = (
+        PaymentFactory(case=alone, amount="500.00", paid_on=today, reference="REV-SETTLE-1"),
+        PaymentFactory(case=placed, amount="500.00", paid_on=today, reference="REV-SETTLE-2"),
+    )
     for case in (alone, placed):
         case.refresh_from_db()
         assert case.status == CaseStatus.SETTLED
@@ -132,8 +147,9 @@ def test_a_report_never_matches_a_reversed_payment(acme):
     place(world, [case])
     today = timezone.localdate()
     reverse(PaymentFactory(case=case, amount="700.00", paid_on=today, reference="REV-RPT-1"))
-    report = services.report_payment(case=case, organisation=world.orgs["xagency"], amount="700.00", paid_on=today,
-                                     reported_by=world.people["x_admin"].user)
+    report = services.report_payment(
+        case=case, organisation=world.orgs["xagency"], amount="700.00", paid_on=today, reported_by=world.people["x_admin"].user
+    )
     assert report.status == ReportStatus.PENDING
 
 
@@ -146,12 +162,18 @@ def test_the_commission_is_clawed_back_on_the_statement_of_the_reversals_month(a
     place(world, [case], now=moment(M2, 8))
     payment = PaymentFactory(case=case, amount="1000.00", paid_on=day(M2, 5), reference="REV-STM-1", now=moment(day(M2, 5), 10))
     earned = CommissionLine.objects.get(payment=payment)
-    approved = statements.approve(statement=statements.draft_statement(partner=world.orgs["xagency"], period=M2), approved_by=finance(world),
-                                  now=after(M2))
+    approved = statements.approve(
+        statement=statements.draft_statement(partner=world.orgs["xagency"], period=M2), approved_by=finance(world), now=after(M2)
+    )
     reversal = reverse(payment, reversed_on=day(M1, 3), now=moment(day(M1, 3), 10))
     clawback = CommissionLine.objects.get(reversal=reversal)
     assert (clawback.recovered, clawback.commission, clawback.rate, clawback.paid_on, clawback.placement_id) == (
-        -earned.recovered, -earned.commission, earned.rate, day(M1, 3), earned.placement_id)
+        -earned.recovered,
+        -earned.commission,
+        earned.rate,
+        day(M1, 3),
+        earned.placement_id,
+    )
     earned.refresh_from_db()
     assert earned.statement_id == approved.pk and approved.lines.count() == 1  # the approved statement is untouched
     following = statements.draft_statement(partner=world.orgs["xagency"], period=M1)
@@ -181,7 +203,9 @@ def test_the_database_keeps_clawbacks_negative_and_one_earned_line_per_payment(a
     fields = {f.attname: getattr(earned, f.attname) for f in CommissionLine._meta.concrete_fields if f.attname not in ("id", "reversal_id")}
     with pytest.raises(IntegrityError, match="commission_one_line_per_payment"), transaction.atomic():
         CommissionLine.objects.create(**fields)  # a second earned line for the payment
-    stray = PaymentFactory(case=CaseFactory(prefix="REV-CHK-O"), amount="5.00", paid_on=timezone.localdate(), reference="REV-CHK-2")  # unplaced: no line of its own
+    stray = PaymentFactory(
+        case=CaseFactory(prefix="REV-CHK-O"), amount="5.00", paid_on=timezone.localdate(), reference="REV-CHK-2"
+    )  # unplaced: no line of its own
     with pytest.raises(IntegrityError, match="commission_recovered_sign"), transaction.atomic():  # an "earned" line taking money back
         CommissionLine.objects.create(**(fields | {"payment_id": stray.pk, "recovered": D("-5.00"), "commission": D("-1.00")}))
     with pytest.raises(DatabaseError), transaction.atomic():  # the money of a line never changes
@@ -199,11 +223,23 @@ def test_a_kept_promise_is_open_again_once_its_payment_is_reversed(acme):
     world = acme
     case, placed = make_case(world, "REV-PTP-1")
     today = timezone.localdate()
-    attempt = ContactAttempt.objects.create(case=case, debtor=case.debtor, placement=placed, organisation=world.orgs["xagency"], channel="phone",
-                                            started_at=timezone.now(), ended_at=timezone.now(), outcome="promise_to_pay",
-                                            party_reached="debtor", identity_verified=True, identity_method="id_last4", debtor_local_date=today)
-    promise = PromiseToPay.objects.create(case=case, placement=placed, attempt=attempt, amount=D("800.00"), promised_on=today,
-                                          due_on=today + datetime.timedelta(days=3))
+    attempt = ContactAttempt.objects.create(
+        case=case,
+        debtor=case.debtor,
+        placement=placed,
+        organisation=world.orgs["xagency"],
+        channel="phone",
+        started_at=timezone.now(),
+        ended_at=timezone.now(),
+        outcome="promise_to_pay",
+        party_reached="debtor",
+        identity_verified=True,
+        identity_method="id_last4",
+        debtor_local_date=today,
+    )
+    promise = PromiseToPay.objects.create(
+        case=case, placement=placed, attempt=attempt, amount=D("800.00"), promised_on=today, due_on=today + datetime.timedelta(days=3)
+    )
     payment = PaymentFactory(case=case, amount="800.00", paid_on=today, reference="REV-PTP-PAY")
     promise.refresh_from_db()
     assert promise.status == PromiseStatus.KEPT
@@ -228,8 +264,10 @@ def test_finance_reverses_on_the_payment_page_and_every_page_says_so(world, clie
     client = client_for("acme_finance", host="acme")
     page = client.get(f"/payments/{payment.pk}/").content.decode()
     assert 'id="reverse"' in page
-    response = client.post(f"/payments/{payment.pk}/reverse/", {"reason": "returned", "reversed_on": timezone.localdate().isoformat(),
-                                                                 "note": "招商银行退票 REV-PAGE"})
+    response = client.post(
+        f"/payments/{payment.pk}/reverse/",
+        {"reason": "returned", "reversed_on": timezone.localdate().isoformat(), "note": "招商银行退票 REV-PAGE"},
+    )
     assert response.status_code == 302 and response["Location"].endswith(f"/payments/{payment.pk}/")
     detail = client.get(f"/payments/{payment.pk}/").content.decode()
     assert "data-reversal" in detail and "招商银行退票 REV-PAGE" in detail and 'id="reverse"' not in detail
@@ -253,7 +291,9 @@ def test_finance_reverses_on_the_payment_page_and_every_page_says_so(world, clie
 def test_only_the_lenders_finance_may_reverse(persona, world, client_for):
     payment = _payment(world, f"REV-DENY-{persona}")
     client = client_for(persona, host="acme")
-    response = client.post(f"/payments/{payment.pk}/reverse/", {"reason": "error", "reversed_on": timezone.localdate().isoformat(), "note": "x"})
+    response = client.post(
+        f"/payments/{payment.pk}/reverse/", {"reason": "error", "reversed_on": timezone.localdate().isoformat(), "note": "x"}
+    )
     assert response.status_code in (403, 404)
     with tenant_context(world.lenders["acme"]):
         assert not PaymentReversal.objects.filter(payment=payment).exists()
@@ -262,7 +302,9 @@ def test_only_the_lenders_finance_may_reverse(persona, world, client_for):
 def test_an_incomplete_reversal_form_changes_nothing(world, client_for):
     payment = _payment(world, "REV-FORM", placed=False)
     client = client_for("acme_finance", host="acme")
-    response = client.post(f"/payments/{payment.pk}/reverse/", {"reason": "returned", "reversed_on": timezone.localdate().isoformat()}, follow=True)
+    response = client.post(
+        f"/payments/{payment.pk}/reverse/", {"reason": "returned", "reversed_on": timezone.localdate().isoformat()}, follow=True
+    )
     assert response.status_code == 200 and 'id="reverse"' in response.content.decode()
     with tenant_context(world.lenders["acme"]):
         assert not PaymentReversal.objects.filter(payment=payment).exists()
@@ -307,7 +349,12 @@ def test_the_lenders_system_reverses_by_reference_and_a_resend_changes_nothing(w
     today = timezone.localdate().isoformat()
     body = {"reference": "REV-API-PAY", "reason": "returned", "reversed_on": today, "note": "退票 R01"}
     first = system(key=key).post("/payments/api/reversals/", json.dumps(body), content_type="application/json")
-    assert first.status_code == 201 and first.json() == {"reference": "REV-API-PAY", "reason": "returned", "reversed_on": today, "created": True}
+    assert first.status_code == 201 and first.json() == {
+        "reference": "REV-API-PAY",
+        "reason": "returned",
+        "reversed_on": today,
+        "created": True,
+    }
     again = system(key=key).post("/payments/api/reversals/", json.dumps(body), content_type="application/json")
     assert again.status_code == 200 and again.json()["created"] is False
     other = system(key=key).post("/payments/api/reversals/", json.dumps(body | {"reason": "error"}), content_type="application/json")
@@ -319,13 +366,16 @@ def test_the_lenders_system_reverses_by_reference_and_a_resend_changes_nothing(w
         assert reversal.reversed_by is None and AuditEvent.objects.filter(object_id=str(reversal.pk)).exists()
 
 
-@pytest.mark.parametrize("change,status,field", [
-    ({"reference": "NO-SUCH-PAYMENT"}, 404, "reference"),
-    ({"reason": "whim"}, 400, "reason"),
-    ({"note": ""}, 400, "note"),
-    ({"reversed_on": "2099-01-01"}, 400, "reversed_on"),
-    ({"reversed_on": "01/02/2026"}, 400, "reversed_on"),
-])
+@pytest.mark.parametrize(
+    "change,status,field",
+    [
+        ({"reference": "NO-SUCH-PAYMENT"}, 404, "reference"),
+        ({"reason": "whim"}, 400, "reason"),
+        ({"note": ""}, 400, "note"),
+        ({"reversed_on": "2099-01-01"}, 400, "reversed_on"),
+        ({"reversed_on": "01/02/2026"}, 400, "reversed_on"),
+    ],
+)
 def test_a_bad_reversal_request_names_its_field_and_changes_nothing(change, status, field, world):
     payment = _payment(world, f"REV-APIBAD-{status}-{field}")
     _, key = token_for(world)
@@ -363,8 +413,9 @@ def test_a_report_matched_to_a_payment_later_reversed_says_so(world, client_for)
         case = CaseFactory(prefix="REV-RPTM", principal_due="3000.00")
         place(world, [case])
         today = timezone.localdate()
-        services.report_payment(case=case, organisation=world.orgs["xagency"], amount="250.00", paid_on=today,
-                                reported_by=world.people["x_admin"].user)
+        services.report_payment(
+            case=case, organisation=world.orgs["xagency"], amount="250.00", paid_on=today, reported_by=world.people["x_admin"].user
+        )
         payment = PaymentFactory(case=case, amount="250.00", paid_on=today, reference="REV-RPTM-PAY")
         reverse(payment)
     page = client_for("acme_finance", host="acme").get("/payments/reports/?status=matched").content.decode()
@@ -381,8 +432,12 @@ def test_the_database_keeps_a_lines_payment_agency_and_date_as_written(acme):
     payment = PaymentFactory(case=case, amount="100.00", paid_on=timezone.localdate(), reference="REV-FIX-1")
     reverse(payment)
     earned = CommissionLine.objects.get(payment=payment, reversal__isnull=True)
-    for change in ({"paid_on": timezone.localdate() - datetime.timedelta(days=40)}, {"partner_id": world.orgs["yagency"].pk},
-                   {"reversal_id": None}, {"payment_id": PaymentFactory(case=case, amount="1.00", paid_on=timezone.localdate(), reference="REV-FIX-2").pk}):
+    for change in (
+        {"paid_on": timezone.localdate() - datetime.timedelta(days=40)},
+        {"partner_id": world.orgs["yagency"].pk},
+        {"reversal_id": None},
+        {"payment_id": PaymentFactory(case=case, amount="1.00", paid_on=timezone.localdate(), reference="REV-FIX-2").pk},
+    ):
         line = CommissionLine.objects.get(payment=payment, reversal__isnull=False) if "reversal_id" in change else earned
         with pytest.raises(DatabaseError), transaction.atomic():
             CommissionLine.objects.filter(pk=line.pk).update(**change)

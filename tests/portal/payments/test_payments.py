@@ -1,6 +1,7 @@
 """Payments (还款): posting, idempotency, partner reports and matching, disputes; and what outsourcing
 does with a payment: the commission line of the placement in force on the payment's date, and the
 promises to pay evaluated again."""
+
 import datetime
 from decimal import Decimal
 
@@ -23,7 +24,13 @@ D = Decimal
 
 def test_allocation_follows_the_statutory_order_and_keeps_the_overpayment():
     split, left = allocate("500.00", Balances(principal=D("1000"), interest=D("100"), penalty=D("50"), fees=D("20")))
-    assert (split.to_fees, split.to_penalty, split.to_interest, split.to_principal, split.unapplied) == (D("20"), D("50"), D("100"), D("330"), D("0"))
+    assert (split.to_fees, split.to_penalty, split.to_interest, split.to_principal, split.unapplied) == (
+        D("20"),
+        D("50"),
+        D("100"),
+        D("330"),
+        D("0"),
+    )
     assert left == Balances(principal=D("670.00"), interest=D("0"), penalty=D("0"), fees=D("0"))
     split, left = allocate("10.005", Balances(principal=D("5"), interest=D("0"), penalty=D("0"), fees=D("0")))
     assert split.to_principal == D("5.00") and split.unapplied == D("5.01")  # half up to the fen
@@ -49,7 +56,9 @@ def test_the_same_reference_records_once_and_a_conflicting_one_is_refused(acme):
     case, other = CaseFactory.create_batch(2)
     today = timezone.localdate()
     first, created = services.record_payment(case=case, amount="100.00", paid_on=today, reference="BANK-2", source=PaymentSource.MANUAL)
-    again, created_again = services.record_payment(case=case, amount="100.00", paid_on=today, reference="BANK-2", source=PaymentSource.MANUAL)
+    again, created_again = services.record_payment(
+        case=case, amount="100.00", paid_on=today, reference="BANK-2", source=PaymentSource.MANUAL
+    )
     assert created and not created_again and again.pk == first.pk
     assert Payment.objects.filter(reference="BANK-2").count() == 1
     with pytest.raises(ValidationError) as excinfo:
@@ -63,7 +72,13 @@ def test_the_same_reference_records_once_and_a_conflicting_one_is_refused(acme):
 def test_bad_payments_are_refused_and_leave_nothing(acme, amount, day_offset, code):
     case = CaseFactory()
     with pytest.raises(ValidationError) as excinfo:
-        services.record_payment(case=case, amount=amount, paid_on=timezone.localdate() + datetime.timedelta(days=day_offset), reference="BAD-1", source=PaymentSource.MANUAL)
+        services.record_payment(
+            case=case,
+            amount=amount,
+            paid_on=timezone.localdate() + datetime.timedelta(days=day_offset),
+            reference="BAD-1",
+            source=PaymentSource.MANUAL,
+        )
     assert excinfo.value.code == code
     assert not Payment.objects.filter(case=case).exists()
 
@@ -81,7 +96,9 @@ def test_the_database_refuses_changes_to_a_payment(acme):
     with pytest.raises(DatabaseError), transaction.atomic():  # the append-only trigger
         Payment.objects.filter(pk=payment.pk).update(amount=D("1.00"))
     with pytest.raises(IntegrityError), transaction.atomic():
-        Payment.objects.create(case=case, amount=D("5.00"), paid_on=timezone.localdate(), reference="X", source="manual", to_principal=D("4.00"))
+        Payment.objects.create(
+            case=case, amount=D("5.00"), paid_on=timezone.localdate(), reference="X", source="manual", to_principal=D("4.00")
+        )
 
 
 # ------------------------------------------------------------------ commission attribution
@@ -102,11 +119,15 @@ def test_no_commission_after_recall_or_before_placement(acme):
     case = CaseFactory(dpd=45)
     now = timezone.now()
     p = place(world, [case], now=now - datetime.timedelta(days=10))[0]
-    placement.recall_placements(placements=[p], by=world.people["acme_manager"].user, reason="测试撤案", now=now - datetime.timedelta(days=5))
+    placement.recall_placements(
+        placements=[p], by=world.people["acme_manager"].user, reason="测试撤案", now=now - datetime.timedelta(days=5)
+    )
     today = timezone.localdate()
     late = PaymentFactory(case=case, amount="100.00", paid_on=today, reference="BANK-6")
     early = PaymentFactory(case=case, amount="100.00", paid_on=today - datetime.timedelta(days=20), reference="BANK-7")
-    inside = PaymentFactory(case=case, amount="100.00", paid_on=today - datetime.timedelta(days=7), reference="BANK-8")  # recorded after recall, dated in the term
+    inside = PaymentFactory(
+        case=case, amount="100.00", paid_on=today - datetime.timedelta(days=7), reference="BANK-8"
+    )  # recorded after recall, dated in the term
     assert not CommissionLine.objects.filter(payment__in=[late, early]).exists()
     assert CommissionLine.objects.get(payment=inside).placement == p
 
@@ -133,12 +154,23 @@ def test_a_payment_keeps_the_promise(acme):
         from outsourcing.workbench.models import ContactAttempt
 
         today = timezone.localdate()
-        attempt = ContactAttempt.objects.create(case=case, debtor=case.debtor, placement=p, organisation=world.orgs["xagency"], channel="phone",
-                                                started_at=timezone.now(), ended_at=timezone.now(), outcome="promise_to_pay",
-                                                party_reached="debtor", identity_verified=True, identity_method="id_last4",
-                                                debtor_local_date=today)
-        promise = PromiseToPay.objects.create(case=case, placement=p, attempt=attempt, amount=D("3000.00"), promised_on=today,
-                                              due_on=today + datetime.timedelta(days=3))
+        attempt = ContactAttempt.objects.create(
+            case=case,
+            debtor=case.debtor,
+            placement=p,
+            organisation=world.orgs["xagency"],
+            channel="phone",
+            started_at=timezone.now(),
+            ended_at=timezone.now(),
+            outcome="promise_to_pay",
+            party_reached="debtor",
+            identity_verified=True,
+            identity_method="id_last4",
+            debtor_local_date=today,
+        )
+        promise = PromiseToPay.objects.create(
+            case=case, placement=p, attempt=attempt, amount=D("3000.00"), promised_on=today, due_on=today + datetime.timedelta(days=3)
+        )
     PaymentFactory(case=case, amount=str(promise.amount), paid_on=promise.promised_on, reference="BANK-PTP-1")
     promise.refresh_from_db()
     assert promise.status == PromiseStatus.KEPT and promise.paid_amount == promise.amount
@@ -152,8 +184,14 @@ def test_an_agency_report_waits_for_the_lender_and_then_matches(acme):
     case = CaseFactory()
     place(world, [case])
     today = timezone.localdate()
-    report = services.report_payment(case=case, organisation=world.orgs["xagency"], amount="200.00", paid_on=today - datetime.timedelta(days=1),
-                                     reference="RCPT-1", reported_by=world.people["x_admin"].user)
+    report = services.report_payment(
+        case=case,
+        organisation=world.orgs["xagency"],
+        amount="200.00",
+        paid_on=today - datetime.timedelta(days=1),
+        reference="RCPT-1",
+        reported_by=world.people["x_admin"].user,
+    )
     assert report.status == ReportStatus.PENDING
     case.refresh_from_db()
     assert case.principal_due == D("1000.00")  # a report never moves a balance
@@ -188,16 +226,29 @@ def test_a_dispute_has_a_status_and_a_history_only_the_lender_decides(acme):
     place(world, [case])
     payment = PaymentFactory(case=case, amount="100.00", paid_on=timezone.localdate(), reference="BANK-12")
     x, acme_org = world.orgs["xagency"], world.lenders["acme"].organisation
-    dispute = services.open_dispute(payment=payment, partner=x, raised_by_org=x, raised_by=world.people["x_admin"].user,
-                                    reason="commission", text="费率应为M3")
+    dispute = services.open_dispute(
+        payment=payment, partner=x, raised_by_org=x, raised_by=world.people["x_admin"].user, reason="commission", text="费率应为M3"
+    )
     with pytest.raises(ValidationError):
         services.open_dispute(payment=payment, partner=x, raised_by_org=x, raised_by=None, reason="commission", text="again")
     services.comment_on_dispute(dispute=dispute, actor=finance(world), organisation=acme_org, text="已核对")
     with pytest.raises(ValidationError):
-        services.close_dispute(dispute=dispute, outcome=DisputeStatus.UPHELD, actor=world.people["x_admin"].user, organisation=x,
-                               lender_organisation_id=acme_org.pk, text="我们赢了")
-    services.close_dispute(dispute=dispute, outcome=DisputeStatus.DISMISSED, actor=finance(world), organisation=acme_org,
-                           lender_organisation_id=acme_org.pk, text="入账日期在委托期内，费率正确")
+        services.close_dispute(
+            dispute=dispute,
+            outcome=DisputeStatus.UPHELD,
+            actor=world.people["x_admin"].user,
+            organisation=x,
+            lender_organisation_id=acme_org.pk,
+            text="我们赢了",
+        )
+    services.close_dispute(
+        dispute=dispute,
+        outcome=DisputeStatus.DISMISSED,
+        actor=finance(world),
+        organisation=acme_org,
+        lender_organisation_id=acme_org.pk,
+        text="入账日期在委托期内，费率正确",
+    )
     dispute.refresh_from_db()
     assert dispute.status == DisputeStatus.DISMISSED
     assert [e.kind for e in dispute.events.all()] == ["opened", "comment", "dismissed"]
@@ -213,11 +264,28 @@ def test_the_daily_sweep_breaks_promises_whose_date_passed_without_payment(acme)
     world = acme
     case, p = make_case(world, "PTP-SWEEP-1")
     today = timezone.localdate()
-    attempt = ContactAttempt.objects.create(case=case, debtor=case.debtor, placement=p, organisation=world.orgs["xagency"], channel="phone",
-                                            started_at=timezone.now(), ended_at=timezone.now(), outcome="promise_to_pay", party_reached="debtor",
-                                            identity_verified=True, identity_method="id_last4", debtor_local_date=today - datetime.timedelta(days=9))
-    promise = PromiseToPay.objects.create(case=case, placement=p, attempt=attempt, amount=D("500.00"), promised_on=today - datetime.timedelta(days=9),
-                                          due_on=today - datetime.timedelta(days=2))
+    attempt = ContactAttempt.objects.create(
+        case=case,
+        debtor=case.debtor,
+        placement=p,
+        organisation=world.orgs["xagency"],
+        channel="phone",
+        started_at=timezone.now(),
+        ended_at=timezone.now(),
+        outcome="promise_to_pay",
+        party_reached="debtor",
+        identity_verified=True,
+        identity_method="id_last4",
+        debtor_local_date=today - datetime.timedelta(days=9),
+    )
+    promise = PromiseToPay.objects.create(
+        case=case,
+        placement=p,
+        attempt=attempt,
+        amount=D("500.00"),
+        promised_on=today - datetime.timedelta(days=9),
+        due_on=today - datetime.timedelta(days=2),
+    )
     assert evaluate_due_promises(now=timezone.now()) >= 1
     promise.refresh_from_db()
     assert promise.status == PromiseStatus.BROKEN

@@ -1,4 +1,5 @@
 """Payments pages, the payment file import and the payments API: who may do what, and what each side sees."""
+
 import datetime
 import json
 from decimal import Decimal
@@ -32,11 +33,15 @@ def test_finance_records_a_payment_and_sees_the_agency_commission(world, client_
     case = placed_case(world)
     client = client_for("acme_finance", host="acme")
     today = timezone.localdate().isoformat()
-    response = client.post("/payments/new/", {"contract_no": case.contract_no, "amount": "3000.00", "paid_on": today, "reference": "BK-PG-1"}, follow=True)
+    response = client.post(
+        "/payments/new/", {"contract_no": case.contract_no, "amount": "3000.00", "paid_on": today, "reference": "BK-PG-1"}, follow=True
+    )
     assert response.status_code == 200
     text = response.content.decode()
     assert "BK-PG-1" in text and "¥480.00" in text and "16.00%" in text  # M2 round 1 in the test schedule
-    again = client.post("/payments/new/", {"contract_no": case.contract_no, "amount": "3000.00", "paid_on": today, "reference": "BK-PG-1"}, follow=True)
+    again = client.post(
+        "/payments/new/", {"contract_no": case.contract_no, "amount": "3000.00", "paid_on": today, "reference": "BK-PG-1"}, follow=True
+    )
     assert "already recorded" in again.content.decode()
     with tenant_context(world.lenders["acme"]):
         assert Payment.objects.filter(reference="BK-PG-1").count() == 1
@@ -49,19 +54,26 @@ def test_finance_records_a_payment_and_sees_the_agency_commission(world, client_
 def test_a_payment_file_is_checked_whole_then_recorded_once(world, client_for):
     case = placed_case(world, "PAYFILE")
     today = timezone.localdate().isoformat()
-    content = ("\ufeff合同编号,还款日期,还款金额,流水号,备注\r\n"
-               f"{case.contract_no},{today},100.00,F-1,ok\r\n"
-               f"{case.contract_no},2099-01-01,100.00,F-2,\r\n"
-               f"NOPE,{today},5.00,F-3,\r\n"
-               f"{case.contract_no},{today},-1,F-4,\r\n"
-               f"{case.contract_no},{today},20.00,F-1,\r\n"
-               f"{case.contract_no},{today},30.00,=HYPERLINK(1),\r\n").encode()
+    content = (
+        "\ufeff合同编号,还款日期,还款金额,流水号,备注\r\n"
+        f"{case.contract_no},{today},100.00,F-1,ok\r\n"
+        f"{case.contract_no},2099-01-01,100.00,F-2,\r\n"
+        f"NOPE,{today},5.00,F-3,\r\n"
+        f"{case.contract_no},{today},-1,F-4,\r\n"
+        f"{case.contract_no},{today},20.00,F-1,\r\n"
+        f"{case.contract_no},{today},30.00,=HYPERLINK(1),\r\n"
+    ).encode()
     client = client_for("acme_finance", host="acme")
     response = client.post("/payments/import/", {"file": SimpleUploadedFile("pay.csv", content)})
     text = response.content.decode()
     assert response.status_code == 200
-    for expected in ("This date is in the future.", "No case has contract no. NOPE.", "Must not be negative.", "already appears on row 2",
-                     "spreadsheets run as a formula"):
+    for expected in (
+        "This date is in the future.",
+        "No case has contract no. NOPE.",
+        "Must not be negative.",
+        "already appears on row 2",
+        "spreadsheets run as a formula",
+    ):
         assert expected in text, expected
     with tenant_context(world.lenders["acme"]):
         assert not Payment.objects.filter(case=case).exists()  # checking records nothing
@@ -92,8 +104,12 @@ def test_the_api_records_json_rows_idempotently_and_dry_runs(world):
     case = placed_case(world, "PAYAPI")
     _, key = token_for(world)
     today = timezone.localdate().isoformat()
-    body = json.dumps([{"contract_no": case.contract_no, "paid_on": today, "amount": "12.34", "reference": "API-1"},
-                       {"contract_no": case.contract_no, "paid_on": today, "amount": "abc", "reference": "API-2"}])
+    body = json.dumps(
+        [
+            {"contract_no": case.contract_no, "paid_on": today, "amount": "12.34", "reference": "API-1"},
+            {"contract_no": case.contract_no, "paid_on": today, "amount": "abc", "reference": "API-2"},
+        ]
+    )
     dry = system(key=key).post("/payments/api/?dry_run=1", body, content_type="application/json")
     assert dry.status_code == 200 and dry.json()["valid"] == 1 and dry.json()["created"] == 0
     first = system(key=key).post("/payments/api/", body, content_type="application/json").json()
@@ -105,7 +121,14 @@ def test_the_api_records_json_rows_idempotently_and_dry_runs(world):
     schema = json.loads(system(key=key).get("/intake/api/schema/?format=json").content)
     validate_schema(schema)
     assert "/payments/api/" in schema["paths"]
-    assert set(schema["components"]["schemas"]["PaymentVerdict"]["properties"]) == {"rows", "valid", "created", "existing", "rejected", "file_error"}
+    assert set(schema["components"]["schemas"]["PaymentVerdict"]["properties"]) == {
+        "rows",
+        "valid",
+        "created",
+        "existing",
+        "rejected",
+        "file_error",
+    }
 
 
 def test_the_agency_sees_its_lines_without_debtor_data_and_reports_and_disputes(world, client_for):
@@ -115,11 +138,16 @@ def test_the_agency_sees_its_lines_without_debtor_data_and_reports_and_disputes(
     workbench_page = x_admin.get(f"/workbench/cases/{case.pk}/").content.decode()
     assert f"/payments/reports/?contract_no={case.contract_no}" in workbench_page  # report straight from the case
     assert f'value="{case.contract_no}"' in x_admin.get(f"/payments/reports/?contract_no={case.contract_no}").content.decode()
-    response = x_admin.post("/payments/reports/", {"contract_no": case.contract_no, "amount": "250.00", "paid_on": today.isoformat(), "reference": "RC-9"},
-                            follow=True)
+    response = x_admin.post(
+        "/payments/reports/",
+        {"contract_no": case.contract_no, "amount": "250.00", "paid_on": today.isoformat(), "reference": "RC-9"},
+        follow=True,
+    )
     assert "stays pending" in response.content.decode()
     finance = client_for("acme_finance", host="acme")
-    finance.post("/payments/new/", {"contract_no": case.contract_no, "amount": "250.00", "paid_on": today.isoformat(), "reference": "BK-AG-1"})
+    finance.post(
+        "/payments/new/", {"contract_no": case.contract_no, "amount": "250.00", "paid_on": today.isoformat(), "reference": "BK-AG-1"}
+    )
     with tenant_context(world.lenders["acme"]):
         report = PaymentReport.objects.get(reference="RC-9")
         payment = Payment.objects.get(reference="BK-AG-1")
@@ -128,7 +156,9 @@ def test_the_agency_sees_its_lines_without_debtor_data_and_reports_and_disputes(
     listing = x_admin.get("/payments/").content.decode()
     assert "BK-AG-1" in listing and debtor_name not in listing
     detail = x_admin.get(f"/payments/{payment.pk}/")
-    assert detail.status_code == 200 and debtor_name not in detail.content.decode() and "Applied to principal" not in detail.content.decode()
+    assert (
+        detail.status_code == 200 and debtor_name not in detail.content.decode() and "Applied to principal" not in detail.content.decode()
+    )
     response = x_admin.post(f"/payments/{payment.pk}/dispute/", {"reason": "commission", "text": "应按M3计算"}, follow=True)
     assert response.status_code == 200
     with tenant_context(world.lenders["acme"]):
@@ -147,7 +177,9 @@ def test_the_agency_sees_its_lines_without_debtor_data_and_reports_and_disputes(
 def test_other_agencies_and_collectors_see_nothing_of_it(world, client_for):
     case = placed_case(world, "PAYISO")
     today = timezone.localdate().isoformat()
-    client_for("acme_finance", host="acme").post("/payments/new/", {"contract_no": case.contract_no, "amount": "10.00", "paid_on": today, "reference": "BK-ISO-1"})
+    client_for("acme_finance", host="acme").post(
+        "/payments/new/", {"contract_no": case.contract_no, "amount": "10.00", "paid_on": today, "reference": "BK-ISO-1"}
+    )
     with tenant_context(world.lenders["acme"]):
         payment = Payment.objects.get(reference="BK-ISO-1")
         assert CommissionLine.objects.filter(payment=payment, partner=world.orgs["xagency"]).exists()
@@ -165,8 +197,9 @@ def test_a_long_file_reports_its_progress_while_it_is_recorded(world):
 
     case = placed_case(world, "PAYLONG")
     today = timezone.localdate().isoformat()
-    content = ("contract_no,paid_on,amount,reference\r\n" + "".join(
-        f"{case.contract_no},{today},1.00,LONG-{i:04d}\r\n" for i in range(250))).encode()
+    content = (
+        "contract_no,paid_on,amount,reference\r\n" + "".join(f"{case.contract_no},{today},1.00,LONG-{i:04d}\r\n" for i in range(250))
+    ).encode()
     heard = []
     with tenant_context(world.lenders["acme"]):
         result = importing.check_and_record(content, commit=True, report=lambda percent, message: heard.append((percent, message)))
@@ -206,13 +239,23 @@ def test_open_disputes_are_listed_oldest_first_with_their_decision_dates(world, 
     case = placed_case(world, "PAYSLA")
     now = timezone.now()
     with tenant_context(world.lenders["acme"]):
-        old_payment, _ = services.record_payment(case=case, amount="10.00", paid_on=timezone.localdate() - datetime.timedelta(days=20),
-                                                 reference="SLA-OLD", source="manual")
-        new_payment, _ = services.record_payment(case=case, amount="11.00", paid_on=timezone.localdate(), reference="SLA-NEW", source="manual")
+        old_payment, _ = services.record_payment(
+            case=case, amount="10.00", paid_on=timezone.localdate() - datetime.timedelta(days=20), reference="SLA-OLD", source="manual"
+        )
+        new_payment, _ = services.record_payment(
+            case=case, amount="11.00", paid_on=timezone.localdate(), reference="SLA-NEW", source="manual"
+        )
         x = world.orgs["xagency"]
         for payment, days_ago in ((new_payment, 0), (old_payment, 15)):
-            services.open_dispute(payment=payment, partner=x, raised_by_org=x, raised_by=world.people["x_admin"].user, reason="commission",
-                                  text="SLA", now=now - datetime.timedelta(days=days_ago))
+            services.open_dispute(
+                payment=payment,
+                partner=x,
+                raised_by_org=x,
+                raised_by=world.people["x_admin"].user,
+                reason="commission",
+                text="SLA",
+                now=now - datetime.timedelta(days=days_ago),
+            )
     page = client_for("acme_finance", host="acme").get("/payments/disputes/").content.decode()
     rows = [row for row in page.split("<tr") if "PAYSLA" in row]
     assert len(rows) == 2 and "¥10.00" in rows[0] and "¥11.00" in rows[1]  # the older first

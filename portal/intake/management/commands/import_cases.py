@@ -6,6 +6,7 @@ API. With --json it prints {"rows", "valid", "created", "updated",
 "rejected": [{"row", "column", "message"}]} (row numbers count the header as
 row 1). Exits 1 when the file as a whole cannot be read.
 """
+
 import json
 from pathlib import Path
 
@@ -37,8 +38,13 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         with tenant_context(lender):
             try:
-                batch, verdict = services.import_now(content=path.read_bytes(), original_name=path.name, commit=options["commit"],
-                                                     source=BatchSource.COMMAND, mapping_name=options["mapping"])
+                batch, verdict = services.import_now(
+                    content=path.read_bytes(),
+                    original_name=path.name,
+                    commit=options["commit"],
+                    source=BatchSource.COMMAND,
+                    mapping_name=options["mapping"],
+                )
             except IntakeError as error:
                 raise CommandError(error.message) from None
         if options["json"]:
@@ -50,6 +56,8 @@ class Command(BaseCommand):
         if len(verdict.errors) > 50:
             self.stdout.write(f"  … and {len(verdict.errors) - 50} more (see the import {batch.pk} on the import page)")
         if options["commit"]:
-            self.stdout.write(self.style.SUCCESS(f"imported: {verdict.created} created, {verdict.updated} updated, {verdict.unchanged} unchanged"))
+            self.stdout.write(
+                self.style.SUCCESS(f"imported: {verdict.created} created, {verdict.updated} updated, {verdict.unchanged} unchanged")
+            )
         else:
             self.stdout.write("nothing was imported (add --commit to import the valid rows)")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from portal.errors import RuleError
+
 # Whole-file problems: nothing is read.
 FILE_MESSAGES = {
     "empty": _("The file is empty."),
@@ -77,19 +79,25 @@ ROW_MESSAGES = {
 }
 
 
-class IntakeError(Exception):
-    """The file as a whole cannot be read or matched; no row was looked at."""
+class IntakeError(RuleError):
+    """The file as a whole cannot be read or matched; no row was looked at.
+
+    The project's one error type (portal.errors.RuleError): its code names the rule, and ``message`` is the
+    reason in the active language, placeholders filled (so errors.to_messages and str() read the same)."""
 
     def __init__(self, code, **params):
         if code not in FILE_MESSAGES:
             raise ValueError(f"unknown intake error {code!r}")
-        super().__init__(code)
-        self.code = code
-        self.params = params
+        super().__init__(FILE_MESSAGES[code], code=code)
+        self.params = params  # ValidationError keeps None for "no params"; the stored form (as_dict) keeps {}
 
     @property
     def message(self) -> str:
         return str(FILE_MESSAGES[self.code]) % self.params if self.params else str(FILE_MESSAGES[self.code])
+
+    @message.setter
+    def message(self, _template):  # ValidationError.__init__ stores the template; the text comes from the code
+        pass
 
     def as_dict(self):
         return {"code": self.code, "params": self.params}

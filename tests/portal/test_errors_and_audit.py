@@ -29,6 +29,7 @@ from outsourcing.placement import PlacementRefused, refusal
 from outsourcing.workbench.errors import ConductRefused, WorkbenchError
 from portal import access, errors
 from portal.audit.models import Action, AuditEvent
+from portal.intake.errors import IntakeError
 from portal.payments import services as payments
 from portal.payments.models import Dispute, DisputeStatus, PaymentReversal
 from portal.payments.visibility import dispute_rights
@@ -56,6 +57,11 @@ def test_the_apps_refusals_are_the_one_error_type_and_name_their_rule():
     assert WorkbenchError("Unknown number.", code="unknown_number").codes == ["unknown_number"]
     placement = PlacementRefused([refusal("placement_ended")])
     assert placement.codes == ["placement_ended"]
+    # The import's file-level refusal too: one type, its reason shown the same way on a page and in str().
+    assert issubclass(IntakeError, errors.RuleError)
+    too_large = IntakeError("too_large", mb=20)
+    assert too_large.codes == ["too_large"] and too_large.messages == [str(too_large)] == [too_large.message]
+    assert "20" in too_large.message and IntakeError.from_dict(too_large.as_dict()).message == too_large.message
 
 
 def _request_with_messages():

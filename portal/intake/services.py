@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
+from django_tenants.utils import schema_context
 
 from portal import limitation
 from portal.audit.log import Action, record
@@ -125,8 +126,17 @@ def discard_file(*, batch_id, now=None) -> bool:
 
 
 def _discard_file_after_commit(batch_id):
-    """Delete the file once the surrounding transaction has committed (at once when there is none)."""
-    transaction.on_commit(lambda: discard_file(batch_id=batch_id))
+    """Delete the file once the surrounding transaction has committed (at once when there is none).
+
+    In the batch's own schema: by the time an outer transaction commits, the connection may be serving another
+    lender (the demo seeds two in one transaction), and the batch lives in this one's."""
+    schema = connection.schema_name
+
+    def discard():
+        with schema_context(schema):
+            discard_file(batch_id=batch_id)
+
+    transaction.on_commit(discard)
 
 
 def _fail(batch: ImportBatch, error: IntakeError, *, statuses=None) -> bool:

@@ -112,6 +112,19 @@ def test_an_api_or_command_import_keeps_no_file_once_answered(acme, django_captu
     assert verdict.valid == 1 and batch.file.name == "" and batch.file_deleted_at is not None
 
 
+def test_the_file_is_deleted_in_its_lenders_schema_even_when_the_commit_comes_after_leaving_it(world, django_capture_on_commit_callbacks):
+    """One transaction may import for several lenders (the demo seeds two): the deletion, run at commit, must look for
+    the batch in the schema it was made in, not wherever the connection is by then."""
+    with django_capture_on_commit_callbacks(execute=True):
+        with tenant_context(world.lenders["acme"]):
+            batch, verdict = services.import_now(
+                content=to_csv([row(1, contract_no="SCHEMA-ONCE")]), original_name="api.csv", commit=True, source=BatchSource.API
+            )
+    with tenant_context(world.lenders["acme"]):
+        batch.refresh_from_db()
+        assert verdict.valid == 1 and batch.file.name == "" and batch.file_deleted_at is not None
+
+
 def test_a_page_upload_waiting_to_be_mapped_or_committed_keeps_its_file(acme, django_capture_on_commit_callbacks):
     batch = received([row(1)])
     with django_capture_on_commit_callbacks(execute=True):

@@ -63,6 +63,20 @@ def _check_date(paid_on: datetime.date, *, case: Case, today: datetime.date):
 # ------------------------------------------------------------------ lender payments
 
 
+def _snapshot(case: Case, *, as_of: datetime.date, source: str, now) -> BalanceSnapshot:
+    """The case's balances as they now stand, kept in its balance history."""
+    return BalanceSnapshot.objects.create(
+        case=case,
+        as_of=as_of,
+        principal_due=case.principal_due,
+        interest_due=case.interest_due,
+        penalty_due=case.penalty_due,
+        fees_due=case.fees_due,
+        source=source,
+        recorded_at=now,
+    )
+
+
 def record_payment(
     *,
     case: Case,
@@ -133,16 +147,7 @@ def record_payment(
             fields.append("status")
         case.save(update_fields=fields)
         # As of the day it was recorded: the balances after every payment recorded so far, a back-dated one included.
-        BalanceSnapshot.objects.create(
-            case=case,
-            as_of=timezone.localdate(now),
-            principal_due=left.principal,
-            interest_due=left.interest,
-            penalty_due=left.penalty,
-            fees_due=left.fees,
-            source=f"payment:{payment.pk}",
-            recorded_at=now,
-        )
+        _snapshot(case, as_of=timezone.localdate(now), source=f"payment:{payment.pk}", now=now)
         limitation.record_event(
             case=case,
             kind=LimitationEventKind.PARTIAL_PAYMENT,
@@ -238,16 +243,7 @@ def reverse_payment(
             case.status = CaseStatus.INTERNAL  # the apps that placed it say otherwise (hooks)
             fields.append("status")
         case.save(update_fields=fields)
-        BalanceSnapshot.objects.create(
-            case=case,
-            as_of=today,
-            principal_due=case.principal_due,
-            interest_due=case.interest_due,
-            penalty_due=case.penalty_due,
-            fees_due=case.fees_due,
-            source=f"reversal:{reversal.pk}",
-            recorded_at=now,
-        )
+        _snapshot(case, as_of=today, source=f"reversal:{reversal.pk}", now=now)
         limitation.withdraw_events(
             case=case,
             source_type=EVIDENCE_SOURCE,

@@ -176,3 +176,19 @@ class PaymentFactory(factory.Factory):
     @classmethod
     def _build(cls, model_class, *args, **kwargs):
         raise TypeError("a payment exists only once record_payment has applied it: use PaymentFactory(...) (create)")
+
+
+def phone_call(world, *, case, placement, collector, now, agency="xagency", number_kind="mobile", **kwargs):
+    """A collector's call to the debtor's number, started through the workbench service (conduct rules applied)."""
+    from outsourcing.workbench import services
+
+    return services.start_attempt(
+        case=case,
+        placement=placement,
+        agency=world.orgs[agency],
+        collector=collector,
+        channel="phone",
+        number_kind=number_kind,
+        now=now,
+        **kwargs,
+    )

@@ -10,6 +10,7 @@ from outsourcing.workbench import services
 from outsourcing.workbench.errors import WorkbenchError
 from outsourcing.workbench.models import ContactPolicy, PromiseStatus
 from outsourcing.workbench.services import PromiseTerms, evaluate_promises
+from tests.factories import phone_call
 from tests.matrix_workbench import at, in_acme, make_case
 
 D = datetime.date
@@ -57,15 +58,7 @@ def test_a_payment_booked_the_day_after_the_due_date_keeps_the_promise_with_one_
 
 def _promise(world, case, placement, *, amount, due_on, hour):
     collector = world.people["x_collector"].user
-    attempt = services.start_attempt(
-        case=case,
-        placement=placement,
-        agency=world.orgs["xagency"],
-        collector=collector,
-        channel="phone",
-        number_kind="mobile",
-        now=at(hour),
-    )
+    attempt = phone_call(world, case=case, placement=placement, collector=collector, now=at(hour))
     from tests.matrix_workbench import TEST_ID_NUMBER
 
     services.verify_identity(

@@ -8,6 +8,7 @@ from outsourcing.workbench.errors import WorkbenchError
 from outsourcing.workbench.models import ContactAttempt, Party
 from portal.audit.models import Action, AuditEvent
 from portal.models import LimitationEvent
+from tests.factories import phone_call
 from tests.matrix_workbench import at, in_acme, make_case
 
 BALANCE = "¥15,812.35"  # principal 15,000.00 + interest 812.35
@@ -111,15 +112,7 @@ def test_debtor_outcomes_need_a_verified_identity(world):
     with in_acme(world):
         case, placement = make_case(world, "WB-ID-003")
         collector = world.people["x_collector"].user
-        attempt = services.start_attempt(
-            case=case,
-            placement=placement,
-            agency=world.orgs["xagency"],
-            collector=collector,
-            channel="phone",
-            number_kind="mobile",
-            now=at(10),
-        )
+        attempt = phone_call(world, case=case, placement=placement, collector=collector, now=at(10))
         for outcome in ("promise_to_pay", "refuses", "dispute", "claims_paid", "debtor_reached"):
             with pytest.raises(WorkbenchError):
                 services.record_outcome(
@@ -156,15 +149,7 @@ def test_an_outcome_of_a_conversation_with_someone_else_is_refused_after_verific
     with in_acme(world):
         case, placement = make_case(world, "WB-ID-004")
         collector = world.people["x_collector"].user
-        attempt = services.start_attempt(
-            case=case,
-            placement=placement,
-            agency=world.orgs["xagency"],
-            collector=collector,
-            channel="phone",
-            number_kind="mobile",
-            now=at(10),
-        )
+        attempt = phone_call(world, case=case, placement=placement, collector=collector, now=at(10))
         services.verify_identity(attempt=attempt, collector=collector, method="id_last4", name="王测试", answer="2343", now=at(10, 1))
         with pytest.raises(WorkbenchError):
             services.record_outcome(attempt=attempt, collector=collector, outcome="third_party", now=at(10, 3))
@@ -195,15 +180,7 @@ def test_the_verification_window_closes_after_half_an_hour(world):
     with in_acme(world):
         case, placement = make_case(world, "WB-ID-006")
         collector = world.people["x_collector"].user
-        attempt = services.start_attempt(
-            case=case,
-            placement=placement,
-            agency=world.orgs["xagency"],
-            collector=collector,
-            channel="phone",
-            number_kind="mobile",
-            now=at(10),
-        )
+        attempt = phone_call(world, case=case, placement=placement, collector=collector, now=at(10))
         attempt = services.verify_identity(
             attempt=attempt, collector=collector, method="id_last4", name="王测试", answer="2343", now=at(10, 1)
         )
@@ -218,15 +195,7 @@ def test_a_closed_attempt_cannot_be_rewritten_even_in_the_database(world):
     with in_acme(world):
         case, placement = make_case(world, "WB-ID-007")
         collector = world.people["x_collector"].user
-        attempt = services.start_attempt(
-            case=case,
-            placement=placement,
-            agency=world.orgs["xagency"],
-            collector=collector,
-            channel="phone",
-            number_kind="mobile",
-            now=at(10),
-        )
+        attempt = phone_call(world, case=case, placement=placement, collector=collector, now=at(10))
         services.record_outcome(attempt=attempt, collector=collector, outcome="no_answer", now=at(10, 1))
         with pytest.raises(ProgrammingError), transaction.atomic():
             ContactAttempt.objects.filter(pk=attempt.pk).update(outcome="promise_to_pay")

@@ -25,6 +25,9 @@ urlpatterns = common + [
     path("payments/", include("portal.payments.urls")),
     path("outsourcing/", include("outsourcing.urls")),
     path("workbench/", include("outsourcing.workbench.urls")),
+    path("litigation/batches/", include("litigation.batch_urls")),
+    path("litigation/", include("litigation.urls")),
+    path("legal/", include("litigation.office_urls")),
 ]
 
 handler403 = "portal.views.system.forbidden"

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class LitigationConfig(AppConfig):
     name = "litigation"
     verbose_name = _("Litigation")
+
+    def ready(self):
+        from . import access
+
+        access.register()

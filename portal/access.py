@@ -32,6 +32,7 @@ from tenants.models import (
 
 LENDER_ROLES = frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.LEGAL_MANAGER, Role.FINANCE, Role.LAWYER, Role.PARALEGAL})
 ALL_TENANT_ROLES = LENDER_ROLES | {Role.AGENCY_ADMIN, Role.COLLECTOR}
+LEGAL_ROLES = frozenset({Role.LENDER_ADMIN, Role.LEGAL_MANAGER, Role.LAWYER, Role.PARALEGAL})
 
 # action -> roles that may perform it. Object-level visibility is separate
 # (visible_cases); this table is function-level (ASVS 8.2.1).
@@ -80,6 +81,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "statement.manage": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),  # draft, approve, issue
     "statement.view": frozenset({Role.LENDER_ADMIN, Role.FINANCE, Role.COLLECTIONS_MANAGER, Role.AGENCY_ADMIN}),
     "scorecard.view": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.FINANCE, Role.AGENCY_ADMIN}),
+    # Litigation (诉讼催收). Which matters a person sees is litigation.access.visible_matters: the lender's legal
+    # staff every matter, a law firm's people the matters assigned to their firm while open. Collectors: none.
+    "matter.view": LEGAL_ROLES,
+    "matter.escalate": frozenset({Role.LENDER_ADMIN, Role.LEGAL_MANAGER}),  # 移交诉讼; also reassigns a matter's firm
+    "matter.edit": frozenset({Role.LEGAL_MANAGER, Role.LAWYER, Role.PARALEGAL}),  # filing elements, evidence, checklists
+    "matter.record_stage": frozenset({Role.LEGAL_MANAGER, Role.LAWYER}),  # 立案, judgments, enforcement outcomes
+    "packet.build": frozenset({Role.LEGAL_MANAGER, Role.LAWYER, Role.PARALEGAL}),
+    "packet.approve": frozenset({Role.LEGAL_MANAGER, Role.LAWYER}),  # review and approve; override a pre-flight problem
+    "legalcost.record": frozenset({Role.LEGAL_MANAGER, Role.LAWYER, Role.PARALEGAL, Role.FINANCE}),
+    "legal.manage": frozenset({Role.LENDER_ADMIN, Role.LEGAL_MANAGER}),  # fee agreements, the plaintiff's particulars
+    "pipeline.view": frozenset({Role.LENDER_ADMIN, Role.LEGAL_MANAGER, Role.FINANCE, Role.LAWYER}),
+    "referral.manage": frozenset({Role.LENDER_ADMIN, Role.LEGAL_MANAGER, Role.COLLECTIONS_MANAGER}),  # 报案
+    "courtfee.calculate": LEGAL_ROLES | {Role.FINANCE},
 }
 
 

@@ -41,6 +41,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
 # The demo sits above every app (.importlinter): it writes through their services, as a person or a lender's file would.
+from demo import litigation as demo_litigation
 from outsourcing import agreements, placement as placing, statements
 from outsourcing.models import BUCKETS, ROUNDS, Agreement, Placement, PlacementStatus, Statement, StatementStatus
 from outsourcing.workbench.services import assign_cases
@@ -530,6 +531,7 @@ class LenderReport:
     placements_created: int = 0
     payments: int = 0
     statements: int = 0
+    matters_created: int = 0
 
 
 @dataclass
@@ -886,6 +888,7 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
     lenders = {spec.slug: _ensure_lender(spec=spec) for spec in cast.lenders}
     managers: dict[str, User] = {}
     finance: dict[str, User] = {}
+    legal: dict[str, User] = {}
     agency_admins: dict[str, User] = {}
     for spec in cast.lenders:
         for person in spec.people:
@@ -900,6 +903,8 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
                 managers.setdefault(spec.slug, user)
             if person.role == Role.FINANCE:
                 finance.setdefault(spec.slug, user)
+            if person.role == Role.LEGAL_MANAGER:
+                legal.setdefault(spec.slug, user)
     partners: dict[str, Organisation] = {}
     collectors: dict[str, list[User]] = {}
     for spec in cast.partners:
@@ -948,6 +953,24 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
                 report=lender_report,
             )
             _write_money(seed=spec.seed, agencies=eligible, finance=finance.get(spec.slug), agency_admins=agency_admins, now=now)
+            firm_spec = next((p for p in cast.partners if p.kind == OrganisationKind.LAW_FIRM and spec.slug in p.engaged_with), None)
+            firm_people = (
+                {
+                    person.role: User.objects.get(email=cast.email(mailbox=person.mailbox, org_slug=firm_spec.slug))
+                    for person in firm_spec.people
+                }
+                if firm_spec
+                else {}
+            )
+            lender_report.matters_created = demo_litigation.seed_litigation(
+                lender_slug=spec.slug,
+                lender_name=spec.name,
+                legal_manager=legal.get(spec.slug),
+                law_firm=partners[firm_spec.slug] if firm_spec else None,  # the other lender's matters stay in-house
+                lawyer=firm_people.get(Role.LAWYER),
+                paralegal=firm_people.get(Role.PARALEGAL),
+                today=today,
+            )
             lender_report.cases, lender_report.placements = Case.objects.count(), Placement.objects.count()
             lender_report.payments, lender_report.statements = Payment.objects.count(), Statement.objects.count()
         report.lenders.append(lender_report)
@@ -1004,6 +1027,7 @@ def describe_demo(*, cast: Cast, now: datetime.datetime | None = None) -> dict:
         agencies = [partners[p.slug] for p in cast.agencies_for(lender_slug=spec.slug) if p.slug in partners]
         with tenant_context(lender):
             canaries = _canaries(agencies=agencies, now=now)
+            matters = demo_litigation.demo_matter_ids()
         tenants.append(
             {
                 "slug": spec.slug,
@@ -1014,7 +1038,7 @@ def describe_demo(*, cast: Cast, now: datetime.datetime | None = None) -> dict:
                     for p in spec.people
                 ],
                 "canaries": canaries,
-                "matters": [],  # litigation matters arrive with the litigation issue
+                "matters": matters,  # each complete enough to build its filing packet (manage.py build_packet)
             }
         )
     partner_entries = []

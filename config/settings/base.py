@@ -328,6 +328,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-placements": {"task": "outsourcing.tasks.expire_placements_everywhere", "schedule": 300.0},
     "evaluate-due-promises": {"task": "outsourcing.tasks.evaluate_due_promises_everywhere", "schedule": 3600.0},
     "purge-expired-files": {"task": "portal.tasks.purge_expired_files_everywhere", "schedule": 3600.0},
+    # Litigation deadlines: reminders once a day per person (idempotent within a day), limitation dates refreshed.
+    "deadline-reminders": {"task": "litigation.tasks.send_deadline_reminders_everywhere", "schedule": 3600.0},
 }
 
 # ---------------------------------------------------------------- API
@@ -385,6 +387,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint and fontTools narrate every rendering step at INFO: one line each per packet page is noise.
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 LOGIN_URL_PATH = "/accounts/login/"

@@ -254,7 +254,10 @@ def test_placements_go_only_to_engaged_licensed_agencies(cast):
                 if placement.assigned_to is not None:
                     assert placement.assigned_to.email in collectors[placement.partner.slug]
                 if placement.status == PlacementStatus.RECALLED:
-                    assert placement.ended_at < now and placement.case.status == CaseStatus.INTERNAL
+                    # Recalled to be worked in-house, or to go to court (escalation recalls first: demo/litigation.py).
+                    in_litigation = placement.case.matter_loans.filter(active=True).exists()
+                    assert placement.ended_at < now
+                    assert placement.case.status == (CaseStatus.LITIGATION if in_litigation else CaseStatus.INTERNAL)
             for placement in placements:
                 # Placed by the placement service: a term of whole local days under the agreement in force, only once
                 # the case was overdue, in the bucket it was in that day, first round (手别 1).
@@ -324,7 +327,7 @@ def test_json_summary_is_one_object_with_logins_and_canaries():
     tenants = {t["slug"]: t for t in summary["tenants"]}
     assert set(tenants) == {f"{PREFIX}acme", f"{PREFIX}beta"}
     acme = tenants[f"{PREFIX}acme"]
-    assert acme["name"] == "安信消费金融" and acme["domain"] == f"{PREFIX}acme.localhost" and acme["matters"] == []
+    assert acme["name"] == "安信消费金融" and acme["domain"] == f"{PREFIX}acme.localhost"
     assert {u["email"] for u in acme["users"]} == {f"{box}@{PREFIX}acme.demo" for box in ("admin", "manager", "legal", "finance")}
     partners = {p["slug"]: p for p in summary["partners"]}
     assert partners[f"{PREFIX}xunda"]["engaged_with"] == [f"{PREFIX}acme", f"{PREFIX}beta"]
@@ -471,8 +474,8 @@ def test_a_demo_case_carries_exactly_what_importing_its_row_gives(cast):
         )
     }
     with tenant_context(lender(spec.slug)):
-        unplaced = Case.objects.exclude(placements__isnull=False).order_by("contract_no")
-        chosen = {}  # one never-placed case (no payments) per repayment method and acceleration
+        unplaced = Case.objects.exclude(placements__isnull=False).filter(matter_loans__isnull=True).order_by("contract_no")
+        chosen = {}  # one never-placed, never-escalated case (no payments) per repayment method and acceleration
         for case in unplaced:
             chosen.setdefault((case.repayment_method, case.accelerated_on is None), case)
         assert len(chosen) >= 3
@@ -566,3 +569,30 @@ def test_a_lender_with_a_demo_slug_but_another_name_is_not_taken_for_the_demos(c
 def test_seeding_again_over_the_demos_own_lenders_is_allowed(cast):
     seed(cast, cases=1)
     call_command("seed_demo", "--force", "--cases", "1", "--prefix", PREFIX, *BESIDE_WORLD, stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_each_lender_has_demo_matters_that_pass_pre_flight_and_one_builds_its_packet(cast):
+    """seed_demo --json lists each lender's matters; every one is complete enough to build (issue 9 item 6):
+    acme's with the engaged law firm, beta's in-house; the first builds a packet through the real service."""
+    from litigation import packets, preflight
+    from litigation.models import Matter, Stage
+
+    seed(cast, cases=80)
+    summary = demo.describe_demo(cast=cast)
+    for tenant in summary["tenants"]:
+        assert tenant["matters"], tenant["slug"]
+        with tenant_context(lender(tenant["slug"])):
+            matters = [Matter.objects.get(pk=matter_id) for matter_id in tenant["matters"]]
+            assert {m.stage for m in matters} >= {Stage.ESCALATED, Stage.FILED}
+            in_house = tenant["slug"].endswith("beta")
+            assert all((m.firm_id is None) == in_house for m in matters)
+            for matter in matters:
+                assert preflight.blocking(matter) == [], (matter.number, [p.code for p in preflight.blocking(matter)])
+            if not in_house:
+                packet = packets.build_packet(matters[0])
+                assert packets.packet_bytes(packet).startswith(b"%PDF") and packet.pages > 10
+    seed(cast, cases=80)  # again: no new matters
+    for tenant in demo.describe_demo(cast=cast)["tenants"]:
+        with tenant_context(lender(tenant["slug"])):
+            assert Matter.objects.count() == len(tenant["matters"])

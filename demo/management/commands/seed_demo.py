@@ -52,7 +52,8 @@ class Command(BaseCommand):
             return
         for lender in report.lenders:
             self.stdout.write(
-                f"{lender.slug}: {lender.cases} cases ({lender.cases_created} new), {lender.placements} placements ({lender.placements_created} new)"
+                f"{lender.slug}: {lender.cases} cases ({lender.cases_created} new), {lender.placements} placements"
+                f" ({lender.placements_created} new), {lender.matters_created} new litigation matters"
             )
         self.stdout.write(f"Demo ready in {seconds:.1f} s.\n")
         self.stdout.write(demo.format_logins(summary=summary, url=services.public_url("/")))

@@ -7,6 +7,7 @@ class LitigationConfig(AppConfig):
     verbose_name = _("Litigation")
 
     def ready(self):
-        from . import access
+        from . import access, batch, case_panels  # noqa: F401  (batch registers the packet_batch job handler)
 
         access.register()
+        case_panels.register()

@@ -109,8 +109,8 @@ def _filtered_cases(request, filters):
 
 
 def _can_select(principal) -> bool:
-    """The bulk selection feeds placement: lender staff who may place."""
-    return principal.is_lender_staff and access.can(principal, "placement.manage")
+    """The bulk selection feeds placement and escalation to litigation: lender staff who may do either."""
+    return principal.is_lender_staff and (access.can(principal, "placement.manage") or access.can(principal, "matter.escalate"))
 
 
 def case_list(request):
@@ -131,6 +131,8 @@ def case_list(request):
         "query": urlencode(filters.as_query()),
         "hide_amounts": not access.can(principal, "case.view_amounts"),
         "can_select": _can_select(principal),
+        "can_place": access.can(principal, "placement.manage"),
+        "can_escalate": access.can(principal, "matter.escalate"),
         "columns": 6 + access.can(principal, "case.view_amounts") + _can_select(principal),
         "buckets": BUCKETS,
         "statuses": CaseStatus.choices,
@@ -147,7 +149,7 @@ def case_bulk(request):
     placement page: the agency is chosen here and the placement itself is the existing flow's."""
     principal = request.principal
     if not _can_select(principal):
-        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id="placement.manage")
+        record(Action.ACCESS_DENIED, request=request, object_type="action", object_id="placement.manage|matter.escalate")
         raise PermissionDenied
     filters = parse_case_filters(request.POST, lender_view=True)
     cases = _filtered_cases(request, filters)
@@ -171,9 +173,22 @@ def case_bulk(request):
             % {"limit": f"{BULK_PLACE_LIMIT:,}"},
         )
         return redirect(back)
-    # The manual placement page's own form, posted to it: its partner list, its checks, its messages.
-    form = ManualPlacementForm(lender=request.tenant)
-    return render(request, "portal/case_bulk.html", {"form": form, "count": len(numbers), "contracts": " ".join(numbers), "back": back})
+    # The manual placement page's own form, posted to it: its partner list, its checks, its messages; and the
+    # escalation page (litigation), which shows the cases' hints and takes the legal team.
+    can_place = access.can(principal, "placement.manage")
+    form = ManualPlacementForm(lender=request.tenant) if can_place else None
+    return render(
+        request,
+        "portal/case_bulk.html",
+        {
+            "form": form,
+            "can_place": can_place,
+            "can_escalate": access.can(principal, "matter.escalate"),
+            "count": len(numbers),
+            "contracts": " ".join(numbers),
+            "back": back,
+        },
+    )
 
 
 def case_detail(request, case_id):

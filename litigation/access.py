@@ -25,6 +25,17 @@ def visible_matters(principal: Principal | None):
     return Matter.objects.filter(firm=principal.organisation).exclude(stage=Stage.CLOSED)
 
 
+def figure_matters(principal: Principal | None):
+    """The matters whose figures (pipeline, legal costs) this principal may see: the lender's staff who may see
+    litigation figures at all (pipeline.view or legalcost.record: finance has no matter pages), every matter; a law
+    firm, only the matters it may open (visible_matters)."""
+    if principal is None or not (can(principal, "pipeline.view") or can(principal, "legalcost.record")):
+        return Matter.objects.none()
+    if principal.is_lender_staff:
+        return Matter.objects.all()
+    return visible_matters(principal)
+
+
 def get_visible_matter(request, matter_id) -> Matter:
     """The matter, or 404 (audited; never 403, which would confirm it exists)."""
     matter = (

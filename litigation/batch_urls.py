@@ -1,6 +1,14 @@
-"""URLs (litigation-batch), filled in by the litigation issue."""
+"""Batch generation of filing packets (批量立案), under /litigation/batches/ (namespace litigation-batch).
 
-from django.urls import path  # noqa: F401
+The URL names carry the area ("packet-batch-…"): the isolation matrix (tests/matrix_litigation_batch.py) keys
+URLs by name without the namespace, so a bare "new" would clash with other areas' pages.
+"""
+
+from django.urls import path
+
+from . import batch_views
 
 app_name = "litigation-batch"
-urlpatterns = []
+urlpatterns = [
+    path("new/", batch_views.batch_new, name="packet-batch-new"),
+]

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import access
 from portal.middleware import is_public_request
 
-OUTSOURCING, MONEY, SETTINGS = _("Outsourcing"), _("Money"), _("Settings")
+OUTSOURCING, LITIGATION, MONEY, SETTINGS = _("Outsourcing"), _("Litigation"), _("Money"), _("Settings")
 NAV = [
     # (label, url name, action required, where, group): a group with one visible entry shows as a plain link.
     (_("Dashboard"), "home", None, "tenant", None),
@@ -18,10 +18,17 @@ NAV = [
     (_("Placements"), "outsourcing:placement-list", "placement.view", "tenant", OUTSOURCING),
     (_("Field visits"), "workbench-visits", "fieldvisit.decide", "tenant", OUTSOURCING),
     (_("Scorecards"), "outsourcing:scorecards", "scorecard.view", "tenant", OUTSOURCING),
+    (_("Matters"), "litigation:matter-list", "matter.view", "tenant", LITIGATION),
+    (_("Deadlines"), "legal:deadlines", "matter.view", "tenant", LITIGATION),
+    (_("Batch packets"), "litigation-batch:packet-batch-new", "packet.build", "tenant", LITIGATION),
+    (_("Pipeline"), "legal:pipeline", "pipeline.view", "tenant", LITIGATION),
+    (_("Legal costs"), "legal:costs", "legalcost.record", "tenant", LITIGATION),
+    (_("Court fees"), "legal:court-fees", "courtfee.calculate", "tenant", LITIGATION),
     (_("Payments"), "payment-list", "payment.view", "tenant", MONEY),
     (_("Statements"), "outsourcing:statement-list", "statement.view", "tenant", MONEY),
     (_("Partners"), "engagements", "engagement.manage", "tenant", SETTINGS),
     (_("Contact rules"), "workbench-policy", "engagement.manage", "tenant", SETTINGS),
+    (_("Litigation settings"), "legal:settings", "legal.manage", "tenant", SETTINGS),
     (_("Team"), "team", "team.manage", "tenant", SETTINGS),
     (_("Audit log"), "audit-log", "audit.view", "tenant", SETTINGS),
     (_("Lenders"), "platform-lenders", "platform.manage", "public", None),

@@ -6,12 +6,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from litigation import dashboard as legal_dashboard
 from outsourcing.models import Placement
 from portal import access
 from portal.buckets import BUCKETS, bucket_for
 from portal.middleware import is_public_request
 from portal.models import Case
-from tenants.models import Engagement, EngagementStatus
+from tenants.models import Engagement, EngagementStatus, OrganisationKind
 
 
 def home(request):
@@ -55,6 +56,9 @@ def workspace_dashboard(request):
             .select_related("case", "case__debtor")
             .order_by("ends_at")[:10]
         )
+    # The legal staff's working day (litigation.dashboard): deadlines, packets to review, matters to file.
+    context["legal"] = legal_dashboard.working_day(principal, today=today)
+    context["law_firm"] = principal.kind == OrganisationKind.LAW_FIRM
     return render(request, "portal/dashboard.html", context)
 
 

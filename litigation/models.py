@@ -107,6 +107,7 @@ class LegalFeeAgreement(models.Model):
     firm = models.OneToOneField("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
     reference = models.CharField(_("agreement reference"), max_length=64, blank=True)
     fixed_fee = models.DecimalField(_("fixed fee per case (CNY)"), **AMOUNT)
+    # xgettext:no-python-format
     success_fee_percent = models.DecimalField(_("success fee (% of recovered)"), **RATE)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -226,7 +226,7 @@ def escalate(request):
                     messages.success(
                         request,
                         ngettext(
-                            "Escalated: matter %(numbers)s opened.",
+                            "Escalated: %(count)s matter opened (%(numbers)s).",
                             "Escalated: %(count)s matters opened (%(numbers)s).",
                             len(matters),
                         )

@@ -333,6 +333,7 @@ class PacketDocument:
     interest: str
     penalty_interest: str
     compound_interest: str
+    interest_total: str  # 欠利息: contractual + compound + penalty interest (the 2024 template's first figure on line 2)
     fees_claimed: str
     enforcement_costs: str
     enforcement_costs_detail: str
@@ -646,6 +647,7 @@ def _build(matter: Matter, claim: claims_module.Claim, date: datetime.date) -> P
         interest=money(claim.interest),
         penalty_interest=money(claim.penalty_interest),
         compound_interest=money(claim.compound_interest),
+        interest_total=money(claim.interest + claim.compound_interest + claim.penalty_interest),
         fees_claimed=money(claim.fees),
         enforcement_costs=money(claim.enforcement_costs),
         enforcement_costs_detail=matter.enforcement_costs_detail,

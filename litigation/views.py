@@ -347,7 +347,9 @@ def matter_detail(request, matter_id):
             for loan in loans
         ],
         "entries": list(matter.entries.select_related("recorded_by").prefetch_related("instalments")),
-        "stage_form": StageForm(matter=matter, initial={"entered_on": timezone.localdate()}) if matter.is_open else None,
+        "stage_form": StageForm(matter=matter, initial={"entered_on": timezone.localdate()}, auto_id="stage_%s")
+        if matter.is_open
+        else None,
         "checklist": stages.checklist(matter),
         "deadlines": deadlines,
         "plan": stages.plan_rows(matter),
@@ -356,7 +358,7 @@ def matter_detail(request, matter_id):
         "claim_problem": claim_problem,
         "documents": [d for d in documents if d.removed_at is None],
         "removed_documents": [d for d in documents if d.removed_at is not None],
-        "document_form": DocumentForm(initial={"stage": matter.stage}),
+        "document_form": DocumentForm(initial={"stage": matter.stage}, auto_id="document_%s"),
         "problems": _preflight(matter),
         "packets": packets,
         "latest_packet": packets[0] if packets else None,

@@ -165,6 +165,12 @@ class _FixedTimeZipFile(zipfile.ZipFile):
             zinfo_or_arcname = zip_entry(zinfo_or_arcname, self.fixed_date_time)
         return super().writestr(zinfo_or_arcname, data, compress_type=compress_type, compresslevel=compresslevel)
 
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        # openpyxl writes each worksheet to a temporary file and adds it with write(), which stamps the file's mtime.
+        with open(filename, "rb") as handle:
+            data = handle.read()
+        return self.writestr(arcname or filename, data, compress_type=compress_type, compresslevel=compresslevel)
+
 
 def summary_xlsx(rows: Iterable[SummaryRow], *, date_time=(1980, 1, 1, 0, 0, 0)) -> bytes:
     """The same table as an Excel sheet, amounts as numbers; the same rows give the same bytes."""

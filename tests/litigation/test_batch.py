@@ -314,3 +314,14 @@ def test_who_may_not_build_packets_is_refused(acme, client_for, persona):
     assert client.get(new_url()).status_code == 403
     assert client.post(new_url(), {"matter": [str(matter.pk)]}).status_code == 403
     assert batch_jobs(acme) == []
+
+
+def test_the_summary_sheet_carries_no_clock_time_so_the_same_rows_give_the_same_bytes():
+    """openpyxl stamps its parts with the clock (writestr) and the worksheet with its temporary file's mtime (write);
+    every part of the summary must carry the batch's fixed date instead."""
+    from litigation.batch import summary_xlsx
+
+    content = summary_xlsx([], date_time=(2026, 12, 4, 0, 0, 0))
+    stamps = {info.filename: info.date_time for info in zipfile.ZipFile(io.BytesIO(content)).infolist()}
+    assert "xl/worksheets/sheet1.xml" in stamps
+    assert set(stamps.values()) == {(2026, 12, 4, 0, 0, 0)}

@@ -82,10 +82,11 @@ def period_start(*, overdue_since, repayment_method="", disbursed_on=None, term_
     return last_due or overdue_since
 
 
-def conservative_expiry(case) -> datetime.date | None:
-    """For an instalment loan whose period runs from a later date (art. 189): three years from the first missed
-    instalment, the date a court would hold if it read the loan otherwise. Shown as a warning beside the date; None
-    when it is not earlier."""
+def conservative_expiry(case, events=None) -> datetime.date | None:
+    """For an instalment loan whose period runs from a later date (art. 189): the expiry a court would hold if it
+    counted from the first missed instalment instead — the same evidence walked from that start (a later demand,
+    payment or suit still interrupts it, art. 195). Shown as a warning beside the date; None when it is not earlier.
+    ``events``: the standing (kind, date) pairs, when the caller has them."""
     start = period_start(
         overdue_since=case.overdue_since,
         repayment_method=case.repayment_method,
@@ -95,7 +96,12 @@ def conservative_expiry(case) -> datetime.date | None:
     )
     if case.overdue_since is None or case.overdue_since >= start:
         return None
-    return add_years(case.overdue_since, LIMITATION_YEARS)
+    if events is None:
+        events = standing_events(case).values_list("kind", "occurred_on") if case.pk else []
+    expiry = walk([(DUE, case.overdue_since), *((kind, day) for kind, day in events if kind != DUE)]).expiry
+    if expiry is None or (case.limitation_expires_on is not None and expiry >= case.limitation_expires_on):
+        return None
+    return expiry
 
 
 @dataclass(frozen=True)
@@ -214,8 +220,14 @@ def recompute(case: Case) -> datetime.date | None:
 def case_summary(case: Case) -> dict:
     """What the case page's limitation card explains: the walk over the standing evidence (the event that set the
     date, the events after expiry and their effect), and the art. 189 warning date."""
-    result = walk(standing_events(case).values_list("kind", "occurred_on"))
-    return {"walk": result, "setting": result.basis, "review": result.review, "conservative_expiry": conservative_expiry(case)}
+    events = list(standing_events(case).values_list("kind", "occurred_on"))
+    result = walk(events)
+    return {
+        "walk": result,
+        "setting": result.basis,
+        "review": result.review,
+        "conservative_expiry": conservative_expiry(case, events),
+    }
 
 
 @transaction.atomic

@@ -86,6 +86,12 @@ def test_instalments_run_from_the_last_instalments_due_date(acme):
     assert case.limitation_expires_on == datetime.date(2027, 1, 31)
     # The conservative date, from the first missed instalment, is shown beside it as a warning.
     assert case.limitation_summary["conservative_expiry"] == datetime.date(2026, 5, 31)
+    # A suit filed on 2026-03-02, inside both readings' periods, interrupts either (art. 195(三)): counted from the
+    # first missed instalment the period now runs from the filing too, so no earlier date is left to warn about.
+    limitation.record_event(case=case, kind="legal_action", occurred_on=datetime.date(2026, 3, 2), source_type="test", source_id="suit")
+    case.refresh_from_db()
+    assert case.limitation_expires_on == datetime.date(2029, 3, 2)
+    assert case.limitation_summary["conservative_expiry"] is None
 
 
 def test_an_accelerated_loan_runs_from_the_acceleration(acme):

@@ -28,6 +28,7 @@ from outsourcing.placement import recall_placements
 from portal.access import may_receive_cases
 from portal.audit.log import Action, record
 from portal.errors import RuleError
+from portal.lib.money import format_cny
 from portal.models import Case, CaseStatus, RiskFlag
 from tenants.models import EngagementStatus, Membership, OrganisationKind, Role
 
@@ -95,7 +96,8 @@ def hints(case: Case, *, today: datetime.date | None = None, history: dict | Non
         Hint(
             "balance",
             case.balance >= threshold,
-            _("Balance %(balance)s CNY against the threshold of %(threshold)s CNY") % {"balance": case.balance, "threshold": threshold},
+            _("Balance %(balance)s against the threshold of %(threshold)s")
+            % {"balance": format_cny(case.balance), "threshold": format_cny(threshold)},
         )
     )
     expiry = case.limitation_expires_on
@@ -115,8 +117,8 @@ def hints(case: Case, *, today: datetime.date | None = None, history: dict | Non
         Hint(
             "agencies",
             history["placements"] > 0,
-            _("%(n)s previous placements recovered %(recovered)s CNY; %(broken)s promises broken")
-            % {"n": history["placements"], "recovered": history["recovered"], "broken": history["broken_promises"]},
+            _("%(n)s previous placements recovered %(recovered)s; %(broken)s promises broken")
+            % {"n": history["placements"], "recovered": format_cny(history["recovered"]), "broken": history["broken_promises"]},
         )
     )
     if RiskFlag.FRAUD in (case.risk_flags or []):

@@ -16,7 +16,6 @@ No case of tests/world.py is touched: what each persona may see of the world's c
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import connection
 from django_tenants.utils import tenant_context
@@ -51,50 +50,21 @@ class LitigationWorld:
 
 
 def _ready_matter(world, *, firm_key, lawyer, paralegal, contract_no, debtor_name, debtor_id, mobile, principal):
-    """A matter a lawyer could file today (tests/litigation/support.complete_matter's elements), on a case of its own."""
-    from litigation.models import DocumentKind
-    from tests.factories import CaseFactory, DebtorFactory
-    from tests.litigation.support import add_document, escalated_matter, pdf_bytes
+    """A matter a lawyer could file today (tests/litigation/support.complete_matter), with its loan and first exhibit."""
+    from tests.litigation.support import complete_matter
 
-    today = datetime.date.today()
-    debtor = DebtorFactory(
-        name=debtor_name, id_number=debtor_id, mobile=mobile, address="广东省潮州市饶平县黄冈镇中山路18号", employer="潮州市某贸易有限公司"
-    )
-    case = CaseFactory(
-        debtor=debtor,
+    matter = complete_matter(
+        world,
+        firm=firm_key,
+        lawyer=lawyer,
+        paralegal=paralegal,
         contract_no=contract_no,
-        loan_amount=Decimal("20000.00"),
-        principal_due=Decimal(principal),
-        interest_due=Decimal("321.00"),
-        annual_rate=Decimal("18"),
-        day_count_basis=360,
-        disbursed_on=today - datetime.timedelta(days=400),
-        term_months=12,
-        dpd=120,
-        accelerated_on=today - datetime.timedelta(days=90),
+        debtor_name=debtor_name,
+        debtor_id=debtor_id,
+        mobile=mobile,
+        principal=principal,
     )
-    matter = escalated_matter(world, cases=[case], firm=firm_key, lawyer=lawyer, paralegal=paralegal)
-    matter.court = "上海市浦东新区人民法院"
-    matter.claim_cutoff = today - datetime.timedelta(days=1)
-    matter.save()
-    loan = matter.loans.get()
-    loan.contract_name = "个人消费借款合同"
-    loan.contract_signed_on = case.disbursed_on
-    loan.contract_place = "线上签订（上海市）"
-    loan.penalty_rate = Decimal("27")
-    loan.interest_paid_to = today - datetime.timedelta(days=150)
-    loan.due_date = case.accelerated_on
-    loan.save()
-    documents = [
-        add_document(matter, kind, title=title, proves=proves, content=pdf_bytes(kind, pages), pages=pages)
-        for kind, title, proves, pages in [
-            (DocumentKind.LOAN_CONTRACT, "借款合同", "证明借款合同关系", 2),
-            (DocumentKind.DISBURSEMENT, "放款凭证", "证明已发放借款", 1),
-            (DocumentKind.REPAYMENT_HISTORY, "还款明细", "证明还款及逾期事实", 1),
-            (DocumentKind.COLLECTION_NOTICE, "催收通知", "证明曾催收", 1),
-        ]
-    ]
-    return matter, loan, documents[0]
+    return matter, matter.loans.get(), matter.documents.order_by("uploaded_at", "id").first()
 
 
 def extend_world(world):

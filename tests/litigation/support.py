@@ -135,18 +135,32 @@ STANDARD_EXHIBITS = [
 ]
 
 
-def complete_matter(world, *, firm="lfirm", lender="acme", exhibits=STANDARD_EXHIBITS, debtor_name="赵六", contract_no=None) -> Matter:
-    """A matter a lawyer could file today: plaintiff particulars, one loan with every element, the four exhibits."""
+def complete_matter(
+    world,
+    *,
+    firm="lfirm",
+    lender="acme",
+    exhibits=STANDARD_EXHIBITS,
+    debtor_name="赵六",
+    debtor_id=DEBTOR_ID,
+    mobile="13800138000",
+    contract_no=None,
+    principal="15000.00",
+    lawyer=None,
+    paralegal=None,
+) -> Matter:
+    """A matter a lawyer could file today: plaintiff particulars, one loan with every element, the four exhibits.
+    Firm L's matters go to its lawyer and paralegal unless others are named."""
     plaintiff(world, lender)
     today = datetime.date.today()
     debtor = DebtorFactory(
-        name=debtor_name, id_number=DEBTOR_ID, address="广东省潮州市饶平县黄冈镇中山路18号", employer="潮州市某贸易有限公司"
+        name=debtor_name, id_number=debtor_id, mobile=mobile, address="广东省潮州市饶平县黄冈镇中山路18号", employer="潮州市某贸易有限公司"
     )
     kwargs = {"contract_no": contract_no} if contract_no else {}
     case = CaseFactory(
         debtor=debtor,
         loan_amount=Decimal("20000.00"),
-        principal_due=Decimal("15000.00"),
+        principal_due=Decimal(principal),
         interest_due=Decimal("812.35"),
         annual_rate=Decimal("18"),
         day_count_basis=360,
@@ -156,9 +170,9 @@ def complete_matter(world, *, firm="lfirm", lender="acme", exhibits=STANDARD_EXH
         accelerated_on=today - datetime.timedelta(days=90),
         **kwargs,
     )
-    people = world.people
-    lawyer = people["l_lawyer"].user if firm == "lfirm" else None
-    paralegal = people["l_paralegal"].user if firm == "lfirm" else None
+    if firm == "lfirm":
+        lawyer = lawyer or world.people["l_lawyer"].user
+        paralegal = paralegal or world.people["l_paralegal"].user
     matter = escalated_matter(world, cases=[case], firm=firm, lender=lender, lawyer=lawyer, paralegal=paralegal)
     matter.court = "上海市浦东新区人民法院"
     matter.claim_cutoff = today - datetime.timedelta(days=1)

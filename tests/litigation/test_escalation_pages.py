@@ -48,7 +48,7 @@ def test_escalate_one_case_from_its_page_to_the_in_house_team(world, client_for)
     assert screen.status_code == 200
     body = text(screen)
     # The hints (escalation.hints): employer on file, the balance against the 3,000 CNY threshold, previous agencies.
-    assert "Employer or workplace on file" in body and "against the threshold of 3000.00 CNY" in body and "previous placements" in body
+    assert "Employer or workplace on file" in body and "against the threshold of ¥3,000.00" in body and "previous placements" in body
     assert "律正律师事务所 L" in body and "800.00" in body  # an engaged firm with its fee agreement
     response = client.post(
         "/litigation/escalate/",

@@ -203,3 +203,38 @@ def no_horizontal_overflow(page):
 
 def scroll_widths(page):
     return page.evaluate("() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})")
+
+
+def in_lender(lender, func):
+    """``func()`` in ``lender``'s schema, off the browser's event loop (the ORM refuses to run on it); its value."""
+    from django_tenants.utils import tenant_context
+
+    box = {}
+
+    def work():
+        with tenant_context(lender):
+            box["value"] = func()
+        connections["default"].set_schema_to_public()
+
+    off_the_event_loop(work)
+    return box["value"]
+
+
+def drop_journey_lender(lender, *, org_ids, users):
+    """Remove a journey's own lender (schema dropped), its partners' organisations and memberships, and deactivate
+    its people: nothing a journey committed is left for other tests."""
+    from django.db import connection
+
+    from tenants.models import Domain, Engagement, Licence, Membership, User
+
+    Engagement.objects.filter(lender=lender).delete()
+    Membership.objects.filter(organisation_id__in=org_ids).delete()
+    User.objects.filter(pk__in=[user.pk for user in users]).update(is_active=False)
+    Domain.objects.filter(tenant=lender).delete()
+    lender.delete(force_drop=True)
+    connections["default"].set_schema_to_public()
+    # Organisations are referenced by tenant tables too, so Django's collector would look for them in the public
+    # schema; the lender's schema is gone, and nothing public refers to these any more.
+    Licence.objects.filter(organisation_id__in=org_ids).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM tenants_organisation WHERE id = ANY(%s)", [org_ids])

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from portal.jobs import tasks
-from tests.browser_support import chromium, current_code, live_app, new_page, off_the_event_loop, shot  # noqa: F401
+from tests.browser_support import chromium, current_code, drop_journey_lender, in_lender, live_app, new_page, off_the_event_loop, shot  # noqa: F401
 from tests.intake_support import id_number, row, to_csv
 from tests.matrix_outsourcing import terms
 from tests.world import PASSWORD
@@ -61,7 +61,7 @@ def journey(world, django_db_blocker):
     from outsourcing import agreements
     from outsourcing.workbench.services import set_contact_policy
     from tenants import services
-    from tenants.models import Domain, Engagement, EngagementStatus, Licence, LicenceKind, Membership, Role, User
+    from tenants.models import EngagementStatus, LicenceKind, Role
 
     with django_db_blocker.unblock():
         today = timezone.localdate()
@@ -118,20 +118,7 @@ def journey(world, django_db_blocker):
         connections["default"].set_schema_to_public()
     yield {"lender": lender, "people": people, "agencies": agencies, "devices": devices}
     with django_db_blocker.unblock():
-        from django.db import connection
-
-        org_ids = [lender.organisation_id] + [org.pk for org in agencies.values()]
-        Engagement.objects.filter(lender=lender).delete()
-        Membership.objects.filter(organisation_id__in=org_ids).delete()
-        User.objects.filter(pk__in=[user.pk for user in people.values()]).update(is_active=False)
-        Domain.objects.filter(tenant=lender).delete()
-        lender.delete(force_drop=True)
-        connections["default"].set_schema_to_public()
-        # Organisations are referenced by tenant tables too, so Django's collector would look for them in the
-        # public schema; the lender's schema is gone, and nothing public refers to these any more.
-        Licence.objects.filter(organisation_id__in=org_ids).delete()
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM tenants_organisation WHERE id = ANY(%s)", [org_ids])
+        drop_journey_lender(lender, org_ids=[lender.organisation_id] + [org.pk for org in agencies.values()], users=people.values())
 
 
 def sign_in(page, app, email, device=None):
@@ -156,18 +143,6 @@ def run_jobs(lender):
         connections["default"].set_schema_to_public()
 
     off_the_event_loop(work)
-
-
-def query(lender, func):
-    box = {}
-
-    def work():
-        with tenant_context(lender):
-            box["value"] = func()
-        connections["default"].set_schema_to_public()
-
-    off_the_event_loop(work)
-    return box["value"]
 
 
 def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commission(journey, live_app, new_page, tmp_path):
@@ -218,7 +193,7 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     shot(page, "journey-02-preview")
     page.get_by_role("button", name=f"Place these {CASES} cases").click()
     run_jobs(lender)
-    counts = query(lender, lambda: {org: Placement.objects.active().filter(partner=org).count() for org in (ja, jb)})
+    counts = in_lender(lender, lambda: {org: Placement.objects.active().filter(partner=org).count() for org in (ja, jb)})
     assert counts == {ja: 6, jb: 4}
     shot(page, "journey-03-placed")
 
@@ -239,8 +214,8 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     collector.goto(live_app.url("/workbench/", host=SLUG))
     collector.get_by_role("link", name=contract).first.click()
     collector.get_by_role("button", name="Call").first.click()
-    case = query(lender, lambda: Case.objects.select_related("debtor").get(contract_no=contract))
-    id_last4 = query(lender, lambda: Case.objects.get(pk=case.pk).debtor.id_number[-4:])
+    case = in_lender(lender, lambda: Case.objects.select_related("debtor").get(contract_no=contract))
+    id_last4 = in_lender(lender, lambda: Case.objects.get(pk=case.pk).debtor.id_number[-4:])
     collector.locator('select[name="method"]').select_option("id_last4")
     collector.locator('input[name="name"]').fill(case.debtor.name)
     collector.locator('input[name="answer"]').fill(id_last4)
@@ -263,7 +238,7 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     finance.get_by_role("button", name="Record").click()
     expect(finance.locator("main")).to_contain_text("¥480.00")  # M2, round 1: 16% in this schedule
     shot(finance, "journey-06-payment")
-    promise = query(lender, lambda: PromiseToPay.objects.get(case__contract_no=contract))
+    promise = in_lender(lender, lambda: PromiseToPay.objects.get(case__contract_no=contract))
     assert promise.status == "kept" and promise.paid_amount == Decimal("3000.00")
 
     # 6. The agency's statement for the month shows the commission.
@@ -342,5 +317,5 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     finance.get_by_role("button", name="Draft statement").click()
     expect(finance.locator("main")).to_contain_text("-¥480.00")
     shot(finance, "journey-15-statement-clawback")
-    promise = query(lender, lambda: PromiseToPay.objects.get(case__contract_no=contract))
+    promise = in_lender(lender, lambda: PromiseToPay.objects.get(case__contract_no=contract))
     assert promise.status == "pending" and promise.paid_amount == Decimal("0.00")

@@ -23,7 +23,17 @@ from django.db import connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from tests.browser_support import ARTIFACTS, chromium, live_app, new_page, no_horizontal_overflow, off_the_event_loop, shot  # noqa: F401
+from tests.browser_support import (  # noqa: F401
+    ARTIFACTS,
+    chromium,
+    drop_journey_lender,
+    in_lender,
+    live_app,
+    new_page,
+    no_horizontal_overflow,
+    off_the_event_loop,
+    shot,
+)
 from tests.intake_support import id_number
 from tests.litigation.support import DEBTOR_ID, pdf_bytes
 from tests.world import PASSWORD
@@ -46,7 +56,7 @@ def litjourney(world, django_db_blocker):
     agreement, a lawyer and a paralegal; three defaulted loans of two borrowers (valid ID, employer, address)."""
     from litigation.models import LegalFeeAgreement, PlaintiffProfile
     from tenants import services
-    from tenants.models import Domain, Engagement, EngagementStatus, Licence, LicenceKind, Membership, Role, User
+    from tenants.models import EngagementStatus, LicenceKind, Role
     from tests.factories import CaseFactory, DebtorFactory
 
     with django_db_blocker.unblock():
@@ -136,19 +146,7 @@ def litjourney(world, django_db_blocker):
         connections["default"].set_schema_to_public()
     yield {"lender": lender, "people": people, "firm": firm, "cases": cases}
     with django_db_blocker.unblock():
-        from django.db import connection
-
-        org_ids = [lender.organisation_id, firm.pk]
-        Engagement.objects.filter(lender=lender).delete()
-        Membership.objects.filter(organisation_id__in=org_ids).delete()
-        User.objects.filter(pk__in=[user.pk for user in people.values()]).update(is_active=False)
-        Domain.objects.filter(tenant=lender).delete()
-        lender.delete(force_drop=True)
-        connections["default"].set_schema_to_public()
-        # Organisations are referenced by tenant tables too (the fee agreement, the matters), whose schema is gone.
-        Licence.objects.filter(organisation_id__in=org_ids).delete()
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM tenants_organisation WHERE id = ANY(%s)", [org_ids])
+        drop_journey_lender(lender, org_ids=[lender.organisation_id, firm.pk], users=people.values())
 
 
 def sign_in(page, app, email):
@@ -158,18 +156,6 @@ def sign_in(page, app, email):
     page.locator('input[name="password"]').fill(PASSWORD)
     page.locator('main button[type="submit"]').click()
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-
-
-def query(lender, func):
-    box = {}
-
-    def work():
-        with tenant_context(lender):
-            box["value"] = func()
-        connections["default"].set_schema_to_public()
-
-    off_the_event_loop(work)
-    return box["value"]
 
 
 def duplicate_ids(page):
@@ -235,9 +221,9 @@ def test_escalate_complete_generate_download_approve_and_file(litjourney, live_a
     expect(manager).to_have_url(re.compile(r"/litigation/[0-9a-f-]{36}/$"))
     expect(manager.locator("h1")).to_contain_text(BORROWER)
     expect(manager.locator("h1")).to_contain_text("Escalated")
-    matter = query(lender, lambda: Matter.objects.select_related("firm").get(debtor__name=BORROWER))
+    matter = in_lender(lender, lambda: Matter.objects.select_related("firm").get(debtor__name=BORROWER))
     assert matter.firm == litjourney["firm"] and matter.lawyer_id == people["lawyer"].pk and matter.paralegal_id == people["paralegal"].pk
-    assert query(lender, lambda: sorted(matter.loans.values_list("case__contract_no", flat=True))) == list(CONTRACTS)
+    assert in_lender(lender, lambda: sorted(matter.loans.values_list("case__contract_no", flat=True))) == list(CONTRACTS)
     shot(manager, "litigation-journey-02-matter-escalated")
     manager.goto(live_app.url("/litigation/", host=SLUG))
     expect(manager.locator("main")).to_contain_text(matter.number)
@@ -339,12 +325,12 @@ def test_escalate_complete_generate_download_approve_and_file(litjourney, live_a
     expect(lawyer.locator("#stages")).to_contain_text(CASE_NUMBER)
     # 诉讼费用交纳办法 art. 22: the acceptance fee within 7 days of the court's notice (a later working day after a holiday).
     expect(lawyer.locator("#deadlines")).to_contain_text("Court fee payment")
-    filed = query(lender, lambda: Matter.objects.get(pk=matter.pk))
+    filed = in_lender(lender, lambda: Matter.objects.get(pk=matter.pk))
     assert (filed.stage, filed.court, filed.court_case_number) == (Stage.FILED, COURT, CASE_NUMBER)
-    fee_due = query(lender, lambda: filed.deadlines.get(kind="fee_payment").due_on)
+    fee_due = in_lender(lender, lambda: filed.deadlines.get(kind="fee_payment").due_on)
     assert today + datetime.timedelta(days=7) <= fee_due <= today + datetime.timedelta(days=14)
     expect(lawyer.locator("#deadlines")).to_contain_text(fee_due.isoformat())
-    assert query(lender, lambda: filed.packets.get().status) == PacketStatus.APPROVED
+    assert in_lender(lender, lambda: filed.packets.get().status) == PacketStatus.APPROVED
     shot(lawyer, "litigation-journey-09-filed")
     lawyer.set_viewport_size({"width": 400, "height": 900})
     lawyer.reload()

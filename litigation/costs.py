@@ -23,6 +23,7 @@ from portal.audit.log import Action, record
 from portal.errors import RuleError
 from portal.lib.money import to_fen
 
+from . import ledger_attribution
 from .models import CostKind, LegalCost, Matter
 
 ZERO = Decimal("0.00")
@@ -96,6 +97,7 @@ def record_cost(
             note=note[:300],
             recorded_by=by,
         )
+        ledger_attribution.post_cost(cost)  # its fee-ledger entry, in this same transaction (portal.ledger)
         record(
             Action.CREATE,
             request=request,

@@ -32,6 +32,7 @@ from django.utils import timezone
 from portal.lib.money import to_fen
 from portal.payments.models import effective_split
 
+from . import ledger_attribution
 from .models import CommissionLine, Placement
 from .placement import placement_covering
 
@@ -76,7 +77,7 @@ def attribute(*, payment, now: datetime.datetime | None = None) -> CommissionLin
     if placement is None:
         return None
     rate = rate_of(placement)
-    return CommissionLine.objects.create(
+    line = CommissionLine.objects.create(
         payment=payment,
         placement=placement,
         partner_id=placement.partner_id,
@@ -90,6 +91,8 @@ def attribute(*, payment, now: datetime.datetime | None = None) -> CommissionLin
         commission=commission_for(applied, rate),
         created_at=now or timezone.now(),
     )
+    ledger_attribution.post_line(line)  # its fee-ledger entry, in this same transaction (portal.ledger)
+    return line
 
 
 def claw_back(*, reversal, now: datetime.datetime | None = None) -> CommissionLine | None:
@@ -106,7 +109,7 @@ def claw_back(*, reversal, now: datetime.datetime | None = None) -> CommissionLi
     totals = lines.aggregate(recovered=Sum("recovered"), commission=Sum("commission"))
     if not totals["recovered"]:
         return None
-    return CommissionLine.objects.create(
+    line = CommissionLine.objects.create(
         payment_id=earned.payment_id,
         reversal=reversal,
         placement_id=earned.placement_id,
@@ -121,6 +124,8 @@ def claw_back(*, reversal, now: datetime.datetime | None = None) -> CommissionLi
         commission=-totals["commission"],
         created_at=now or timezone.now(),
     )
+    ledger_attribution.post_line(line)  # its fee-ledger entry, in this same transaction (portal.ledger)
+    return line
 
 
 def adjust(*, correction, now: datetime.datetime | None = None) -> CommissionLine | None:
@@ -151,7 +156,7 @@ def adjust(*, correction, now: datetime.datetime | None = None) -> CommissionLin
     before_recovered, before_commission = totals["recovered"] or Decimal("0.00"), totals["commission"] or Decimal("0.00")
     after_recovered = before_recovered + change
     after_commission = commission_for(after_recovered, rate) if after_recovered > 0 else Decimal("0.00")
-    return CommissionLine.objects.create(
+    line = CommissionLine.objects.create(
         payment=payment,
         correction=correction,
         placement_id=placement_id,
@@ -166,3 +171,5 @@ def adjust(*, correction, now: datetime.datetime | None = None) -> CommissionLin
         commission=after_commission - before_commission,
         created_at=now or timezone.now(),
     )
+    ledger_attribution.post_line(line)  # its fee-ledger entry, in this same transaction (portal.ledger)
+    return line

@@ -15,6 +15,7 @@ regenerating adds a version, it never overwrites one.
 import uuid
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -512,3 +513,113 @@ class Packet(models.Model):
 
     def __str__(self):
         return f"{self.matter.number} v{self.version}"
+
+
+class FeeLineKind(models.TextChoices):
+    FIXED = "fixed", _("Fixed fee")  # 基础律师费
+    SUCCESS = "success", _("Success fee")  # 风险代理费
+
+
+class LegalFeeLine(models.Model):
+    """What a law firm earned on a matter under its fee agreement (律师费明细), one immutable line each
+    (litigation.fees has the rules, litigation.fee_lines writes them).
+
+    A **fixed** line: the matter's fixed fee, once per matter, earned on the first court stage (``stage_entry``); its
+    ``case`` is the matter's loan when it has one, else empty (a fee for the whole matter). A **success** line: the
+    fee on the money one payment applied to a loan of the matter while the matter was with the firm; a reversed
+    payment adds a clawback line (``reversal``: the payment's lines negated, dated the reversal), and a reversal that
+    changes a later payment's applied money adds an adjustment line (``correction``), as commission lines do
+    (outsourcing.CommissionLine). A line is never edited or deleted: only its statement is set (or cleared while a
+    draft), so an approved statement never changes and every statement equals the sum of its lines."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="fee_lines")
+    firm = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False)
+    case = models.ForeignKey("portal.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.CharField(_("kind"), max_length=8, choices=FeeLineKind.choices)
+    earned_on = models.DateField(_("earned on"))
+    base = models.DecimalField(_("base"), **AMOUNT)  # fixed: the fee; success: the money applied (negative: clawback)
+    rate = models.DecimalField(_("success fee (%)"), null=True, blank=True, **RATE)  # percent, as the agreement (8 = 8%)
+    amount = models.DecimalField(_("fee"), **AMOUNT)
+    stage_entry = models.OneToOneField(StageEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="fee_line")
+    payment = models.ForeignKey("payments.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="legal_fee_lines")
+    reversal = models.OneToOneField(
+        "payments.PaymentReversal", null=True, blank=True, on_delete=models.PROTECT, related_name="legal_fee_clawback"
+    )
+    correction = models.OneToOneField(
+        "payments.PaymentPostingCorrection", null=True, blank=True, on_delete=models.PROTECT, related_name="legal_fee_adjustment"
+    )
+    statement = models.ForeignKey("fees.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="legal_fee_lines")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["earned_on", "created_at", "id"]
+        indexes = [
+            models.Index(fields=["firm", "earned_on"], condition=Q(statement__isnull=True), name="legal_fee_unstated"),
+            models.Index(fields=["firm", "earned_on"], name="legal_fee_firm_earned_on"),
+            models.Index(fields=["matter", "kind"], name="legal_fee_matter_kind"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["matter"], condition=Q(kind="fixed"), name="legal_fee_one_fixed_per_matter"),
+            # One earned success line per payment (so per matter and payment, and no payment earns two matters a fee);
+            # clawbacks are one per reversal and adjustments one per correction (the OneToOnes above).
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(kind="success", reversal__isnull=True, correction__isnull=True),
+                name="legal_fee_one_success_per_payment",
+            ),
+            # The shape of each kind: a fixed line is the fee itself (no payment, no rate); a success line is earned
+            # (positive base), a clawback (negative) or an adjustment (either), never two of them.
+            models.CheckConstraint(
+                condition=Q(
+                    kind="fixed",
+                    payment__isnull=True,
+                    reversal__isnull=True,
+                    correction__isnull=True,
+                    rate__isnull=True,
+                    stage_entry__isnull=False,
+                    base__gt=0,
+                    amount=models.F("base"),
+                )
+                | (
+                    Q(kind="success", payment__isnull=False, rate__isnull=False, stage_entry__isnull=True, case__isnull=False)
+                    & (
+                        Q(reversal__isnull=True, correction__isnull=True, base__gt=0)
+                        | Q(reversal__isnull=False, correction__isnull=True, base__lt=0)
+                        | (Q(reversal__isnull=True, correction__isnull=False) & ~Q(base=0))
+                    )
+                ),
+                name="legal_fee_line_shape",
+            ),
+            models.CheckConstraint(condition=Q(rate__isnull=True) | (Q(rate__gte=0) & Q(rate__lte=100)), name="legal_fee_rate_percent"),
+            # Between 0 and the base, of the base's sign: earned 0 ≤ fee ≤ base, clawback base ≤ fee ≤ 0.
+            models.CheckConstraint(
+                condition=Q(base__gt=0, amount__gte=0, amount__lte=models.F("base"))
+                | Q(base__lt=0, amount__lte=0, amount__gte=models.F("base")),
+                name="legal_fee_within_base",
+            ),
+        ]
+        triggers = [
+            # A line never changes: what it is for, whose it is, its date and its money. Only its statement is set
+            # (or cleared while a draft).
+            pgtrigger.Protect(
+                name="legal_fee_line_fixed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__amount__df=pgtrigger.F("new__amount"))
+                | pgtrigger.Q(old__base__df=pgtrigger.F("new__base"))
+                | pgtrigger.Q(old__rate__df=pgtrigger.F("new__rate"))
+                | pgtrigger.Q(old__kind__df=pgtrigger.F("new__kind"))
+                | pgtrigger.Q(old__matter_id__df=pgtrigger.F("new__matter_id"))
+                | pgtrigger.Q(old__firm_id__df=pgtrigger.F("new__firm_id"))
+                | pgtrigger.Q(old__case_id__df=pgtrigger.F("new__case_id"))
+                | pgtrigger.Q(old__earned_on__df=pgtrigger.F("new__earned_on"))
+                | pgtrigger.Q(old__stage_entry_id__df=pgtrigger.F("new__stage_entry_id"))
+                | pgtrigger.Q(old__payment_id__df=pgtrigger.F("new__payment_id"))
+                | pgtrigger.Q(old__reversal_id__df=pgtrigger.F("new__reversal_id"))
+                | pgtrigger.Q(old__correction_id__df=pgtrigger.F("new__correction_id")),
+            ),
+            pgtrigger.Protect(name="legal_fee_line_never_deleted", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} ({self.earned_on})"

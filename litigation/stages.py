@@ -23,7 +23,7 @@ from portal.audit.log import Action, record
 from portal.errors import RuleError
 from portal.models import Case, CaseStatus, LimitationEventKind
 
-from . import deadlines as rules
+from . import deadlines as rules, fee_lines
 from .models import (
     ChecklistTick,
     Deadline,
@@ -198,6 +198,8 @@ def record_stage(
             recorded_by=by,
         )
         PlanInstalment.objects.bulk_create(PlanInstalment(matter=matter, entry=entry, due_on=d, amount=a) for d, a in instalments)
+        # The firm's fixed fee (基础律师费) is earned on the matter's first court stage, once (litigation.fees).
+        fee_lines.earn_fixed_fee(entry=entry)
         fields = ["stage", "updated_at"]
         matter.stage = stage
         if court.strip():

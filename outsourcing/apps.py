@@ -7,8 +7,10 @@ class OutsourcingConfig(AppConfig):
     verbose_name = _("Outsourced collection")
 
     def ready(self):
-        from . import access, case_panels, payments
+        from . import access, case_panels, ledger_attribution, payments, statements
 
         access.register()
         payments.register()
         case_panels.register()
+        statements.register()  # the "commission" kind of the core's statements (portal.fees)
+        ledger_attribution.register()  # recoveries attributed to the agency, commission lines posted (portal.ledger)

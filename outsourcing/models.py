@@ -18,9 +18,10 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from portal.buckets import BUCKETS
+from portal.fees.models import Statement, StatementStatus  # noqa: F401 (re-exported, see below)
 
 # A commission schedule is defined per bucket (portal.buckets) and round (PRODUCT.md glossary;
 # landscape.md §3.2: PRC rules vary the rate by overdue bucket and by the number of
@@ -334,6 +335,8 @@ class HoldRequest(models.Model):
 
 
 # ---------------------------------------------------------------- commissions and statements
+# Statements live in the core (portal.fees: agencies' commission statements and law firms' fee invoices share one
+# lifecycle); ``Statement`` and ``StatementStatus`` stay importable from here for the callers that settle commissions.
 
 
 class CommissionLine(models.Model):
@@ -372,7 +375,8 @@ class CommissionLine(models.Model):
     recovered = models.DecimalField(_("recovered"), max_digits=14, decimal_places=2)
     rate = models.DecimalField(_("rate"), max_digits=5, decimal_places=4)
     commission = models.DecimalField(_("commission"), max_digits=14, decimal_places=2)
-    statement = models.ForeignKey("outsourcing.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="lines")
+    # The statement that settles the line (portal.fees: one lifecycle for agencies' and law firms' statements).
+    statement = models.ForeignKey("fees.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="commission_lines")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -424,54 +428,3 @@ class CommissionLine(models.Model):
 
     def __str__(self):
         return f"{self.commission} on {self.recovered} ({self.paid_on})"
-
-
-class StatementStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    APPROVED = "approved", _("Approved")
-    ISSUED = "issued", pgettext_lazy("statement status", "Issued")  # 已出具; "Issued" alone is the issue date's label
-
-
-@pghistory.track()
-class Statement(models.Model):
-    """A monthly commission statement (佣金结算单) for one agency: draft → lender approval → issued.
-
-    It takes every commission line of the agency paid on or before the period's last day that no
-    earlier statement took, so a payment recorded late lands on the next statement instead of being
-    lost. Approval freezes the lines and totals; the document's SHA-256 is stored when issued."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    number = models.CharField(_("statement no."), max_length=32, unique=True)
-    partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+")
-    period = models.DateField(_("month"))  # the first day of the month
-    period_end = models.DateField(_("up to"))
-    status = models.CharField(_("status"), max_length=12, choices=StatementStatus.choices, default=StatementStatus.DRAFT)
-    line_count = models.PositiveIntegerField(default=0)
-    recovered_total = models.DecimalField(_("recovered"), max_digits=16, decimal_places=2, default=0)
-    commission_total = models.DecimalField(_("commission"), max_digits=16, decimal_places=2, default=0)
-    document_sha256 = models.CharField(max_length=64, blank=True)
-    # The PDF as issued: served as stored afterwards, so it never changes with a later rename or a new renderer.
-    document = models.FileField(upload_to="statements/", blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    approved_at = models.DateTimeField(null=True, blank=True)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    issued_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-period", "partner__name"]
-        constraints = [
-            models.UniqueConstraint(fields=["partner", "period"], name="statement_one_per_partner_month"),
-            # No bound between the two totals: with clawback lines (negative, at their own payments' rates) a month's
-            # commission may exceed its net recovery, or both may be negative. Each line is bounded (CommissionLine),
-            # and the totals are always the sums of the lines (statements.totals_of).
-        ]
-        triggers = [
-            pgtrigger.Protect(
-                name="statement_issued_is_final", operation=pgtrigger.Update | pgtrigger.Delete, condition=pgtrigger.Q(old__status="issued")
-            ),
-        ]
-
-    def __str__(self):
-        return self.number

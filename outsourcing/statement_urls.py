@@ -1,4 +1,4 @@
-"""Statements under /outsourcing/ (names in the outsourcing namespace)."""
+"""The old address of the statements list under /outsourcing/statements/ (a redirect to /fees/)."""
 
 from django.urls import path
 
@@ -6,13 +6,4 @@ from . import statement_views as views
 
 urlpatterns = [
     path("", views.statement_list, name="statement-list"),
-    path("draft/", views.statement_draft, name="statement-draft"),
-    path("<uuid:statement_id>/", views.statement_detail, name="statement-detail"),
-    path("<uuid:statement_id>/refresh/", views.statement_refresh, name="statement-refresh"),
-    path("<uuid:statement_id>/approve/", views.statement_approve, name="statement-approve"),
-    path("<uuid:statement_id>/issue/", views.statement_issue, name="statement-issue"),
-    path("<uuid:statement_id>/discard/", views.statement_discard, name="statement-discard"),
-    path("<uuid:statement_id>/statement.csv", views.statement_csv, name="statement-csv"),
-    path("<uuid:statement_id>/statement.xlsx", views.statement_xlsx, name="statement-xlsx"),
-    path("<uuid:statement_id>/statement.pdf", views.statement_pdf, name="statement-pdf"),
 ]

@@ -1,190 +1,214 @@
-"""Monthly commission statements (佣金结算单): draft → lender approval → issued.
+"""Monthly commission statements (佣金结算单): the "commission" kind of the core's statements (portal.fees).
 
-A draft takes every commission line of the agency paid on or before the month's last day that no
-statement has taken yet (late-recorded payments of earlier months included: they land on the next
-statement, never lost, never twice). Totals are the sums of the lines' already-rounded amounts, so
-a statement always reconciles with what it lists. "Recovered" is the lines' ``recovered``: money applied
-to the debt (outsourcing.commissions), clawbacks and reversal adjustments (dated the reversal) included. Approval is refused while a line is under an open
-dispute; once approved, lines and totals are frozen; issuing stores the document's SHA-256. Each transition
-is audited here, in its transaction (issue item 15: audit is written by the service, whoever calls it).
+The lifecycle — draft → partner review (line-level disputes) → lender approval → issued → paid through Stripe — is
+the core's (``portal/fees/services.py``), shared with law firms' fee invoices. What is outsourcing's is which lines
+a commission statement takes and how they read; it is registered at start-up (``register``, from apps.py):
+
+- a draft takes every commission line of the agency paid (or clawed back) on or before the month's last day that no
+  statement has taken yet (late-recorded payments of earlier months included: they land on the next statement,
+  never lost, never twice);
+- totals are the database sums of the lines' already-rounded amounts ("recovered" is money applied to the debt,
+  outsourcing.commissions; clawbacks and reversal adjustments included), so a statement reconciles with what it lists;
+- approval also waits for any open payment dispute (portal.payments.Dispute) on the statement's payments;
+- the settlement is posted per case and placement cohort (Dr partner_payable / Cr cash), mirroring the commission
+  entries (outsourcing/ledger_attribution.py), so the agency's payable nets to zero case by case.
+
+The functions below the kind keep the names the rest of outsourcing (and the demo) call.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime
-import hashlib
+from collections import defaultdict
 from decimal import Decimal
 
-from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
-from portal.audit.log import Action, record
-from portal.errors import RuleError
+from portal.fees import kinds, services
+from portal.fees.models import Statement, StatementKindCode, StatementStatus
 from portal.payments.models import Dispute, DisputeStatus
+from tenants.models import OrganisationKind
 
-from .models import CommissionLine, Statement, StatementStatus
+from .models import CommissionLine
 
-
-def month_bounds(period: datetime.date) -> tuple[datetime.date, datetime.date]:
-    first = period.replace(day=1)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
-def statement_number(partner, period: datetime.date) -> str:
-    return f"CS{period:%Y%m}-{partner.pk.hex[:8].upper()}"
+KIND = StatementKindCode.COMMISSION
+ZERO = Decimal("0.00")
 
 
-def totals_of(lines) -> tuple[int, Decimal, Decimal]:
-    """(count, recovered, commission) summed over the lines, in the database."""
-    agg = lines.aggregate(n=Count("id"), recovered=Sum("recovered"), commission=Sum("commission"))
-    return agg["n"], agg["recovered"] or Decimal("0.00"), agg["commission"] or Decimal("0.00")
+# ----------------------------------------------------------------- the commission kind
 
 
-def _store_totals(statement: Statement):
-    statement.line_count, statement.recovered_total, statement.commission_total = totals_of(statement.lines.all())
-    statement.save(update_fields=["line_count", "recovered_total", "commission_total"])
+def lines(statement: Statement):
+    return CommissionLine.objects.filter(statement_id=statement.pk)
 
 
-def draft_statement(*, partner, period: datetime.date, created_by=None, now: datetime.datetime | None = None, request=None) -> Statement:
-    """Create the agency's draft for the month, or bring an existing draft up to date (audited: drafted or refreshed)."""
-    now = now or timezone.now()
-    first, last = month_bounds(period)
-    if first > timezone.localdate(now):
-        raise RuleError(_("That month has not started yet."), code="future")
-    try:
-        return _draft(partner=partner, first=first, last=last, created_by=created_by, now=now, request=request)
-    except IntegrityError:  # someone drafted the same statement at the same moment: bring theirs up to date
-        return _draft(partner=partner, first=first, last=last, created_by=created_by, now=now, request=request)
-
-
-def _draft(*, partner, first, last, created_by, now, request) -> Statement:
-    with transaction.atomic():
-        statement, created = Statement.objects.select_for_update().get_or_create(
-            partner=partner,
-            period=first,
-            defaults={"number": statement_number(partner, first), "period_end": last, "created_by": created_by, "created_at": now},
-        )
-        if statement.status != StatementStatus.DRAFT:
-            raise RuleError(
-                _("The statement for that month is already %(status)s.") % {"status": statement.get_status_display()}, code="not_draft"
-            )
-        _attach_lines(statement)
-        _store_totals(statement)
-        record(
-            Action.CHANGE,
-            request=request,
-            actor=created_by,
-            obj=statement,
-            what="statement drafted" if created else "statement refreshed",
-            lines=statement.line_count,
-        )
-    return statement
-
-
-def _attach_lines(statement: Statement) -> None:
+def attach(statement: Statement) -> None:
     """Every line of the agency paid (or clawed back) up to the month's end that no statement has taken yet."""
-    (
-        CommissionLine.objects.filter(partner_id=statement.partner_id, statement__isnull=True, paid_on__lte=statement.period_end).update(
-            statement=statement
+    CommissionLine.objects.filter(partner_id=statement.partner_id, statement__isnull=True, paid_on__lte=statement.period_end).update(
+        statement=statement
+    )
+
+
+def totals_of(queryset) -> tuple[int, Decimal, Decimal]:
+    """(count, recovered, commission) summed over the lines, in the database."""
+    agg = queryset.aggregate(n=Count("id"), recovered=Sum("recovered"), commission=Sum("commission"))
+    return agg["n"], agg["recovered"] or ZERO, agg["commission"] or ZERO
+
+
+def totals(statement: Statement) -> tuple[int, Decimal, Decimal]:
+    return totals_of(lines(statement))
+
+
+def rows(statement: Statement) -> list[kinds.Row]:
+    from . import statement_documents
+
+    return [
+        kinds.Row(
+            line_id=line.line_id,
+            date=line.paid_on,
+            case_ref=line.contract_no,
+            description=line.shown_reference,
+            base=line.recovered,
+            rate=line.rate,
+            amount=line.commission,
+            case_id=line.case_id,
+            note=f"{line.bucket} · {line.round_label}" if line.bucket else line.round_label,
+        )
+        for line in statement_documents.build(statement).lines
+    ]
+
+
+def release(statement: Statement, line_ids) -> None:
+    """Take lines off the statement (an upheld dispute, a discarded draft): they wait for a later statement."""
+    CommissionLine.objects.filter(statement_id=statement.pk, pk__in=list(line_ids)).update(statement=None)
+
+
+def open_payment_disputes(statement: Statement):
+    """Open disputes on the statement's payments (one per disputed payment; its earned and clawback lines share it)."""
+    payment_ids = lines(statement).values("payment_id")
+    return Dispute.objects.filter(payment_id__in=payment_ids, partner_id=statement.partner_id, status=DisputeStatus.OPEN)
+
+
+def blockers(statement: Statement) -> list[str]:
+    disputed = open_payment_disputes(statement).count()
+    if not disputed:
+        return []
+    return [
+        ngettext(
+            "%(count)s payment is under an open dispute; decide it first.",
+            "%(count)s payments are under an open dispute; decide them first.",
+            disputed,
+        )
+        % {"count": disputed}
+    ]
+
+
+def ledger_legs(statement: Statement):
+    """Dr partner_payable / Cr cash per case and placement cohort: the settlement mirrors the commission entries."""
+    from portal.ledger.models import Account
+    from portal.ledger.posting import Leg, first_of_month
+    from portal.models import Case
+
+    grouped: dict = defaultdict(lambda: ZERO)
+    for row in lines(statement).values("case_id", "placement__starts_at").annotate(total=Sum("commission")):
+        cohort = first_of_month(timezone.localdate(row["placement__starts_at"]))
+        grouped[(row["case_id"], cohort)] += row["total"]
+    cases = Case.objects.in_bulk([case_id for case_id, _cohort in grouped])
+    legs = []
+    for (case_id, cohort), amount in sorted(grouped.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        if amount == 0:
+            continue
+        dims = {"case": cases[case_id], "counterparty": statement.partner, "cohort_month": cohort}
+        legs += [Leg(Account.PARTNER_PAYABLE, amount, **dims), Leg(Account.CASH, -amount, **dims)]
+    return legs
+
+
+def register() -> None:
+    kinds.register(
+        kinds.StatementKind(
+            code=KIND,
+            label=gettext_lazy("Commission statement"),
+            number_prefix="CS",
+            partner_kind=OrganisationKind.AGENCY,
+            lines=lines,
+            attach=attach,
+            totals=totals,
+            rows=rows,
+            release=release,
+            extra_blockers=blockers,
+            ledger_legs=ledger_legs,
+            base_label=gettext_lazy("Recovered"),
+            amount_label=gettext_lazy("Commission"),
+            labels={
+                "case_ref": gettext_lazy("Contract no."),
+                "description": gettext_lazy("Payment reference"),
+                "period_end": gettext_lazy("Payments up to"),
+                "base_total": gettext_lazy("Total recovered"),
+                "amount_total": gettext_lazy("Total commission"),
+                "base_column": gettext_lazy("Recovered (CNY)"),
+                "amount_column": gettext_lazy("Commission (CNY)"),
+                "partner_confirms": gettext_lazy("Confirmed by the agency (seal)"),
+                "note": gettext_lazy(
+                    "Each line is one payment the lender received on a case while it was placed with the agency. "
+                    "Commission is the amount recovered times the agreed rate for the case's bucket and round, rounded "
+                    "half up to the fen on each line; the totals are the sums of the lines."
+                ),
+            },
         )
     )
 
 
+# ----------------------------------------------------------------- the names outsourcing and the demo call
+
+month_bounds = services.month_bounds
+
+
+def statement_number(partner, period: datetime.date) -> str:
+    return services.statement_number(kinds.get(KIND), partner, period)
+
+
+def draft_statement(*, partner, period: datetime.date, created_by=None, now: datetime.datetime | None = None, request=None) -> Statement:
+    """Create the agency's commission draft for the month, or bring an existing draft up to date (audited)."""
+    return services.draft(kind=KIND, partner=partner, period=period, created_by=created_by, now=now, request=request)
+
+
 def open_disputes(statement: Statement):
-    """Open disputes on the statement's lines (one per disputed payment; its earned and clawback lines share it)."""
-    payment_ids = statement.lines.values("payment_id")
-    return Dispute.objects.filter(payment_id__in=payment_ids, partner_id=statement.partner_id, status=DisputeStatus.OPEN)
+    return open_payment_disputes(statement)
 
 
 def approve(*, statement: Statement, approved_by, now: datetime.datetime | None = None, request=None) -> Statement:
-    now = now or timezone.now()
-    with transaction.atomic():
-        statement = Statement.objects.select_for_update().get(pk=statement.pk)
-        if statement.status != StatementStatus.DRAFT:
-            raise RuleError(_("Only a draft can be approved."), code="not_draft")
-        if statement.period_end >= timezone.localdate(now):
-            raise RuleError(
-                _("The month is not over yet; approve its statement after %(day)s.") % {"day": statement.period_end.isoformat()},
-                code="month_open",
-            )
-        _attach_lines(statement)  # what was recorded since the draft was last brought up to date: nothing slips a month
-        disputed = open_disputes(statement).count()
-        if disputed:
-            raise RuleError(
-                ngettext(
-                    "%(count)s payment is under an open dispute; decide it first.",
-                    "%(count)s payments are under an open dispute; decide them first.",
-                    disputed,
-                )
-                % {"count": disputed},
-                code="disputed",
-            )
-        _store_totals(statement)
-        if statement.line_count == 0:
-            raise RuleError(_("The statement has no lines."), code="empty")
-        statement.status, statement.approved_by, statement.approved_at = StatementStatus.APPROVED, approved_by, now
-        statement.save(update_fields=["status", "approved_by", "approved_at"])
-        record(
-            Action.CHANGE,
-            request=request,
-            actor=approved_by,
-            obj=statement,
-            what="statement approved",
-            commission=str(statement.commission_total),
-        )
-    return statement
+    """The lender approves: a draft is first sent to the agency for review (the same person, the same moment), then
+    approved; the partner's review and its line disputes are the core's (portal.fees)."""
+    statement = Statement.objects.get(pk=statement.pk)
+    if statement.status == StatementStatus.DRAFT:
+        statement = services.send_for_review(statement=statement, sent_by=approved_by, now=now, request=request)
+    return services.approve(statement=statement, approved_by=approved_by, now=now, request=request)
 
 
-def issue(*, statement: Statement, issued_by, render, now: datetime.datetime | None = None, request=None) -> Statement:
-    """Mark an approved statement issued, keeping the PDF sent to the agency and its SHA-256.
-
-    ``render(statement) -> bytes`` makes the PDF from the statement as locked here, approved: a copy read
-    before the lock could still be the draft."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        statement = Statement.objects.select_for_update().get(pk=statement.pk)
-        if statement.status != StatementStatus.APPROVED:
-            raise RuleError(_("Only an approved statement can be issued."), code="not_approved")
-        document = render(statement)
-        statement.status, statement.issued_by, statement.issued_at = StatementStatus.ISSUED, issued_by, now
-        statement.document_sha256 = hashlib.sha256(document).hexdigest()
-        # Saved with the status in one UPDATE: once issued, the database refuses any change.
-        statement.document.save(f"{statement.number}.pdf", ContentFile(document), save=False)
-        statement.save(update_fields=["status", "issued_by", "issued_at", "document_sha256", "document"])
-        record(Action.CHANGE, request=request, actor=issued_by, obj=statement, what="statement issued", sha256=statement.document_sha256)
-    return statement
+def issue(*, statement: Statement, issued_by, render=None, now: datetime.datetime | None = None, request=None) -> Statement:
+    return services.issue(statement=statement, issued_by=issued_by, render=render, now=now, request=request)
 
 
 def issued_document(statement: Statement) -> bytes | None:
-    """The stored PDF of an issued statement, checked against its recorded hash (None if not issued)."""
-    if statement.status != StatementStatus.ISSUED or not statement.document:
-        return None
-    with statement.document.open("rb") as handle:
-        content = handle.read()
-    if hashlib.sha256(content).hexdigest() != statement.document_sha256:
-        raise RuntimeError(f"stored document of statement {statement.number} does not match its hash")
-    return content
+    return services.issued_document(statement)
 
 
 def discard_draft(*, statement: Statement, discarded_by=None, request=None) -> None:
-    """Delete a draft; its lines go back to waiting for the next statement."""
-    with transaction.atomic():
-        statement = Statement.objects.select_for_update().get(pk=statement.pk)
-        if statement.status != StatementStatus.DRAFT:
-            raise RuleError(_("Only a draft can be discarded."), code="not_draft")
-        number, pk = statement.number, statement.pk
-        statement.lines.update(statement=None)
-        statement.delete()
-        record(
-            Action.CHANGE,
-            request=request,
-            actor=discarded_by,
-            object_type="outsourcing.statement",
-            object_id=str(pk),
-            what="statement discarded",
-            number=number,
-        )
+    services.discard_draft(statement=statement, discarded_by=discarded_by, request=request)
+
+
+__all__ = [
+    "KIND",
+    "approve",
+    "discard_draft",
+    "draft_statement",
+    "issue",
+    "issued_document",
+    "month_bounds",
+    "open_disputes",
+    "register",
+    "statement_number",
+    "totals_of",
+]

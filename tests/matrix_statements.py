@@ -1,4 +1,4 @@
-"""Commission statements' part of the isolation matrix, and the helpers their tests share.
+"""Commission statements' part of the isolation matrix (their pages are portal.fees', tests/matrix_fees.py).
 
 ``extend_world`` gives acme a committed draft statement for agency X holding one line: a payment
 on X's placement of ACME-CANARY-001, dated today. The payment and the line are written directly
@@ -56,21 +56,6 @@ def owner_kwargs(world):
     return {"statement_id": world.statements["acme_x"].pk}
 
 
-# The action guarding each statement URL (see URL_ACTIONS in tests/test_isolation_matrix.py).
-URL_ACTIONS = {
-    "statement-list": "statement.view",
-    "statement-draft": "statement.manage",
-    "statement-detail": "statement.view",
-    "statement-refresh": "statement.manage",
-    "statement-approve": "statement.manage",
-    "statement-issue": "statement.manage",
-    "statement-discard": "statement.manage",
-    "statement-csv": "statement.view",
-    "statement-xlsx": "statement.view",
-    "statement-pdf": "statement.view",
-}
-
-
-def post_bodies(world):
-    """The draft statement shows no issue form until approved; issuing takes no fields but the token."""
-    return {"statement-issue": {"confirm": "1"}}
+# The statement URLs live in portal.fees now (tests/matrix_fees.py declares them); the old list address
+# /outsourcing/statements/ redirects there, for the same readers.
+URL_ACTIONS = {"statement-list": ("statement.view", "statement.review")}

@@ -242,7 +242,7 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     assert promise.status == "kept" and promise.paid_amount == Decimal("3000.00")
 
     # 6. The agency's statement for the month shows the commission.
-    finance.goto(live_app.url("/outsourcing/statements/", host=SLUG))
+    finance.goto(live_app.url("/fees/", host=SLUG))
     finance.locator("#id_partner").select_option(str(ja.pk))
     finance.locator("#id_month").fill(f"{today:%Y-%m}")
     finance.get_by_role("button", name="Draft statement").click()
@@ -250,9 +250,9 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     expect(finance.locator("main")).to_contain_text("¥480.00")
     shot(finance, "journey-07-statement")
 
-    # The agency admin sees the same statement and the promise kept on the case.
-    agency_page.goto(live_app.url("/outsourcing/statements/", host=SLUG))
-    expect(agency_page.locator("main")).to_contain_text("¥480.00")
+    # The agency admin does not see the draft: it is the lender's working paper until sent for review.
+    agency_page.goto(live_app.url("/fees/", host=SLUG))
+    expect(agency_page.locator("main")).not_to_contain_text("¥480.00")
     shot(agency_page, "journey-08-agency-statement")
 
     # 7. The agency (reading Chinese) disputes the line; the lender's finance answers and decides.
@@ -311,7 +311,7 @@ def test_import_allocate_assign_promise_pay_and_the_statement_shows_the_commissi
     expect(finance.locator("#limitation")).to_contain_text("Withdrawn")
     expect(finance.locator("#balances")).to_contain_text("Payment reversed")
     shot(finance, "journey-14-case-limitation")
-    finance.goto(live_app.url("/outsourcing/statements/", host=SLUG))
+    finance.goto(live_app.url("/fees/", host=SLUG))
     finance.locator("#id_partner").select_option(str(ja.pk))
     finance.locator("#id_month").fill(f"{today:%Y-%m}")
     finance.get_by_role("button", name="Draft statement").click()

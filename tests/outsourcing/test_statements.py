@@ -1,5 +1,5 @@
-"""Commission statements (佣金结算单): what a draft takes, approval and its refusals, the final
-states, the files (CSV, XLSX, PDF) and who sees which statement.
+"""Commission statements (佣金结算单), the "commission" kind of portal.fees: what a draft takes, approval and its
+refusals, the final states, the files (CSV, XLSX, PDF) and who sees which statement (pages under /fees/).
 
 Agency X already has a committed draft for the current month (tests/matrix_statements.py), so the
 tests here work in the two months before it; everything they write is rolled back.
@@ -25,10 +25,12 @@ from django_tenants.utils import tenant_context
 from outsourcing import statement_documents, statements
 from outsourcing.models import CommissionLine, Statement, StatementStatus
 from portal.audit.models import Action, AuditEvent
+from portal.fees import services as services_fees
 from portal.payments import services
 from portal.payments.models import DisputeReason, DisputeStatus
 from tests.factories import CaseFactory, PaymentFactory, finance, place
 from tests.matrix_statements import REFERENCE_CANARY
+from tests.portal.fees.support import direct_line
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -91,7 +93,7 @@ def test_a_draft_takes_every_unstated_line_paid_up_to_the_month_end(acme):
     next_month = pay(a, "300.00", day(M1, 3), "STM-A2")
     statement = draft(world, M2)
     assert set(statement.lines.all()) == {first, second}
-    assert (statement.line_count, statement.recovered_total, statement.commission_total) == (
+    assert (statement.line_count, statement.base_total, statement.amount_total) == (
         2,
         D("1250.50"),
         first.commission + second.commission,
@@ -121,11 +123,11 @@ def test_refreshing_a_draft_adds_what_arrived_since(acme, client_for):
     pay(a, "100.00", day(M2, 2), "STM-R1")
     statement = draft(world, M2)
     pay(b, "40.00", day(M2, 9), "STM-R2")
-    response = client_for("acme_finance", host="acme").post(f"/outsourcing/statements/{statement.pk}/refresh/", follow=True)
+    response = client_for("acme_finance", host="acme").post(f"/fees/{statement.pk}/refresh/", follow=True)
     assert "Draft brought up to date: 2 line(s)." in response.content.decode()
     with in_acme(world):
         statement.refresh_from_db()
-    assert (statement.line_count, statement.recovered_total) == (2, D("140.00"))
+    assert (statement.line_count, statement.base_total) == (2, D("140.00"))
 
 
 def test_the_draft_form_creates_the_statement_and_refuses_a_future_month(acme, client_for):
@@ -133,15 +135,13 @@ def test_the_draft_form_creates_the_statement_and_refuses_a_future_month(acme, c
     placed = placed_cases(world, 1)[0]
     pay(placed, "500.00", day(M2, 11), "STM-F1")
     client = client_for("acme_finance", host="acme")
-    response = client.post("/outsourcing/statements/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{M2:%Y-%m}"})
+    response = client.post("/fees/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{M2:%Y-%m}"})
     assert response.status_code == 302
     with in_acme(world):
         statement = Statement.objects.get(partner=world.orgs["xagency"], period=M2)
-    assert response["Location"].endswith(f"/outsourcing/statements/{statement.pk}/") and statement.line_count == 1
+    assert response["Location"].endswith(f"/fees/{statement.pk}/") and statement.line_count == 1
     next_month = (timezone.localdate().replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
-    refused = client.post(
-        "/outsourcing/statements/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{next_month:%Y-%m}"}, follow=True
-    )
+    refused = client.post("/fees/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{next_month:%Y-%m}"}, follow=True)
     assert "That month has not started yet." in refused.content.decode()
     with in_acme(world):
         assert not Statement.objects.filter(period=next_month).exists()
@@ -156,9 +156,10 @@ def test_approval_is_refused_while_the_month_is_open(acme, client_for):
     with pytest.raises(ValidationError) as excinfo:
         statements.approve(statement=current, approved_by=finance(world))
     assert excinfo.value.code == "month_open"
-    page = client_for("acme_finance", host="acme").post(f"/outsourcing/statements/{current.pk}/approve/", follow=True).content.decode()
+    page = client_for("acme_finance", host="acme").post(f"/fees/{current.pk}/send/", follow=True).content.decode()
     assert "The month is not over yet" in page
-    assert "data-approve-blocked" in page  # the button says so before anyone tries; the server refuses anyway
+    send_form = page.split(f"/fees/{current.pk}/send/")[1].split("</form>")[0]
+    assert "disabled" in send_form  # the button says so before anyone tries; the server refuses anyway
     with in_acme(world):
         current.refresh_from_db()
     assert current.status == StatementStatus.DRAFT
@@ -179,9 +180,9 @@ def test_approval_is_refused_while_a_line_is_disputed(acme, client_for):
     )
     with pytest.raises(ValidationError) as excinfo:
         statements.approve(statement=statement, approved_by=finance(world), now=after(M2))
-    assert excinfo.value.code == "disputed"
-    detail = client_for("acme_finance", host="acme").get(f"/outsourcing/statements/{statement.pk}/").content.decode()
-    assert "under dispute" in detail and "1 line is under an open dispute" in detail
+    assert excinfo.value.code == "blocked"  # the commission kind's blocker: an open payment dispute
+    detail = client_for("acme_finance", host="acme").get(f"/fees/{statement.pk}/").content.decode()
+    assert "1 payment is under an open dispute" in detail and "data-approve-blocked" in detail
     connection.set_tenant(world.lenders["acme"])
     services.close_dispute(
         dispute=dispute,
@@ -223,10 +224,12 @@ def test_approved_and_issued_statements_are_final(acme):
     with pytest.raises(ValidationError):
         statements.issue(statement=issued, issued_by=finance(world), render=lambda locked: b"%PDF-other")
     # The database itself refuses any change to an issued statement, and its deletion.
-    with pytest.raises(Exception, match="statement_issued_is_final"), transaction.atomic():
-        Statement.objects.filter(pk=issued.pk).update(commission_total=D("0.00"))
-    with pytest.raises(Exception, match="statement_issued_is_final"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM outsourcing_statement WHERE id = %s", [issued.pk])
+    with pytest.raises(Exception, match="fees_statement"), transaction.atomic():
+        Statement.objects.filter(pk=issued.pk).update(amount_total=D("0.00"))
+    with pytest.raises(Exception, match="fees_statement"), transaction.atomic():
+        Statement.objects.filter(pk=issued.pk).update(status=StatementStatus.DRAFT)
+    with pytest.raises(Exception, match="fees_statement"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM fees_statement WHERE id = %s", [issued.pk])
 
 
 def test_discarding_a_draft_returns_its_lines(acme, client_for):
@@ -234,7 +237,7 @@ def test_discarding_a_draft_returns_its_lines(acme, client_for):
     a, b = placed_cases(world)
     lines = [pay(a, "10.00", day(M2, 1), "STM-X1"), pay(b, "20.00", day(M2, 2), "STM-X2")]
     statement = draft(world, M2)
-    response = client_for("acme_finance", host="acme").post(f"/outsourcing/statements/{statement.pk}/discard/", follow=True)
+    response = client_for("acme_finance", host="acme").post(f"/fees/{statement.pk}/discard/", follow=True)
     assert "discarded; its lines wait for the next statement" in response.content.decode()
     connection.set_tenant(world.lenders["acme"])
     assert not Statement.objects.filter(pk=statement.pk).exists()
@@ -265,18 +268,16 @@ def _csv_rows(content: bytes):
 def test_the_csv_totals_equal_the_sum_of_its_lines_and_formulas_are_neutralised(with_lines):
     statement = with_lines
     rows = _csv_rows(statement_documents.to_csv(statement_documents.build(statement)))
-    heading = rows.index(
-        ["Contract no.", "Paid on", "Payment reference", "Bucket", "Round", "Rate (%)", "Recovered (CNY)", "Commission (CNY)"]
-    )
+    heading = rows.index(["Date", "Contract no.", "Payment reference", "Details", "Rate (%)", "Recovered (CNY)", "Commission (CNY)"])
     lines, total = rows[heading + 1 : -1], rows[-1]
     assert len(lines) == 3 and total[0] == "Total"
-    assert sum(D(row[6]) for row in lines) == D(total[6]) == statement.recovered_total == D("10001234.62")
-    assert sum(D(row[7]) for row in lines) == D(total[7]) == statement.commission_total
-    assert all(len(row[6].split(".")[1]) == 2 and len(row[7].split(".")[1]) == 2 for row in lines)
+    assert sum(D(row[5]) for row in lines) == D(total[5]) == statement.base_total == D("10001234.62")
+    assert sum(D(row[6]) for row in lines) == D(total[6]) == statement.amount_total
+    assert all(len(row[5].split(".")[1]) == 2 and len(row[6].split(".")[1]) == 2 for row in lines)
     texts = [cell for row in rows for cell in row]
     assert '\'=HYPERLINK("http://evil.example","x")' in texts and "'+STM-F3" in texts
     assert not any(cell.startswith(("=", "+", "@")) for cell in texts)
-    assert all(row[0].startswith("'=CMD") for row in lines)
+    assert all(row[1].startswith("'=CMD") for row in lines)
 
 
 def test_the_xlsx_has_numeric_amounts_whose_totals_equal_the_lines(with_lines):
@@ -285,15 +286,15 @@ def test_the_xlsx_has_numeric_amounts_whose_totals_equal_the_lines(with_lines):
     statement = with_lines
     sheet = load_workbook(io.BytesIO(statement_documents.to_xlsx(statement_documents.build(statement)))).active
     rows = list(sheet.iter_rows())
-    heading = next(i for i, row in enumerate(rows) if row[0].value == "Contract no.")
+    heading = next(i for i, row in enumerate(rows) if row[0].value == "Date")
     lines, total = rows[heading + 1 : -1], rows[-1]
     assert len(lines) == 3 and total[0].value == "Total"
     for row in lines + [total]:
-        for cell in (row[6], row[7]):
+        for cell in (row[5], row[6]):
             assert isinstance(cell.value, (int, float)) and cell.number_format == "#,##0.00"
     as_fen = lambda value: D(str(value)).quantize(D("0.01"))  # noqa: E731 - openpyxl reads numbers back as floats
-    assert sum(as_fen(row[6].value) for row in lines) == as_fen(total[6].value) == statement.recovered_total
-    assert sum(as_fen(row[7].value) for row in lines) == as_fen(total[7].value) == statement.commission_total
+    assert sum(as_fen(row[5].value) for row in lines) == as_fen(total[5].value) == statement.base_total
+    assert sum(as_fen(row[6].value) for row in lines) == as_fen(total[6].value) == statement.amount_total
     texts = [cell.value for row in rows for cell in row if isinstance(cell.value, str)]
     assert '\'=HYPERLINK("http://evil.example","x")' in texts and "'+STM-F3" in texts
     assert not any(text.startswith(("=", "+", "-", "@")) for text in texts)
@@ -330,9 +331,10 @@ def test_the_pdf_fetches_nothing():
 def test_issuing_stores_the_hash_of_the_pdf_a_download_gives(with_lines, client_for, world):
     statement = with_lines
     client = client_for("acme_finance", host="acme")
-    base = f"/outsourcing/statements/{statement.pk}/"
+    base = f"/fees/{statement.pk}/"
+    assert "sent to 迅达催收 X for review" in client.post(base + "send/", follow=True).content.decode()
     assert "approved; its lines are final" in client.post(base + "approve/", follow=True).content.decode()
-    assert "issued; send the PDF to the agency" in client.post(base + "issue/", follow=True).content.decode()
+    assert "issued; send the PDF to the partner" in client.post(base + "issue/", follow=True).content.decode()
     with in_acme(world):
         statement.refresh_from_db()
     assert statement.status == StatementStatus.ISSUED and len(statement.document_sha256) == 64
@@ -349,11 +351,11 @@ def test_issuing_stores_the_hash_of_the_pdf_a_download_gives(with_lines, client_
 @pytest.mark.parametrize("kind", ["statement.csv", "statement.xlsx", "statement.pdf"])
 def test_every_download_is_audited(kind, world, client_for):
     statement = world.statements["acme_x"]
-    response = client_for("x_admin", host="acme").get(f"/outsourcing/statements/{statement.pk}/{kind}")
+    response = client_for("acme_finance", host="acme").get(f"/fees/{statement.pk}/{kind}")
     assert response.status_code == 200 and response["Content-Security-Policy"] == "sandbox"
     with tenant_context(world.lenders["acme"]):
         event = AuditEvent.objects.get(action=Action.DOWNLOAD, object_id=str(statement.pk))
-        assert event.actor_email == "x_admin@personas.test" and event.detail["lines"] == statement.lines.count() >= 1
+        assert event.actor_email == "acme_finance@personas.test" and event.detail["lines"] == statement.lines.count() >= 1
     assert event.detail["what"] == f"commission statement {kind.split('.')[1]}"
 
 
@@ -364,43 +366,54 @@ def test_the_lender_sees_every_statement_and_filters_them(acme, client_for):
     world = acme
     draft(world, M2, agency="yagency")
     client = client_for("acme_manager", host="acme")
-    page = client.get("/outsourcing/statements/").content.decode()
+    page = client.get("/fees/").content.decode()
     assert world.statements["acme_x"].number in page and f"CS{M2:%Y%m}-" in page
     assert "Draft or refresh a statement" not in page  # a collections manager reads, finance manages
-    only_y = client.get(f"/outsourcing/statements/?partner={world.orgs['yagency'].pk}").content.decode()
+    only_y = client.get(f"/fees/?partner={world.orgs['yagency'].pk}").content.decode()
     assert world.statements["acme_x"].number not in only_y and f"CS{M2:%Y%m}-" in only_y
-    none = client.get("/outsourcing/statements/?status=issued").content.decode()
+    none = client.get("/fees/?status=issued").content.decode()
     assert "No statement matches." in none
-    this_month = client.get(f"/outsourcing/statements/?month={timezone.localdate():%Y-%m}").content.decode()
+    this_month = client.get(f"/fees/?month={timezone.localdate():%Y-%m}").content.decode()
     assert world.statements["acme_x"].number in this_month and f"CS{M2:%Y%m}-" not in this_month
-    detail = client.get(f"/outsourcing/statements/{world.statements['acme_x'].pk}/").content.decode()
+    no_invoices = client.get("/fees/?kind=legal_fee").content.decode()
+    assert world.statements["acme_x"].number not in no_invoices
+    detail = client.get(f"/fees/{world.statements['acme_x'].pk}/").content.decode()
     assert REFERENCE_CANARY in detail and "¥1,200.00" in detail and "¥180.00" in detail and "15.00%" in detail
-    assert ">Approve<" not in detail  # no buttons without statement.manage
-    assert client.post(f"/outsourcing/statements/{world.statements['acme_x'].pk}/approve/").status_code == 403
-    finance_page = client_for("acme_finance", host="acme").get("/outsourcing/statements/").content.decode()
+    assert "Send to the partner for review" not in detail  # no buttons without statement.manage
+    assert client.post(f"/fees/{world.statements['acme_x'].pk}/send/").status_code == 403
+    finance_page = client_for("acme_finance", host="acme").get("/fees/").content.decode()
     assert "Draft or refresh a statement" in finance_page
 
 
-def test_the_agency_admin_reads_only_its_own_statements(acme, client_for):
+def test_the_agency_admin_reads_only_its_own_statements_from_review_on(acme, client_for):
     world = acme
-    mine = world.statements["acme_x"]
-    other = draft(world, M2, agency="yagency")
+    a = placed_cases(world, 1, prefix="STM-OWN")[0]
+    pay(a, "300.00", day(M2, 6), "STM-OWN-1")
+    mine = services_fees.send_for_review(statement=draft(world, M2), sent_by=finance(world))
+    internal = world.statements["acme_x"]  # X's own, but a draft: the lender's working paper
+    direct_line(world, agency="yagency", case_key="acme_recalled", paid_on=day(M2, 7), amount="200.00", reference="STM-OTHER-1")
+    other = services_fees.send_for_review(statement=draft(world, M2, agency="yagency"), sent_by=finance(world))  # Y's, under review
     client = client_for("x_admin", host="acme")
-    listing = client.get("/outsourcing/statements/").content.decode()
-    assert mine.number in listing and other.number not in listing and "Draft or refresh" not in listing
-    detail = client.get(f"/outsourcing/statements/{mine.pk}/")
-    assert detail.status_code == 200 and REFERENCE_CANARY in detail.content.decode()
-    assert ">Approve<" not in detail.content.decode() and f"/cases/{world.cases['acme_placed'].pk}/" not in detail.content.decode()
-    for action in ("approve", "issue", "discard", "refresh"):
-        assert client.post(f"/outsourcing/statements/{mine.pk}/{action}/").status_code == 403
-    assert (
-        client.post("/outsourcing/statements/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{M2:%Y-%m}"}).status_code == 403
-    )
-    assert client.get(f"/outsourcing/statements/{other.pk}/").status_code == 404
-    assert client.get(f"/outsourcing/statements/{other.pk}/statement.csv").status_code == 404
+    listing = client.get("/fees/").content.decode()
+    assert mine.number in listing and internal.number not in listing and other.number not in listing
+    assert world.fees["acme_x_review"].number in listing  # X's other statement under review (tests/matrix_fees.py)
+    assert "Draft or refresh" not in listing
+    detail = client.get(f"/fees/{mine.pk}/")
+    assert detail.status_code == 200 and "STM-OWN-1" in detail.content.decode()
+    body = detail.content.decode()
+    assert "Accept the statement" in body and "Dispute this line" in body and ">Approve<" not in body
+    assert f"/cases/{a.pk}/" not in body  # no link into the case
+    for action in ("approve", "issue", "discard", "refresh", "send", "pay"):
+        assert client.post(f"/fees/{mine.pk}/{action}/").status_code == 403
+    assert client.post("/fees/draft/", {"partner": str(world.orgs["xagency"].pk), "month": f"{M2:%Y-%m}"}).status_code == 403
+    for hidden in (internal, other):
+        assert client.get(f"/fees/{hidden.pk}/").status_code == 404
+        assert client.get(f"/fees/{hidden.pk}/statement.csv").status_code == 404
+        assert client.post(f"/fees/{hidden.pk}/accept/").status_code == 404
+    assert REFERENCE_CANARY not in listing
     connection.set_tenant(world.lenders["acme"])
-    mine.refresh_from_db()
-    assert mine.status == StatementStatus.DRAFT
+    internal.refresh_from_db()
+    assert internal.status == StatementStatus.DRAFT
 
 
 def test_another_agency_gets_404_and_the_refusal_is_audited(acme, client_for):
@@ -408,39 +421,49 @@ def test_another_agency_gets_404_and_the_refusal_is_audited(acme, client_for):
     statement = world.statements["acme_x"]
     client = client_for("y_admin", host="acme")
     for suffix in ("", "statement.csv", "statement.xlsx", "statement.pdf"):
-        response = client.get(f"/outsourcing/statements/{statement.pk}/{suffix}")
+        response = client.get(f"/fees/{statement.pk}/{suffix}")
         assert response.status_code == 404 and REFERENCE_CANARY not in response.content.decode()
     connection.set_tenant(world.lenders["acme"])
     assert (
         AuditEvent.objects.filter(
             action=Action.ACCESS_DENIED,
-            object_type="outsourcing.statement",
+            object_type="fees.statement",
             object_id=str(statement.pk),
             actor_email="y_admin@personas.test",
         ).count()
         == 4
     )
-    listing = client.get("/outsourcing/statements/").content.decode()
-    assert statement.number not in listing and "No statement yet." in listing
+    listing = client.get("/fees/").content.decode()
+    assert statement.number not in listing and world.fees["acme_x_review"].number not in listing
+    assert "No statement yet." in listing  # Y has none under review or later
 
 
 @pytest.mark.parametrize("persona", ["x_collector", "y_collector", "acme_legal", "l_lawyer"])
 def test_people_without_the_statement_roles_are_refused(persona, world, client_for):
     statement = world.statements["acme_x"]
     client = client_for(persona, host="acme")
-    assert client.get("/outsourcing/statements/").status_code == 403
+    listing = client.get("/fees/")
+    # A law firm's lawyer may read its own firm's statements (none here); everyone else is refused the list.
+    assert listing.status_code == (200 if persona == "l_lawyer" else 403)
+    assert statement.number not in listing.content.decode()
     for suffix in ("", "statement.csv", "statement.pdf"):
-        response = client.get(f"/outsourcing/statements/{statement.pk}/{suffix}")
+        response = client.get(f"/fees/{statement.pk}/{suffix}")
         assert response.status_code in (403, 404) and REFERENCE_CANARY not in response.content.decode()
-    assert client.post(f"/outsourcing/statements/{statement.pk}/approve/").status_code == 403
+    assert client.post(f"/fees/{statement.pk}/approve/").status_code == 403
+
+
+def test_the_old_address_leads_to_the_new_page(world, client_for):
+    response = client_for("acme_finance", host="acme").get("/outsourcing/statements/")
+    assert response.status_code == 302 and response["Location"] == "/fees/"
+    assert client_for("x_collector", host="acme").get("/outsourcing/statements/").status_code == 403
 
 
 def test_an_empty_draft_says_so(acme, client_for):
     world = acme
     empty = draft(world, M2, agency="yagency")
-    page = client_for("acme_finance", host="acme").get(f"/outsourcing/statements/{empty.pk}/").content.decode()
+    page = client_for("acme_finance", host="acme").get(f"/fees/{empty.pk}/").content.decode()
     assert "No line on this statement." in page and "Refresh draft" in page and "Discard draft" in page
-    refused = client_for("acme_finance", host="acme").post(f"/outsourcing/statements/{empty.pk}/approve/", follow=True).content.decode()
+    refused = client_for("acme_finance", host="acme").post(f"/fees/{empty.pk}/send/", follow=True).content.decode()
     assert "The statement has no lines." in refused
 
 
@@ -448,7 +471,7 @@ def test_the_approve_button_is_live_only_when_approval_can_succeed(acme, client_
     world = acme
     a, _b = placed_cases(world, prefix="STM-BTN")
     pay(a, "100.00", day(M2, 3), "STM-BTN-1")
-    ready = draft(world, M2)  # a month that is over, with a line and no dispute
-    page = client_for("acme_finance", host="acme").get(f"/outsourcing/statements/{ready.pk}/").content.decode()
-    approve_form = page.split(f"/outsourcing/statements/{ready.pk}/approve/")[1].split("</form>")[0]
+    ready = services_fees.send_for_review(statement=draft(world, M2), sent_by=finance(world))  # a month over, a line, no dispute
+    page = client_for("acme_finance", host="acme").get(f"/fees/{ready.pk}/").content.decode()
+    approve_form = page.split(f"/fees/{ready.pk}/approve/")[1].split("</form>")[0]
     assert "data-approve-blocked" not in approve_form and "disabled" not in approve_form

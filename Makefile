@@ -50,7 +50,7 @@ check: install
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-only-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz DJANGO_ALLOWED_HOSTS=caseport.example \
 	FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') BLIND_INDEX_KEY=x \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/1} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
-	AXES_PROXY_COUNT=$${AXES_PROXY_COUNT:-1} \
+	AXES_PROXY_COUNT=$${AXES_PROXY_COUNT:-1} STRIPE_SECRET_KEY=sk_live_check STRIPE_WEBHOOK_SECRET=whsec_live_check STRIPE_API_BASE= \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=config.settings.base
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -122,8 +122,36 @@ def run(command, env):
         raise
 
 
+sys.path.insert(0, str(ROOT))  # billing.testing (no Django needed) starts localstripe for the demo
+LOCALSTRIPE_PORT = 8420
+
+
+def start_localstripe(env):
+    """localstripe (a fake Stripe) on 127.0.0.1, its state kept under var/, delivering its signed events to the demo's
+    public host; the real `stripe` library is pointed at it (STRIPE_API_BASE). Statements are paid and lenders billed
+    against it, offline."""
+    from billing.testing import register_webhook, start_localstripe as start
+
+    process, base_url = start(LOCALSTRIPE_PORT, state_file=str(VAR / "localstripe.pickle"))
+    env.setdefault("STRIPE_API_BASE", base_url)
+    env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_caseport_test")
+    # localstripe keeps its webhook registrations in memory: register again on every start.
+    register_webhook(base_url, "http://localhost:8000/stripe/webhook/", env["STRIPE_WEBHOOK_SECRET"])
+    return process
+
+
 def demo(env):
     manage = [PYTHON, "manage.py"]
+    from billing.testing import stop_localstripe
+
+    localstripe = start_localstripe(env)
+    try:
+        return _demo(env, manage)
+    finally:
+        stop_localstripe(localstripe)
+
+
+def _demo(env, manage):
     for step in (
         ["migrate_schemas", "--shared", "-v", "0"],
         ["bootstrap_platform", "--spares", "2"],

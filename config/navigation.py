@@ -25,14 +25,17 @@ NAV = [
     (_("Legal costs"), "legal:costs", "legalcost.record", "tenant", LITIGATION),
     (_("Court fees"), "legal:court-fees", "courtfee.calculate", "tenant", LITIGATION),
     (_("Payments"), "payment-list", "payment.view", "tenant", MONEY),
-    (_("Statements"), "outsourcing:statement-list", "statement.view", "tenant", MONEY),
+    (_("Statements"), "fees:statement-list", ("statement.view", "statement.review"), "tenant", MONEY),
+    (_("Net recovery"), "ledger:net-recovery", "ledger.view", "tenant", MONEY),
     (_("Partners"), "engagements", "engagement.manage", "tenant", SETTINGS),
     (_("Contact rules"), "workbench-policy", "engagement.manage", "tenant", SETTINGS),
     (_("Litigation settings"), "legal:settings", "legal.manage", "tenant", SETTINGS),
     (_("Team"), "team", "team.manage", "tenant", SETTINGS),
+    (_("Billing"), "billing", "subscription.manage", "tenant", SETTINGS),
     (_("Audit log"), "audit-log", "audit.view", "tenant", SETTINGS),
     (_("Lenders"), "platform-lenders", "platform.manage", "public", None),
     (_("Partners"), "platform-organisations", "platform.manage", "public", None),
+    (_("Billing"), "platform-billing", "platform.manage", "public", None),
 ]
 
 
@@ -41,7 +44,8 @@ def _visible(principal, action, place, where) -> bool:
         return False
     if action is None:
         return principal is not None
-    return access.can(principal, action)
+    actions = (action,) if isinstance(action, str) else action  # a tuple: any of them shows the entry
+    return any(access.can(principal, one) for one in actions)
 
 
 def shell(request):

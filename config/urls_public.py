@@ -1,6 +1,6 @@
 """The public host: workspaces, the partners' combined work list, platform staff screens."""
 
-from django.urls import path
+from django.urls import include, path
 
 from config.urls_common import urlpatterns as common
 from config.views import shell
@@ -12,6 +12,8 @@ urlpatterns = common + [
     path("accounts/invitation/<str:token>/", auth.accept_invitation, name="accept-invitation"),
     path("partner/<slug:slug>/team/", team.team, name="partner-team"),
     path("partner/<slug:slug>/team/<int:membership_id>/deactivate/", team.deactivate_member, name="partner-team-deactivate"),
+    path("stripe/", include("billing.urls")),
+    path("platform/billing/", include("subscriptions.platform_urls")),
     path("platform/lenders/", platform.lenders, name="platform-lenders"),
     path("platform/organisations/", platform.organisations, name="platform-organisations"),
     path("platform/organisations/<uuid:org_id>/", platform.organisation_detail, name="platform-organisation"),

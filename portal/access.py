@@ -80,6 +80,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dispute.raise": frozenset({Role.LENDER_ADMIN, Role.FINANCE, Role.AGENCY_ADMIN}),
     "statement.manage": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),  # draft, approve, issue
     "statement.view": frozenset({Role.LENDER_ADMIN, Role.FINANCE, Role.COLLECTIONS_MANAGER, Role.AGENCY_ADMIN}),
+    "ledger.view": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),  # the fee ledger and net recovery (费用台账、净回收)
+    "statement.review": frozenset({Role.AGENCY_ADMIN, Role.LAWYER}),  # partner: its own statements from review on; accept, dispute lines
+    "subscription.manage": frozenset({Role.LENDER_ADMIN, Role.FINANCE}),  # the platform's bill: card, pay now
     "scorecard.view": frozenset({Role.LENDER_ADMIN, Role.COLLECTIONS_MANAGER, Role.FINANCE, Role.AGENCY_ADMIN}),
     # Litigation (诉讼催收). Which matters a person sees is litigation.access.visible_matters: the lender's legal
     # staff every matter, a law firm's people the matters assigned to their firm while open. Collectors: none.
@@ -126,6 +129,10 @@ class Principal:
         return bool(self.roles.intersection(roles))
 
 
+# Actions only a partner's people take: a lender's in-house lawyer holds Role.LAWYER too, but is the lender.
+PARTNER_ONLY_ACTIONS = frozenset({"statement.review"})
+
+
 def can(principal: Principal | None, action: str) -> bool:
     if principal is None:
         return False
@@ -133,6 +140,8 @@ def can(principal: Principal | None, action: str) -> bool:
         allowed = PERMISSIONS[action]
     except KeyError:  # an unknown action is a bug; fail closed
         raise ValueError(f"unknown action {action!r}") from None
+    if action in PARTNER_ONLY_ACTIONS and not principal.is_partner:
+        return False
     return bool(principal.roles & allowed)
 
 

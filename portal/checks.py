@@ -67,3 +67,22 @@ def object_storage(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(deploy=True)
+def stripe_keys(app_configs, **kwargs):
+    """Statements are paid and lenders billed through Stripe: production needs its own keys, and no local fake."""
+    errors = []
+    if not settings.STRIPE_SECRET_KEY or settings.STRIPE_SECRET_KEY == "sk_test_caseport":
+        errors.append(Error("STRIPE_SECRET_KEY is not set: statements cannot be paid nor lenders billed.", id="caseport.E008"))
+    if not settings.STRIPE_WEBHOOK_SECRET or settings.STRIPE_WEBHOOK_SECRET == "whsec_caseport_test":
+        errors.append(Error("STRIPE_WEBHOOK_SECRET is not set: Stripe's events could not be told from forgeries.", id="caseport.E009"))
+    if settings.STRIPE_API_BASE:
+        errors.append(
+            Error(
+                "STRIPE_API_BASE is set: payments would go to a local fake Stripe (localstripe), not to Stripe.",
+                hint="Unset STRIPE_API_BASE in production.",
+                id="caseport.E010",
+            )
+        )
+    return errors

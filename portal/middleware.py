@@ -27,6 +27,7 @@ OPEN_PREFIXES = (
     "/static/",
     "/healthz",
     "/favicon.ico",
+    "/stripe/webhook/",  # Stripe's events: authenticated by their signature (billing/views.py), routed on the public host only
 )
 # Integration API calls authenticate with a token (in the host's schema), not a session.
 TOKEN_API_PREFIXES = ("/intake/api/", "/payments/api/")

@@ -60,6 +60,9 @@ OPEN_URLS = {
     "password_reset_complete": "a confirmation; shows no data",
     "accept-invitation": "opened by the emailed one-time link; a wrong link shows no data",
 }
+# Areas add their own open URLs, each with its reason, in tests/matrix_<area>.py (``OPEN_URLS``).
+for _module in matrix_modules():
+    OPEN_URLS.update(getattr(_module, "OPEN_URLS", {}))
 
 
 def owner_kwargs(world):

@@ -73,6 +73,8 @@ SHARED_APPS = [
     "pghistory",
     "portal.audit",
     "portal.jobs",
+    "billing",  # Stripe: the gateway, webhook events, charges (public schema)
+    "subscriptions",  # the platform bills its lenders: plans, subscriptions, read-only when unpaid
     "rest_framework",
     "drf_spectacular",
 ]
@@ -85,6 +87,8 @@ TENANT_APPS = [
     "portal",
     "portal.intake",
     "portal.payments",
+    "portal.ledger",
+    "portal.fees",
     "outsourcing",
     "outsourcing.workbench",
     "litigation",
@@ -147,6 +151,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.TenantAccessMiddleware",
+    "subscriptions.middleware.ReadOnlyTenantMiddleware",
     "portal.middleware.NoStoreMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -164,6 +169,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.navigation.shell",
+                "subscriptions.context.billing_banner",
             ],
         },
     },
@@ -330,6 +336,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-files": {"task": "portal.tasks.purge_expired_files_everywhere", "schedule": 3600.0},
     # Litigation deadlines: reminders once a day per person (idempotent within a day), limitation dates refreshed.
     "deadline-reminders": {"task": "litigation.tasks.send_deadline_reminders_everywhere", "schedule": 3600.0},
+    # Stripe: re-fetch charges stuck in processing (lost webhooks), process unprocessed events, retry unsent transfers.
+    "billing-reconcile": {"task": "billing.tasks.reconcile", "schedule": 300.0},
+    # Subscriptions: the plan follows the active-case count; Stripe re-read in case a webhook was missed.
+    "review-subscription-plans": {"task": "subscriptions.tasks.review_plans_everywhere", "schedule": 3600.0},
+    "sync-subscriptions": {"task": "subscriptions.tasks.sync_all", "schedule": 3600.0},
 }
 
 # ---------------------------------------------------------------- API
@@ -348,6 +359,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# ---------------------------------------------------------------- Stripe
+# Statements are paid and lenders billed through Stripe (billing/gateway.py is the only module that calls it).
+# STRIPE_API_BASE points the real `stripe` library at another server: localstripe on 127.0.0.1 in tests and the
+# demo (bin/localstripe_server.py); unset in production (api.stripe.com).
+STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY", "sk_test_caseport")
+STRIPE_WEBHOOK_SECRET = env_secret("STRIPE_WEBHOOK_SECRET", "whsec_caseport_test")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
+STRIPE_CURRENCY = os.environ.get("STRIPE_CURRENCY", "cny")
 
 # ---------------------------------------------------------------- security
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")  # Fernet keys, newest first

@@ -29,8 +29,11 @@ def production_env(**overrides):
         REDIS_URL="redis://127.0.0.1:6379/1",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
         AXES_PROXY_COUNT="1",
+        STRIPE_SECRET_KEY="sk_live_check",
+        STRIPE_WEBHOOK_SECRET="whsec_live_check",
     )
     env.pop("S3_BUCKET", None)
+    env.pop("STRIPE_API_BASE", None)
     env.update(overrides)
     return env
 

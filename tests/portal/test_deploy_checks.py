@@ -50,11 +50,21 @@ def test_s3_bucket_is_refused_because_files_are_only_stored_on_disk():
         assert checks.object_storage(None) == []
 
 
+def test_stripe_needs_its_own_keys_and_no_local_fake_in_production():
+    test_keys = {"STRIPE_SECRET_KEY": "sk_test_caseport", "STRIPE_WEBHOOK_SECRET": "whsec_caseport_test", "STRIPE_API_BASE": None}
+    with override_settings(**test_keys):
+        assert ids(checks.stripe_keys(None)) == {"caseport.E008", "caseport.E009"}
+    with override_settings(STRIPE_SECRET_KEY="sk_live_x", STRIPE_WEBHOOK_SECRET="whsec_live", STRIPE_API_BASE="http://127.0.0.1:8420"):
+        assert ids(checks.stripe_keys(None)) == {"caseport.E010"}
+    with override_settings(STRIPE_SECRET_KEY="sk_live_x", STRIPE_WEBHOOK_SECRET="whsec_live", STRIPE_API_BASE=None):
+        assert checks.stripe_keys(None) == []
+
+
 def test_each_new_check_is_registered_for_check_deploy():
     from django.core.checks import registry
 
     deploy = registry.registry.get_checks(include_deployment_checks=True)
-    for check in (checks.proxy_count, checks.shared_broker, checks.object_storage):
+    for check in (checks.proxy_count, checks.shared_broker, checks.object_storage, checks.stripe_keys):
         assert check in deploy
 
 

@@ -225,8 +225,14 @@ def drop_journey_lender(lender, *, org_ids, users):
     its people: nothing a journey committed is left for other tests."""
     from django.db import connection
 
+    from billing.models import BillingAccount, Charge, ConnectedAccount, Transfer
     from tenants.models import Domain, Engagement, Licence, Membership, User
 
+    # Its Stripe records in the public schema (what a journey paid with and paid out).
+    Transfer.objects.filter(charge__lender=lender).delete()
+    Charge.objects.filter(lender=lender).delete()
+    BillingAccount.objects.filter(lender=lender).delete()
+    ConnectedAccount.objects.filter(organisation_id__in=org_ids).delete()
     Engagement.objects.filter(lender=lender).delete()
     Membership.objects.filter(organisation_id__in=org_ids).delete()
     User.objects.filter(pk__in=[user.pk for user in users]).update(is_active=False)

@@ -37,7 +37,9 @@ from .models import COST_ACCOUNTS, Account, CounterpartyKind, LedgerLeg, LedgerT
 
 ZERO = Decimal("0.00")
 COSTS = tuple(str(account) for account in COST_ACCOUNTS)
-READ_ACCOUNTS = (str(Account.RECOVERIES),) + COSTS  # cash, payables and unapplied money are not net recovery
+# Cash and unapplied money are not net recovery; what is still owed to partners is shown beside it (statements paid
+# through Stripe debit it: portal.fees settlement).
+READ_ACCOUNTS = (str(Account.RECOVERIES), str(Account.PARTNER_PAYABLE)) + COSTS
 RATIO_PLACES = Decimal("0.0001")  # cost per yuan shown to the hundredth of a fen
 MAX_MONTHS = 60  # the widest range the dashboard accepts (five years of trend)
 
@@ -53,6 +55,7 @@ class Figures:
 
     recovered: Decimal = ZERO
     costs: dict = field(default_factory=dict)  # account → debit balance (court_costs_recovered ≤ 0)
+    owed: Decimal = ZERO  # to partners: fees earned and not yet settled (− Σ partner_payable, credit-normal)
 
     @property
     def cost(self) -> Decimal:
@@ -81,24 +84,26 @@ class Figures:
 
     @property
     def is_empty(self) -> bool:
-        return self.recovered == 0 and not any(self.costs.values())
+        return self.recovered == 0 and self.owed == 0 and not any(self.costs.values())
 
     def __add__(self, other: Figures) -> Figures:
         costs = dict(self.costs)
         for account, amount in other.costs.items():
             costs[account] = costs.get(account, ZERO) + amount
-        return Figures(recovered=self.recovered + other.recovered, costs=costs)
+        return Figures(recovered=self.recovered + other.recovered, costs=costs, owed=self.owed + other.owed)
 
 
 def figures_from(balances: Iterable[tuple[str, Decimal]]) -> Figures:
     """Figures from (account, Σ signed legs) pairs: recoveries negated (credit-normal), costs as they are."""
-    recovered, costs = ZERO, {}
+    recovered, costs, owed = ZERO, {}, ZERO
     for account, amount in balances:
         if account == Account.RECOVERIES:
             recovered += -amount
+        elif account == Account.PARTNER_PAYABLE:
+            owed += -amount
         elif account in COSTS:
             costs[account] = costs.get(account, ZERO) + amount
-    return Figures(recovered=recovered, costs=costs)
+    return Figures(recovered=recovered, costs=costs, owed=owed)
 
 
 def format_ratio(value: Decimal | None) -> str:

@@ -84,6 +84,7 @@ def test_net_recovery_by_hand(acme):
     assert p.net == D("8020.00")
     assert p.cost_per_yuan == D("2480") / D("10500")
     assert p.cost_per_yuan_display == "¥0.2362"
+    assert p.owed == D("2300.00")  # X's commission and L's fixed fee, neither settled yet
     assert p.costs == {
         "agency_commission": D("1500.00"),
         "legal_fee_fixed": D("800.00"),
@@ -96,7 +97,10 @@ def test_net_recovery_by_hand(acme):
     assert by_month[MAR].recovered == D("500.00") and by_month[MAR].cost == D("-120.00") and by_month[MAR].net == D("620.00")
 
     partners = {row.label: (row.kind, row.figures) for row in report.by_counterparty}
-    assert partners[acme.orgs["xagency"].name] == ("agency", reports.Figures(D("10000.00"), {"agency_commission": D("1500.00")}))
+    assert partners[acme.orgs["xagency"].name] == (
+        "agency",
+        reports.Figures(D("10000.00"), {"agency_commission": D("1500.00")}, owed=D("1500.00")),
+    )
     firm_kind, firm = partners[acme.orgs["lfirm"].name]
     assert firm_kind == "law_firm" and firm.recovered == 0 and firm.cost == D("980.00") and firm.cost_per_yuan is None
     assert report.by_counterparty[-1].key is None and report.by_counterparty[-1].figures.recovered == D("500.00")
@@ -111,6 +115,25 @@ def test_net_recovery_by_hand(acme):
     assert mine.figures == p
     assert {entry.account for entry in mine.entries} >= {"recoveries", "agency_commission", "court_costs_recovered"}
     assert "cash" not in {entry.account for entry in mine.entries}
+
+
+def test_a_settled_statement_is_no_longer_owed_and_costs_nothing_more(acme):
+    """Paying a partner's statement (Dr partner_payable / Cr cash, portal.fees settlement) clears what is owed to
+    it; the cost of collection was counted when the fee was earned and does not change."""
+    product = product_of_its_own()
+    hand_built(acme, product)
+    x = acme.orgs["xagency"]
+    before = reports.net_recovery(reports.Filters(product=product)).portfolio
+    book(
+        EntryKind.SETTLEMENT,
+        [Leg(Account.PARTNER_PAYABLE, D("1500.00"), counterparty=x, product=product), Leg(Account.CASH, D("-1500.00"), product=product)],
+        on=datetime.date(2026, 3, 5),
+    )
+    after = reports.net_recovery(reports.Filters(product=product))
+    assert after.portfolio.owed == before.owed - D("1500.00") == D("800.00")
+    assert (after.portfolio.recovered, after.portfolio.cost, after.portfolio.net) == (before.recovered, before.cost, before.net)
+    partners = {row.label: row.figures for row in after.by_counterparty}
+    assert partners[x.name].owed == D("0.00") and partners[acme.orgs["lfirm"].name].owed == D("800.00")
 
 
 def test_the_filters_cut_by_month_and_kind(acme):

@@ -29,6 +29,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -532,6 +533,7 @@ class LenderReport:
     payments: int = 0
     statements: int = 0
     matters_created: int = 0
+    billing: str = ""  # the subscription's status with the demo's Stripe
 
 
 @dataclass
@@ -834,7 +836,10 @@ def _write_money(
         if previous is None or previous.status == StatementStatus.DRAFT:
             previous = statements.draft_statement(partner=org, period=last_month, created_by=finance, now=now)
             if previous.line_count:
-                statements.approve(statement=previous, approved_by=finance, now=now)
+                previous = statements.approve(statement=previous, approved_by=finance, now=now)
+        if previous.status == StatementStatus.APPROVED and previous.commission_total > 0:
+            # Issued to the agency: finance can pay it through (the demo's) Stripe from the statement's page.
+            statements.issue(statement=previous, issued_by=finance, now=now)
         if not Statement.objects.filter(partner=org, period=today.replace(day=1)).exists():
             statements.draft_statement(partner=org, period=today, created_by=finance, now=now)
     if not agencies:
@@ -971,10 +976,32 @@ def seed_demo(*, cast: Cast, cases_per_lender: int = DEFAULT_CASES_PER_LENDER, n
                 paralegal=firm_people.get(Role.PARALEGAL),
                 today=today,
             )
+            lender_report.billing = _write_billing(lender=lender, actor=finance.get(spec.slug), now=now)
             lender_report.cases, lender_report.placements = Case.objects.count(), Placement.objects.count()
             lender_report.payments, lender_report.statements = Payment.objects.count(), Statement.objects.count()
         report.lenders.append(lender_report)
     return report
+
+
+DEMO_CARD = "4242424242424242"  # Stripe's test Visa: accepted by localstripe, never a real card
+
+
+def _write_billing(*, lender: Lender, actor: User | None, now: datetime.datetime) -> str:
+    """The lender's card on file and its subscription on the plan its active cases call for, against the demo's fake
+    Stripe (localstripe, started by ``make demo``: STRIPE_API_BASE). Without it (a real Stripe account, or none)
+    nothing is charged and the lender is left unsubscribed: the demo never talks to the real Stripe."""
+    if not settings.STRIPE_API_BASE:
+        return "skipped (no STRIPE_API_BASE)"
+    from billing import accounts
+    from subscriptions import services as subscriptions
+    from subscriptions.models import Subscription
+
+    existing = Subscription.objects.filter(lender=lender).exclude(stripe_subscription_id="").first()
+    if existing is not None:
+        return existing.status
+    accounts.attach_test_card(lender, DEMO_CARD)
+    plan = subscriptions.plan_for_count(subscriptions.count_active_cases())
+    return subscriptions.subscribe(lender=lender, plan=plan, actor=actor, now=now).status
 
 
 # ------------------------------------------------------------------- reading

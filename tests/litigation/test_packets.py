@@ -40,12 +40,8 @@ def built(acme):
 
 def test_the_packet_prints_parties_amounts_headings_and_exhibits(built, tmp_path):
     matter, packet, content = built
-    Path = tmp_path / "packet.pdf"
-    Path.write_bytes(content)
-    subprocess.run(["cp", str(Path), "/tmp/hc/packet.pdf"], check=True)
     text = pdftotext(content, tmp_path)
-    assert "赵六" in text
-    assert matter.debtor.name in text and "acme" in text.lower() or True
+    assert "赵六" in text  # the defendant (tests.litigation.support.complete_matter)
     from litigation.models import PlaintiffProfile
 
     assert PlaintiffProfile.objects.get().name in text
@@ -57,7 +53,7 @@ def test_the_packet_prints_parties_amounts_headings_and_exhibits(built, tmp_path
         assert heading in text, heading
     for _kind, _title, _proves, pages in STANDARD_EXHIBITS:
         assert f"page {pages}" in text  # the exhibits' own text (support.pdf_bytes writes "<text> page N")
-    assert packet.pages == len(re.findall("\f", text)) or packet.pages > 10
+    assert packet.pages == text.count("\f")  # pdftotext ends every page with a form feed
 
 
 def test_every_font_of_ours_is_the_embedded_cjk_serif(built, tmp_path):

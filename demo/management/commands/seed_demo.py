@@ -53,7 +53,7 @@ class Command(BaseCommand):
         for lender in report.lenders:
             self.stdout.write(
                 f"{lender.slug}: {lender.cases} cases ({lender.cases_created} new), {lender.placements} placements"
-                f" ({lender.placements_created} new), {lender.matters_created} new litigation matters"
+                f" ({lender.placements_created} new), {lender.matters_created} new litigation matters, subscription: {lender.billing}"
             )
         self.stdout.write(f"Demo ready in {seconds:.1f} s.\n")
         self.stdout.write(demo.format_logins(summary=summary, url=services.public_url("/")))

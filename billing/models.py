@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 from tenants.models import Lender, Organisation
 
@@ -45,7 +45,7 @@ class BillingAccount(models.Model):
 class ChargeStatus(models.TextChoices):
     PENDING = "pending", _("Pending")  # row written, Stripe not (yet) answered
     PROCESSING = "processing", _("Processing")  # Stripe accepted; the webhook confirms it
-    SUCCEEDED = "succeeded", _("Paid")
+    SUCCEEDED = "succeeded", pgettext_lazy("payment status", "Paid")
     FAILED = "failed", _("Failed")
     REFUNDED = "refunded", _("Refunded")
 

@@ -10,7 +10,7 @@ refuses UPDATE and DELETE).
 import pgtrigger
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 from tenants.models import Lender
 
@@ -51,7 +51,7 @@ class SubscriptionStatus(models.TextChoices):
 class InvoiceStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     OPEN = "open", _("Open (awaiting payment)")
-    PAID = "paid", _("Paid")
+    PAID = "paid", pgettext_lazy("payment status", "Paid")
     UNCOLLECTIBLE = "uncollectible", _("Uncollectible")
     VOID = "void", _("Void")
 

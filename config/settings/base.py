@@ -414,6 +414,7 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
         "pikepdf": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},  # one INFO line per API request and response
     },
 }
 LOGIN_URL_PATH = "/accounts/login/"

@@ -28,7 +28,7 @@ from django.contrib.staticfiles import finders
 from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, pgettext
 
 from portal.lib.money import format_cny, percent, to_fen
 from portal.lib.spreadsheet import csv_bytes, neutralise
@@ -168,7 +168,7 @@ def header_rows(document: StatementDocument, *, with_status=True) -> list[tuple[
     if with_status and statement.issued_at:
         rows.append((_("Issued"), f"{_local(statement.issued_at):%Y-%m-%d %H:%M} {_person(statement.issued_by)}".strip()))
     if with_status and statement.paid_at:
-        rows.append((_("Paid"), f"{_local(statement.paid_at):%Y-%m-%d %H:%M}"))
+        rows.append((pgettext("statement status", "Paid"), f"{_local(statement.paid_at):%Y-%m-%d %H:%M}"))
     return rows
 
 

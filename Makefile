@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install system-deps demo test test-embedded bench bench-batch messages check format clean
+.PHONY: install system-deps demo test test-embedded bench bench-batch bench-fees messages check format clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -41,6 +41,11 @@ bench: install
 # 1,000 filing packets on two worker processes (about half an hour on a 2-core machine; BENCH_ARGS="--count 100" for a quick one).
 bench-batch: install
 	$(BIN)/python bin/services.py run -- $(BIN)/python bench/bench_batch.py $(BENCH_ARGS)
+
+# Fees: the net-recovery dashboard over 1,000,000 ledger legs (the load takes ten to twenty minutes) and 1,000 signed
+# Stripe webhook events through a real worker against localstripe.
+bench-fees: install
+	$(BIN)/python bin/services.py run -- sh -c '$(BIN)/python bench/bench_net_recovery.py && $(BIN)/python bench/bench_webhooks.py'
 
 messages: install
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='test-artifacts/*'

@@ -78,8 +78,12 @@ def _fill(model, given: dict) -> tuple[str, str, list]:
         "DateTimeField": "now()",
         "DateField": "current_date",
     }
+    from django.db.models import NOT_PROVIDED
+
     columns, values, params = [], [], []
     for field in model._meta.concrete_fields:
+        if field.column not in given and field.db_default is not NOT_PROVIDED:
+            continue  # the database's own default (e.g. ledger posted_in = txid_current())
         columns.append(f'"{field.column}"')
         if field.column in given:
             values.append(given[field.column].replace("%", "%%"))  # SQL modulo, not a placeholder

@@ -394,7 +394,8 @@ def test_the_demo_has_a_returned_payment_whose_commission_is_clawed_back_this_mo
                 clawback = CommissionLine.objects.get(reversal=reversal)
                 earned = CommissionLine.objects.get(payment=reversal.payment, reversal__isnull=True)
                 assert (clawback.recovered, clawback.commission) == (-earned.recovered, -earned.commission)
-                assert earned.statement.status == StatementStatus.APPROVED  # last month's, approved
+                # Last month's, approved and issued to the agency: ready for finance to pay (fees journey).
+                assert earned.statement.status == StatementStatus.ISSUED and earned.statement.document_sha256
                 current = Statement.objects.get(partner_id=clawback.partner_id, period=timezone.localdate().replace(day=1))
                 assert clawback.statement_id == current.pk and current.status == StatementStatus.DRAFT
                 assert current.commission_total == sum(line.commission for line in current.lines.all())

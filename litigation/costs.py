@@ -5,7 +5,9 @@ corrects, so the history of what was paid stays whole. The fees issue's fee ledg
 (kind, amount, date, advanced by the firm or by the lender, recoverable from the debtor or not): keep their meaning
 stable. Which costs a court makes the debtor bear: the acceptance, preservation and enforcement fees follow the
 losing party (诉讼费用交纳办法 arts. 29, 38); a lawyer's fee only where the contract provides for it and the court
-allows it (a 实现债权的费用 claim) — hence ``recoverable`` per line, decided by whoever records it.
+allows it (a 实现债权的费用 claim) — hence ``recoverable`` per line, decided by whoever records it. What comes back
+from the debtor once a decision put the costs on him is a CostRecovery (``record_recovery``, rules in
+litigation/cost_recovery.py), money in, kept apart from the cost lines.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from portal.audit.log import Action, record
 from portal.errors import RuleError
 from portal.lib.money import to_fen
 
-from . import ledger_attribution
-from .models import CostKind, LegalCost, Matter
+from . import cost_recovery, ledger_attribution
+from .models import CostKind, CostRecovery, LegalCost, Matter, RecoverySource
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -110,6 +112,79 @@ def record_cost(
             correction=amount < 0,
         )
     return cost
+
+
+# ----------------------------------------------------------------- court costs recovered
+
+
+def recovery_position(matter: Matter) -> dict:
+    """{"advanced", "recovered", "outstanding", "decided"}: the court costs advanced on the matter (its
+    COURT_COST_KINDS lines, corrections included), what came back, what is still to come, and whether a decision
+    has put the costs on the debtor (cost_recovery.costs_on_debtor). Two queries."""
+    advanced = matter.costs.filter(kind__in=cost_recovery.COURT_COST_KINDS).aggregate(total=_sum())["total"]
+    recovered = matter.cost_recoveries.aggregate(total=_sum())["total"]
+    outcomes = matter.entries.exclude(outcome="").values_list("stage", "outcome")
+    decided = cost_recovery.costs_on_debtor(outcomes)
+    return {"advanced": advanced, "recovered": recovered, "outstanding": max(advanced - recovered, ZERO), "decided": decided}
+
+
+def record_recovery(
+    *,
+    matter: Matter,
+    amount,
+    received_on: datetime.date,
+    source: str,
+    by,
+    received_by_firm: bool = False,
+    note: str = "",
+    request=None,
+) -> CostRecovery:
+    """Record court costs got back from the debtor (cost_recovery: only after a decision put them on him, never more
+    than was advanced), with its fee-ledger entry in the same transaction. The matter row is locked, so two clerks
+    recording at once cannot together pass the cap."""
+    if source not in RecoverySource.values:
+        raise refused("source", _("Say where the money came from."))
+    amount = cost_amount(amount)
+    note = (note or "").strip()
+    if not isinstance(received_on, datetime.date):
+        raise refused("date", _("Give the date the money was received."))
+    if received_on > timezone.localdate():
+        raise refused("future_date", _("The date cannot be in the future."))
+    if received_by_firm and matter.firm_id is None:
+        raise refused("no_firm", _("This matter is handled in-house: no law firm received this money."))
+    with transaction.atomic():
+        Matter.objects.select_for_update().filter(pk=matter.pk).values_list("pk", flat=True).get()
+        position = recovery_position(matter)
+        problem = cost_recovery.refusal(
+            amount=amount,
+            note=note,
+            decided=position["decided"],
+            advanced=position["advanced"],
+            recovered=position["recovered"],
+        )
+        if problem is not None:
+            raise refused(*problem)
+        recovery = CostRecovery.objects.create(
+            matter=matter,
+            amount=amount,
+            received_on=received_on,
+            source=source,
+            received_by_firm=bool(received_by_firm),
+            note=note[:300],
+            recorded_by=by,
+        )
+        ledger_attribution.post_recovery(recovery)
+        record(
+            Action.CREATE,
+            request=request,
+            actor=by,
+            obj=recovery,
+            event="court_costs_recovered",
+            matter=matter.number,
+            amount=str(amount),
+            correction=amount < 0,
+        )
+    return recovery
 
 
 # ----------------------------------------------------------------- totals

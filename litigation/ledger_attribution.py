@@ -4,7 +4,8 @@ A payment made on a day a law firm's engagement on the case covered (from the da
 matter closed, both included: fee_lines.matter_for_payment, the rule the success fee uses) is credited to the
 firm, cohort = the month of escalation, with the matter. A matter handled in-house has no counterparty: nothing to attribute. Each legal
 cost line posts one entry in the transaction that records it (costs.record_cost calls ``post_cost``): its kind
-picks the account (portal.ledger.sources.LEGAL_COST_ACCOUNTS), ``paid_by_firm`` whether the firm is owed it.
+picks the account (portal.ledger.sources.LEGAL_COST_ACCOUNTS), ``paid_by_firm`` whether the firm is owed it. Court
+costs got back from the debtor (CostRecovery, costs.record_recovery) post ``post_recovery``: Cr court_costs_recovered.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.utils import timezone
 from portal.ledger import hooks, sources
 from portal.ledger.posting import first_of_month
 
-from .models import LegalCost, Matter
+from .models import CostRecovery, LegalCost, Matter
 
 
 def cohort_month(matter: Matter):
@@ -47,6 +48,25 @@ def post_cost(cost: LegalCost):
     )
 
 
+def post_recovery(recovery: CostRecovery):
+    matter = recovery.matter
+    return sources.post_costs_recovered(
+        recovery,
+        amount=recovery.amount,
+        occurred_on=recovery.received_on,
+        cases=list(matter.loans.values_list("case_id", flat=True)),
+        firm=matter.firm,
+        received_by_firm=recovery.received_by_firm,
+        matter_id=matter.pk,
+        cohort_month=cohort_month(matter),
+        created_by=recovery.recorded_by,
+    )
+
+
+def _recoveries():
+    return CostRecovery.objects.select_related("matter", "matter__firm", "recorded_by").order_by("pk")
+
+
 def _costs():
     return LegalCost.objects.select_related("matter", "matter__firm", "recorded_by").order_by("pk")
 
@@ -54,3 +74,4 @@ def _costs():
 def register():
     hooks.register_attributor(attribute)
     hooks.register_source("litigation.legalcost", _costs, post_cost)
+    hooks.register_source("litigation.costrecovery", _recoveries, post_recovery)

@@ -430,6 +430,33 @@ class LegalCost(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(amount=0), name="legal_cost_not_zero")]
 
 
+class RecoverySource(models.TextChoices):
+    COURT_REFUND = "court_refund", _("Refunded by the court")  # 法院退还预交的诉讼费
+    DEBTOR = "debtor", _("Paid by the debtor")  # 被告直接支付
+    ENFORCEMENT = "enforcement", _("Out of enforcement proceeds")  # 执行款中扣收
+
+
+class CostRecovery(models.Model):
+    """Court costs got back from the debtor after a decision put them on him (诉讼费用交纳办法 art. 29; the rule is
+    litigation.cost_recovery). Recorded once, never edited: a mistake is corrected by a negative line with a note.
+    Kept apart from LegalCost, whose lines are what the matter cost (and what a complaint claims); this is money in."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="cost_recoveries")
+    amount = models.DecimalField(_("amount (CNY)"), **AMOUNT)
+    received_on = models.DateField(_("received on"))
+    source = models.CharField(_("received from"), max_length=16, choices=RecoverySource.choices)
+    received_by_firm = models.BooleanField(_("received by the law firm"), default=False)  # the firm owes it to the lender
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["matter", "received_on", "recorded_at"]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="cost_recovery_not_zero")]
+        triggers = [pgtrigger.Protect(name="cost_recovery_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+
 @pghistory.track()
 class CriminalReferral(models.Model):
     """Suspected fraud reported to the police (报案): its own record on the case, not a civil matter."""

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from tenants.models import EngagementStatus, Organisation, OrganisationKind
 
 from . import court_fees
-from .models import CostKind, LegalFeeAgreement, PlaintiffProfile, Procedure
+from .models import CostKind, LegalFeeAgreement, PlaintiffProfile, Procedure, RecoverySource
 
 MONEY_ATTRS = {"step": "0.01", "inputmode": "decimal"}
 
@@ -53,6 +53,28 @@ class CostForm(forms.Form):
         self.fields["incurred_on"].initial = timezone.localdate()
         if matter is not None and matter.firm_id is None:
             del self.fields["paid_by_firm"]
+
+
+class RecoveryForm(forms.Form):
+    """Court costs got back from the debtor (litigation.cost_recovery)."""
+
+    amount = forms.DecimalField(
+        label=_("Amount (CNY)"),
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs=MONEY_ATTRS),
+        help_text=_("A negative amount corrects an earlier recovery; say which in the note."),
+    )
+    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    source = forms.ChoiceField(label=_("Received from"), choices=RecoverySource.choices)
+    received_by_firm = forms.BooleanField(label=_("Received by the law firm"), required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args, matter=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["received_on"].initial = timezone.localdate()
+        if matter is not None and matter.firm_id is None:
+            del self.fields["received_by_firm"]
 
 
 class PlaintiffForm(forms.ModelForm):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("costs/export.csv", views.costs_export, name="costs-export"),
     path("matters/<uuid:matter_id>/costs/", views.matter_costs, name="matter-costs"),
     path("matters/<uuid:matter_id>/costs/new/", views.cost_create, name="cost-create"),
+    path("matters/<uuid:matter_id>/costs/recovered/", views.recovery_create, name="recovery-create"),
     path("settings/", views.legal_settings, name="settings"),
     path("settings/fee-agreements/new/", views.fee_agreement_create, name="fee-agreement-create"),
     path("settings/fee-agreements/<uuid:fee_agreement_id>/", views.fee_agreement_edit, name="fee-agreement-edit"),

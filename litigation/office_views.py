@@ -27,7 +27,7 @@ from . import costs as cost_rules, court_fees, pipeline
 from .access import figure_matters, get_visible_matter, visible_matters
 from .deadlines import due_this_week
 from .models import CostKind, Deadline, LegalCost, LegalFeeAgreement, Matter, PlaintiffProfile, Stage
-from .office_forms import CostForm, CourtFeeForm, FeeAgreementForm, PlaintiffForm, engaged_law_firms, show_errors
+from .office_forms import CostForm, CourtFeeForm, FeeAgreementForm, PlaintiffForm, RecoveryForm, engaged_law_firms, show_errors
 
 LOOKAHEAD_DAYS = 30  # the deadlines page shows this week, then the next 30 days
 RECENT_COSTS = 100  # the lender-wide costs page lists the latest lines; the CSV has them all
@@ -187,22 +187,60 @@ def pipeline_page(request):
 # ----------------------------------------------------------------- costs
 
 
-def _matter_costs_context(request, matter, form):
+def _matter_costs_context(request, matter, form=None, recovery_form=None):
+    can_record = access.can(request.principal, "legalcost.record")
     lines = matter.costs.select_related("recorded_by").order_by("incurred_on", "recorded_at")
+    position = cost_rules.recovery_position(matter)
+    if recovery_form is None and can_record and (position["decided"] or position["recovered"]):
+        recovery_form = RecoveryForm(matter=matter)
     return {
         "matter": matter,
         "lines": list(lines),
         "totals": cost_rules.totals(matter.costs.all()),
-        "form": form,
-        "can_record": access.can(request.principal, "legalcost.record"),
+        "recoveries": list(matter.cost_recoveries.select_related("recorded_by").order_by("received_on", "recorded_at")),
+        "position": position,
+        "form": form if form is not None else (CostForm(matter=matter) if can_record else None),
+        "recovery_form": recovery_form,
+        "can_record": can_record,
     }
 
 
 def matter_costs(request, matter_id):
     access.require(request, "matter.view")
     matter = get_visible_matter(request, matter_id)
-    form = CostForm(matter=matter) if access.can(request.principal, "legalcost.record") else None
-    return render(request, "litigation/office/matter_costs.html", _matter_costs_context(request, matter, form))
+    return render(request, "litigation/office/matter_costs.html", _matter_costs_context(request, matter))
+
+
+@require_POST
+def recovery_create(request, matter_id):
+    """Record court costs got back from the debtor (costs.record_recovery)."""
+    access.require(request, "legalcost.record")
+    matter = get_visible_matter(request, matter_id)
+    form = RecoveryForm(request.POST, matter=matter)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            recovery = cost_rules.record_recovery(
+                matter=matter,
+                amount=data["amount"],
+                received_on=data["received_on"],
+                source=data["source"],
+                by=request.user,
+                received_by_firm=data.get("received_by_firm", False),
+                note=data["note"],
+                request=request,
+            )
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(amount)s of court costs recovered recorded on %(matter)s.")
+                % {"amount": format_cny(recovery.amount), "matter": matter.number},
+            )
+            return redirect("legal:matter-costs", matter_id=matter.pk)
+    context = _matter_costs_context(request, matter, recovery_form=form)
+    return render(request, "litigation/office/matter_costs.html", context, status=400)
 
 
 @require_POST
@@ -233,7 +271,7 @@ def cost_create(request, matter_id):
                 % {"kind": CostKind(cost.kind).label, "amount": format_cny(cost.amount), "matter": matter.number},
             )
             return redirect("legal:matter-costs", matter_id=matter.pk)
-    return render(request, "litigation/office/matter_costs.html", _matter_costs_context(request, matter, form), status=400)
+    return render(request, "litigation/office/matter_costs.html", _matter_costs_context(request, matter, form=form), status=400)
 
 
 def _lender_costs(request, principal):

@@ -21,6 +21,8 @@ from .models import BUCKETS, ROUNDS, Agreement, AgreementVersion, CollectionActi
 from .placement import current_lender
 
 RATE_PLACES = Decimal("0.0001")
+FEN = Decimal("0.01")
+MAX_VISIT_FEE = Decimal("10000")  # a sanity bound on a fee per visit (外访费), not a legal one
 
 
 def clean_terms(terms: dict) -> dict:
@@ -61,6 +63,19 @@ def clean_terms(terms: dict) -> dict:
             else:
                 rates[(bucket, round_number)] = rate.quantize(RATE_PLACES)
     cleaned["rates"] = rates
+    fee = terms.get("field_visit_fee")
+    try:
+        fee = Decimal("0") if fee in (None, "") else Decimal(str(fee)) if not isinstance(fee, float) else None
+    except InvalidOperation:
+        fee = None
+    if fee is None or not fee.is_finite():
+        errors["field_visit_fee"] = _("Enter an amount.")
+    elif not Decimal(0) <= fee <= MAX_VISIT_FEE:
+        errors["field_visit_fee"] = _("A fee per visit is between ¥0 and ¥%(max)s.") % {"max": f"{MAX_VISIT_FEE:,}"}
+    elif fee != fee.quantize(FEN):
+        errors["field_visit_fee"] = _("An amount has at most two decimal places (fen).")
+    else:
+        cleaned["field_visit_fee"] = fee.quantize(FEN)
     cleaned["note"] = (terms.get("note") or "").strip()[:300]
     if errors:
         raise ValidationError(errors)
@@ -76,6 +91,7 @@ def _write_version(agreement: Agreement, terms: dict, *, created_by) -> Agreemen
         capacity=terms["capacity"],
         allowed_actions=terms["allowed_actions"],
         max_hold_days=terms["max_hold_days"],
+        field_visit_fee=terms["field_visit_fee"],
         note=terms["note"],
         created_by=created_by,
     )
@@ -131,6 +147,7 @@ def terms_of(version: AgreementVersion) -> dict:
         "capacity": version.capacity,
         "allowed_actions": list(version.allowed_actions),
         "max_hold_days": version.max_hold_days,
+        "field_visit_fee": version.field_visit_fee,
         "rates": {(r.bucket, r.round): r.rate for r in version.rates.all()},
         "note": "",
     }

@@ -52,6 +52,16 @@ class AgreementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         initial=[CollectionAction.PHONE, CollectionAction.SMS],
     )
+    field_visit_fee = forms.DecimalField(
+        label=_("Field-visit fee (CNY)"),
+        min_value=0,
+        max_value=10000,
+        max_digits=7,
+        decimal_places=2,
+        initial=0,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+        help_text=_("Paid per field visit the agency reports (外访费), on its own monthly statement; 0 pays none."),
+    )
     note = forms.CharField(label=_("What changed"), max_length=300, required=False)
 
     def __init__(self, *args, lender=None, revising=False, **kwargs):
@@ -103,6 +113,7 @@ class AgreementForm(forms.Form):
             "capacity": data["capacity"],
             "max_hold_days": data["max_hold_days"],
             "allowed_actions": data["allowed_actions"],
+            "field_visit_fee": data["field_visit_fee"],
             "note": data.get("note", ""),
             "rates": {(b, r): data[self.rate_name(b, r)] / HUNDRED for b in BUCKETS for r in ROUNDS},
         }
@@ -117,7 +128,7 @@ class AgreementForm(forms.Form):
 
     @staticmethod
     def initial_from(terms: dict) -> dict:
-        initial = {k: terms[k] for k in ("term_days", "capacity", "max_hold_days", "allowed_actions")}
+        initial = {k: terms[k] for k in ("term_days", "capacity", "max_hold_days", "allowed_actions", "field_visit_fee")}
         for (bucket, round_number), rate in terms["rates"].items():
             initial[AgreementForm.rate_name(bucket, round_number)] = format((rate * HUNDRED).normalize(), "f")  # 20, not 2E+1
         return initial

@@ -10,6 +10,7 @@ gave.
 
 import datetime
 import uuid
+from decimal import Decimal
 
 import pghistory
 import pgtrigger
@@ -90,6 +91,8 @@ class AgreementVersion(models.Model):
         models.CharField(max_length=16, choices=CollectionAction.choices), default=list, blank=True, verbose_name=_("allowed actions")
     )
     max_hold_days = models.PositiveSmallIntegerField(_("longest hold (days)"), default=30)
+    # 外访费: paid per field visit the agency reports under this version (outsourcing/field_visit_fees.py); 0 = none.
+    field_visit_fee = models.DecimalField(_("field-visit fee (CNY)"), max_digits=10, decimal_places=2, default=Decimal("0.00"))
     note = models.CharField(_("what changed"), max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -101,6 +104,7 @@ class AgreementVersion(models.Model):
             models.CheckConstraint(condition=Q(term_days__gte=1) & Q(term_days__lte=366), name="agreement_version_term_range"),
             models.CheckConstraint(condition=Q(capacity__gte=1), name="agreement_version_capacity_positive"),
             models.CheckConstraint(condition=Q(max_hold_days__lte=180), name="agreement_version_hold_range"),
+            models.CheckConstraint(condition=Q(field_visit_fee__gte=0), name="agreement_version_visit_fee_not_negative"),
         ]
         triggers = [pgtrigger.Protect(name="agreement_version_immutable", operation=pgtrigger.Update)]
 

@@ -105,16 +105,16 @@ def blockers(statement: Statement) -> list[str]:
     ]
 
 
-def ledger_legs(statement: Statement):
-    """Dr partner_payable / Cr cash per case and placement cohort: the settlement mirrors the commission entries."""
+def settlement_legs(statement: Statement, amounts) -> list:
+    """Dr partner_payable / Cr cash per (case id, cohort month, amount) — summed per case and cohort, zeros dropped —
+    so the agency's payable, credited case by case when its fees were earned, nets to zero case by case."""
     from portal.ledger.models import Account
-    from portal.ledger.posting import Leg, first_of_month
+    from portal.ledger.posting import Leg
     from portal.models import Case
 
     grouped: dict = defaultdict(lambda: ZERO)
-    for row in lines(statement).values("case_id", "placement__starts_at").annotate(total=Sum("commission")):
-        cohort = first_of_month(timezone.localdate(row["placement__starts_at"]))
-        grouped[(row["case_id"], cohort)] += row["total"]
+    for case_id, cohort, amount in amounts:
+        grouped[(case_id, cohort)] += amount
     cases = Case.objects.in_bulk([case_id for case_id, _cohort in grouped])
     legs = []
     for (case_id, cohort), amount in sorted(grouped.items(), key=lambda item: (str(item[0][0]), item[0][1])):
@@ -123,6 +123,16 @@ def ledger_legs(statement: Statement):
         dims = {"case": cases[case_id], "counterparty": statement.partner, "cohort_month": cohort}
         legs += [Leg(Account.PARTNER_PAYABLE, amount, **dims), Leg(Account.CASH, -amount, **dims)]
     return legs
+
+
+def ledger_legs(statement: Statement):
+    """The settlement mirrors the commission entries: per case and placement cohort (settlement_legs)."""
+    from portal.ledger.posting import first_of_month
+
+    grouped = lines(statement).values("case_id", "placement__starts_at").annotate(total=Sum("commission"))
+    return settlement_legs(
+        statement, ((row["case_id"], first_of_month(timezone.localdate(row["placement__starts_at"])), row["total"]) for row in grouped)
+    )
 
 
 def register() -> None:

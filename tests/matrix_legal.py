@@ -60,6 +60,7 @@ URL_ACTIONS = {
     "costs-export": ("legalcost.record", "pipeline.view"),
     "matter-costs": "matter.view",
     "cost-create": "legalcost.record",
+    "recovery-create": "legalcost.record",
     "settings": "legal.manage",
     "fee-agreement-create": "legal.manage",
     "fee-agreement-edit": "legal.manage",
@@ -78,4 +79,5 @@ def post_bodies(world):
             "recoverable": "on",
             "note": "isolation matrix",
         },
+        "recovery-create": {"amount": "10.00", "received_on": datetime.date.today().isoformat(), "source": "court_refund"},
     }

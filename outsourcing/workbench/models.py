@@ -352,6 +352,40 @@ class FieldVisitReport(models.Model):
         triggers = [pgtrigger.Protect(name="wb_visit_report_final", operation=pgtrigger.Update | pgtrigger.Delete)]
 
 
+class FieldVisitCharge(models.Model):
+    """The fee a reported field visit earns the agency (外访费), at the agreement version its placement was made under
+    (outsourcing/field_visit_fees.py). One per report, never edited or deleted: only its statement is set (or cleared
+    while a draft) — the "field_visit" kind of the core's statements (portal.fees) settles it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.OneToOneField(FieldVisitReport, on_delete=models.PROTECT, related_name="charge")
+    placement = models.ForeignKey("outsourcing.Placement", on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey("tenants.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False)
+    case = models.ForeignKey("portal.Case", on_delete=models.PROTECT, related_name="+", db_index=False)
+    visited_on = models.DateField(_("visited on"))  # lender-local (Asia/Shanghai) date of the visit
+    amount = models.DecimalField(_("fee"), max_digits=10, decimal_places=2)
+    statement = models.ForeignKey("fees.Statement", null=True, blank=True, on_delete=models.PROTECT, related_name="field_visit_charges")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["visited_on", "created_at", "id"]
+        indexes = [models.Index(fields=["partner", "visited_on"], condition=Q(statement__isnull=True), name="wb_visit_charge_unstated")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="wb_visit_charge_positive")]
+        triggers = [
+            pgtrigger.Protect(
+                name="wb_visit_charge_fixed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__amount__df=pgtrigger.F("new__amount"))
+                | pgtrigger.Q(old__report_id__df=pgtrigger.F("new__report_id"))
+                | pgtrigger.Q(old__placement_id__df=pgtrigger.F("new__placement_id"))
+                | pgtrigger.Q(old__partner_id__df=pgtrigger.F("new__partner_id"))
+                | pgtrigger.Q(old__case_id__df=pgtrigger.F("new__case_id"))
+                | pgtrigger.Q(old__visited_on__df=pgtrigger.F("new__visited_on")),
+            ),
+            pgtrigger.Protect(name="wb_visit_charge_never_deleted", operation=pgtrigger.Delete),
+        ]
+
+
 class FieldVisitPhoto(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     report = models.ForeignKey(FieldVisitReport, on_delete=models.PROTECT, related_name="photos")

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _, gettext_lazy
 
+from outsourcing import field_visit_fees
 from outsourcing.models import CollectionAction, Placement
 from portal import limitation
 from portal.audit.log import Action, record
@@ -797,6 +798,7 @@ def file_visit_report(
         )
         _store_file(photo.file, upload)
         photo.save()
+    field_visit_fees.charge_report(report)  # the agreement's fee per visit, and its ledger entry (外访费)
     return report
 
 

@@ -131,10 +131,10 @@ def label(document: StatementDocument, key: str) -> str:
     found = document.kind.labels.get(key)
     if found:
         return str(found)
-    if key == "base_column":  # the column's heading with its currency
-        return f"{base_label(document)} (CNY)"
-    if key == "amount_column":
-        return f"{amount_label(document)} (CNY)"
+    if key in ("base_column", "amount_column"):  # the column's heading with its currency
+        heading = base_label(document) if key == "base_column" else amount_label(document)
+        # Translators: a money column's heading with its currency, e.g. "Fee (CNY)"; zh: "律师费（元）".
+        return _("%(heading)s (CNY)") % {"heading": heading}
     return str(LABELS[key])
 
 

@@ -34,6 +34,7 @@ MONEY = {"max_digits": 16, "decimal_places": 2}
 class StatementKindCode(models.TextChoices):
     COMMISSION = "commission", _("Commission statement")  # 佣金结算单 (agency)
     LEGAL_FEE = "legal_fee", _("Legal fee invoice")  # 律师费结算单 (law firm)
+    FIELD_VISIT = "field_visit", _("Field-visit fee statement")  # 外访费结算单 (agency)
 
 
 class StatementStatus(models.TextChoices):

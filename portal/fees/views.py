@@ -61,9 +61,15 @@ class DraftForm(forms.Form):
         help_text=gettext_lazy("The statement takes every line dated up to the month's last day that no statement took yet."),
     )
 
+    kind = forms.ChoiceField(label=gettext_lazy("Statement"), required=False)
+
     def __init__(self, *args, lender, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["partner"].queryset = engaged_partners(lender)
+        # Blank: the partner's main statement (the first kind registered for its kind: commission, fee invoice).
+        self.fields["kind"].choices = [("", gettext_lazy("The partner's usual statement"))] + [
+            (kind.code, kind.label) for kind in kinds.registered()
+        ]
 
 
 class DisputeForm(forms.Form):
@@ -195,7 +201,11 @@ def statement_draft(request):
         if not candidates:
             raise errors.RuleError(_("No kind of statement is set up for this partner."), code="no_kind")
         statement = services.draft(
-            kind=candidates[0].code, partner=partner, period=form.cleaned_data["month"], created_by=request.user, request=request
+            kind=form.cleaned_data["kind"] or candidates[0].code,
+            partner=partner,
+            period=form.cleaned_data["month"],
+            created_by=request.user,
+            request=request,
         )
     except ValidationError as error:
         errors.to_messages(request, error)

@@ -69,6 +69,8 @@ class EntryKind(models.TextChoices):
     COMMISSION = "commission", _("Agency commission")  # 佣金计提
     LEGAL_COST = "legal_cost", _("Legal cost")  # 诉讼费用
     LEGAL_FEE = "legal_fee", _("Law firm fee")  # 律师费
+    COSTS_RECOVERED = "costs_recovered", _("Court costs recovered")  # 诉讼费用收回
+    FIELD_VISIT = "field_visit", _("Field-visit fee")  # 外访费
     SETTLEMENT = "settlement", _("Statement paid")  # 结算付款
     SETTLEMENT_REFUND = "settlement_refund", _("Statement payment refunded")  # 结算退款
     REVERSAL = "reversal", _("Reversing entry")  # 冲销分录

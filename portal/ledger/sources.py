@@ -8,8 +8,9 @@ so the case's books return to what they were without it; the corrections the rev
 (PaymentPostingCorrection, 重新冲抵) post the change in the money those payments applied (Δunapplied moves between
 recoveries and unapplied; moves among fees, interest and principal change nothing recovered, and post nothing).
 
-Commission lines (outsourcing) and legal costs (litigation) post through ``post_commission`` and
-``post_legal_cost``, called by the apps where they create those rows (the core never imports them).
+Commission lines and field-visit fees (outsourcing), legal costs and court costs recovered (litigation) post through
+``post_commission``, ``post_field_visit``, ``post_legal_cost`` and ``post_costs_recovered``, called by the apps where
+they create those rows (the core never imports them).
 
 Every leg of an entry carries the same dimensions: the case, the partner the money is attributed to
 (hooks.attribution_for on the payment's date) and its cohort month and matter, and the case's product.
@@ -232,6 +233,30 @@ def post_legal_cost(
         legs.append(Leg(account, share, **dims))
         legs.append(Leg(Account.PARTNER_PAYABLE if paid_by_firm else Account.CASH, -share, **dims))
     return post(kind=EntryKind.LEGAL_COST, source=cost, occurred_on=occurred_on, legs=legs, created_by=created_by)
+
+
+def post_costs_recovered(
+    recovery,
+    *,
+    amount: Decimal,
+    occurred_on: datetime.date,
+    cases: list,
+    firm=None,
+    received_by_firm: bool = False,
+    matter_id=None,
+    cohort_month: datetime.date | None = None,
+    created_by=None,
+) -> LedgerTransaction:
+    """Court costs got back from the debtor under a decision (诉讼费用交纳办法 art. 29): Dr cash (the lender received
+    them) or Dr partner_payable (the firm did, and owes them on) / Cr court_costs_recovered, which reduces the matter's
+    cost of collection. Shared among the matter's cases like its costs (split_evenly); a negative line corrects."""
+    cases = sorted((_case(case) for case in cases), key=lambda case: str(case.pk)) or [None]
+    legs = []
+    for case, share in zip(cases, split_evenly(amount, len(cases)), strict=True):
+        dims = {"case": case, "counterparty": firm, "cohort_month": cohort_month, "matter_id": matter_id}
+        legs.append(Leg(Account.PARTNER_PAYABLE if received_by_firm else Account.CASH, share, **dims))
+        legs.append(Leg(Account.COURT_COSTS_RECOVERED, -share, **dims))
+    return post(kind=EntryKind.COSTS_RECOVERED, source=recovery, occurred_on=occurred_on, legs=legs, created_by=created_by)
 
 
 # ------------------------------------------------------------------ registration

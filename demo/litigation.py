@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.html import escape
 
-from litigation import escalation, stages
+from litigation import costs, court_fees, escalation, stages
 from litigation.models import (
     DocumentKind,
     LegalFeeAgreement,
@@ -259,6 +259,18 @@ def seed_litigation(*, lender_slug: str, lender_name: str, legal_manager, law_fi
             effective_on=today - datetime.timedelta(days=9),  # the 15-day appeal window passed unused (CPL art. 171)
             performance_due_on=today + datetime.timedelta(days=1),  # "within ten days of the judgment taking effect"
             by=recorder,
+        )
+        # The acceptance fee advanced on filing (诉讼费用交纳办法 art. 13; halved in summary procedure, art. 16). The
+        # judgment puts it on the debtor (art. 29); the court refunded it after the judgment took effect.
+        fee = court_fees.payable_acceptance_fee(balance, procedure=matters[2].procedure or Procedure.ORDINARY)
+        costs.record_cost(matter=matters[2], kind="court_fee", amount=fee, incurred_on=filed, by=recorder, note="案件受理费")
+        costs.record_recovery(
+            matter=matters[2],
+            amount=fee,
+            received_on=today - datetime.timedelta(days=3),
+            source="court_refund",
+            by=recorder,
+            note="判决生效后法院退还预交的受理费",
         )
     return len(matters)
 

@@ -45,8 +45,11 @@ from django_tenants.utils import tenant_context
 from demo import litigation as demo_litigation
 from outsourcing import agreements, placement as placing, statements
 from outsourcing.models import BUCKETS, ROUNDS, Agreement, Placement, PlacementStatus, Statement, StatementStatus
+from outsourcing.workbench import services as workbench_services
+from outsourcing.workbench.models import FieldVisitRequest, VisitReason
 from outsourcing.workbench.services import assign_cases
 from portal import access
+from portal.fees import services as fee_services
 from portal.intake import services as intake
 from portal.intake.models import BatchSource
 from portal.lib import idnumber
@@ -760,6 +763,7 @@ def demo_terms() -> dict:
         "capacity": 5000,
         "max_hold_days": 30,
         "allowed_actions": ["phone", "sms", "letter", "field_visit"],
+        "field_visit_fee": Decimal("150.00"),  # 外访费 per reported visit
         "rates": {(bucket, r): Decimal(DEMO_BUCKET_RATES[bucket]) + DEMO_ROUND_STEP * (r - 1) for bucket in BUCKETS for r in ROUNDS},
         "note": "演示协议",
     }
@@ -832,7 +836,7 @@ def _write_money(
             )
     last_month = previous_month(today)
     for org in agencies.values():
-        previous = Statement.objects.filter(partner=org, period=last_month).first()
+        previous = Statement.objects.filter(kind="commission", partner=org, period=last_month).first()
         if previous is None or previous.status == StatementStatus.DRAFT:
             previous = statements.draft_statement(partner=org, period=last_month, created_by=finance, now=now)
             if previous.line_count:
@@ -840,7 +844,7 @@ def _write_money(
         if previous.status == StatementStatus.APPROVED and previous.commission_total > 0:
             # Issued to the agency: finance can pay it through (the demo's) Stripe from the statement's page.
             statements.issue(statement=previous, issued_by=finance, now=now)
-        if not Statement.objects.filter(partner=org, period=today.replace(day=1)).exists():
+        if not Statement.objects.filter(kind="commission", partner=org, period=today.replace(day=1)).exists():
             statements.draft_statement(partner=org, period=today, created_by=finance, now=now)
     if not agencies:
         return
@@ -869,6 +873,38 @@ def _write_money(
             text="该笔还款发生时案件处于M3，应按M3费率计佣。",
             now=now,
         )
+    if active is not None and admin is not None and finance is not None and not FieldVisitRequest.objects.exists():
+        _demo_field_visit(placement=active, agency=org, agent=admin, approver=finance, now=now)
+
+
+def _demo_field_visit(*, placement: Placement, agency: Organisation, agent: User, approver: User, now: datetime.datetime) -> None:
+    """One field visit (外访) asked for, approved and reported today, so the agency's field-visit fee statement (the
+    demo agreement pays ¥150 a visit, outsourcing/field_visit_fees.py) has a line. The demo may be seeded at any hour:
+    steps outside the contact window carry the recorded reason the conduct rules ask for."""
+    why = "演示数据：外访时间按债务人作息安排"
+    visit = workbench_services.request_field_visit(
+        case=placement.case,
+        placement=placement,
+        agency=agency,
+        reason=VisitReason.UNREACHABLE,
+        note="电话多次无人接听，需上门核实居住情况",
+        requested_by=agent,
+        now=now - datetime.timedelta(hours=3),
+    )
+    workbench_services.decide_field_visit(
+        visit=visit, approve=True, decided_by=approver, note="同意外访", now=now - datetime.timedelta(hours=2), window_justification=why
+    )
+    workbench_services.file_visit_report(
+        visit=visit,
+        findings="借款人仍居住于登记地址，表示下月起分期还款",
+        visited_at=now - datetime.timedelta(hours=1),
+        photos=[],
+        visited_by=agent,
+        agency=agency,
+        now=now,
+        window_justification=why,
+    )
+    fee_services.draft(kind="field_visit", partner=agency, period=timezone.localdate(now), created_by=approver, now=now)
 
 
 @transaction.atomic

@@ -58,6 +58,15 @@ def cost_amount(value) -> Decimal:
     return to_fen(amount)
 
 
+def past_date(day, *, missing) -> datetime.date:
+    """A date, today or earlier (lender-local): money is recorded when it has moved, never ahead."""
+    if not isinstance(day, datetime.date):
+        raise refused("date", missing)
+    if day > timezone.localdate():
+        raise refused("future_date", _("The date cannot be in the future."))
+    return day
+
+
 def record_cost(
     *,
     matter: Matter,
@@ -82,10 +91,7 @@ def record_cost(
         raise refused("amount_zero", _("A cost of zero records nothing."))
     if amount < 0 and not note:
         raise refused("correction_note", _("A negative amount corrects an earlier line: say which one, and why, in the note."))
-    if not isinstance(incurred_on, datetime.date):
-        raise refused("date", _("Give the date the cost was incurred."))
-    if incurred_on > timezone.localdate():
-        raise refused("future_date", _("The date cannot be in the future."))
+    past_date(incurred_on, missing=_("Give the date the cost was incurred."))
     if paid_by_firm and matter.firm_id is None:
         raise refused("no_firm", _("This matter is handled in-house: no law firm advanced this cost."))
     with transaction.atomic():
@@ -146,10 +152,7 @@ def record_recovery(
         raise refused("source", _("Say where the money came from."))
     amount = cost_amount(amount)
     note = (note or "").strip()
-    if not isinstance(received_on, datetime.date):
-        raise refused("date", _("Give the date the money was received."))
-    if received_on > timezone.localdate():
-        raise refused("future_date", _("The date cannot be in the future."))
+    past_date(received_on, missing=_("Give the date the money was received."))
     if received_by_firm and matter.firm_id is None:
         raise refused("no_firm", _("This matter is handled in-house: no law firm received this money."))
     with transaction.atomic():

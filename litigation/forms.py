@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.lib.widgets import DateInput
 from tenants.models import EngagementStatus, Organisation, OrganisationKind, Role
 
 from .models import (
@@ -116,13 +117,13 @@ class ReassignForm(LegalTeamForm):
 class ReferralForm(forms.Form):
     """A criminal referral (报案) of suspected fraud."""
 
-    reported_on = forms.DateField(label=_("Reported on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reported_on = forms.DateField(label=_("Reported on"), widget=DateInput())
     authority = forms.CharField(label=_("Police station / authority"), max_length=200)
     report_number = forms.CharField(label=_("Report receipt no."), max_length=64, required=False)
     grounds = forms.CharField(label=_("Grounds for suspicion"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = DateInput()
 
 
 class StageForm(forms.Form):

@@ -32,34 +32,35 @@ def attribute(case, paid_on) -> hooks.Attribution | None:
     return hooks.Attribution(counterparty=matter.firm, cohort_month=cohort_month(matter), matter_id=matter.pk)
 
 
+def _matter_dimensions(matter: Matter) -> dict:
+    return {
+        "cases": list(matter.loans.values_list("case_id", flat=True)),
+        "firm": matter.firm,
+        "matter_id": matter.pk,
+        "cohort_month": cohort_month(matter),
+    }
+
+
 def post_cost(cost: LegalCost):
-    matter = cost.matter
     return sources.post_legal_cost(
         cost,
         kind=cost.kind,
         amount=cost.amount,
         occurred_on=cost.incurred_on,
-        cases=list(matter.loans.values_list("case_id", flat=True)),
-        firm=matter.firm,
         paid_by_firm=cost.paid_by_firm,
-        matter_id=matter.pk,
-        cohort_month=cohort_month(matter),
         created_by=cost.recorded_by,
+        **_matter_dimensions(cost.matter),
     )
 
 
 def post_recovery(recovery: CostRecovery):
-    matter = recovery.matter
     return sources.post_costs_recovered(
         recovery,
         amount=recovery.amount,
         occurred_on=recovery.received_on,
-        cases=list(matter.loans.values_list("case_id", flat=True)),
-        firm=matter.firm,
         received_by_firm=recovery.received_by_firm,
-        matter_id=matter.pk,
-        cohort_month=cohort_month(matter),
         created_by=recovery.recorded_by,
+        **_matter_dimensions(recovery.matter),
     )
 
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.lib.widgets import DateInput
 from tenants.models import EngagementStatus, Organisation, OrganisationKind
 
 from . import court_fees
@@ -43,7 +44,7 @@ class CostForm(forms.Form):
         widget=forms.NumberInput(attrs=MONEY_ATTRS),
         help_text=_("A negative amount corrects an earlier line; say which in the note."),
     )
-    incurred_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    incurred_on = forms.DateField(label=_("Date"), widget=DateInput())
     paid_by_firm = forms.BooleanField(label=_("Advanced by the law firm"), required=False)
     recoverable = forms.BooleanField(label=_("Claimed from the debtor"), required=False, initial=True)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
@@ -65,7 +66,7 @@ class RecoveryForm(forms.Form):
         widget=forms.NumberInput(attrs=MONEY_ATTRS),
         help_text=_("A negative amount corrects an earlier recovery; say which in the note."),
     )
-    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    received_on = forms.DateField(label=_("Received on"), widget=DateInput())
     source = forms.ChoiceField(label=_("Received from"), choices=RecoverySource.choices)
     received_by_firm = forms.BooleanField(label=_("Received by the law firm"), required=False)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)

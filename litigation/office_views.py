@@ -211,67 +211,71 @@ def matter_costs(request, matter_id):
     return render(request, "litigation/office/matter_costs.html", _matter_costs_context(request, matter))
 
 
-@require_POST
-def recovery_create(request, matter_id):
-    """Record court costs got back from the debtor (costs.record_recovery)."""
+def _record_on_matter(request, matter_id, form_class, record, success, form_key):
+    """POST a matter's costs form: ``record(matter, cleaned_data)`` → the row, ``success(row)`` → the message; a
+    refusal is shown on the form (400) with the rest of the page."""
     access.require(request, "legalcost.record")
     matter = get_visible_matter(request, matter_id)
-    form = RecoveryForm(request.POST, matter=matter)
+    form = form_class(request.POST, matter=matter)
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            recovery = cost_rules.record_recovery(
-                matter=matter,
-                amount=data["amount"],
-                received_on=data["received_on"],
-                source=data["source"],
-                by=request.user,
-                received_by_firm=data.get("received_by_firm", False),
-                note=data["note"],
-                request=request,
-            )
+            row = record(matter, form.cleaned_data)
         except ValidationError as error:
             show_errors(form, error)
         else:
-            messages.success(
-                request,
-                _("%(amount)s of court costs recovered recorded on %(matter)s.")
-                % {"amount": format_cny(recovery.amount), "matter": matter.number},
-            )
+            messages.success(request, success(row))
             return redirect("legal:matter-costs", matter_id=matter.pk)
-    context = _matter_costs_context(request, matter, recovery_form=form)
-    return render(request, "litigation/office/matter_costs.html", context, status=400)
+    return render(request, "litigation/office/matter_costs.html", _matter_costs_context(request, matter, **{form_key: form}), status=400)
+
+
+@require_POST
+def recovery_create(request, matter_id):
+    """Record court costs got back from the debtor (costs.record_recovery)."""
+
+    def record(matter, data):
+        return cost_rules.record_recovery(
+            matter=matter,
+            amount=data["amount"],
+            received_on=data["received_on"],
+            source=data["source"],
+            by=request.user,
+            received_by_firm=data.get("received_by_firm", False),
+            note=data["note"],
+            request=request,
+        )
+
+    def success(recovery):
+        return _("%(amount)s of court costs recovered recorded on %(matter)s.") % {
+            "amount": format_cny(recovery.amount),
+            "matter": recovery.matter.number,
+        }
+
+    return _record_on_matter(request, matter_id, RecoveryForm, record, success, "recovery_form")
 
 
 @require_POST
 def cost_create(request, matter_id):
-    access.require(request, "legalcost.record")
-    matter = get_visible_matter(request, matter_id)
-    form = CostForm(request.POST, matter=matter)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            cost = cost_rules.record_cost(
-                matter=matter,
-                kind=data["kind"],
-                amount=data["amount"],
-                incurred_on=data["incurred_on"],
-                by=request.user,
-                paid_by_firm=data.get("paid_by_firm", False),
-                recoverable=data["recoverable"],
-                note=data["note"],
-                request=request,
-            )
-        except ValidationError as error:
-            show_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("%(kind)s of %(amount)s recorded on %(matter)s.")
-                % {"kind": CostKind(cost.kind).label, "amount": format_cny(cost.amount), "matter": matter.number},
-            )
-            return redirect("legal:matter-costs", matter_id=matter.pk)
-    return render(request, "litigation/office/matter_costs.html", _matter_costs_context(request, matter, form=form), status=400)
+    def record(matter, data):
+        return cost_rules.record_cost(
+            matter=matter,
+            kind=data["kind"],
+            amount=data["amount"],
+            incurred_on=data["incurred_on"],
+            by=request.user,
+            paid_by_firm=data.get("paid_by_firm", False),
+            recoverable=data["recoverable"],
+            note=data["note"],
+            request=request,
+        )
+
+    def success(cost):
+        return _("%(kind)s of %(amount)s recorded on %(matter)s.") % {
+            "kind": CostKind(cost.kind).label,
+            "amount": format_cny(cost.amount),
+            "matter": cost.matter.number,
+        }
+
+    return _record_on_matter(request, matter_id, CostForm, record, success, "form")
 
 
 def _lender_costs(request, principal):

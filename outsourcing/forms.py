@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from portal.lib.widgets import DateInput
 from tenants.models import EngagementStatus, Organisation, OrganisationKind
 
 from .models import BUCKETS, ROUNDS, CollectionAction
@@ -59,6 +60,7 @@ class AgreementForm(forms.Form):
         max_digits=7,
         decimal_places=2,
         initial=0,
+        required=False,  # blank: the agreement pays no fee per visit
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
         help_text=_("Paid per field visit the agency reports (外访费), on its own monthly statement; 0 pays none."),
     )
@@ -287,7 +289,7 @@ class RecallForm(forms.Form):
 
 
 class HoldRequestForm(forms.Form):
-    until = forms.DateField(label=_("Keep the case until"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Keep the case until"), widget=DateInput())
     reason = forms.CharField(
         label=_("Reason"),
         max_length=500,

@@ -6,6 +6,8 @@ from zoneinfo import available_timezones
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.lib.widgets import DateInput
+
 from . import services
 from .models import MAX_DAILY_CAP, MAX_PROMISE_GRACE_DAYS, Channel, IdentityMethod, NumberKind, Outcome, VisitReason
 from .services import collectors_of
@@ -64,7 +66,7 @@ class OutcomeForm(forms.Form):
         help_text=_("What was said and agreed. Facts only: the next collector relies on it."),
     )
     promise_amount = forms.DecimalField(label=_("Promised amount (CNY)"), required=False, min_value=0, max_digits=14, decimal_places=2)
-    promise_due_on = forms.DateField(label=_("Promised date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    promise_due_on = forms.DateField(label=_("Promised date"), required=False, widget=DateInput())
 
     def __init__(self, *args, channel=Channel.PHONE, identity_verified=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -208,6 +208,20 @@ def split_evenly(amount: Decimal, parts: int) -> list[Decimal]:
     return [sign * Decimal(base + (1 if i < extra else 0)) * FEN for i in range(parts)]
 
 
+def _matter_entry(
+    source, *, kind, debit, credit, amount: Decimal, occurred_on, cases: list, firm, matter_id, cohort_month, created_by
+) -> LedgerTransaction:
+    """Dr ``debit`` / Cr ``credit`` for money of a matter, shared among its cases evenly to the fen (split_evenly), so
+    per-case figures add up to the matter's; the counterparty is the matter's firm. A negative amount (a correction)
+    posts the opposite."""
+    cases = sorted((_case(case) for case in cases), key=lambda case: str(case.pk)) or [None]
+    legs = []
+    for case, share in zip(cases, split_evenly(amount, len(cases)), strict=True):
+        dims = {"case": case, "counterparty": firm, "cohort_month": cohort_month, "matter_id": matter_id}
+        legs += [Leg(debit, share, **dims), Leg(credit, -share, **dims)]
+    return post(kind=kind, source=source, occurred_on=occurred_on, legs=legs, created_by=created_by)
+
+
 def post_legal_cost(
     cost,
     *,
@@ -222,17 +236,20 @@ def post_legal_cost(
     created_by=None,
 ) -> LedgerTransaction:
     """A legal cost of a matter: Dr the cost's account / Cr cash (the lender advanced it) or Cr partner_payable
-    (the firm advanced it, and is owed it). A negative line (a correction) posts the opposite. A matter of
-    several loans shares the cost among its cases evenly to the fen (split_evenly), so per-case figures add up
-    to the matter's; the counterparty is the matter's firm."""
-    account = LEGAL_COST_ACCOUNTS[kind]
-    cases = sorted((_case(case) for case in cases), key=lambda case: str(case.pk)) or [None]
-    legs = []
-    for case, share in zip(cases, split_evenly(amount, len(cases)), strict=True):
-        dims = {"case": case, "counterparty": firm, "cohort_month": cohort_month, "matter_id": matter_id}
-        legs.append(Leg(account, share, **dims))
-        legs.append(Leg(Account.PARTNER_PAYABLE if paid_by_firm else Account.CASH, -share, **dims))
-    return post(kind=EntryKind.LEGAL_COST, source=cost, occurred_on=occurred_on, legs=legs, created_by=created_by)
+    (the firm advanced it, and is owed it)."""
+    return _matter_entry(
+        cost,
+        kind=EntryKind.LEGAL_COST,
+        debit=LEGAL_COST_ACCOUNTS[kind],
+        credit=Account.PARTNER_PAYABLE if paid_by_firm else Account.CASH,
+        amount=amount,
+        occurred_on=occurred_on,
+        cases=cases,
+        firm=firm,
+        matter_id=matter_id,
+        cohort_month=cohort_month,
+        created_by=created_by,
+    )
 
 
 def post_costs_recovered(
@@ -249,14 +266,20 @@ def post_costs_recovered(
 ) -> LedgerTransaction:
     """Court costs got back from the debtor under a decision (诉讼费用交纳办法 art. 29): Dr cash (the lender received
     them) or Dr partner_payable (the firm did, and owes them on) / Cr court_costs_recovered, which reduces the matter's
-    cost of collection. Shared among the matter's cases like its costs (split_evenly); a negative line corrects."""
-    cases = sorted((_case(case) for case in cases), key=lambda case: str(case.pk)) or [None]
-    legs = []
-    for case, share in zip(cases, split_evenly(amount, len(cases)), strict=True):
-        dims = {"case": case, "counterparty": firm, "cohort_month": cohort_month, "matter_id": matter_id}
-        legs.append(Leg(Account.PARTNER_PAYABLE if received_by_firm else Account.CASH, share, **dims))
-        legs.append(Leg(Account.COURT_COSTS_RECOVERED, -share, **dims))
-    return post(kind=EntryKind.COSTS_RECOVERED, source=recovery, occurred_on=occurred_on, legs=legs, created_by=created_by)
+    cost of collection."""
+    return _matter_entry(
+        recovery,
+        kind=EntryKind.COSTS_RECOVERED,
+        debit=Account.PARTNER_PAYABLE if received_by_firm else Account.CASH,
+        credit=Account.COURT_COSTS_RECOVERED,
+        amount=amount,
+        occurred_on=occurred_on,
+        cases=cases,
+        firm=firm,
+        matter_id=matter_id,
+        cohort_month=cohort_month,
+        created_by=created_by,
+    )
 
 
 # ------------------------------------------------------------------ registration

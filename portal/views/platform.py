@@ -15,6 +15,7 @@ from portal.audit.log import Action, record
 from portal.forms import InvitationForm
 from portal.lib.downloads import stored_file
 from portal.lib.uploads import check_document
+from portal.lib.widgets import DateInput
 from tenants import services
 from tenants.models import (
     PARTNER_KINDS,
@@ -49,7 +50,7 @@ class LicenceForm(forms.ModelForm):
     class Meta:
         model = Licence
         fields = ["kind", "number", "issuing_authority", "scope", "regions", "valid_from", "valid_to", "document"]
-        widgets = {"valid_from": forms.DateInput(attrs={"type": "date"}), "valid_to": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"valid_from": DateInput(), "valid_to": DateInput()}
 
     def clean_document(self):
         document = self.cleaned_data.get("document")
@@ -70,7 +71,7 @@ class CertificateForm(forms.ModelForm):
     class Meta:
         model = PractitionerCertificate
         fields = ["membership", "number", "issuing_authority", "valid_to"]
-        widgets = {"valid_to": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"valid_to": DateInput()}
 
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)

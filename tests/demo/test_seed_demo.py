@@ -396,10 +396,32 @@ def test_the_demo_has_a_returned_payment_whose_commission_is_clawed_back_this_mo
                 assert (clawback.recovered, clawback.commission) == (-earned.recovered, -earned.commission)
                 # Last month's, approved and issued to the agency: ready for finance to pay (fees journey).
                 assert earned.statement.status == StatementStatus.ISSUED and earned.statement.document_sha256
-                current = Statement.objects.get(partner_id=clawback.partner_id, period=timezone.localdate().replace(day=1))
+                current = Statement.objects.get(
+                    kind="commission", partner_id=clawback.partner_id, period=timezone.localdate().replace(day=1)
+                )
                 assert clawback.statement_id == current.pk and current.status == StatementStatus.DRAFT
                 assert current.commission_total == sum(line.commission for line in current.lines.all())
     assert found >= 1
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_field_visit_on_this_months_fee_statement_and_court_costs_recovered(cast):
+    """A reported visit earns the demo agreement's ¥150 on the agency's field-visit draft; the judged matter's court
+    fee came back (诉讼费用交纳办法 art. 29), so its cost and its recovery cancel on the ledger."""
+    from litigation.costs import recovery_position
+    from litigation.models import CostRecovery
+    from outsourcing.workbench.models import FieldVisitCharge
+
+    seed(cast, cases=120)
+    seed(cast, cases=120)  # a re-run charges nothing twice
+    for spec in cast.lenders:
+        with tenant_context(lender(spec.slug)):
+            [charge] = FieldVisitCharge.objects.select_related("statement")
+            assert charge.amount == Decimal("150.00") and charge.statement.kind == "field_visit"
+            assert charge.statement.amount_total == Decimal("150.00") and charge.statement.status == "draft"
+            [recovery] = CostRecovery.objects.select_related("matter")
+            position = recovery_position(recovery.matter)
+            assert position["advanced"] == position["recovered"] == recovery.amount > 0 and position["decided"]
 
 
 def last_instalment(case):

@@ -172,3 +172,41 @@ def test_the_field_visit_statement_lists_the_charges_and_its_payment_clears_the_
         for case in (case_a, case_b):  # what the lender owed X for the case's visit is paid: nothing left owing
             owed = LedgerLeg.objects.filter(case=case, account=Account.PARTNER_PAYABLE).aggregate(s=Sum("amount"))["s"]
             assert owed == D("0.00")
+
+
+# ----------------------------------------------------------------- the pages
+
+
+@pytest.mark.django_db
+def test_a_manager_sets_the_fee_per_visit_on_the_agreement(world, client_for):
+    from tests.outsourcing.test_outsourcing_pages import terms_form
+
+    client = client_for("acme_manager", host="acme")
+    agreement = world.outsourcing["agreement"]
+    url = f"/outsourcing/agreements/{agreement.pk}/"
+    refused = client.post(url, terms_form(field_visit_fee="-5"))
+    assert refused.status_code == 200 and "Ensure this value is greater than or equal to 0" in refused.content.decode()
+    assert client.post(url, terms_form(field_visit_fee="150", note="外访费每次150元")).status_code == 302
+    with in_acme(world):
+        assert agreement.versions.order_by("-number").first().field_visit_fee == D("150.00")
+    assert "¥150.00 per reported visit" in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_finance_drafts_the_field_visit_statement_from_the_statements_page(world, client_for):
+    with in_acme(world):
+        reported_visit(world, "FV-020", "150.00")
+    client = client_for("acme_finance", host="acme")
+    assert "Field-visit fee statement" in client.get("/fees/").content.decode()  # offered in the draft form
+    body = {"partner": str(world.orgs["xagency"].pk), "month": "2025-06", "kind": "field_visit"}
+    response = client.post("/fees/draft/", body)
+    assert response.status_code == 302
+    with in_acme(world):
+        statement = Statement.objects.get(kind="field_visit", partner=world.orgs["xagency"])
+    page = client.get(response["Location"]).content.decode()
+    assert statement.number in page and "FV-020" in page and "¥150.00" in page and "Reported deceased" in page
+    # A law firm cannot receive an agency's field-visit statement: refused with the reason, nothing drafted.
+    refused = client.post("/fees/draft/", body | {"partner": str(world.orgs["lfirm"].pk)}, follow=True)
+    assert "cannot receive a Field-visit fee statement" in refused.content.decode()
+    with in_acme(world):
+        assert not Statement.objects.filter(kind="field_visit", partner=world.orgs["lfirm"]).exists()

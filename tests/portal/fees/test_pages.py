@@ -91,3 +91,21 @@ def test_the_pdf_shows_number_partner_every_amount_and_the_total_and_is_reproduc
         assert format_cny(line.commission).replace(" ", "") in flat and format_cny(line.recovered).replace(" ", "") in flat
     assert format_cny(statement.amount_total).replace(" ", "") in flat and format_cny(statement.base_total).replace(" ", "") in flat
     assert "草稿" not in flat  # approved: no draft marking
+
+
+def test_a_money_columns_currency_is_said_in_the_language_of_the_document():
+    """A kind without its own column headings (law firms' invoices) gets "<heading> (CNY)", translated as a whole:
+    the Chinese document reads "律师费（元）" like the commission statement's "佣金（元）", not "律师费 (CNY)"."""
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from portal.fees import kinds
+
+    document = SimpleNamespace(kind=kinds.get("legal_fee"))
+    with translation.override("en"):
+        assert documents.label(document, "amount_column") == "Fee (CNY)"
+        assert documents.label(document, "base_column") == "Recovered (CNY)"
+    with translation.override("zh-hans"):
+        amount = documents.label(document, "amount_column")
+        assert amount.endswith("（元）") and "CNY" not in amount

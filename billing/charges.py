@@ -196,6 +196,8 @@ def _transition_locked(current: Charge, target: str, now: datetime.datetime, fie
         _notify(current, outcome, now)
     if "succeeded" in outcomes and current.status == ChargeStatus.SUCCEEDED:
         _plan_transfers(current)
+    if "refunded" in outcomes:
+        _plan_reversals(current)
     return outcomes
 
 
@@ -279,10 +281,63 @@ def send_transfers(charge_id=None) -> int:
     return sent
 
 
+def _plan_reversals(charge: Charge) -> None:
+    """A refunded charge takes its payouts back: one not sent yet is cancelled (send_transfers never sends it), one
+    sent is marked for reversal and reversed after the commit (Stripe: a refund does not reverse the transfers a charge
+    funded; the platform reverses them itself)."""
+    transfers = Transfer.objects.select_for_update().filter(charge=charge)
+    transfers.filter(status=TransferStatus.PENDING).update(status=TransferStatus.CANCELLED)
+    if transfers.filter(status=TransferStatus.SENT).update(status=TransferStatus.REVERSING):
+        charge_id = charge.pk
+        transaction.on_commit(lambda: send_reversals(charge_id))
+
+
+def send_reversals(charge_id=None) -> int:
+    """Reverse the payouts of refunded charges (of one charge, or all) through the Connect gateway, each with its own
+    stored key, so a retry never takes the money back twice. Returns how many were reversed."""
+    due = Transfer.objects.filter(status=TransferStatus.REVERSING)
+    if charge_id is not None:
+        due = due.filter(charge_id=charge_id)
+    reversed_count = 0
+    for transfer_id in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
+            if transfer.status != TransferStatus.REVERSING:
+                continue
+            try:
+                reversal_id = gateway.connect().reverse_transfer(
+                    transfer_id=transfer.stripe_transfer_id,
+                    amount=transfer.amount,
+                    idempotency_key=transfer.reversal_idempotency_key,
+                    metadata={"caseport_charge": str(transfer.charge_id)},
+                )
+            except gateway.GatewayError as error:
+                # Stays "reversing" either way: the periodic task tries again with the same key; a refusal is kept.
+                transfer.failure_message = error.message[:500]
+                transfer.save(update_fields=["failure_message"])
+                log.warning("transfer %s: reversal refused or lost: %s", transfer.pk, error.message)
+                continue
+            transfer.stripe_reversal_id, transfer.status, transfer.reversed_at = reversal_id, TransferStatus.REVERSED, timezone.now()
+            transfer.failure_message = ""
+            transfer.save(update_fields=["stripe_reversal_id", "status", "reversed_at", "failure_message"])
+            reversed_count += 1
+    return reversed_count
+
+
+def payouts_needing_attention():
+    """Payouts a person must look at: refused transfers, and reversals not done yet (the periodic task retries them;
+    one refused, e.g. the partner's balance no longer holds the money, waits for the platform to settle it)."""
+    return (
+        Transfer.objects.filter(status__in=[TransferStatus.FAILED, TransferStatus.REVERSING])
+        .select_related("charge__lender", "organisation")
+        .order_by("created_at", "pk")
+    )
+
+
 # ----------------------------------------------------------------- lost webhooks
 def reconcile_stuck(*, older_than: datetime.timedelta = datetime.timedelta(minutes=10), now: datetime.datetime | None = None) -> dict:
     """Re-fetch charges Stripe knows that are still pending/processing after ``older_than`` (a lost webhook) and apply what
-    Stripe says; then retry unsent transfers. Idempotent: safe to run on any schedule."""
+    Stripe says; then retry unsent transfers and unfinished reversals. Idempotent: safe to run on any schedule."""
     now = now or timezone.now()
     stuck = Charge.objects.filter(
         status__in=[ChargeStatus.PENDING, ChargeStatus.PROCESSING], payment_intent_id__isnull=False, updated_at__lt=now - older_than
@@ -296,4 +351,4 @@ def reconcile_stuck(*, older_than: datetime.timedelta = datetime.timedelta(minut
             continue
         if apply_intent_state(charge, intent, now=now):
             changed += 1
-    return {"changed": changed, "transfers_sent": send_transfers()}
+    return {"changed": changed, "transfers_sent": send_transfers(), "transfers_reversed": send_reversals()}

@@ -358,6 +358,9 @@ class ConnectGateway(Protocol):
     def create_transfer(self, *, amount: Decimal, destination: str, transfer_group: str, idempotency_key: str, metadata: dict) -> str:
         """Send ``amount`` yuan from the platform's balance to a connected account; returns the transfer id."""
 
+    def reverse_transfer(self, *, transfer_id: str, amount: Decimal, idempotency_key: str, metadata: dict) -> str:
+        """Take ``amount`` yuan of a transfer back from the connected account; returns the reversal id."""
+
 
 class StripeConnect:
     """Separate charges and transfers (docs.stripe.com/connect/separate-charges-and-transfers) on real Stripe."""
@@ -376,6 +379,16 @@ class StripeConnect:
         )
         return transfer.id
 
+    def reverse_transfer(self, *, transfer_id: str, amount: Decimal, idempotency_key: str, metadata: dict) -> str:
+        """docs.stripe.com/connect/separate-charges-and-transfers#reversing-transfers: POST /v1/transfers/{id}/reversals."""
+        reversal = _call(
+            api().transfers.reversals.create,
+            transfer_id,
+            params={"amount": to_fen(amount), "metadata": metadata},
+            options={"idempotency_key": idempotency_key},
+        )
+        return reversal.id
+
 
 @dataclass
 class FakeTransfer:
@@ -388,22 +401,51 @@ class FakeTransfer:
     metadata: dict
 
 
+@dataclass
+class FakeReversal:
+    id: str
+    transfer_id: str
+    amount_fen: int
+    idempotency_key: str
+    metadata: dict
+
+
 class FakeConnect:
     """In-memory Connect for tests and the localstripe demo (localstripe has no Connect). It honours
     idempotency keys the way Stripe does: the same key returns the first transfer."""
 
     def __init__(self):
         self.transfers: list[FakeTransfer] = []
-        self._by_key: dict[str, FakeTransfer] = {}
+        self.reversals: list[FakeReversal] = []
+        self._by_key: dict[str, FakeTransfer | FakeReversal] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.fail_next: GatewayError | None = None  # tests: the next call raises this
 
+    def _raise_planned_failure(self):
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+
+    def reverse_transfer(self, *, transfer_id: str, amount: Decimal, idempotency_key: str, metadata: dict) -> str:
+        with self._lock:
+            self._raise_planned_failure()
+            if idempotency_key in self._by_key:
+                return self._by_key[idempotency_key].id
+            transfer = next((t for t in self.transfers if t.id == transfer_id), None)
+            if transfer is None:
+                raise GatewayError("resource_missing", f"No such transfer: {transfer_id}")
+            reversed_so_far = sum(r.amount_fen for r in self.reversals if r.transfer_id == transfer_id)
+            if reversed_so_far + to_fen(amount) > transfer.amount_fen:
+                raise GatewayError("invalid_request", "a reversal cannot exceed what is left of the transfer")
+            reversal = FakeReversal(f"trr_fake_{next(self._ids):06d}", transfer_id, to_fen(amount), idempotency_key, dict(metadata))
+            self.reversals.append(reversal)
+            self._by_key[idempotency_key] = reversal
+            return reversal.id
+
     def create_transfer(self, *, amount: Decimal, destination: str, transfer_group: str, idempotency_key: str, metadata: dict) -> str:
         with self._lock:
-            if self.fail_next is not None:
-                error, self.fail_next = self.fail_next, None
-                raise error
+            self._raise_planned_failure()
             if idempotency_key in self._by_key:
                 return self._by_key[idempotency_key].id
             transfer = FakeTransfer(

@@ -119,10 +119,14 @@ class TransferStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled: the payment was refunded first")
+    REVERSING = "reversing", _("Being taken back: the payment was refunded")
+    REVERSED = "reversed", _("Taken back")
 
 
 class Transfer(models.Model):
-    """A payout of part of a succeeded charge to a connected account (separate charges and transfers)."""
+    """A payout of part of a succeeded charge to a connected account (separate charges and transfers). When the charge
+    is refunded, a payout not sent yet is cancelled and one already sent is reversed (Stripe: transfer reversals)."""
 
     charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="transfers")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -135,6 +139,10 @@ class Transfer(models.Model):
     failure_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A refunded payment takes its payout back (a transfer reversal), once, with its own stored key.
+    reversal_idempotency_key = models.CharField(max_length=64, unique=True, default=new_key, editable=False)
+    stripe_reversal_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _, gettext_lazy
 
+from billing.charges import payouts_needing_attention
 from portal import access
 from portal.errors import to_messages
 from subscriptions import services, stripe_api
@@ -17,6 +18,7 @@ from tenants.models import Lender
 
 CHART_WIDTH, LABEL_WIDTH, TRACK_WIDTH, ROW_HEIGHT = 560, 190, 260, 30
 NOT_SUBSCRIBED = "none"
+PAYOUTS_SHOWN = 100
 
 
 def _bar_chart(key, title, items):
@@ -103,6 +105,8 @@ def billing_overview(request):
             "chart": chart,
             "form": form,
             "read_only_count": sum(1 for row in rows if row["subscription"] and row["subscription"].read_only),
+            "payouts": list(payouts_needing_attention()[:PAYOUTS_SHOWN]),
+            "payouts_shown": PAYOUTS_SHOWN,
             "chart_width": CHART_WIDTH,
             "label_width": LABEL_WIDTH,
             "track_width": TRACK_WIDTH,

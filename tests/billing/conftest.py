@@ -35,6 +35,7 @@ def stripe_on(localstripe, world, db):
     probes.CALLS.clear()
     probes.PAYEES.clear()
     gateway.FAKE_CONNECT.transfers.clear()
+    gateway.FAKE_CONNECT.reversals.clear()
     gateway.FAKE_CONNECT._by_key.clear()
     return localstripe
 

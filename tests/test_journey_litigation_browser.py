@@ -372,6 +372,49 @@ def test_escalate_complete_generate_download_approve_and_file(litjourney, live_a
     assert not overflow, "the matter page scrolls sideways at 400px"
 
 
+def test_the_legal_manager_records_court_costs_the_court_refunded_in_chinese(litjourney, live_app, new_page):
+    """After a judgment for the lender (诉讼费用交纳办法 art. 29: the loser bears the costs) the court refunds the acceptance
+    fee: the legal manager records it on the matter's costs page in Chinese. The date picker comes filled with today
+    (an ISO date: a locale-formatted one would leave it blank and block the form), and the ledger gets its entry."""
+    from litigation import costs, escalation, stages
+    from litigation.models import CostRecovery, Outcome, Stage
+    from portal.ledger.models import Account, LedgerLeg
+
+    lender, people, cases = litjourney["lender"], litjourney["people"], litjourney["cases"]
+    today = timezone.localdate()
+
+    def judged():
+        by = people["legal"]
+        [matter] = escalation.escalate(cases=[cases[OTHER_CONTRACT]], firm=None, by=by, reason="有能力还款但拒不还款")
+        stages.record_stage(
+            matter=matter, stage=Stage.FILED, entered_on=today, by=by, court=COURT, court_case_number="(2026)沪0115民初9999号"
+        )
+        costs.record_cost(matter=matter, kind="court_fee", amount=Decimal("126.00"), incurred_on=today, by=by)
+        stages.record_stage(matter=matter, stage=Stage.JUDGMENT, entered_on=today, by=by, outcome=Outcome.WON, amount=Decimal("9500.00"))
+        return matter
+
+    matter = in_lender(lender, judged)
+    page = new_page(locale="zh-CN")
+    sign_in(page, live_app, people["legal"].email)
+    page.goto(live_app.url(f"/legal/matters/{matter.pk}/costs/", host=SLUG))
+    expect(page.locator("#recovered-title")).to_have_text("向债务人收回的诉讼费用")
+    expect(page.locator('input[name="received_on"]')).to_have_value(today.isoformat())
+    shot(page, "litigation-journey-17-costs-recovered-form-zh")
+    form = page.locator(f'form[action$="/legal/matters/{matter.pk}/costs/recovered/"]')
+    form.locator('input[name="amount"]').fill("126.00")
+    form.locator('select[name="source"]').select_option("court_refund")
+    form.get_by_role("button", name="记录收回").click()
+    expect(page.locator("main")).to_contain_text("已在")
+    expect(page.locator("main")).to_contain_text("待收回：¥0.00")
+    shot(page, "litigation-journey-18-costs-recovered-zh")
+    recovery = in_lender(lender, lambda: CostRecovery.objects.get(matter=matter))
+    assert (recovery.amount, recovery.received_on, recovery.source) == (Decimal("126.00"), today, "court_refund")
+    legs = in_lender(
+        lender, lambda: set(LedgerLeg.objects.filter(transaction__source_id=str(recovery.pk)).values_list("account", "amount"))
+    )
+    assert legs == {(Account.CASH, Decimal("126.00")), (Account.COURT_COSTS_RECOVERED, Decimal("-126.00"))}
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _pdftoppm():
     if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:

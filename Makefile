@@ -43,9 +43,9 @@ bench-batch: install
 	$(BIN)/python bin/services.py run -- $(BIN)/python bench/bench_batch.py $(BENCH_ARGS)
 
 # Fees: the net-recovery dashboard over 1,000,000 ledger legs (the load takes ten to twenty minutes) and 1,000 signed
-# Stripe webhook events through a real worker against localstripe.
+# Stripe webhook events through a real worker against localstripe, then concurrent postings into the ledger totals.
 bench-fees: install
-	$(BIN)/python bin/services.py run -- sh -c '$(BIN)/python bench/bench_net_recovery.py && $(BIN)/python bench/bench_webhooks.py'
+	$(BIN)/python bin/services.py run -- sh -c '$(BIN)/python bench/bench_net_recovery.py && $(BIN)/python bench/bench_webhooks.py && $(BIN)/python bench/bench_ledger_contention.py'
 
 messages: install
 	DJANGO_SETTINGS_MODULE=config.settings.dev $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='test-artifacts/*'

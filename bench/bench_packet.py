@@ -47,7 +47,7 @@ def main(argv=None) -> int:
 
             from litigation import packet_documents, packets
             from litigation.models import DocumentKind
-            from outsourcing.statement_documents import font_configuration
+            from portal.fees.documents import font_configuration
             from tests.litigation.support import complete_matter
 
             exhibits = [

@@ -29,7 +29,7 @@ from litigation.models import (
     Procedure,
     Stage,
 )
-from outsourcing.statement_documents import font_configuration
+from portal.fees.documents import font_configuration
 from portal.lib import filecrypt
 from portal.lib.money import format_cny
 from portal.models import Case, CaseStatus

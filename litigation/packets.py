@@ -28,9 +28,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from outsourcing.statement_documents import font_configuration
 from portal.access import can, principal_for
 from portal.errors import RuleError
+from portal.fees.documents import font_configuration
 from portal.lib import filecrypt
 
 from . import claims, packet_documents, preflight

@@ -1,10 +1,9 @@
 """The commission statement's lines (佣金结算单明细): what the "commission" kind shows on screen and in its files.
 
-``build(statement)`` reads the statement's commission lines once, in their order (earned before its clawback);
+``lines_of(statement)`` reads the statement's commission lines once, in their order (earned before its clawback);
 ``outsourcing.statements.rows`` turns them into the core's rows, and ``portal/fees/documents.py`` writes the one
 document every kind of statement shares (screen, CSV, XLSX, and the PDF issued to the agency, byte-for-byte
-reproducible, its SHA-256 stored). Totals are summed from the lines (``sum_lines``), so every file reconciles
-with what it lists. ``to_csv``, ``to_xlsx`` and ``to_pdf`` are the core's writers, kept here by name.
+reproducible, its SHA-256 stored), its totals summed from those rows (``sum_rows``).
 """
 
 from __future__ import annotations
@@ -13,17 +12,10 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from portal.fees import documents as fee_documents
-from portal.fees.models import Statement, StatementStatus
-from portal.lib.money import percent, to_fen
-
-sha256 = fee_documents.sha256
-_refusing_fetcher = fee_documents._refusing_fetcher
-font_configuration = fee_documents.font_configuration
+from portal.fees.models import Statement
 
 
 @dataclass(frozen=True)
@@ -54,62 +46,16 @@ class Line:
         return f"{self.reference} {marker}"
 
     @property
-    def rate_percent(self) -> Decimal:
-        """The rate in per cent for the "Rate (%)" column (portal.lib.money.percent, the one definition)."""
-        return percent(self.rate)
-
-    @property
     def round_label(self) -> str:
         from .forms import round_label
 
         return round_label(self.round)
 
 
-@dataclass(frozen=True)
-class Totals:
-    count: int
-    recovered: Decimal
-    commission: Decimal
-
-
-def sum_lines(lines) -> Totals:
-    """Count and sums of already-rounded line amounts (a pure function: the statement's rule)."""
-    count, recovered, commission = 0, Decimal("0.00"), Decimal("0.00")
-    for line in lines:
-        count += 1
-        recovered += line.recovered
-        commission += line.commission
-    return Totals(count, to_fen(recovered), to_fen(commission))
-
-
-@dataclass(frozen=True)
-class StatementDocument:
-    statement: Statement
-    lender_name: str
-    partner_name: str
-    lines: tuple[Line, ...]
-    totals: Totals
-
-    @property
-    def month(self) -> str:
-        return f"{self.statement.period:%Y-%m}"
-
-    @property
-    def is_draft(self) -> bool:
-        return self.statement.status in (StatementStatus.DRAFT, StatementStatus.IN_REVIEW)
-
-    @property
-    def filename_stem(self) -> str:
-        return f"{self.statement.number}"
-
-    @property
-    def created(self) -> datetime.datetime:
-        """The document's date: approval (frozen from then on), or the draft's creation."""
-        return self.statement.approved_at or self.statement.created_at
-
-
-def build(statement: Statement) -> StatementDocument:
-    lines = tuple(
+def lines_of(statement: Statement) -> tuple[Line, ...]:
+    """The statement's commission lines in their order: by date, contract and payment, each earned line before its
+    clawback."""
+    return tuple(
         Line(
             contract_no=row.case.contract_no,
             paid_on=row.paid_on,
@@ -127,25 +73,5 @@ def build(statement: Statement) -> StatementDocument:
         )
         for row in statement.lines.select_related("case", "payment").order_by(
             "paid_on", "case__contract_no", "payment__reference", F("reversal").asc(nulls_first=True), "id"
-        )  # earned, then its clawback
+        )
     )
-    tenant = getattr(connection, "tenant", None)
-    return StatementDocument(
-        statement=statement,
-        lender_name=getattr(tenant, "name", ""),
-        partner_name=statement.partner.name,
-        lines=lines,
-        totals=sum_lines(lines),
-    )
-
-
-def to_csv(document: StatementDocument) -> bytes:
-    return fee_documents.to_csv(fee_documents.build(document.statement))
-
-
-def to_xlsx(document: StatementDocument) -> bytes:
-    return fee_documents.to_xlsx(fee_documents.build(document.statement))
-
-
-def to_pdf(document: StatementDocument) -> bytes:
-    return fee_documents.to_pdf(fee_documents.build(document.statement))

@@ -76,7 +76,7 @@ def rows(statement: Statement) -> list[kinds.Row]:
             case_id=line.case_id,
             note=f"{line.bucket} · {line.round_label}" if line.bucket else line.round_label,
         )
-        for line in statement_documents.build(statement).lines
+        for line in statement_documents.lines_of(statement)
     ]
 
 

@@ -417,5 +417,7 @@ def test_the_legal_manager_records_court_costs_the_court_refunded_in_chinese(lit
 
 @pytest.fixture(scope="module", autouse=True)
 def _pdftoppm():
-    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
-        pytest.skip("poppler-utils (pdftoppm, pdftotext) is needed to read the packet")
+    """poppler-utils is installed by the project (bin/system-deps.sh): without it the packet cannot be read back, and
+    that is a failure, not a skip."""
+    missing = [tool for tool in ("pdftoppm", "pdftotext") if shutil.which(tool) is None]
+    assert not missing, f"poppler-utils is missing ({', '.join(missing)}): run make system-deps"

@@ -44,7 +44,7 @@ class Row:
 class StatementKind:
     code: str  # fees.models.StatementKindCode value
     label: Any  # translatable, e.g. gettext_lazy("Commission statement")
-    number_prefix: str  # "CS" (commission) / "LF" (legal fee): number = <prefix><yyyymm>-<partner>
+    number_prefix: str  # "CS" commission, "LF" legal fee, "FV" field visits: e.g. CS202611-34C17F13 (services.statement_number)
     partner_kind: str  # tenants.OrganisationKind value of the partners it settles with
     lines: Callable
     attach: Callable

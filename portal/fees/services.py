@@ -52,7 +52,8 @@ def month_bounds(period: datetime.date) -> tuple[datetime.date, datetime.date]:
 
 
 def statement_number(kind: kinds.StatementKind, partner, period: datetime.date) -> str:
-    """CSyyyymm-XXXXXXXX (commission) / LFyyyymm-XXXXXXXX (legal fee): the kind's prefix, the month, the partner."""
+    """The kind's prefix, the month and the first 8 hex digits of the partner's id: CS202611-34C17F13 (commission),
+    LF202611-…, FV202611-…."""
     return f"{kind.number_prefix}{period:%Y%m}-{partner.pk.hex[:8].upper()}"
 
 

@@ -11,9 +11,10 @@ import pytest
 from django_tenants.utils import tenant_context
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from outsourcing import statement_documents, statements
+from outsourcing import statements
 from outsourcing.commissions import claw_back, commission_for
 from outsourcing.models import CommissionLine, Placement, Statement
+from portal.fees import documents as fee_documents, kinds
 from portal.payments.models import Payment, PaymentReversal, PaymentSource, ReversalReason
 from tests.matrix_outsourcing import make_cases
 
@@ -41,23 +42,22 @@ def test_the_extreme_rates_give_nothing_or_everything(recovered):
 @given(st.lists(st.tuples(recoveries, rates), max_size=40))
 def test_totals_are_the_sums_of_the_rounded_lines(pairs):
     lines = [
-        statement_documents.Line(
-            contract_no=f"C{i}",
-            paid_on=datetime.date(2026, 1, 1),
-            reference=f"R{i}",
-            bucket="M1",
-            round=1,
+        kinds.Row(
+            line_id=i,
+            date=datetime.date(2026, 1, 1),
+            case_ref=f"C{i}",
+            description=f"R{i}",
+            base=recovered,
             rate=rate,
-            recovered=recovered,
-            commission=commission_for(recovered, rate),
+            amount=commission_for(recovered, rate),
         )
         for i, (recovered, rate) in enumerate(pairs)
     ]
-    totals = statement_documents.sum_lines(lines)
+    totals = fee_documents.sum_rows(lines)
     assert totals.count == len(pairs)
-    assert totals.recovered == sum((recovered for recovered, _ in pairs), Decimal("0.00"))
-    assert totals.commission == sum((line.commission for line in lines), Decimal("0.00"))
-    assert Decimal(0) <= totals.commission <= totals.recovered
+    assert totals.base == sum((recovered for recovered, _ in pairs), Decimal("0.00"))
+    assert totals.amount == sum((line.amount for line in lines), Decimal("0.00"))
+    assert Decimal(0) <= totals.amount <= totals.base
 
 
 _periods = itertools.count()
@@ -102,5 +102,5 @@ def test_a_statement_in_the_database_totals_exactly_its_lines(pairs, world):
         assert count == len(pairs) + sum(1 for *_, reversed_ in pairs if reversed_) == statement.line_count
         assert recovered_total == statement.recovered_total == sum((r for r, _ in standing), Decimal("0.00"))
         assert commission_total == statement.commission_total == sum((commission_for(r, k) for r, k in standing), Decimal("0.00"))
-        document = statement_documents.build(Statement.objects.get(pk=statement.pk))
-        assert (document.totals.count, document.totals.recovered, document.totals.commission) == (count, recovered_total, commission_total)
+        document = fee_documents.build(Statement.objects.get(pk=statement.pk))
+        assert (document.totals.count, document.totals.base, document.totals.amount) == (count, recovered_total, commission_total)

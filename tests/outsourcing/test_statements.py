@@ -9,7 +9,6 @@ import csv
 import datetime
 import hashlib
 import io
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -22,10 +21,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from outsourcing import statement_documents, statements
+from outsourcing import statements
 from outsourcing.models import CommissionLine, Statement, StatementStatus
 from portal.audit.models import Action, AuditEvent
-from portal.fees import services as services_fees
+from portal.fees import documents as fee_documents, services as services_fees
 from portal.payments import services
 from portal.payments.models import DisputeReason, DisputeStatus
 from tests.factories import CaseFactory, PaymentFactory, finance, place
@@ -217,7 +216,7 @@ def test_approved_and_issued_statements_are_final(acme):
     ):
         with pytest.raises(ValidationError):
             refused()
-    pdf = statement_documents.to_pdf(statement_documents.build(statement))
+    pdf = fee_documents.to_pdf(fee_documents.build(statement))
     issued = statements.issue(statement=statement, issued_by=finance(world), render=lambda locked: pdf, now=after(M2))
     assert issued.status == StatementStatus.ISSUED and issued.document_sha256 == hashlib.sha256(pdf).hexdigest()
     assert statements.issued_document(issued) == pdf  # kept as sent
@@ -267,7 +266,7 @@ def _csv_rows(content: bytes):
 
 def test_the_csv_totals_equal_the_sum_of_its_lines_and_formulas_are_neutralised(with_lines):
     statement = with_lines
-    rows = _csv_rows(statement_documents.to_csv(statement_documents.build(statement)))
+    rows = _csv_rows(fee_documents.to_csv(fee_documents.build(statement)))
     heading = rows.index(["Date", "Contract no.", "Payment reference", "Details", "Rate (%)", "Recovered (CNY)", "Commission (CNY)"])
     lines, total = rows[heading + 1 : -1], rows[-1]
     assert len(lines) == 3 and total[0] == "Total"
@@ -284,7 +283,7 @@ def test_the_xlsx_has_numeric_amounts_whose_totals_equal_the_lines(with_lines):
     from openpyxl import load_workbook
 
     statement = with_lines
-    sheet = load_workbook(io.BytesIO(statement_documents.to_xlsx(statement_documents.build(statement)))).active
+    sheet = load_workbook(io.BytesIO(fee_documents.to_xlsx(fee_documents.build(statement)))).active
     rows = list(sheet.iter_rows())
     heading = next(i for i, row in enumerate(rows) if row[0].value == "Date")
     lines, total = rows[heading + 1 : -1], rows[-1]
@@ -302,27 +301,25 @@ def test_the_xlsx_has_numeric_amounts_whose_totals_equal_the_lines(with_lines):
 
 def test_the_pdf_is_a_deterministic_chinese_a4_document(with_lines, world):
     statement = statements.approve(statement=with_lines, approved_by=finance(world), now=after(M2))
-    document = statement_documents.build(statement)
-    first, second = statement_documents.to_pdf(document), statement_documents.to_pdf(statement_documents.build(statement))
+    document = fee_documents.build(statement)
+    first, second = fee_documents.to_pdf(document), fee_documents.to_pdf(fee_documents.build(statement))
     assert first.startswith(b"%PDF-") and first == second
-    if shutil.which("pdfinfo"):
-        info = subprocess.run(["pdfinfo", "-"], input=first, capture_output=True, check=True).stdout.decode()
-        assert "(A4)" in info and statement.number in info  # the title
-        assert f"{timezone.localtime(statement.approved_at):%Y}" in info.split("CreationDate:")[1].splitlines()[0]
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=first, capture_output=True, check=True).stdout.decode()
-        assert "第1页共1页" in text.replace(" ", "") and "迅达催收 X" in text and statement.number in text
-        assert "¥10,001,234.62" in text
-    if shutil.which("pdftoppm"):
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "statement.pdf").write_bytes(first)
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "80", "-singlefile", str(ARTIFACTS / "statement.pdf"), str(ARTIFACTS / "statement")], check=True
-        )
+    # poppler-utils is installed by the project (bin/system-deps.sh): read the PDF back, never skip.
+    info = subprocess.run(["pdfinfo", "-"], input=first, capture_output=True, check=True).stdout.decode()
+    assert "(A4)" in info and statement.number in info  # the title
+    assert f"{timezone.localtime(statement.approved_at):%Y}" in info.split("CreationDate:")[1].splitlines()[0]
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=first, capture_output=True, check=True).stdout.decode()
+    assert "第1页共1页" in text.replace(" ", "") and "迅达催收 X" in text and statement.number in text
+    assert "¥10,001,234.62" in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "statement.pdf").write_bytes(first)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "80", "-singlefile", str(ARTIFACTS / "statement.pdf"), str(ARTIFACTS / "statement")], check=True
+    )
 
 
 def test_the_pdf_fetches_nothing():
-    fetcher = statement_documents._refusing_fetcher()
+    fetcher = fee_documents._refusing_fetcher()
     for url in ("http://example.com/x.css", "https://example.com/font.woff", "file:///etc/passwd", "data:text/css,body{}"):
         with pytest.raises(ValueError):
             fetcher(url)

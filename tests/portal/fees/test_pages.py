@@ -2,7 +2,6 @@
 the totals on the page always equal the sum of the lines shown; the PDF says what the statement says."""
 
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 
@@ -74,7 +73,6 @@ def test_the_partner_accepts_on_the_page(acme, client_for):
     assert Statement.objects.get(pk=statement.pk).accepted_by == world.people["x_admin"].user
 
 
-@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils (pdftotext) is needed to read the PDF back")
 def test_the_pdf_shows_number_partner_every_amount_and_the_total_and_is_reproducible(acme):
     world = acme
     a, b, c = placed(world, 3, prefix="PDF", principal="900000.00")

@@ -7,7 +7,6 @@ own, created for the module and dropped after it (payments and reversals are nev
 design, so the schema goes as a whole).
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -20,54 +19,18 @@ from portal.models import BalanceSnapshot, Case
 from portal.payments import services
 from portal.payments.models import Payment, PaymentReversal, PaymentSource, ReversalReason
 from tests.matrix_outsourcing import make_cases
+from tests.race_support import both_at_once, create_race_lender, drop_race_lender
 
-WAIT = 30  # seconds; only guards against a hang, never part of what is asserted
 SLUG = "race-pay"
 
 
 @pytest.fixture(scope="module")
 def lender(world, django_db_blocker):
-    from tenants import services as tenant_services
-    from tenants.models import Domain
-
     with django_db_blocker.unblock():
-        lender = tenant_services.create_lender(slug=SLUG, name="并发还款 Race")
-        connections["default"].set_schema_to_public()
+        lender = create_race_lender(SLUG, "并发还款 Race")
     yield lender
     with django_db_blocker.unblock():
-        from django.db import connection
-
-        org_id = lender.organisation_id
-        Domain.objects.filter(tenant=lender).delete()
-        lender.delete(force_drop=True)
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM tenants_organisation WHERE id = %s", [org_id])
-        connections["default"].set_schema_to_public()
-
-
-def _both_at_once(lender, django_db_blocker, work):
-    """Run work(name) on two threads, each with its own connection, released together; returns their outcomes."""
-    barrier = threading.Barrier(2)
-    outcomes = {}
-
-    def run(name):
-        try:
-            with tenant_context(lender):
-                barrier.wait(WAIT)
-                outcomes[name] = work(name)
-        except Exception as error:  # surfaced by the assertions
-            outcomes[name] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in ("a", "b")]
-    with django_db_blocker.unblock():
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(WAIT)
-            assert not thread.is_alive(), "hung"
-    return outcomes
+        drop_race_lender(lender)
 
 
 def _committed_case(lender, django_db_blocker, prefix):
@@ -81,7 +44,7 @@ def _committed_case(lender, django_db_blocker, prefix):
 def test_the_same_transfer_recorded_twice_at_once_is_one_payment(lender, django_db_blocker):
     case = _committed_case(lender, django_db_blocker, "RACE-REC")
     today = timezone.localdate()
-    outcomes = _both_at_once(
+    outcomes = both_at_once(
         lender,
         django_db_blocker,
         lambda name: services.record_payment(
@@ -108,7 +71,7 @@ def test_two_reversals_of_one_payment_at_once_give_back_the_money_once(lender, d
                 case=case, amount="400.00", paid_on=timezone.localdate(), reference="RACE-REV-BANK-1", source=PaymentSource.MANUAL
             )
         connections["default"].set_schema_to_public()
-    outcomes = _both_at_once(
+    outcomes = both_at_once(
         lender,
         django_db_blocker,
         lambda name: services.reverse_payment(payment=payment, reason=ReversalReason.RETURNED, note=f"退票 ({name})"),

@@ -79,27 +79,14 @@ def load_cases(world, n: int) -> None:
     from django.db import connection
     from django_tenants.utils import tenant_context
 
-    from bench.bench_queue import _insert
-    from portal.models import Case, Debtor
+    from bench.bench_queue import _insert, insert_debtors
+    from portal.models import Case
 
     series = f"FROM generate_series(0, {n - 1}) AS g"
     products = "ARRAY[" + ",".join(f"'{p}'" for p in PRODUCTS) + "]"
     with tenant_context(world.lenders["acme"]), connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")  # no history/FK triggers for the cases (not the ledger)
-        _insert(
-            cursor,
-            Debtor,
-            {
-                "id": "md5('debtor:' || g)::uuid",
-                "name": "'债务人' || g",
-                "id_number_ciphertext": "'bench'",
-                "id_number_index": "md5('idx:' || g)",
-                "id_number_masked": "'110***********0000'",
-                "mobile": "'13800138000'",
-            },
-            series,
-            "debtors",
-        )
+        insert_debtors(cursor, series)  # debtor g has id md5('debtor:' || g)
         _insert(
             cursor,
             Case,

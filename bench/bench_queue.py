@@ -107,6 +107,27 @@ def _insert(cursor, model, given, source, label):
     say(f"   {label:<44} {cursor.rowcount:>10,} rows  {time.perf_counter() - started:6.1f} s")
 
 
+def insert_debtors(cursor, series: str) -> None:
+    """One plain debtor per row of ``series`` (``FROM generate_series(…) AS g``), id md5('debtor:' || g)::uuid, for
+    the benchmarks whose cases need a debtor and nothing more of it."""
+    from portal.models import Debtor
+
+    _insert(
+        cursor,
+        Debtor,
+        {
+            "id": "md5('debtor:' || g)::uuid",
+            "name": "'债务人' || g",
+            "id_number_ciphertext": "'bench'",
+            "id_number_index": "md5('idx:' || g)",
+            "id_number_masked": "'110***********0000'",
+            "mobile": "'13800138000'",
+        },
+        series,
+        "debtors",
+    )
+
+
 def load(world, cases: int, assigned: int) -> dict:
     """Bulk-load the tenant in SQL. Returns the ids the timed pages need."""
     from django.db import connection

@@ -60,10 +60,10 @@ def load(world, n: int) -> None:
     from django.db import connection
     from django_tenants.utils import tenant_context
 
-    from bench.bench_queue import _insert
+    from bench.bench_queue import _insert, insert_debtors
     from outsourcing.models import CommissionLine, Placement
     from outsourcing.workbench.models import CollectorAssignment, ContactAttempt, PromiseToPay
-    from portal.models import Case, Debtor
+    from portal.models import Case
     from portal.payments.models import Payment
     from tenants.models import Membership, Role, User
 
@@ -81,20 +81,7 @@ def load(world, n: int) -> None:
     with tenant_context(world.lenders["acme"]), connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")  # no history/FK triggers during the load
         say(f"== loading {n:,} placements into acme (schema {connection.schema_name})")
-        _insert(
-            cursor,
-            Debtor,
-            {
-                "id": "md5('debtor:' || g)::uuid",
-                "name": "'债务人' || g",
-                "id_number_ciphertext": "'bench'",
-                "id_number_index": "md5('idx:' || g)",
-                "id_number_masked": "'110***********0000'",
-                "mobile": "'13800138000'",
-            },
-            series,
-            "debtors",
-        )
+        insert_debtors(cursor, series)  # debtor g has id md5('debtor:' || g)
         _insert(
             cursor,
             Case,

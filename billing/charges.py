@@ -250,35 +250,43 @@ def _plan_transfers(charge: Charge) -> list[Transfer]:
     return planned
 
 
+def _work_through(due, status: str, step) -> int:
+    """Each transfer of ``due`` still in ``status``, locked and re-read, handed to ``step(transfer) -> bool`` (done?)
+    in a transaction of its own; returns how many were done."""
+    done = 0
+    for transfer_id in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
+            if transfer.status == status and step(transfer):
+                done += 1
+    return done
+
+
+def _send(transfer: Transfer) -> bool:
+    try:
+        stripe_id = gateway.connect().create_transfer(
+            amount=transfer.amount,
+            destination=transfer.destination,
+            transfer_group=transfer.transfer_group,
+            idempotency_key=transfer.idempotency_key,
+            metadata={"caseport_charge": str(transfer.charge_id)},
+        )
+    except gateway.GatewayError as error:
+        if not error.retryable:  # a retryable error leaves it pending: the periodic task tries again with the same key
+            transfer.status, transfer.failure_message = TransferStatus.FAILED, error.message[:500]
+            transfer.save(update_fields=["status", "failure_message"])
+        return False
+    transfer.stripe_transfer_id, transfer.status, transfer.sent_at = stripe_id, TransferStatus.SENT, timezone.now()
+    transfer.save(update_fields=["stripe_transfer_id", "status", "sent_at"])
+    return True
+
+
 def send_transfers(charge_id=None) -> int:
     """Send pending transfers (of one charge, or all) through the Connect gateway; each with its stored key. Returns how many were sent."""
     pending = Transfer.objects.filter(status=TransferStatus.PENDING)
     if charge_id is not None:
         pending = pending.filter(charge_id=charge_id)
-    sent = 0
-    for transfer_id in list(pending.values_list("pk", flat=True)):
-        with transaction.atomic():
-            transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
-            if transfer.status != TransferStatus.PENDING:
-                continue
-            try:
-                stripe_id = gateway.connect().create_transfer(
-                    amount=transfer.amount,
-                    destination=transfer.destination,
-                    transfer_group=transfer.transfer_group,
-                    idempotency_key=transfer.idempotency_key,
-                    metadata={"caseport_charge": str(transfer.charge_id)},
-                )
-            except gateway.GatewayError as error:
-                if error.retryable:
-                    continue  # stays pending; the periodic task tries again with the same key
-                transfer.status, transfer.failure_message = TransferStatus.FAILED, error.message[:500]
-                transfer.save(update_fields=["status", "failure_message"])
-                continue
-            transfer.stripe_transfer_id, transfer.status, transfer.sent_at = stripe_id, TransferStatus.SENT, timezone.now()
-            transfer.save(update_fields=["stripe_transfer_id", "status", "sent_at"])
-            sent += 1
-    return sent
+    return _work_through(pending, TransferStatus.PENDING, _send)
 
 
 def _plan_reversals(charge: Charge) -> None:
@@ -292,36 +300,33 @@ def _plan_reversals(charge: Charge) -> None:
         transaction.on_commit(lambda: send_reversals(charge_id))
 
 
+def _reverse(transfer: Transfer) -> bool:
+    try:
+        reversal_id = gateway.connect().reverse_transfer(
+            transfer_id=transfer.stripe_transfer_id,
+            amount=transfer.amount,
+            idempotency_key=transfer.reversal_idempotency_key,
+            metadata={"caseport_charge": str(transfer.charge_id)},
+        )
+    except gateway.GatewayError as error:
+        # Stays "reversing" either way: the periodic task tries again with the same key; a refusal is kept to be seen.
+        transfer.failure_message = error.message[:500]
+        transfer.save(update_fields=["failure_message"])
+        log.warning("transfer %s: reversal refused or lost: %s", transfer.pk, error.message)
+        return False
+    transfer.stripe_reversal_id, transfer.status, transfer.reversed_at = reversal_id, TransferStatus.REVERSED, timezone.now()
+    transfer.failure_message = ""
+    transfer.save(update_fields=["stripe_reversal_id", "status", "reversed_at", "failure_message"])
+    return True
+
+
 def send_reversals(charge_id=None) -> int:
     """Reverse the payouts of refunded charges (of one charge, or all) through the Connect gateway, each with its own
     stored key, so a retry never takes the money back twice. Returns how many were reversed."""
     due = Transfer.objects.filter(status=TransferStatus.REVERSING)
     if charge_id is not None:
         due = due.filter(charge_id=charge_id)
-    reversed_count = 0
-    for transfer_id in list(due.values_list("pk", flat=True)):
-        with transaction.atomic():
-            transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
-            if transfer.status != TransferStatus.REVERSING:
-                continue
-            try:
-                reversal_id = gateway.connect().reverse_transfer(
-                    transfer_id=transfer.stripe_transfer_id,
-                    amount=transfer.amount,
-                    idempotency_key=transfer.reversal_idempotency_key,
-                    metadata={"caseport_charge": str(transfer.charge_id)},
-                )
-            except gateway.GatewayError as error:
-                # Stays "reversing" either way: the periodic task tries again with the same key; a refusal is kept.
-                transfer.failure_message = error.message[:500]
-                transfer.save(update_fields=["failure_message"])
-                log.warning("transfer %s: reversal refused or lost: %s", transfer.pk, error.message)
-                continue
-            transfer.stripe_reversal_id, transfer.status, transfer.reversed_at = reversal_id, TransferStatus.REVERSED, timezone.now()
-            transfer.failure_message = ""
-            transfer.save(update_fields=["stripe_reversal_id", "status", "reversed_at", "failure_message"])
-            reversed_count += 1
-    return reversed_count
+    return _work_through(due, TransferStatus.REVERSING, _reverse)
 
 
 def payouts_needing_attention():

@@ -2,15 +2,14 @@
 
 ``extend_world`` gives acme a statement of agency X that is *under review* — the first state a partner sees —
 for a month long past (13 months back, so no test month meets it): one commission line on X's placement of
-ACME-CANARY-001 (the case X works, so X's own pages may show it), written directly as tests/matrix_statements.py
-does, and one open line dispute by X's admin, whose id builds the dispute URL. Its payment reference is a canary:
+ACME-CANARY-001 (the case X works, so X's own pages may show it), written directly (tests.portal.fees.support.
+direct_line), and one open line dispute by X's admin, whose id builds the dispute URL. Its payment reference is a canary:
 agency Y, beta's people and the unengaged agency must never meet it. The committed draft of agency X for the
 current month (matrix_statements.py) is the statement the matrix's object URLs use: a draft, so no partner may
 open it at all.
 """
 
 import datetime
-from decimal import Decimal
 
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -27,37 +26,19 @@ def months_back(n: int) -> datetime.date:
 
 
 def extend_world(world):
-    from outsourcing import commissions
-    from outsourcing.models import CommissionLine, Placement
     from portal.fees import services
-    from portal.payments.models import Payment, PaymentSource
+    from tests.portal.fees.support import direct_line
 
     with tenant_context(world.lenders["acme"]):
-        case = world.cases["acme_placed"]
-        placement = Placement.objects.filter(case=case, partner=world.orgs["xagency"]).order_by("starts_at").first()
         period = months_back(MONTHS_BACK)
-        paid_on = period.replace(day=10)
-        amount, rate = Decimal("640.00"), Decimal("0.1200")
-        payment = Payment.objects.create(
-            case=case,
-            amount=amount,
-            paid_on=paid_on,
+        line = direct_line(
+            world,
+            agency="xagency",
+            case_key="acme_placed",
+            paid_on=period.replace(day=10),
+            amount="640.00",
             reference=REFERENCE_CANARY,
-            source=PaymentSource.MANUAL,
-            to_principal=amount,
-            recorded_by=world.people["acme_finance"].user,
-        )
-        line = CommissionLine.objects.create(
-            payment=payment,
-            placement=placement,
-            partner=placement.partner,
-            case=case,
-            paid_on=paid_on,
-            bucket=placement.bucket,
-            round=placement.round,
-            recovered=amount,
-            rate=rate,
-            commission=commissions.commission_for(amount, rate),
+            rate="0.1200",
         )
         finance = world.people["acme_finance"].user
         statement = services.draft(kind="commission", partner=world.orgs["xagency"], period=period, created_by=finance)

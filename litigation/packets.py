@@ -7,7 +7,7 @@ constraint backs this against a race). Otherwise the packet is rendered, stored 
 PIPL art. 51), and recorded as the next version, superseding the last; one transaction, and a file written for a
 row that did not commit is deleted.
 
-Rendering follows outsourcing.statement_documents: one WeasyPrint pass over one HTML document (the templates under
+Rendering follows portal.fees.documents: one WeasyPrint pass over one HTML document (the templates under
 templates/documents/), always in settings.DOCUMENT_LANGUAGE, with a fixed creation date (the document date), no
 file identifier, fonts subset with a fixed timestamp, and a URL fetcher that serves only the packet's own image
 exhibits from memory. A PDF exhibit's pages are reserved as blank numbered pages in the layout (so the index,

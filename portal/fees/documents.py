@@ -184,7 +184,9 @@ def column_labels(document: StatementDocument) -> list[str]:
     ]
 
 
-def _rate(row: kinds.Row):
+def rate_percent(row: kinds.Row):
+    """The files' "Rate (%)" column: the row's rate in per cent (portal.lib.money.percent, the one definition); blank
+    for a fixed amount."""
     return percent(row.rate) if row.rate is not None else ""
 
 
@@ -197,7 +199,9 @@ def to_csv(document: StatementDocument) -> bytes:
     rows.append([])
     rows.append(column_labels(document))
     for row in document.rows:
-        rows.append([row.date.isoformat(), row.case_ref, row.description, row.note, _rate(row), to_fen(row.base), to_fen(row.amount)])
+        rows.append(
+            [row.date.isoformat(), row.case_ref, row.description, row.note, rate_percent(row), to_fen(row.base), to_fen(row.amount)]
+        )
     rows.append([_("Total"), "", "", "", "", to_fen(document.totals.base), to_fen(document.totals.amount)])
     return csv_bytes(rows)
 
@@ -227,7 +231,7 @@ def to_xlsx(document: StatementDocument) -> bytes:
                 neutralise(row.case_ref),
                 neutralise(row.description),
                 neutralise(row.note),
-                _rate(row),
+                rate_percent(row),
                 to_fen(row.base),
                 to_fen(row.amount),
             ]
@@ -307,7 +311,7 @@ def pdf_html(document: StatementDocument) -> str:
                     for label, value in header_rows(document, with_status=False)
                 ],
                 "columns": column_labels(document),
-                "rows": [(row, _rate(row)) for row in document.rows],
+                "rows": [(row, rate_percent(row)) for row in document.rows],
                 "created": _local(document.created).isoformat(timespec="seconds"),
                 "note": label(document, "note"),
                 "partner_confirms": label(document, "partner_confirms"),

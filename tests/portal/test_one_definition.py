@@ -122,24 +122,23 @@ def test_a_rate_is_shown_as_a_percentage_rounded_half_up():
 
 def test_templates_scorecards_and_statements_show_percentages_the_same_way():
     from outsourcing import scorecards
-    from outsourcing.statement_documents import Line
+    from portal.fees import documents, kinds
 
     rendered = Template("{% load money %}{{ r|percent }} {{ r|percent:1 }} {{ none|percent }} {{ junk|percent }}").render(
         Context({"r": Decimal("0.00125"), "none": None, "junk": "abc"})
     )
     assert rendered == "0.13% 0.1% — —"
     assert scorecards.percent(Decimal("0.12345")) == "12.3%" and scorecards.percent(None) == "—"
-    line = Line(
-        contract_no="C",
-        paid_on=datetime.date(2026, 1, 1),
-        reference="R",
-        bucket="M1",
-        round=1,
+    row = kinds.Row(
+        line_id=1,
+        date=datetime.date(2026, 1, 1),
+        case_ref="C",
+        description="R",
+        base=Decimal(1),
         rate=Decimal("0.00125"),
-        recovered=Decimal(1),
-        commission=Decimal(0),
+        amount=Decimal(0),
     )
-    assert line.rate_percent == Decimal("0.13")
+    assert documents.rate_percent(row) == Decimal("0.13")
 
 
 # ----------------------------------------------------------------- mobile numbers

@@ -16,6 +16,7 @@ from outsourcing import statement_documents, statements
 from outsourcing.models import CommissionLine
 from outsourcing.workbench.models import ContactAttempt, PromiseStatus, PromiseToPay
 from portal.audit.models import AuditEvent
+from portal.fees import documents as fee_documents
 from portal.limitation import LIMITATION_YEARS, add_years
 from portal.models import BalanceSnapshot, Case, CaseStatus, LimitationEvent
 from portal.payments import services
@@ -329,15 +330,16 @@ def test_the_statement_files_mark_the_clawback_and_still_reconcile(acme):
     place(world, [case], now=moment(M2, 8))
     payment = PaymentFactory(case=case, amount="1234.56", paid_on=day(M2, 5), reference="REV-DOC-1", now=moment(day(M2, 5), 10))
     reverse(payment, reversed_on=day(M2, 20), now=moment(day(M2, 20), 10))
-    document = statement_documents.build(statements.draft_statement(partner=world.orgs["xagency"], period=M2))
-    assert [line.clawback for line in document.lines] == [False, True]
-    assert document.totals.recovered == D("0.00") and document.totals.commission == D("0.00")
-    with translation.override("zh-hans"):
-        text = statement_documents.to_csv(document).decode("utf-8-sig")
+    statement = statements.draft_statement(partner=world.orgs["xagency"], period=M2)
+    document = fee_documents.build(statement)
+    assert [line.clawback for line in statement_documents.lines_of(statement)] == [False, True]
+    assert document.totals.base == D("0.00") and document.totals.amount == D("0.00")
+    with translation.override("zh-hans"):  # a document is built and written in one language
+        text = fee_documents.to_csv(fee_documents.build(statement)).decode("utf-8-sig")
     rows = [row for row in text.splitlines() if "REV-DOC-1" in row]
     assert len(rows) == 2 and "冲回" in rows[1] and "-1234.56" in rows[1] and "冲回" not in rows[0]
-    pdf = statement_documents.to_pdf(document)
-    assert pdf.startswith(b"%PDF") and pdf == statement_documents.to_pdf(statement_documents.build(document.statement))
+    pdf = fee_documents.to_pdf(document)
+    assert pdf.startswith(b"%PDF") and pdf == fee_documents.to_pdf(fee_documents.build(document.statement))
 
 
 # ------------------------------------------------------------------ the API
